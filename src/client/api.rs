@@ -1,0 +1,176 @@
+//! Every FlowScale endpoint, written once and compiled into both clients.
+
+use super::{Client, ClientBuilder, maybe_async, transport};
+use crate::config::Draft;
+use crate::error::Result;
+use crate::form;
+use crate::inputs::Inputs;
+use crate::paging::RunsQuery;
+use crate::request::{self, Request, Response};
+use crate::response;
+use crate::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunPage};
+
+#[maybe_async]
+impl Client {
+    /// A client for the pod at `base_url` (`https://<pod-id>.pod.flowscale.ai`).
+    ///
+    /// ```no_run
+    /// let client = flowscale::Client::new("your-api-key", "https://your-pod.pod.flowscale.ai")?;
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    ///
+    /// Fails with [`Error::Config`](crate::Error::Config) on an empty key or a base URL that
+    /// is not `http(s)://host[:port][/path]`.
+    #[doc(alias = "FlowscaleAPI")]
+    pub fn new(api_key: impl Into<String>, base_url: impl Into<String>) -> Result<Self> {
+        Self::builder().api_key(api_key).base_url(base_url).build()
+    }
+
+    /// A client configured by the environment variables `FLOWSCALE_API_KEY` and
+    /// `FLOWSCALE_API_URL`; a missing or empty one is an error naming it.
+    pub fn from_env() -> Result<Self> {
+        Ok(ClientBuilder::from_draft(Draft::from_env()?).build()?)
+    }
+
+    /// A builder for timeouts, user agent, or your own HTTP client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL requests go to (without trailing `/`).
+    pub fn base_url(&self) -> &str {
+        self.settings.base_url.as_str()
+    }
+
+    async fn send(&self, req: Request) -> Result<Response> {
+        transport::send(&self.http, &self.settings, req).await
+    }
+
+    /// The state of every ComfyUI container of the pod.
+    ///
+    /// ```no_run
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// for c in client.check_health()? {
+    ///     println!("{}: {}", c.container, c.status);
+    /// }
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn check_health(&self) -> Result<Vec<ContainerHealth>> {
+        let resp = self.send(request::health(&self.settings.base_url)).await?;
+        response::data(&resp)
+    }
+
+    /// The ComfyUI queue of every container: what runs and what waits.
+    ///
+    /// ```no_run
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// for c in client.get_queue()? {
+    ///     println!("{}: {} running, {} pending", c.container,
+    ///         c.queue.queue_running.len(), c.queue.queue_pending.len());
+    /// }
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn get_queue(&self) -> Result<Vec<ContainerQueue>> {
+        let resp = self.send(request::queue(&self.settings.base_url)).await?;
+        response::data(&resp)
+    }
+
+    /// Starts a run of `workflow_id` with `inputs`, optionally filed under `group_id`, and
+    /// returns at once with the run id. Use `execute_workflow_and_wait` to also wait for
+    /// the outputs.
+    ///
+    /// Files are streamed from disk. Every file is opened before anything is sent: a
+    /// missing one is an [`Error::Input`](crate::Error::Input) naming the field and path.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use flowscale::Inputs;
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// let inputs = Inputs::new()
+    ///     .set("text_51536", "a cat on a sofa")
+    ///     .set("image_35728", Path::new("cat.png"));
+    /// let run = client.execute_workflow("bncu0a1kipv", inputs, Some("batch_001"))?;
+    /// println!("started run {}", run.run_id);
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn execute_workflow(
+        &self,
+        workflow_id: &str,
+        inputs: impl Into<Inputs>,
+        group_id: Option<&str>,
+    ) -> Result<Execution> {
+        request::check_execute(workflow_id, group_id)?;
+        let inputs = inputs.into();
+        let form = transport::run_blocking(move || form::encode(inputs)).await?;
+        let req = request::execute(&self.settings.base_url, workflow_id, group_id, form);
+        let resp = self.send(req).await?;
+        response::data(&resp)
+    }
+
+    /// The download link of one output, by its name (as in `Run::output_names`, without
+    /// extension). `Ok(None)` while it is not ready yet (HTTP 204);
+    /// [`Error::RunTimedOut`](crate::Error::RunTimedOut) when its run timed out (HTTP 408).
+    ///
+    /// ```no_run
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// match client.get_output("filename_prefix_58358_5WWF7GQUYF")? {
+    ///     Some(out) => println!("ready: {}", out.download_url),
+    ///     None => println!("not ready yet"),
+    /// }
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn get_output(&self, name: &str) -> Result<Option<Output>> {
+        request::require("name", name)?;
+        let resp = self.send(request::output(&self.settings.base_url, name)).await?;
+        response::output(&resp, name)
+    }
+
+    /// One run, with its status, inputs and outputs.
+    ///
+    /// ```no_run
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// let run = client.get_run("808f34d0-ef97-4b78-a00f-1268077ea6db")?;
+    /// println!("{} is {}", run.id, run.status);
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn get_run(&self, run_id: &str) -> Result<Run> {
+        request::require("run_id", run_id)?;
+        let resp = self.send(request::run(&self.settings.base_url, run_id)).await?;
+        response::data(&resp)
+    }
+
+    /// One page of runs. The query is checked (page from 1, page size 1 to 100) before
+    /// anything is sent. To walk every page, use `runs`.
+    ///
+    /// ```no_run
+    /// use flowscale::{RunsQuery, SortBy};
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50))?;
+    /// for run in &page.runs {
+    ///     println!("{} {}", run.id, run.status);
+    /// }
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn get_runs(&self, query: &RunsQuery) -> Result<RunPage> {
+        query.validate()?;
+        let resp = self.send(request::runs(&self.settings.base_url, query)).await?;
+        response::run_page(&resp)
+    }
+
+    /// Cancels a run. Returns the server's confirmation message.
+    ///
+    /// ```no_run
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// client.cancel_run("808f34d0-ef97-4b78-a00f-1268077ea6db")?;
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn cancel_run(&self, run_id: &str) -> Result<String> {
+        request::require("run_id", run_id)?;
+        let resp = self.send(request::cancel(&self.settings.base_url, run_id)).await?;
+        let message: serde_json::Value = response::data(&resp)?;
+        Ok(match message {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! The client builder, compiled once per mode (`ClientBuilder` and `AsyncClientBuilder`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Client, transport};
+use crate::config::{ApiKey, Draft};
+use crate::error::Result;
+
+/// Builds a client with non-default settings.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let client = flowscale::Client::builder()
+///     .api_key("your-api-key")
+///     .base_url("https://your-pod.pod.flowscale.ai")
+///     .connect_timeout(Duration::from_secs(5))
+///     .response_timeout(Duration::from_secs(120))
+///     .build()?;
+/// # Ok::<(), flowscale::Error>(())
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "call .build() to get a client"]
+pub struct ClientBuilder {
+    draft: Draft,
+    http: Option<transport::Http>,
+}
+
+impl ClientBuilder {
+    pub(crate) fn from_draft(draft: Draft) -> Self {
+        ClientBuilder { draft, http: None }
+    }
+
+    /// The API key, sent as `X-API-KEY` to the base URL and nowhere else.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.draft.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// The pod's base URL, `https://<pod-id>.pod.flowscale.ai` (a trailing `/` is fine).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.draft.base_url = Some(url.into());
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.draft.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed for the server to start answering, and between two reads (default
+    /// 60 s). There is no limit on a whole request, so large uploads are never cut off.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.draft.response_timeout = Some(timeout);
+        self
+    }
+
+    /// The `User-Agent` header (default `flowscale-rust/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.draft.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Uses an HTTP client you already have (a `ureq::Agent` for `Client`, a
+    /// `reqwest::Client` for `AsyncClient`), sharing its connection pool, proxy and TLS
+    /// settings. Its own timeouts and user agent then apply instead of this builder's.
+    ///
+    /// The SDK never follows redirects of API requests on an agent it built; a
+    /// `reqwest::Client` you pass keeps its own redirect policy, so give it
+    /// `redirect::Policy::none()` to be sure the key is never sent to another host.
+    pub fn http_client(mut self, http: transport::Http) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    ///
+    /// Fails with [`Error::Config`](crate::Error::Config) when the key or the base URL is
+    /// missing or invalid.
+    pub fn build(self) -> Result<Client> {
+        let settings = self.draft.finish()?;
+        let http = match self.http {
+            Some(http) => http,
+            None => transport::new_http(&settings)?,
+        };
+        Ok(Client {
+            http,
+            settings: Arc::new(settings),
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! Client settings shared by both clients: base URL, API key, timeouts, user agent.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Environment variable holding the API key, read by `from_env`.
+pub const ENV_API_KEY: &str = "FLOWSCALE_API_KEY";
+/// Environment variable holding the base URL, read by `from_env`.
+pub const ENV_API_URL: &str = "FLOWSCALE_API_URL";
+
+/// Default time allowed to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time allowed between finishing a request and receiving the response headers,
+/// and between two reads of a response body.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An API key. Its `Debug` and `Display` never show the key itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key. Leading and trailing white space is removed.
+    pub fn new(key: impl Into<String>) -> Self {
+        let key = key.into();
+        ApiKey(key.trim().to_owned())
+    }
+
+    /// The key itself, for building the `X-API-KEY` header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Everything a client needs besides its HTTP backend. Built by the client builders.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub base_url: BaseUrl,
+    pub api_key: ApiKey,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    pub user_agent: String,
+}
+
+/// The default `User-Agent` header.
+pub(crate) fn default_user_agent() -> String {
+    format!("flowscale-rust/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Settings as collected by a builder, before validation.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Draft {
+    pub base_url: Option<String>,
+    pub api_key: Option<ApiKey>,
+    pub connect_timeout: Option<Duration>,
+    pub response_timeout: Option<Duration>,
+    pub user_agent: Option<String>,
+}
+
+impl Draft {
+    /// Validates the draft into settings.
+    pub fn finish(self) -> Result<Settings> {
+        let api_key = self.api_key.ok_or_else(|| {
+            Error::Config("no API key given: call .api_key(..) on the builder, or use from_env()".into())
+        })?;
+        if api_key.expose().is_empty() {
+            return Err(Error::Config("the API key is empty".into()));
+        }
+        if api_key.expose().chars().any(|c| c.is_control()) {
+            return Err(Error::Config(
+                "the API key contains control characters and cannot be sent as a header".into(),
+            ));
+        }
+        let base_url = BaseUrl::parse(self.base_url.as_deref().ok_or_else(|| {
+            Error::Config("no base URL given: call .base_url(..) on the builder, or use from_env()".into())
+        })?)?;
+        Ok(Settings {
+            base_url,
+            api_key,
+            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            response_timeout: self.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT),
+            user_agent: self.user_agent.unwrap_or_else(default_user_agent),
+        })
+    }
+
+    /// A draft filled from `FLOWSCALE_API_KEY` and `FLOWSCALE_API_URL`.
+    pub fn from_env() -> Result<Self> {
+        Ok(Draft {
+            api_key: Some(ApiKey::new(env_var(ENV_API_KEY)?)),
+            base_url: Some(env_var(ENV_API_URL)?),
+            ..Draft::default()
+        })
+    }
+}
+
+fn env_var(name: &str) -> Result<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+        Ok(_) => Err(Error::Config(format!("environment variable {name} is set but empty"))),
+        Err(std::env::VarError::NotPresent) => {
+            Err(Error::Config(format!("environment variable {name} is not set")))
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::Config(format!("environment variable {name} is not valid UTF-8")))
+        }
+    }
+}
+
+/// A validated base URL: `http` or `https`, a host, no query or fragment, no trailing `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BaseUrl {
+    url: String,
+    origin_len: usize,
+}
+
+impl BaseUrl {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        let bad = |why: &str| {
+            Error::Config(format!(
+                "invalid base URL `{raw}`: {why} (expected something like https://<pod-id>.pod.flowscale.ai)"
+            ))
+        };
+        let rest = if let Some(rest) = strip_prefix_ignore_case(raw, "https://") {
+            rest
+        } else if let Some(rest) = strip_prefix_ignore_case(raw, "http://") {
+            rest
+        } else {
+            return Err(bad("the scheme must be http:// or https://"));
+        };
+        if raw.contains(['?', '#']) {
+            return Err(bad("it must not contain a query or fragment"));
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("it must not contain spaces"));
+        }
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if authority.contains('@') {
+            return Err(bad("credentials in the URL are not supported; pass the API key instead"));
+        }
+        let host = match authority.rfind(':') {
+            Some(i) if !authority.ends_with(']') => {
+                let port = &authority[i + 1..];
+                if port.is_empty() || port.parse::<u16>().is_err() {
+                    return Err(bad("the port is not a number from 0 to 65535"));
+                }
+                &authority[..i]
+            }
+            _ => authority,
+        };
+        if host.is_empty() {
+            return Err(bad("the host is missing"));
+        }
+        let url = raw.trim_end_matches('/').to_owned();
+        let origin_len = raw.len() - rest.len() + authority_end;
+        Ok(BaseUrl { url, origin_len })
+    }
+
+    /// The base URL as given, without trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// `scheme://host[:port]`, compared case-insensitively to decide where the key may go.
+    pub fn origin(&self) -> &str {
+        &self.url[..self.origin_len.min(self.url.len())]
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        Some(&s[prefix.len()..])
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_is_normalised_and_checked() {
+        let u = BaseUrl::parse("https://abc.pod.flowscale.ai/").unwrap();
+        assert_eq!(u.as_str(), "https://abc.pod.flowscale.ai");
+        assert_eq!(u.origin(), "https://abc.pod.flowscale.ai");
+        let u = BaseUrl::parse("http://127.0.0.1:8080/prefix//").unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:8080/prefix");
+        assert_eq!(u.origin(), "http://127.0.0.1:8080");
+        for bad in [
+            "",
+            "abc.pod.flowscale.ai",
+            "ftp://host",
+            "https://",
+            "https:///path",
+            "http://host:notaport",
+            "http://host?x=1",
+            "http://user:pw@host",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(Error::Config(_))),
+                "{bad} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn api_key_never_shows() {
+        let k = ApiKey::new("secret-123");
+        assert_eq!(format!("{k:?} {k}"), "ApiKey(***) ***");
+    }
+}

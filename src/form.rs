@@ -1,0 +1,364 @@
+//! The form encoder shared by both clients: turns [`Inputs`] into a request body.
+//!
+//! No file parts: `application/x-www-form-urlencoded`, as the reference SDK sends. Any file
+//! part: `multipart/form-data` (RFC 7578) as a list of segments (header bytes, open files,
+//! readers) that the transports stream, with the exact total length when every size is
+//! known. Files are opened here, before any byte is sent, so a missing file is an
+//! [`Error::Input`] naming the field and the path.
+
+use std::fs::File;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::path::PathBuf;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::error::{Error, Result};
+use crate::inputs::{Input, Inputs, ReaderSource};
+
+/// An encoded body, ready to stream.
+pub(crate) struct EncodedForm {
+    /// The `Content-Type` header value (with the boundary for multipart).
+    pub content_type: String,
+    /// The exact body length, when every part's size is known.
+    pub length: Option<u64>,
+    /// The body, in order.
+    pub segments: Vec<Segment>,
+}
+
+/// One piece of a body.
+pub(crate) enum Segment {
+    /// Bytes in memory: headers, text fields, the whole urlencoded body.
+    Bytes(Vec<u8>),
+    /// An open file with its size at opening time.
+    File { file: File, len: u64, path: PathBuf },
+    /// A caller's reader, with the length it promised, if any.
+    Reader {
+        source: ReaderSource,
+        len: Option<u64>,
+        field: String,
+    },
+}
+
+/// One form field after lists are flattened and nulls dropped.
+enum Part {
+    Text(String),
+    File {
+        path: PathBuf,
+        filename: String,
+        content_type: String,
+    },
+    Reader {
+        source: ReaderSource,
+        filename: String,
+        content_type: String,
+        len: Option<u64>,
+    },
+}
+
+impl Part {
+    fn is_file(&self) -> bool {
+        !matches!(self, Part::Text(_))
+    }
+}
+
+/// Encodes the inputs. Opens every file (so call it off the async runtime's workers).
+pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
+    let mut parts = Vec::new();
+    for (name, input) in inputs.into_entries() {
+        if name.is_empty() {
+            return Err(Error::input("", "an input has an empty field name"));
+        }
+        flatten(name, input, &mut parts)?;
+    }
+    if parts.iter().any(|(_, p)| p.is_file()) {
+        multipart(parts)
+    } else {
+        let body = urlencoded(parts.iter().map(|(name, part)| match part {
+            Part::Text(value) => (name.as_str(), value.as_str()),
+            _ => unreachable!("no file parts in a urlencoded form"),
+        }));
+        Ok(EncodedForm {
+            content_type: "application/x-www-form-urlencoded".into(),
+            length: Some(body.len() as u64),
+            segments: vec![Segment::Bytes(body.into_bytes())],
+        })
+    }
+}
+
+fn flatten(name: String, input: Input, out: &mut Vec<(String, Part)>) -> Result<()> {
+    let part = match input {
+        Input::Null => return Ok(()),
+        Input::Text(s) => Part::Text(s),
+        Input::Number(n) => Part::Text(n.to_string()),
+        Input::Bool(b) => Part::Text(b.to_string()),
+        Input::Json(v) => Part::Text(v.to_string()),
+        Input::List(items) => {
+            for (i, item) in items.into_iter().enumerate() {
+                flatten(format!("{name}_{i}"), item, out)?;
+            }
+            return Ok(());
+        }
+        Input::File {
+            path,
+            filename,
+            content_type,
+        } => {
+            let filename = match filename {
+                Some(f) => f,
+                None => match path.file_name() {
+                    Some(base) => base.to_string_lossy().into_owned(),
+                    None => {
+                        return Err(Error::input(
+                            name,
+                            format!("{} does not name a file", path.display()),
+                        ));
+                    }
+                },
+            };
+            let content_type = content_type.unwrap_or_else(|| guess_type(&filename));
+            Part::File {
+                path,
+                filename,
+                content_type,
+            }
+        }
+        Input::Reader(r) => {
+            let content_type = r.content_type.unwrap_or_else(|| guess_type(&r.filename));
+            let filename = if r.filename.is_empty() {
+                name.clone()
+            } else {
+                r.filename
+            };
+            Part::Reader {
+                source: r.source,
+                filename,
+                content_type,
+                len: r.len,
+            }
+        }
+    };
+    out.push((name, part));
+    Ok(())
+}
+
+/// The Content-Type for a filename: guessed from its extension, else octet-stream.
+pub(crate) fn guess_type(filename: &str) -> String {
+    mime_guess::from_path(filename)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+        .to_owned()
+}
+
+/// Characters left as they are in `application/x-www-form-urlencoded` (WHATWG): ASCII
+/// alphanumerics and `*-._`; space becomes `+`, everything else is percent-encoded.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b' ');
+
+/// Encodes pairs as `application/x-www-form-urlencoded`.
+pub(crate) fn urlencoded<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let enc = |s: &str| utf8_percent_encode(s, FORM).to_string().replace(' ', "+");
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn multipart(parts: Vec<(String, Part)>) -> Result<EncodedForm> {
+    let boundary = new_boundary();
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut length = Some(0u64);
+    let push_bytes = |segments: &mut Vec<Segment>, bytes: Vec<u8>| {
+        if let Some(Segment::Bytes(prev)) = segments.last_mut() {
+            prev.extend_from_slice(&bytes);
+        } else {
+            segments.push(Segment::Bytes(bytes));
+        }
+    };
+    let mut add_len = |n: Option<u64>| length = length.zip(n).map(|(a, b)| a + b);
+
+    for (name, part) in parts {
+        let mut head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"",
+            escape_quoted(&name)
+        );
+        match part {
+            Part::Text(value) => {
+                head.push_str("\r\n\r\n");
+                head.push_str(&value);
+                head.push_str("\r\n");
+                add_len(Some(head.len() as u64));
+                push_bytes(&mut segments, head.into_bytes());
+            }
+            Part::File {
+                path,
+                filename,
+                content_type,
+            } => {
+                let (file, len) = open(&name, &path)?;
+                push_file_head(&mut head, &filename, &content_type);
+                add_len(Some(head.len() as u64 + len + 2));
+                push_bytes(&mut segments, head.into_bytes());
+                segments.push(Segment::File { file, len, path });
+                push_bytes(&mut segments, b"\r\n".to_vec());
+            }
+            Part::Reader {
+                source,
+                filename,
+                content_type,
+                len,
+            } => {
+                push_file_head(&mut head, &filename, &content_type);
+                add_len(Some(head.len() as u64 + 2));
+                add_len(len);
+                push_bytes(&mut segments, head.into_bytes());
+                segments.push(Segment::Reader {
+                    source,
+                    len,
+                    field: name,
+                });
+                push_bytes(&mut segments, b"\r\n".to_vec());
+            }
+        }
+    }
+    let tail = format!("--{boundary}--\r\n");
+    add_len(Some(tail.len() as u64));
+    push_bytes(&mut segments, tail.into_bytes());
+    Ok(EncodedForm {
+        content_type: format!("multipart/form-data; boundary={boundary}"),
+        length,
+        segments,
+    })
+}
+
+fn push_file_head(head: &mut String, filename: &str, content_type: &str) {
+    head.push_str("; filename=\"");
+    head.push_str(&escape_quoted(filename));
+    head.push_str("\"\r\nContent-Type: ");
+    // A Content-Type with CR/LF would let a caller inject headers: drop those characters.
+    head.extend(content_type.chars().filter(|c| !c.is_control()));
+    head.push_str("\r\n\r\n");
+}
+
+/// Opens a file for upload, checking that it is a readable regular file.
+fn open(field: &str, path: &PathBuf) -> Result<(File, u64)> {
+    let fail = |e: io::Error| {
+        Error::input(
+            field,
+            format!("cannot read file {}: {e}", path.display()),
+        )
+    };
+    let file = File::open(path).map_err(fail)?;
+    let meta = file.metadata().map_err(fail)?;
+    if !meta.is_file() {
+        return Err(Error::input(
+            field,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Escapes a name or filename for a quoted header parameter (WHATWG's multipart rules).
+fn escape_quoted(s: &str) -> String {
+    s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// A boundary of 32 random hex digits, from the standard library's randomly seeded hasher.
+fn new_boundary() -> String {
+    let random = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(random());
+    format!("flowscale-{:016x}{:016x}", random(), h.finish())
+}
+
+/// Counts the bytes a streamed part yields and fails the upload if they do not match the
+/// length promised (a file that changed size, a reader that lied), instead of sending a
+/// body that disagrees with its `Content-Length`.
+pub(crate) struct LengthCheck {
+    expected: Option<u64>,
+    seen: u64,
+    what: String,
+}
+
+impl LengthCheck {
+    pub fn new(expected: Option<u64>, what: String) -> Self {
+        LengthCheck {
+            expected,
+            seen: 0,
+            what,
+        }
+    }
+
+    /// Counts `n` more bytes; errors when they exceed the promise.
+    pub fn advance(&mut self, n: usize) -> io::Result<()> {
+        self.seen += n as u64;
+        match self.expected {
+            Some(exp) if self.seen > exp => Err(self.mismatch()),
+            _ => Ok(()),
+        }
+    }
+
+    /// At end of input: errors when fewer bytes came than promised.
+    pub fn finish(&self) -> io::Result<()> {
+        match self.expected {
+            Some(exp) if self.seen != exp => Err(self.mismatch()),
+            _ => Ok(()),
+        }
+    }
+
+    fn mismatch(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} yielded {} bytes or more, but {} were announced; the upload was stopped",
+                self.what,
+                self.seen,
+                self.expected.unwrap_or(0)
+            ),
+        )
+    }
+}
+
+impl Segment {
+    /// The length check for a streamed segment.
+    pub fn length_check(&self) -> LengthCheck {
+        match self {
+            Segment::Bytes(b) => LengthCheck::new(Some(b.len() as u64), "a form header".into()),
+            Segment::File { len, path, .. } => {
+                LengthCheck::new(Some(*len), format!("file {}", path.display()))
+            }
+            Segment::Reader { len, field, .. } => {
+                LengthCheck::new(*len, format!("the reader for field `{field}`"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoding_matches_the_form_rules() {
+        assert_eq!(
+            urlencoded([("a b", "x&y=z"), ("t", "café+*-._~")]),
+            "a+b=x%26y%3Dz&t=caf%C3%A9%2B*-._%7E"
+        );
+    }
+
+    #[test]
+    fn quoted_parameters_cannot_break_headers() {
+        assert_eq!(escape_quoted("a\"b\r\nc"), "a%22b%0D%0Ac");
+    }
+
+    #[test]
+    fn boundaries_differ() {
+        assert_ne!(new_boundary(), new_boundary());
+    }
+}

@@ -1,0 +1,431 @@
+//! What a workflow gets: [`Inputs`], one [`Input`] per form field, with the kind of each
+//! input chosen by its Rust type.
+//!
+//! | Rust value | sent as |
+//! |---|---|
+//! | `&str`, `String` | a text field |
+//! | integers, floats | a text field with the decimal number (`12345`, `7.5`) |
+//! | `bool` | `true` / `false` |
+//! | `serde_json::Value` | string/number/bool as above, object or array as compact JSON text, `null` dropped |
+//! | `&Path`, `PathBuf` | a file part streamed from disk (filename = base name, type guessed) |
+//! | [`Reader`] | a file part streamed from any reader, with the filename you give |
+//! | `Vec<T>`, `[T; N]` | one field per item: `key_0`, `key_1`, ... |
+//! | `Option<T>` | `None` dropped |
+//!
+//! A string is never uploaded as a file, even when it names one: use a `Path`, or opt in
+//! with [`Input::path_or_text`].
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The inputs of one workflow run: form fields in the order they were added.
+///
+/// ```
+/// use std::path::Path;
+/// use flowscale::{Inputs, Reader};
+///
+/// let inputs = Inputs::new()
+///     .set("text_51536", "a cat on a sofa")            // text
+///     .set("seed_456", 12345)                          // number
+///     .set("upscale_1", true)                          // boolean
+///     .set("image_35728", Path::new("cat.png"))        // file from disk
+///     .set("mask_1", Reader::new(&b"\x89PNG..."[..], "mask.png")) // any reader
+///     .set("loras", vec!["a.safetensors", "b.safetensors"]) // loras_0, loras_1
+///     .set("style", serde_json::json!({"steps": 20})); // compact JSON text
+/// assert_eq!(inputs.len(), 7);
+/// ```
+#[derive(Debug, Default)]
+pub struct Inputs {
+    entries: Vec<(String, Input)>,
+}
+
+impl Inputs {
+    /// No inputs.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a field; the kind comes from the value's type (see the [module docs](self)).
+    pub fn set(mut self, name: impl Into<String>, value: impl Into<Input>) -> Self {
+        self.entries.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a text field.
+    pub fn text(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set(name, Input::Text(value.into()))
+    }
+
+    /// Adds a file from disk (filename = its base name, Content-Type guessed from it).
+    pub fn file(self, name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        self.set(name, Input::file(path))
+    }
+
+    /// Adds a file part read from `reader`, sent with `filename`.
+    pub fn reader(
+        self,
+        name: impl Into<String>,
+        reader: impl Read + Send + 'static,
+        filename: impl Into<String>,
+    ) -> Self {
+        self.set(name, Reader::new(reader, filename))
+    }
+
+    /// Adds a JSON value (objects and arrays are sent as one compact JSON text field).
+    pub fn json(self, name: impl Into<String>, value: Value) -> Self {
+        self.set(name, Input::from(value))
+    }
+
+    /// Adds a field in place.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Input>) {
+        self.entries.push((name.into(), value.into()));
+    }
+
+    /// How many fields were added (a list counts once).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no field was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The fields, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Input)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub(crate) fn into_entries(self) -> Vec<(String, Input)> {
+        self.entries
+    }
+}
+
+impl<K: Into<String>, V: Into<Input>> FromIterator<(K, V)> for Inputs {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Inputs {
+            entries: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        }
+    }
+}
+
+impl<K: Into<String>, V: Into<Input>, const N: usize> From<[(K, V); N]> for Inputs {
+    fn from(pairs: [(K, V); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl<K: Into<String>, V: Into<Input>> From<Vec<(K, V)>> for Inputs {
+    fn from(pairs: Vec<(K, V)>) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+/// One input value. Usually made for you by `Into<Input>`; build it directly to override
+/// the detected kind (a file's name or type, say).
+#[non_exhaustive]
+pub enum Input {
+    /// A text field.
+    Text(String),
+    /// A number, sent as its decimal text.
+    Number(serde_json::Number),
+    /// A boolean, sent as `true` / `false`.
+    Bool(bool),
+    /// A JSON object or array, sent as one compact JSON text field.
+    Json(Value),
+    /// A file from disk, streamed.
+    File {
+        /// Where the file is.
+        path: PathBuf,
+        /// The filename to send; default: the path's base name.
+        filename: Option<String>,
+        /// The Content-Type to send; default: guessed from the filename.
+        content_type: Option<String>,
+    },
+    /// A file part streamed from a reader.
+    Reader(Reader),
+    /// Several values: item *i* is sent as field `<name>_<i>`.
+    List(Vec<Input>),
+    /// Nothing: the field is not sent.
+    Null,
+}
+
+impl Input {
+    /// A file from disk, with the filename and Content-Type derived from the path.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Input::File {
+            path: path.into(),
+            filename: None,
+            content_type: None,
+        }
+    }
+
+    /// The Python SDK's rule, on request: a file part when `s` names an existing file,
+    /// else a text field. Prefer [`Input::file`] or a `Path`: with this, text that happens
+    /// to name a local file gets uploaded.
+    pub fn path_or_text(s: impl Into<String>) -> Self {
+        let s = s.into();
+        if Path::new(&s).is_file() {
+            Input::file(s)
+        } else {
+            Input::Text(s)
+        }
+    }
+
+    /// Sets the filename sent for a file or reader (other kinds are returned unchanged).
+    pub fn with_filename(self, name: impl Into<String>) -> Self {
+        match self {
+            Input::File {
+                path, content_type, ..
+            } => Input::File {
+                path,
+                filename: Some(name.into()),
+                content_type,
+            },
+            Input::Reader(r) => Input::Reader(Reader {
+                filename: name.into(),
+                ..r
+            }),
+            other => other,
+        }
+    }
+
+    /// Sets the Content-Type sent for a file or reader (other kinds are returned unchanged).
+    pub fn with_content_type(self, mime: impl Into<String>) -> Self {
+        match self {
+            Input::File { path, filename, .. } => Input::File {
+                path,
+                filename,
+                content_type: Some(mime.into()),
+            },
+            Input::Reader(r) => Input::Reader(r.content_type(mime)),
+            other => other,
+        }
+    }
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Text(s) => f.debug_tuple("Text").field(s).finish(),
+            Input::Number(n) => f.debug_tuple("Number").field(n).finish(),
+            Input::Bool(b) => f.debug_tuple("Bool").field(b).finish(),
+            Input::Json(v) => f.debug_tuple("Json").field(v).finish(),
+            Input::File {
+                path,
+                filename,
+                content_type,
+            } => f
+                .debug_struct("File")
+                .field("path", path)
+                .field("filename", filename)
+                .field("content_type", content_type)
+                .finish(),
+            Input::Reader(r) => r.fmt(f),
+            Input::List(items) => f.debug_tuple("List").field(items).finish(),
+            Input::Null => f.write_str("Null"),
+        }
+    }
+}
+
+/// Where a [`Reader`]'s bytes come from.
+pub(crate) enum ReaderSource {
+    Sync(Box<dyn Read + Send>),
+    #[cfg(feature = "async")]
+    Async(Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+}
+
+impl ReaderSource {
+    /// Whether only the async client can read this source.
+    pub(crate) fn is_async(&self) -> bool {
+        !matches!(self, ReaderSource::Sync(_))
+    }
+
+    /// The blocking reader, if this is one.
+    pub(crate) fn into_sync(self) -> Option<Box<dyn Read + Send>> {
+        match self {
+            ReaderSource::Sync(r) => Some(r),
+            #[cfg(feature = "async")]
+            ReaderSource::Async(_) => None,
+        }
+    }
+}
+
+/// A file part streamed from a reader: an open file, an in-memory buffer, a network body.
+///
+/// ```
+/// use flowscale::Reader;
+/// let png: &[u8] = b"\x89PNG\r\n...";
+/// let part = Reader::new(png, "cat.png").len(png.len() as u64);
+/// ```
+///
+/// The Content-Type is guessed from the filename unless set. Give the length with
+/// [`Reader::len`] when you know it: the upload then carries an exact `Content-Length`;
+/// without it the body is sent with chunked transfer encoding.
+pub struct Reader {
+    pub(crate) source: ReaderSource,
+    pub(crate) filename: String,
+    pub(crate) content_type: Option<String>,
+    pub(crate) len: Option<u64>,
+}
+
+impl Reader {
+    /// A part read from `reader`, sent as `filename`.
+    pub fn new(reader: impl Read + Send + 'static, filename: impl Into<String>) -> Self {
+        Reader {
+            source: ReaderSource::Sync(Box::new(reader)),
+            filename: filename.into(),
+            content_type: None,
+            len: None,
+        }
+    }
+
+    /// A part read from a Tokio `AsyncRead` (an upload your own server is receiving, say).
+    /// Only [`AsyncClient`](crate::AsyncClient) can send it; `Client` rejects it with
+    /// [`Error::Input`](crate::Error::Input).
+    #[cfg(feature = "async")]
+    pub fn from_async(
+        reader: impl tokio::io::AsyncRead + Send + Unpin + 'static,
+        filename: impl Into<String>,
+    ) -> Self {
+        Reader {
+            source: ReaderSource::Async(Box::new(reader)),
+            filename: filename.into(),
+            content_type: None,
+            len: None,
+        }
+    }
+
+    /// The exact number of bytes the reader yields. The upload fails (rather than sending a
+    /// corrupt file) if the reader yields a different number.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(mut self, len: u64) -> Self {
+        self.len = Some(len);
+        self
+    }
+
+    /// The Content-Type to send instead of the guess from the filename.
+    pub fn content_type(mut self, mime: impl Into<String>) -> Self {
+        self.content_type = Some(mime.into());
+        self
+    }
+}
+
+impl fmt::Debug for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<Reader> for Input {
+    fn from(r: Reader) -> Self {
+        Input::Reader(r)
+    }
+}
+
+impl From<&str> for Input {
+    fn from(s: &str) -> Self {
+        Input::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Input {
+    fn from(s: String) -> Self {
+        Input::Text(s)
+    }
+}
+
+impl From<&String> for Input {
+    fn from(s: &String) -> Self {
+        Input::Text(s.clone())
+    }
+}
+
+impl From<bool> for Input {
+    fn from(b: bool) -> Self {
+        Input::Bool(b)
+    }
+}
+
+macro_rules! integer_inputs {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Input {
+            fn from(n: $t) -> Self {
+                Input::Number(serde_json::Number::from(n))
+            }
+        }
+    )*};
+}
+integer_inputs!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl From<f64> for Input {
+    fn from(x: f64) -> Self {
+        match serde_json::Number::from_f64(x) {
+            Some(n) => Input::Number(n),
+            // NaN and infinities have no JSON number; send their usual text.
+            None => Input::Text(x.to_string()),
+        }
+    }
+}
+
+impl From<f32> for Input {
+    fn from(x: f32) -> Self {
+        // Through the shortest decimal text, so 0.1f32 is sent as "0.1", not 0.10000000149.
+        Input::from(x.to_string().parse::<f64>().unwrap_or(f64::NAN))
+    }
+}
+
+impl From<Value> for Input {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Null => Input::Null,
+            Value::Bool(b) => Input::Bool(b),
+            Value::Number(n) => Input::Number(n),
+            Value::String(s) => Input::Text(s),
+            v @ (Value::Array(_) | Value::Object(_)) => Input::Json(v),
+        }
+    }
+}
+
+impl From<&Path> for Input {
+    fn from(p: &Path) -> Self {
+        Input::file(p)
+    }
+}
+
+impl From<PathBuf> for Input {
+    fn from(p: PathBuf) -> Self {
+        Input::file(p)
+    }
+}
+
+impl From<&PathBuf> for Input {
+    fn from(p: &PathBuf) -> Self {
+        Input::file(p.clone())
+    }
+}
+
+impl<T: Into<Input>> From<Vec<T>> for Input {
+    fn from(items: Vec<T>) -> Self {
+        Input::List(items.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<Input>, const N: usize> From<[T; N]> for Input {
+    fn from(items: [T; N]) -> Self {
+        Input::List(items.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<Input>> From<Option<T>> for Input {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Input::Null, Into::into)
+    }
+}

@@ -1,0 +1,142 @@
+//! # flowscale
+//!
+//! The Rust SDK for the [FlowScale](https://flowscale.ai) ComfyUI API: upload inputs
+//! (prompts, numbers, images, videos), run a hosted ComfyUI workflow, get download links.
+//!
+//! - [`Client`] is blocking (ureq; feature `blocking`, on by default).
+//! - `AsyncClient` is the same API on Tokio (reqwest; feature `async`).
+//!
+//! Both are compiled from one source and may be used in the same program.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use flowscale::{Client, Inputs};
+//!
+//! // FLOWSCALE_API_KEY and FLOWSCALE_API_URL
+//! let client = Client::from_env()?;
+//! let inputs = Inputs::new()
+//!     .set("text_51536", "a cat on a sofa")
+//!     .set("image_35728", Path::new("cat.png"));
+//! let run = client.execute_workflow("bncu0a1kipv", inputs, None)?;
+//! let details = client.get_run(&run.run_id)?;
+//! println!("run {} is {}", details.id, details.status);
+//! # Ok::<(), flowscale::Error>(())
+//! ```
+//!
+//! Inputs are detected from their Rust type (see [`inputs`]); errors are one
+//! [`Error`] type for both clients.
+//!
+//! ## Features
+//!
+//! | feature | default | gives |
+//! |---|---|---|
+//! | `blocking` | yes | [`Client`], on ureq |
+//! | `async` | no | `AsyncClient`, on reqwest and Tokio |
+//!
+//! Features are additive: with both on, both clients exist.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+#[cfg(not(any(feature = "blocking", feature = "async")))]
+compile_error!(
+    "flowscale needs a client: enable the feature `blocking` (the default, flowscale::Client) \
+     and/or `async` (flowscale::AsyncClient), e.g. `flowscale = { version = \"0.1\", features = [\"async\"] }`"
+);
+
+mod config;
+mod error;
+mod form;
+pub mod inputs;
+mod paging;
+mod request;
+mod response;
+mod transport;
+mod types;
+
+pub use config::{ApiKey, ENV_API_KEY, ENV_API_URL};
+pub use error::{BoxError, Error, Result};
+pub use inputs::{Input, Inputs, Reader};
+pub use paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
+pub use types::{
+    ContainerHealth, ContainerQueue, ContainerStatus, Execution, Output, PageMeta, QueueEntry,
+    QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,
+};
+
+/// The blocking client, compiled from `src/client/` with `maybe_async` bound to
+/// `must_be_sync` and the ureq transport.
+#[cfg(feature = "blocking")]
+#[path = "client"]
+mod blocking {
+    use std::sync::Arc;
+
+    use crate::transport::ureq as transport;
+    use maybe_async::must_be_sync as maybe_async;
+
+    mod api;
+    mod builder;
+    mod pages_iter;
+
+    pub use builder::ClientBuilder;
+    pub use pages_iter::RunsIter;
+
+    /// The blocking FlowScale client.
+    ///
+    /// Cheap to clone (clones share one connection pool) and safe to share between
+    /// threads. Every method blocks the calling thread until the answer is in.
+    ///
+    /// ```no_run
+    /// let client = flowscale::Client::from_env()?;
+    /// for c in client.check_health()? {
+    ///     println!("{}: {}", c.container, c.status);
+    /// }
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct Client {
+        http: transport::Http,
+        settings: Arc<crate::config::Settings>,
+    }
+}
+
+/// The async client, compiled from `src/client/` with `maybe_async` bound to
+/// `must_be_async` and the reqwest transport.
+#[cfg(feature = "async")]
+#[path = "client"]
+mod nonblocking {
+    use std::sync::Arc;
+
+    use crate::transport::reqwest as transport;
+    use maybe_async::must_be_async as maybe_async;
+
+    mod api;
+    mod builder;
+    mod pages_stream;
+
+    pub use builder::ClientBuilder;
+
+    /// The async FlowScale client (feature `async`), on Tokio.
+    ///
+    /// The same methods as the blocking [`Client`](crate::Client), as `async fn`s. Cheap
+    /// to clone and safe to share between tasks; its futures are `Send`.
+    ///
+    /// ```no_run
+    /// # async fn f() -> flowscale::Result<()> {
+    /// let client = flowscale::AsyncClient::from_env()?;
+    /// for c in client.check_health().await? {
+    ///     println!("{}: {}", c.container, c.status);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct Client {
+        http: transport::Http,
+        settings: Arc<crate::config::Settings>,
+    }
+}
+
+#[cfg(feature = "blocking")]
+pub use blocking::{Client, ClientBuilder, RunsIter};
+
+#[cfg(feature = "async")]
+pub use nonblocking::{Client as AsyncClient, ClientBuilder as AsyncClientBuilder};

@@ -1,0 +1,210 @@
+//! Listing runs: [`RunsQuery`] and the page-walking bookkeeping shared by the run iterator
+//! (`Client::runs`) and the run stream (`AsyncClient::runs`).
+
+use std::collections::VecDeque;
+
+use crate::error::{Error, Result};
+use crate::types::{Run, RunPage};
+
+/// The field runs are sorted by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SortBy {
+    /// When the run was created (the server's default).
+    #[default]
+    CreatedAt,
+    /// When the run started.
+    StartedAt,
+    /// When the run ended.
+    CompletedAt,
+}
+
+impl SortBy {
+    /// The value as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::CreatedAt => "created_at",
+            SortBy::StartedAt => "started_at",
+            SortBy::CompletedAt => "completed_at",
+        }
+    }
+}
+
+/// Ascending or descending.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// Newest first (the server's default).
+    #[default]
+    Desc,
+    /// Oldest first.
+    Asc,
+}
+
+impl SortOrder {
+    /// The value as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Desc => "desc",
+            SortOrder::Asc => "asc",
+        }
+    }
+}
+
+/// The largest page size the server accepts.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// What [`get_runs`](crate::Client::get_runs) asks for: sorting, paging and an optional group.
+///
+/// ```
+/// use flowscale::{RunsQuery, SortBy, SortOrder};
+/// let query = RunsQuery::new()
+///     .group_id("production_batch")
+///     .sort_by(SortBy::StartedAt)
+///     .sort_order(SortOrder::Asc)
+///     .page(2)
+///     .page_size(25);
+/// assert_eq!(query.get_page(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunsQuery {
+    sort_by: SortBy,
+    sort_order: SortOrder,
+    page: u32,
+    page_size: u32,
+    group_id: Option<String>,
+}
+
+impl Default for RunsQuery {
+    fn default() -> Self {
+        RunsQuery {
+            sort_by: SortBy::default(),
+            sort_order: SortOrder::default(),
+            page: 1,
+            page_size: 10,
+            group_id: None,
+        }
+    }
+}
+
+impl RunsQuery {
+    /// The defaults: newest first by creation time, page 1, 10 runs a page, every group.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sort by this field.
+    pub fn sort_by(mut self, sort_by: SortBy) -> Self {
+        self.sort_by = sort_by;
+        self
+    }
+
+    /// Sort in this order.
+    pub fn sort_order(mut self, order: SortOrder) -> Self {
+        self.sort_order = order;
+        self
+    }
+
+    /// The page to fetch, from 1.
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = page;
+        self
+    }
+
+    /// Runs per page, 1 to 100.
+    pub fn page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    /// Only runs filed under this group.
+    pub fn group_id(mut self, group_id: impl Into<String>) -> Self {
+        self.group_id = Some(group_id.into());
+        self
+    }
+
+    /// The page this query asks for.
+    pub fn get_page(&self) -> u32 {
+        self.page
+    }
+
+    /// The page size this query asks for.
+    pub fn get_page_size(&self) -> u32 {
+        self.page_size
+    }
+
+    /// Checks the values before anything is sent.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.page == 0 {
+            return Err(Error::input("page", "pages are numbered from 1; got 0"));
+        }
+        if self.page_size == 0 || self.page_size > MAX_PAGE_SIZE {
+            return Err(Error::input(
+                "page_size",
+                format!("must be from 1 to {MAX_PAGE_SIZE}; got {}", self.page_size),
+            ));
+        }
+        if self.group_id.as_deref() == Some("") {
+            return Err(Error::input("group_id", "is empty; leave it unset to list every group"));
+        }
+        Ok(())
+    }
+
+    /// The query pairs, in the order the Python SDK sends them.
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            ("sort_by", self.sort_by.as_str().to_owned()),
+            ("sort_order", self.sort_order.as_str().to_owned()),
+            ("page", self.page.to_string()),
+            ("page_size", self.page_size.to_string()),
+        ];
+        if let Some(g) = &self.group_id {
+            pairs.push(("group_id", g.clone()));
+        }
+        pairs
+    }
+}
+
+/// Walks pages: hands out the next query, takes each page, yields runs one by one, and
+/// stops after the last page (by `meta.total_pages`, or a short or empty page on servers
+/// that send no meta).
+#[derive(Debug)]
+pub(crate) struct Pager {
+    next: Option<RunsQuery>,
+    buffered: VecDeque<Run>,
+}
+
+impl Pager {
+    pub fn new(query: RunsQuery) -> Self {
+        Pager {
+            next: Some(query),
+            buffered: VecDeque::new(),
+        }
+    }
+
+    /// The next run already fetched, if any.
+    pub fn pop(&mut self) -> Option<Run> {
+        self.buffered.pop_front()
+    }
+
+    /// The query for the next page, or `None` when every page was seen. Taking it marks it
+    /// as in flight: call [`Pager::absorb`] with its answer, or nothing more is fetched.
+    pub fn take_query(&mut self) -> Option<RunsQuery> {
+        self.next.take()
+    }
+
+    /// Takes the answer to the query last taken.
+    pub fn absorb(&mut self, query: RunsQuery, page: RunPage) {
+        let got = page.runs.len();
+        let more = match page.meta.as_ref().and_then(|m| m.total_pages) {
+            Some(total) => query.page < total && got > 0,
+            None => got >= query.page_size as usize && got > 0,
+        };
+        self.buffered.extend(page.runs);
+        if more {
+            self.next = Some(RunsQuery {
+                page: query.page + 1,
+                ..query
+            });
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Decoding FlowScale answers: the `{status, data, meta, errors}` envelope, FastAPI's
+//! `detail` errors, and non-JSON bodies from proxies. Returns payloads, not envelopes.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{snippet, Error, Result};
+use crate::request::Response;
+use crate::types::{Output, PageMeta, RunPage, RunsData};
+
+const SNIPPET: usize = 2048;
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    #[serde(default)]
+    status: Option<String>,
+    data: Option<T>,
+    #[serde(default)]
+    meta: Option<Value>,
+    #[serde(default)]
+    errors: Option<Value>,
+}
+
+/// Decodes a success envelope's `data`, or returns the error the response stands for.
+pub(crate) fn data<T: DeserializeOwned>(resp: &Response) -> Result<T> {
+    envelope::<T>(resp).map(|(data, _)| data)
+}
+
+fn envelope<T: DeserializeOwned>(resp: &Response) -> Result<(T, Option<Value>)> {
+    if !(200..300).contains(&resp.status) {
+        return Err(api_error(resp));
+    }
+    let env: Envelope<T> = serde_json::from_slice(&resp.body).map_err(|e| decode_error(resp, e))?;
+    if env.status.as_deref().is_some_and(|s| s != "success") {
+        return Err(Error::Api {
+            status: resp.status,
+            message: env
+                .errors
+                .as_ref()
+                .and_then(message_of)
+                .unwrap_or_else(|| format!("status `{}`", env.status.unwrap_or_default())),
+            body: snippet(&resp.body, SNIPPET),
+        });
+    }
+    match env.data {
+        Some(data) => Ok((data, env.meta)),
+        None => Err(Error::Decode {
+            status: resp.status,
+            message: "the response has no `data`".into(),
+            snippet: snippet(&resp.body, SNIPPET),
+        }),
+    }
+}
+
+/// Decodes a runs list in either generation.
+pub(crate) fn run_page(resp: &Response) -> Result<RunPage> {
+    let (data, meta) = envelope::<RunsData>(resp)?;
+    let meta = match meta {
+        Some(Value::Null) | None => None,
+        Some(m) => Some(serde_json::from_value::<PageMeta>(m).map_err(|e| decode_error(resp, e))?),
+    };
+    Ok(RunPage::from_parts(data, meta))
+}
+
+/// Decodes `get_output`'s answer: 204 is "not ready", 408 "the run timed out".
+pub(crate) fn output(resp: &Response, name: &str) -> Result<Option<Output>> {
+    match resp.status {
+        204 => Ok(None),
+        408 => Err(Error::RunTimedOut {
+            output: name.to_owned(),
+            run_id: None,
+        }),
+        _ => data(resp).map(Some),
+    }
+}
+
+fn decode_error(resp: &Response, e: serde_json::Error) -> Error {
+    Error::Decode {
+        status: resp.status,
+        message: e.to_string(),
+        snippet: snippet(&resp.body, SNIPPET),
+    }
+}
+
+/// The error an unsuccessful response stands for, with the server's message made readable.
+pub(crate) fn api_error(resp: &Response) -> Error {
+    let json: Option<Value> = serde_json::from_slice(&resp.body).ok();
+    let message = json
+        .as_ref()
+        .and_then(|v| {
+            v.get("errors")
+                .and_then(message_of)
+                .or_else(|| v.get("detail").and_then(detail_message))
+                .or_else(|| v.get("message").and_then(message_of))
+        })
+        .unwrap_or_else(|| {
+            let reason = reason(resp.status);
+            let text = snippet(&resp.body, 200);
+            match (text.is_empty(), json.is_some()) {
+                (true, _) => reason.to_owned(),
+                (false, true) => format!("{reason}: {text}"),
+                (false, false) => format!("{reason} (non-JSON body: {})", one_line(&text)),
+            }
+        });
+    Error::Api {
+        status: resp.status,
+        message,
+        body: snippet(&resp.body, SNIPPET),
+    }
+}
+
+/// A message from `errors`: a string, or a list of strings.
+fn message_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Array(items) if !items.is_empty() => Some(
+            items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    }
+}
+
+/// FastAPI's `detail`: a string, or a list of `{loc, msg, type}`, as `query.workflow_id: Field required`.
+fn detail_message(v: &Value) -> Option<String> {
+    match v {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|item| {
+                    let loc = item
+                        .get("loc")
+                        .and_then(Value::as_array)
+                        .map(|l| {
+                            l.iter()
+                                .map(|p| p.as_str().map(str::to_owned).unwrap_or_else(|| p.to_string()))
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        })
+                        .unwrap_or_default();
+                    let msg = item.get("msg").and_then(Value::as_str).unwrap_or("invalid");
+                    if loc.is_empty() {
+                        msg.to_owned()
+                    } else {
+                        format!("{loc}: {msg}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => message_of(other),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized: check the API key",
+        403 => "Forbidden: check the API key",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        300..=399 => "Redirect not followed (API requests carry the key and are not redirected)",
+        _ => "HTTP error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            content_type: None,
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn messages_are_readable() {
+        let e = api_error(&resp(
+            422,
+            r#"{"detail":[{"loc":["query","workflow_id"],"msg":"Field required","type":"missing"}]}"#,
+        ));
+        assert_eq!(e.to_string(), "FlowScale API error 422: query.workflow_id: Field required");
+        let e = api_error(&resp(400, r#"{"status":"error","errors":["a","b"]}"#));
+        assert_eq!(e.to_string(), "FlowScale API error 400: a; b");
+        let e = api_error(&resp(502, "<html>\n<h1>502 Bad Gateway</h1></html>"));
+        assert_eq!(
+            e.to_string(),
+            "FlowScale API error 502: Bad Gateway (non-JSON body: <html> <h1>502 Bad Gateway</h1></html>)"
+        );
+    }
+
+    #[test]
+    fn error_envelope_with_200_is_an_error() {
+        let e = data::<Value>(&resp(200, r#"{"status":"error","errors":"nope"}"#)).unwrap_err();
+        assert!(matches!(e, Error::Api { status: 200, ref message, .. } if message == "nope"));
+    }
+}

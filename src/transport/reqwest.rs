@@ -1,0 +1,177 @@
+//! The async transport: reqwest 0.13 on Tokio, with rustls on the `ring` provider (the same
+//! one ureq uses, so a build with both clients compiles one crypto library).
+
+use std::io::{self, Read};
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::{StreamExt, stream};
+use reqwest::header;
+use tokio_util::io::ReaderStream;
+
+use super::{API_KEY_HEADER, MAX_RESPONSE_BYTES};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::form::{LengthCheck, Segment};
+use crate::inputs::ReaderSource;
+use crate::request::{Method, Request, Response};
+
+/// The HTTP backend of the async client.
+pub(crate) type Http = reqwest::Client;
+
+type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// How much a blocking `std::io::Read` source is asked for at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// A new client with the settings' timeouts and user agent; redirects are not followed
+/// (so the key never travels to another host).
+pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
+    // reqwest is built without a bundled crypto provider; use ring unless the
+    // application installed one of its own.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .read_timeout(settings.response_timeout)
+        .user_agent(settings.user_agent.as_str())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+}
+
+/// Sends an API request with the key, and reads the whole response.
+pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Result<Response> {
+    let url = req.url;
+    let fail = |e: reqwest::Error| Error::transport(&url, e.without_url());
+    let method = match req.method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+    };
+    let mut builder = http
+        .request(method, &url)
+        .header(API_KEY_HEADER, settings.api_key.expose());
+    match req.body {
+        Some(form) => {
+            builder = builder.header(header::CONTENT_TYPE, &form.content_type);
+            if let Some(len) = form.length {
+                builder = builder.header(header::CONTENT_LENGTH, len);
+            }
+            builder = builder.body(reqwest::Body::wrap_stream(body_stream(form.segments)));
+        }
+        None if req.method == Method::Post => {
+            builder = builder.header(header::CONTENT_LENGTH, 0);
+        }
+        None => {}
+    }
+    let mut resp = builder.send().await.map_err(fail)?;
+    let text_header = |name: header::HeaderName| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = text_header(header::CONTENT_TYPE);
+    let retry_after = text_header(header::RETRY_AFTER);
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(fail)? {
+        if body.len() as u64 + chunk.len() as u64 > MAX_RESPONSE_BYTES {
+            return Err(Error::transport(
+                &url,
+                format!("response body larger than {MAX_RESPONSE_BYTES} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Response {
+        status,
+        content_type,
+        retry_after,
+        body,
+    })
+}
+
+/// Waits without blocking the runtime.
+pub(crate) async fn sleep(duration: Duration) {
+    tokio::time::sleep(duration).await
+}
+
+/// Runs file-system work on Tokio's blocking pool, off the runtime's worker threads.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// The form body as one stream: segments in order, each checked against its length.
+fn body_stream(segments: Vec<Segment>) -> ByteStream {
+    let parts = segments.into_iter().map(|segment| {
+        let check = segment.length_check();
+        let s: ByteStream = match segment {
+            Segment::Bytes(bytes) => Box::pin(stream::once(async { Ok(Bytes::from(bytes)) })),
+            // Tokio reads the file on its blocking pool.
+            Segment::File { file, .. } => {
+                Box::pin(ReaderStream::with_capacity(tokio::fs::File::from_std(file), CHUNK))
+            }
+            Segment::Reader {
+                source: ReaderSource::Async(r),
+                ..
+            } => Box::pin(ReaderStream::with_capacity(r, CHUNK)),
+            Segment::Reader {
+                source: ReaderSource::Sync(r),
+                ..
+            } => blocking_reader_stream(r),
+        };
+        checked(s, check)
+    });
+    Box::pin(stream::iter(parts).flatten())
+}
+
+/// Reads a blocking `std::io::Read` on Tokio's blocking pool, a chunk at a time.
+fn blocking_reader_stream(reader: Box<dyn Read + Send>) -> ByteStream {
+    Box::pin(stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0; CHUNK];
+            let n = loop {
+                match reader.read(&mut buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            (reader, n.map(|n| buf[..n].to_vec()))
+        })
+        .await;
+        match read {
+            Ok((_, Ok(buf))) if buf.is_empty() => None,
+            Ok((reader, Ok(buf))) => Some((Ok(Bytes::from(buf)), Some(reader))),
+            Ok((_, Err(e))) => Some((Err(e), None)),
+            Err(e) => Some((Err(io::Error::other(e)), None)),
+        }
+    }))
+}
+
+/// Passes a stream through, failing it if it yields more or fewer bytes than announced.
+fn checked(inner: ByteStream, check: LengthCheck) -> ByteStream {
+    Box::pin(stream::unfold(
+        Some((inner, check)),
+        |state| async move {
+            let (mut inner, mut check) = state?;
+            match inner.next().await {
+                Some(Ok(bytes)) => match check.advance(bytes.len()) {
+                    Ok(()) => Some((Ok(bytes), Some((inner, check)))),
+                    Err(e) => Some((Err(e), None)),
+                },
+                Some(Err(e)) => Some((Err(e), None)),
+                None => check.finish().err().map(|e| (Err(e), None)),
+            }
+        },
+    ))
+}

@@ -1,0 +1,156 @@
+//! The blocking transport: ureq 3. One `Agent` per client (connection pool, keep-alive).
+
+use std::collections::VecDeque;
+use std::io::{self, Cursor, Read};
+use std::time::Duration;
+
+use ureq::http::header;
+
+use super::{API_KEY_HEADER, MAX_RESPONSE_BYTES};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::form::{LengthCheck, Segment};
+use crate::request::{Method, Request, Response};
+
+/// The HTTP backend of the blocking client.
+pub(crate) type Http = ureq::Agent;
+
+/// A new agent with the settings' timeouts and user agent. Error statuses are returned
+/// as responses (so the server's message survives) and redirects are not followed (so the
+/// key never travels to another host). There is no overall timeout that would cut a long
+/// upload: only connect, response-wait and per-read/per-write limits.
+pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
+    Ok(ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(settings.connect_timeout))
+        .timeout_recv_response(Some(settings.response_timeout))
+        .timeout_per_read(Some(settings.response_timeout))
+        .timeout_per_write(Some(settings.response_timeout))
+        .user_agent(settings.user_agent.as_str())
+        .build()
+        .new_agent())
+}
+
+/// Sends an API request with the key, and reads the whole response.
+pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Response> {
+    let url = req.url;
+    let fail = |e: ureq::Error| Error::transport(&url, e);
+    let key = settings.api_key.expose();
+    let result = match (req.method, req.body) {
+        (Method::Get, _) => configured(http.get(&url))
+            .header(API_KEY_HEADER, key)
+            .call(),
+        (Method::Post, None) => configured(http.post(&url))
+            .header(API_KEY_HEADER, key)
+            .send_empty(),
+        (Method::Post, Some(form)) => {
+            let body = BodyReader::new(form.segments)?;
+            let mut builder = configured(http.post(&url))
+                .header(API_KEY_HEADER, key)
+                .header(header::CONTENT_TYPE, &form.content_type);
+            if let Some(len) = form.length {
+                builder = builder.header(header::CONTENT_LENGTH, len);
+            }
+            builder.send(ureq::SendBody::from_owned_reader(body))
+        }
+    };
+    let mut resp = result.map_err(fail)?;
+    let text_header = |name: header::HeaderName| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = text_header(header::CONTENT_TYPE);
+    let retry_after = text_header(header::RETRY_AFTER);
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE_BYTES)
+        .read_to_vec()
+        .map_err(fail)?;
+    Ok(Response {
+        status,
+        content_type,
+        retry_after,
+        body,
+    })
+}
+
+/// Per-request settings that must hold even on an agent the caller built.
+fn configured<B>(builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+    builder
+        .config()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+}
+
+/// Blocks the current thread.
+pub(crate) fn sleep(duration: Duration) {
+    std::thread::sleep(duration)
+}
+
+/// Runs file-system work; in the blocking client, right here.
+pub(crate) fn run_blocking<T>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    work()
+}
+
+/// A form body as one `Read`: the segments in order, each checked against its length.
+struct BodyReader {
+    rest: VecDeque<Segment>,
+    current: Option<(Box<dyn Read + Send>, LengthCheck)>,
+}
+
+impl BodyReader {
+    fn new(segments: Vec<Segment>) -> Result<Self> {
+        for s in &segments {
+            if let Segment::Reader { source, field, .. } = s
+                && source.is_async()
+            {
+                return Err(Error::input(
+                    field.as_str(),
+                    "an async reader (Reader::from_async) can only be sent by AsyncClient; \
+                     use Reader::new with a std::io::Read here",
+                ));
+            }
+        }
+        Ok(BodyReader {
+            rest: segments.into(),
+            current: None,
+        })
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if let Some((reader, check)) = &mut self.current {
+                let n = reader.read(buf)?;
+                if n > 0 {
+                    check.advance(n)?;
+                    return Ok(n);
+                }
+                check.finish()?;
+                self.current = None;
+            }
+            let Some(segment) = self.rest.pop_front() else {
+                return Ok(0);
+            };
+            let check = segment.length_check();
+            let reader: Box<dyn Read + Send> = match segment {
+                Segment::Bytes(bytes) => Box::new(Cursor::new(bytes)),
+                Segment::File { file, .. } => Box::new(file),
+                Segment::Reader { source, .. } => source
+                    .into_sync()
+                    .expect("async readers are rejected in BodyReader::new"),
+            };
+            self.current = Some((reader, check));
+        }
+    }
+}
