@@ -74,7 +74,9 @@ impl Draft {
     /// Validates the draft into settings.
     pub fn finish(self) -> Result<Settings> {
         let api_key = self.api_key.ok_or_else(|| {
-            Error::Config("no API key given: call .api_key(..) on the builder, or use from_env()".into())
+            Error::Config(
+                "no API key given: call .api_key(..) on the builder, or use from_env()".into(),
+            )
         })?;
         if api_key.expose().is_empty() {
             return Err(Error::Config("the API key is empty".into()));
@@ -85,7 +87,9 @@ impl Draft {
             ));
         }
         let base_url = BaseUrl::parse(self.base_url.as_deref().ok_or_else(|| {
-            Error::Config("no base URL given: call .base_url(..) on the builder, or use from_env()".into())
+            Error::Config(
+                "no base URL given: call .base_url(..) on the builder, or use from_env()".into(),
+            )
         })?)?;
         Ok(Settings {
             base_url,
@@ -109,13 +113,15 @@ impl Draft {
 fn env_var(name: &str) -> Result<String> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-        Ok(_) => Err(Error::Config(format!("environment variable {name} is set but empty"))),
-        Err(std::env::VarError::NotPresent) => {
-            Err(Error::Config(format!("environment variable {name} is not set")))
-        }
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(Error::Config(format!("environment variable {name} is not valid UTF-8")))
-        }
+        Ok(_) => Err(Error::Config(format!(
+            "environment variable {name} is set but empty"
+        ))),
+        Err(std::env::VarError::NotPresent) => Err(Error::Config(format!(
+            "environment variable {name} is not set"
+        ))),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Config(format!(
+            "environment variable {name} is not valid UTF-8"
+        ))),
     }
 }
 
@@ -150,7 +156,9 @@ impl BaseUrl {
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let authority = &rest[..authority_end];
         if authority.contains('@') {
-            return Err(bad("credentials in the URL are not supported; pass the API key instead"));
+            return Err(bad(
+                "credentials in the URL are not supported; pass the API key instead",
+            ));
         }
         let host = match authority.rfind(':') {
             Some(i) if !authority.ends_with(']') => {

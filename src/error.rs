@@ -87,7 +87,9 @@ pub enum Error {
     },
 
     /// The server's answer was not what the FlowScale API documents.
-    #[error("could not decode the FlowScale response (HTTP {status}): {message}; body starts: {snippet}")]
+    #[error(
+        "could not decode the FlowScale response (HTTP {status}): {message}; body starts: {snippet}"
+    )]
     Decode {
         /// The HTTP status of the response.
         status: u16,

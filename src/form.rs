@@ -247,12 +247,8 @@ fn push_file_head(head: &mut String, filename: &str, content_type: &str) {
 
 /// Opens a file for upload, checking that it is a readable regular file.
 fn open(field: &str, path: &PathBuf) -> Result<(File, u64)> {
-    let fail = |e: io::Error| {
-        Error::input(
-            field,
-            format!("cannot read file {}: {e}", path.display()),
-        )
-    };
+    let fail =
+        |e: io::Error| Error::input(field, format!("cannot read file {}: {e}", path.display()));
     let file = File::open(path).map_err(fail)?;
     let meta = file.metadata().map_err(fail)?;
     if !meta.is_file() {
@@ -266,12 +262,18 @@ fn open(field: &str, path: &PathBuf) -> Result<(File, u64)> {
 
 /// Escapes a name or filename for a quoted header parameter (WHATWG's multipart rules).
 fn escape_quoted(s: &str) -> String {
-    s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// A boundary of 32 random hex digits, from the standard library's randomly seeded hasher.
 fn new_boundary() -> String {
-    let random = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let random = || {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(random());
     format!("flowscale-{:016x}{:016x}", random(), h.finish())

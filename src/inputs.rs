@@ -107,7 +107,10 @@ impl Inputs {
 impl<K: Into<String>, V: Into<Input>> FromIterator<(K, V)> for Inputs {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Inputs {
-            entries: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            entries: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 }

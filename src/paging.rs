@@ -144,7 +144,10 @@ impl RunsQuery {
             ));
         }
         if self.group_id.as_deref() == Some("") {
-            return Err(Error::input("group_id", "is empty; leave it unset to list every group"));
+            return Err(Error::input(
+                "group_id",
+                "is empty; leave it unset to list every group",
+            ));
         }
         Ok(())
     }

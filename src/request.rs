@@ -119,7 +119,11 @@ pub(crate) fn check_execute(workflow_id: &str, group_id: Option<&str>) -> Result
 
 /// `GET /api/v1/runs/output?filename=..`
 pub(crate) fn output(base: &BaseUrl, name: &str) -> Request {
-    get(url(base, "/api/v1/runs/output", &[("filename", name.to_owned())]))
+    get(url(
+        base,
+        "/api/v1/runs/output",
+        &[("filename", name.to_owned())],
+    ))
 }
 
 /// `GET /api/v1/runs/{run_id}`
@@ -136,7 +140,11 @@ pub(crate) fn runs(base: &BaseUrl, query: &RunsQuery) -> Request {
 pub(crate) fn cancel(base: &BaseUrl, run_id: &str) -> Request {
     Request {
         method: Method::Post,
-        url: url(base, &format!("/api/v1/runs/{}/cancel", segment(run_id)), &[]),
+        url: url(
+            base,
+            &format!("/api/v1/runs/{}/cancel", segment(run_id)),
+            &[],
+        ),
         body: None,
     }
 }

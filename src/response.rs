@@ -1,11 +1,11 @@
 //! Decoding FlowScale answers: the `{status, data, meta, errors}` envelope, FastAPI's
 //! `detail` errors, and non-JSON bodies from proxies. Returns payloads, not envelopes.
 
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{snippet, Error, Result};
+use crate::error::{Error, Result, snippet};
 use crate::request::Response;
 use crate::types::{Output, PageMeta, RunPage, RunsData};
 
@@ -117,7 +117,11 @@ fn message_of(v: &Value) -> Option<String> {
         Value::Array(items) if !items.is_empty() => Some(
             items
                 .iter()
-                .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| i.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
@@ -137,7 +141,11 @@ fn detail_message(v: &Value) -> Option<String> {
                         .and_then(Value::as_array)
                         .map(|l| {
                             l.iter()
-                                .map(|p| p.as_str().map(str::to_owned).unwrap_or_else(|| p.to_string()))
+                                .map(|p| {
+                                    p.as_str()
+                                        .map(str::to_owned)
+                                        .unwrap_or_else(|| p.to_string())
+                                })
                                 .collect::<Vec<_>>()
                                 .join(".")
                         })
@@ -197,7 +205,10 @@ mod tests {
             422,
             r#"{"detail":[{"loc":["query","workflow_id"],"msg":"Field required","type":"missing"}]}"#,
         ));
-        assert_eq!(e.to_string(), "FlowScale API error 422: query.workflow_id: Field required");
+        assert_eq!(
+            e.to_string(),
+            "FlowScale API error 422: query.workflow_id: Field required"
+        );
         let e = api_error(&resp(400, r#"{"status":"error","errors":["a","b"]}"#));
         assert_eq!(e.to_string(), "FlowScale API error 400: a; b");
         let e = api_error(&resp(502, "<html>\n<h1>502 Bad Gateway</h1></html>"));

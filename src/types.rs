@@ -100,7 +100,10 @@ string_enum! {
 impl RunStatus {
     /// `failed`, `error` or `cancelled`: the run will never produce its outputs.
     pub fn is_failure(&self) -> bool {
-        matches!(self, RunStatus::Failed | RunStatus::Error | RunStatus::Cancelled)
+        matches!(
+            self,
+            RunStatus::Failed | RunStatus::Error | RunStatus::Cancelled
+        )
     }
 
     /// The run has ended, one way or the other.

@@ -121,7 +121,9 @@ impl Client {
     /// ```
     pub async fn get_output(&self, name: &str) -> Result<Option<Output>> {
         request::require("name", name)?;
-        let resp = self.send(request::output(&self.settings.base_url, name)).await?;
+        let resp = self
+            .send(request::output(&self.settings.base_url, name))
+            .await?;
         response::output(&resp, name)
     }
 
@@ -135,7 +137,9 @@ impl Client {
     /// ```
     pub async fn get_run(&self, run_id: &str) -> Result<Run> {
         request::require("run_id", run_id)?;
-        let resp = self.send(request::run(&self.settings.base_url, run_id)).await?;
+        let resp = self
+            .send(request::run(&self.settings.base_url, run_id))
+            .await?;
         response::data(&resp)
     }
 
@@ -153,7 +157,9 @@ impl Client {
     /// ```
     pub async fn get_runs(&self, query: &RunsQuery) -> Result<RunPage> {
         query.validate()?;
-        let resp = self.send(request::runs(&self.settings.base_url, query)).await?;
+        let resp = self
+            .send(request::runs(&self.settings.base_url, query))
+            .await?;
         response::run_page(&resp)
     }
 
@@ -166,7 +172,9 @@ impl Client {
     /// ```
     pub async fn cancel_run(&self, run_id: &str) -> Result<String> {
         request::require("run_id", run_id)?;
-        let resp = self.send(request::cancel(&self.settings.base_url, run_id)).await?;
+        let resp = self
+            .send(request::cancel(&self.settings.base_url, run_id))
+            .await?;
         let message: serde_json::Value = response::data(&resp)?;
         Ok(match message {
             serde_json::Value::String(s) => s,

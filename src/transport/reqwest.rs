@@ -117,9 +117,10 @@ fn body_stream(segments: Vec<Segment>) -> ByteStream {
         let s: ByteStream = match segment {
             Segment::Bytes(bytes) => Box::pin(stream::once(async { Ok(Bytes::from(bytes)) })),
             // Tokio reads the file on its blocking pool.
-            Segment::File { file, .. } => {
-                Box::pin(ReaderStream::with_capacity(tokio::fs::File::from_std(file), CHUNK))
-            }
+            Segment::File { file, .. } => Box::pin(ReaderStream::with_capacity(
+                tokio::fs::File::from_std(file),
+                CHUNK,
+            )),
             Segment::Reader {
                 source: ReaderSource::Async(r),
                 ..
@@ -160,18 +161,15 @@ fn blocking_reader_stream(reader: Box<dyn Read + Send>) -> ByteStream {
 
 /// Passes a stream through, failing it if it yields more or fewer bytes than announced.
 fn checked(inner: ByteStream, check: LengthCheck) -> ByteStream {
-    Box::pin(stream::unfold(
-        Some((inner, check)),
-        |state| async move {
-            let (mut inner, mut check) = state?;
-            match inner.next().await {
-                Some(Ok(bytes)) => match check.advance(bytes.len()) {
-                    Ok(()) => Some((Ok(bytes), Some((inner, check)))),
-                    Err(e) => Some((Err(e), None)),
-                },
-                Some(Err(e)) => Some((Err(e), None)),
-                None => check.finish().err().map(|e| (Err(e), None)),
-            }
-        },
-    ))
+    Box::pin(stream::unfold(Some((inner, check)), |state| async move {
+        let (mut inner, mut check) = state?;
+        match inner.next().await {
+            Some(Ok(bytes)) => match check.advance(bytes.len()) {
+                Ok(()) => Some((Ok(bytes), Some((inner, check)))),
+                Err(e) => Some((Err(e), None)),
+            },
+            Some(Err(e)) => Some((Err(e), None)),
+            None => check.finish().err().map(|e| (Err(e), None)),
+        }
+    }))
 }

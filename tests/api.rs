@@ -1,0 +1,88 @@
+//! Every endpoint, input kind and error path, against both clients: each case in
+//! `tests/cases/` is compiled twice, once per client, with `maybe_async` bound to
+//! `must_be_sync` or `must_be_async` (the same trick the crate itself uses).
+
+mod common;
+
+#[path = "cases"]
+mod blocking {
+    pub use core::prelude::v1::test as case;
+    pub use maybe_async::must_be_sync as maybe_async;
+    pub type Client = flowscale::Client;
+
+    /// A fresh mock server.
+    pub fn server() -> mockito::ServerGuard {
+        mockito::Server::new()
+    }
+
+    mod conformance;
+    mod endpoints;
+    mod errors;
+    mod inputs;
+
+    #[test]
+    fn async_readers_are_refused_by_the_blocking_client() {
+        let mut server = server();
+        let m = server
+            .mock("POST", "/api/v1/runs")
+            .match_query(mockito::Matcher::Any)
+            .expect(0)
+            .create();
+        let client = Client::new(crate::common::KEY, server.url()).unwrap();
+        let inputs = flowscale::Inputs::new().set(
+            "image_1",
+            flowscale::Reader::from_async(&b"png"[..], "a.png"),
+        );
+        let err = client.execute_workflow("wf1", inputs, None).unwrap_err();
+        assert!(
+            matches!(&err, flowscale::Error::Input { field, .. } if field == "image_1"),
+            "{err}"
+        );
+        m.assert();
+    }
+}
+
+#[path = "cases"]
+mod nonblocking {
+    pub use maybe_async::must_be_async as maybe_async;
+    pub use tokio::test as case;
+    pub type Client = flowscale::AsyncClient;
+
+    /// A fresh mock server.
+    pub async fn server() -> mockito::ServerGuard {
+        mockito::Server::new_async().await
+    }
+
+    mod conformance;
+    mod endpoints;
+    mod errors;
+    mod inputs;
+
+    #[tokio::test]
+    async fn async_readers_stream_into_the_form() {
+        use crate::common::{KEY, Recorder, fixture, ok};
+        let mut server = server().await;
+        let rec = Recorder::new();
+        let _m = server
+            .mock("POST", "/api/v1/runs")
+            .match_query(mockito::Matcher::Any)
+            .match_request(rec.matcher())
+            .with_body(ok(serde_json::json!({"run_id": "r1"})))
+            .create_async()
+            .await;
+        let client = Client::new(KEY, server.url()).unwrap();
+        let file = tokio::fs::File::open(fixture("dog.jpg")).await.unwrap();
+        let inputs = flowscale::Inputs::new().set(
+            "image_1",
+            flowscale::Reader::from_async(file, "dog.jpg").len(5004),
+        );
+        client.execute_workflow("wf1", inputs, None).await.unwrap();
+        let seen = rec.one();
+        let files = seen.body.files();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].filename, "dog.jpg");
+        assert_eq!(files[0].content_type.as_deref(), Some("image/jpeg"));
+        assert_eq!(files[0].bytes, std::fs::read(fixture("dog.jpg")).unwrap());
+        assert_eq!(seen.content_length, Some(seen.raw_body.len().to_string()));
+    }
+}

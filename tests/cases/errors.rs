@@ -1,0 +1,223 @@
+//! Error paths: what the caller gets for each kind of failure, and that the key never leaks.
+
+use serde_json::json;
+
+use super::{Client, case, maybe_async, server};
+use crate::common::{KEY, Recorder};
+use flowscale::Error;
+
+#[maybe_async]
+#[case]
+async fn auth_errors_carry_status_and_message() {
+    let mut server = server().await;
+    let _m = server
+        .mock("GET", "/api/v1/comfy/health")
+        .with_status(401)
+        .with_body(r#"{"status":"error","errors":"Invalid API key"}"#)
+        .create();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .check_health()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Api {
+            status, message, ..
+        } => {
+            assert_eq!(*status, 401);
+            assert_eq!(message, "Invalid API key");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.is_retryable());
+    assert_eq!(err.to_string(), "FlowScale API error 401: Invalid API key");
+}
+
+#[maybe_async]
+#[case]
+async fn fastapi_422_shows_its_detail() {
+    let mut server = server().await;
+    let _m = server
+        .mock("POST", "/api/v1/runs")
+        .match_query(mockito::Matcher::Any)
+        .with_status(422)
+        .with_body(
+            json!({"detail": [
+                {"loc": ["body", "text_51536"], "msg": "Field required", "type": "missing"},
+                {"loc": ["query", "page_size"], "msg": "Input should be less than or equal to 100", "type": "x"}
+            ]})
+            .to_string(),
+        )
+        .create();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .execute_workflow("wf1", [("x", "y")], None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(422));
+    assert_eq!(
+        err.to_string(),
+        "FlowScale API error 422: body.text_51536: Field required; \
+         query.page_size: Input should be less than or equal to 100"
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn html_502_shows_status_and_snippet() {
+    let mut server = server().await;
+    let _m = server
+        .mock("GET", "/api/v1/comfy/queue")
+        .with_status(502)
+        .with_header("content-type", "text/html")
+        .with_body("<html><head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>")
+        .create();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .get_queue()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(502));
+    assert!(err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("502") && text.contains("Bad Gateway"),
+        "{text}"
+    );
+    assert!(text.contains("<title>502 Bad Gateway</title>"), "{text}");
+}
+
+#[maybe_async]
+#[case]
+async fn undecodable_answers_are_decode_errors() {
+    let mut server = server().await;
+    let _a = server
+        .mock("GET", "/api/v1/runs/a")
+        .with_body("this is not json")
+        .create();
+    let _b = server
+        .mock("GET", "/api/v1/runs/b")
+        .with_body(r#"{"status":"success"}"#)
+        .create();
+    let _c = server
+        .mock("GET", "/api/v1/runs/c")
+        .with_body(r#"{"status":"success","data":{"no_id":true}}"#)
+        .create();
+    let client = Client::new(KEY, server.url()).unwrap();
+    for id in ["a", "b", "c"] {
+        let err = client.get_run(id).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Decode { status: 200, .. }),
+            "{id}: {err:?}"
+        );
+    }
+    let err = client.get_run("a").await.unwrap_err();
+    assert!(err.to_string().contains("this is not json"));
+}
+
+#[maybe_async]
+#[case]
+async fn error_envelope_with_200_is_an_api_error() {
+    let mut server = server().await;
+    let _m = server
+        .mock("POST", "/api/v1/runs/r/cancel")
+        .with_body(r#"{"status":"error","errors":["Run already finished"]}"#)
+        .create();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .cancel_run("r")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Api { status: 200, message, .. } if message == "Run already finished"),
+        "{err:?}"
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn unreachable_server_is_a_transport_error_without_the_key() {
+    // Bind a port, then close it: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::new("super-secret-key", format!("http://127.0.0.1:{port}")).unwrap();
+    let err = client.check_health().await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    let text = format!("{err} {err:?} {client:?}");
+    assert!(text.contains(&port.to_string()), "{text}");
+    assert!(!text.contains("super-secret-key"), "{text}");
+}
+
+#[maybe_async]
+#[case]
+async fn redirects_are_not_followed_so_the_key_stays_home() {
+    let mut other = server().await;
+    let rec = Recorder::new();
+    let elsewhere = other
+        .mock("GET", mockito::Matcher::Any)
+        .match_request(rec.matcher())
+        .expect(0)
+        .create();
+    let mut server = server().await;
+    let _m = server
+        .mock("GET", "/api/v1/comfy/health")
+        .with_status(302)
+        .with_header("location", &format!("{}/steal", other.url()))
+        .create();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .check_health()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(302));
+    elsewhere.assert();
+    assert!(rec.all().is_empty());
+}
+
+#[maybe_async]
+#[case]
+async fn construction_is_validated() {
+    assert!(matches!(
+        Client::new("", "https://x.pod.flowscale.ai"),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(
+        Client::new("k", "x.pod.flowscale.ai"),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(Client::new("k", "ftp://x"), Err(Error::Config(_))));
+    assert!(matches!(
+        Client::builder().api_key("k").build(),
+        Err(Error::Config(_))
+    ));
+    let client = Client::new("k-secret", "https://x.pod.flowscale.ai/").unwrap();
+    assert_eq!(client.base_url(), "https://x.pod.flowscale.ai");
+    assert!(!format!("{client:?}").contains("k-secret"));
+}
+
+#[maybe_async]
+#[case]
+async fn builder_settings_are_used() {
+    let mut server = server().await;
+    let m = server
+        .mock("GET", "/api/v1/comfy/health")
+        .match_header("user-agent", "my-tool/2.0")
+        .match_header("x-api-key", "other-key")
+        .with_body(r#"{"status":"success","data":[]}"#)
+        .create();
+    let client = Client::builder()
+        .api_key("other-key")
+        .base_url(format!("{}/", server.url()))
+        .user_agent("my-tool/2.0")
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .response_timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let health = client.check_health().await.unwrap();
+    assert!(health.is_empty());
+    m.assert();
+}

@@ -1,0 +1,257 @@
+//! Test helpers shared by both clients' cases: a request recorder for mockito that
+//! normalises bodies the way `../shared/reference/capture_server.py` does.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+pub const KEY: &str = "test-key-123";
+
+/// Where the fixture files are.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fixtures")
+        .join(name)
+}
+
+/// One uploaded file, as the server saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilePart {
+    pub name: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub size: usize,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A body, normalised.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Empty,
+    Urlencoded(Vec<(String, String)>),
+    Multipart {
+        fields: Vec<(String, String)>,
+        files: Vec<FilePart>,
+    },
+    Other(String),
+}
+
+impl Body {
+    pub fn fields(&self) -> Vec<(String, String)> {
+        match self {
+            Body::Urlencoded(f) | Body::Multipart { fields: f, .. } => f.clone(),
+            _ => vec![],
+        }
+    }
+
+    pub fn files(&self) -> Vec<FilePart> {
+        match self {
+            Body::Multipart { files, .. } => files.clone(),
+            _ => vec![],
+        }
+    }
+}
+
+/// One request, as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub raw_query: String,
+    pub query: Vec<(String, String)>,
+    pub api_key: Option<String>,
+    pub content_type: Option<String>,
+    pub content_length: Option<String>,
+    pub transfer_encoding: Option<String>,
+    pub body: Body,
+    pub raw_body: Vec<u8>,
+}
+
+/// Records every request a mock matches. Use as `mock.match_request(rec.matcher())`.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Seen>>>);
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn matcher(&self) -> impl Fn(&mockito::Request) -> bool + Send + Sync + 'static {
+        let store = self.0.clone();
+        move |req| {
+            store.lock().unwrap().push(seen(req));
+            true
+        }
+    }
+
+    pub fn all(&self) -> Vec<Seen> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn one(&self) -> Seen {
+        let all = self.all();
+        assert_eq!(all.len(), 1, "expected exactly one request, got {all:#?}");
+        all.into_iter().next().unwrap()
+    }
+}
+
+fn header(req: &mockito::Request, name: &str) -> Option<String> {
+    req.header(name)
+        .first()
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+fn seen(req: &mockito::Request) -> Seen {
+    let pq = req.path_and_query();
+    let (path, raw_query) = pq.split_once('?').unwrap_or((pq, ""));
+    let raw_body = req.body().unwrap().clone();
+    let content_type = header(req, "content-type");
+    Seen {
+        method: req.method().to_owned(),
+        path: path.to_owned(),
+        raw_query: raw_query.to_owned(),
+        query: parse_urlencoded(raw_query),
+        api_key: header(req, "x-api-key"),
+        content_length: header(req, "content-length"),
+        transfer_encoding: header(req, "transfer-encoding"),
+        body: normalise(content_type.as_deref().unwrap_or(""), &raw_body),
+        content_type,
+        raw_body,
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+pub fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
+    if s.is_empty() {
+        return vec![];
+    }
+    s.split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn param(disposition: &str, key: &str) -> Option<String> {
+    let pat = format!("; {key}=\"");
+    let start = disposition.find(&pat)? + pat.len();
+    let end = disposition[start..].find('"')? + start;
+    Some(disposition[start..end].to_owned())
+}
+
+/// Normalises a body as the reference capture server does (fields and files sorted).
+pub fn normalise(content_type: &str, body: &[u8]) -> Body {
+    if body.is_empty() {
+        return Body::Empty;
+    }
+    if let Some(b) = content_type.strip_prefix("multipart/form-data; boundary=") {
+        let delim = format!("--{b}").into_bytes();
+        let mut fields = vec![];
+        let mut files = vec![];
+        let mut pos = find(body, &delim, 0).expect("no first boundary");
+        loop {
+            pos += delim.len();
+            if body[pos..].starts_with(b"--") {
+                assert_eq!(
+                    &body[pos..],
+                    b"--\r\n",
+                    "trailing bytes after the last boundary"
+                );
+                break;
+            }
+            assert_eq!(&body[pos..pos + 2], b"\r\n");
+            pos += 2;
+            let head_end = find(body, b"\r\n\r\n", pos).expect("part headers");
+            let head = std::str::from_utf8(&body[pos..head_end]).unwrap();
+            let data_start = head_end + 4;
+            let mut end_delim = b"\r\n".to_vec();
+            end_delim.extend_from_slice(&delim);
+            let data_end = find(body, &end_delim, data_start).expect("part end");
+            let data = body[data_start..data_end].to_vec();
+            let mut disposition = String::new();
+            let mut ctype = None;
+            for line in head.split("\r\n") {
+                let (k, v) = line.split_once(": ").unwrap();
+                match k.to_ascii_lowercase().as_str() {
+                    "content-disposition" => disposition = v.to_owned(),
+                    "content-type" => ctype = Some(v.to_owned()),
+                    _ => {}
+                }
+            }
+            let name = param(&disposition, "name").unwrap();
+            match param(&disposition, "filename") {
+                None => fields.push((name, String::from_utf8(data).unwrap())),
+                Some(filename) => files.push(FilePart {
+                    name,
+                    filename,
+                    content_type: ctype,
+                    size: data.len(),
+                    sha256: format!("{:x}", Sha256::digest(&data)),
+                    bytes: data,
+                }),
+            }
+            pos = data_end + 2;
+        }
+        fields.sort();
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        return Body::Multipart { fields, files };
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let mut f = parse_urlencoded(std::str::from_utf8(body).unwrap());
+        f.sort();
+        return Body::Urlencoded(f);
+    }
+    Body::Other(String::from_utf8_lossy(body).into_owned())
+}
+
+/// A success envelope around `data`.
+pub fn ok(data: serde_json::Value) -> String {
+    serde_json::json!({"status": "success", "data": data}).to_string()
+}
+
+pub const RUN_ID: &str = "808f34d0-ef97-4b78-a00f-1268077ea6db";
+
+/// A run as the server sends it.
+pub fn run_json(id: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "_id": id,
+        "team_id": "team_123",
+        "workflow_id": "bncu0a1kipv",
+        "group_id": null,
+        "status": status,
+        "inputs": [{"path": "text_51536", "value": "a man riding a bike", "s3_key": null, "url": null}],
+        "outputs": [{"filename": "out_1.png", "s3_key": "generations/out_1.png", "url": "https://example.invalid/out_1.png"}],
+        "output_names": ["out_1"],
+        "created_at": "2024-01-15T10:30:00Z",
+        "started_at": "2024-01-15T10:30:15Z",
+        "completed_at": null,
+        "some_future_field": {"x": 1}
+    })
+}
