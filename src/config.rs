@@ -129,7 +129,6 @@ fn env_var(name: &str) -> Result<String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BaseUrl {
     url: String,
-    origin_len: usize,
 }
 
 impl BaseUrl {
@@ -174,18 +173,12 @@ impl BaseUrl {
             return Err(bad("the host is missing"));
         }
         let url = raw.trim_end_matches('/').to_owned();
-        let origin_len = raw.len() - rest.len() + authority_end;
-        Ok(BaseUrl { url, origin_len })
+        Ok(BaseUrl { url })
     }
 
     /// The base URL as given, without trailing `/`.
     pub fn as_str(&self) -> &str {
         &self.url
-    }
-
-    /// `scheme://host[:port]`, compared case-insensitively to decide where the key may go.
-    pub fn origin(&self) -> &str {
-        &self.url[..self.origin_len.min(self.url.len())]
     }
 }
 
@@ -205,10 +198,8 @@ mod tests {
     fn base_url_is_normalised_and_checked() {
         let u = BaseUrl::parse("https://abc.pod.flowscale.ai/").unwrap();
         assert_eq!(u.as_str(), "https://abc.pod.flowscale.ai");
-        assert_eq!(u.origin(), "https://abc.pod.flowscale.ai");
         let u = BaseUrl::parse("http://127.0.0.1:8080/prefix//").unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:8080/prefix");
-        assert_eq!(u.origin(), "http://127.0.0.1:8080");
         for bad in [
             "",
             "abc.pod.flowscale.ai",

@@ -28,6 +28,8 @@ pub enum Error {
         message: String,
         /// The start of the raw response body (at most 2 KiB), for logs.
         body: String,
+        /// How long the server asked to wait before trying again (`Retry-After`, in seconds).
+        retry_after: Option<Duration>,
     },
 
     /// The request could not be sent or the response could not be read
@@ -130,6 +132,14 @@ impl Error {
             Error::Transport { .. } => true,
             Error::Api { status, .. } => matches!(status, 408 | 425 | 429 | 500..=599),
             _ => false,
+        }
+    }
+
+    /// How long the server asked to wait before a retry (`Retry-After` on 429 or 503).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

@@ -37,6 +37,9 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
+// `src/client/` is compiled twice on purpose (once per client): see the `blocking` and
+// `nonblocking` modules below.
+#![allow(clippy::duplicate_mod)]
 
 #[cfg(not(any(feature = "blocking", feature = "async")))]
 compile_error!(
@@ -53,6 +56,7 @@ mod request;
 mod response;
 mod transport;
 mod types;
+mod wait;
 
 pub use config::{ApiKey, ENV_API_KEY, ENV_API_URL};
 pub use error::{BoxError, Error, Result};
@@ -61,6 +65,10 @@ pub use paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 pub use types::{
     ContainerHealth, ContainerQueue, ContainerStatus, Execution, Output, PageMeta, QueueEntry,
     QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,
+};
+pub use wait::{
+    DEFAULT_MAX_POLL_FAILURES, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, OutputFile, RunEvent,
+    WaitOptions, WorkflowResult,
 };
 
 /// The blocking client, compiled from `src/client/` with `maybe_async` bound to
@@ -75,7 +83,9 @@ mod blocking {
 
     mod api;
     mod builder;
+    mod outputs_sequential;
     mod pages_iter;
+    mod wait;
 
     pub use builder::ClientBuilder;
     pub use pages_iter::RunsIter;
@@ -111,7 +121,9 @@ mod nonblocking {
 
     mod api;
     mod builder;
+    mod outputs_concurrent;
     mod pages_stream;
+    mod wait;
 
     pub use builder::ClientBuilder;
 

@@ -26,7 +26,6 @@ pub(crate) struct Request {
 #[derive(Debug)]
 pub(crate) struct Response {
     pub status: u16,
-    pub content_type: Option<String>,
     pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }

@@ -41,6 +41,7 @@ fn envelope<T: DeserializeOwned>(resp: &Response) -> Result<(T, Option<Value>)> 
                 .and_then(message_of)
                 .unwrap_or_else(|| format!("status `{}`", env.status.unwrap_or_default())),
             body: snippet(&resp.body, SNIPPET),
+            retry_after: None,
         });
     }
     match env.data {
@@ -107,6 +108,11 @@ pub(crate) fn api_error(resp: &Response) -> Error {
         status: resp.status,
         message,
         body: snippet(&resp.body, SNIPPET),
+        retry_after: resp
+            .retry_after
+            .as_deref()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs),
     }
 }
 
@@ -193,7 +199,6 @@ mod tests {
     fn resp(status: u16, body: &str) -> Response {
         Response {
             status,
-            content_type: None,
             retry_after: None,
             body: body.as_bytes().to_vec(),
         }

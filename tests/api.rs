@@ -2,6 +2,9 @@
 //! `tests/cases/` is compiled twice, once per client, with `maybe_async` bound to
 //! `must_be_sync` or `must_be_async` (the same trick the crate itself uses).
 
+// `tests/cases/` is compiled twice on purpose, once per client.
+#![allow(clippy::duplicate_mod)]
+
 mod common;
 
 #[path = "cases"]
@@ -19,6 +22,7 @@ mod blocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod wait;
 
     #[test]
     fn async_readers_are_refused_by_the_blocking_client() {
@@ -57,6 +61,7 @@ mod nonblocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod wait;
 
     #[tokio::test]
     async fn async_readers_stream_into_the_form() {

@@ -29,7 +29,7 @@ impl Client {
     /// A client configured by the environment variables `FLOWSCALE_API_KEY` and
     /// `FLOWSCALE_API_URL`; a missing or empty one is an error naming it.
     pub fn from_env() -> Result<Self> {
-        Ok(ClientBuilder::from_draft(Draft::from_env()?).build()?)
+        ClientBuilder::from_draft(Draft::from_env()?).build()
     }
 
     /// A builder for timeouts, user agent, or your own HTTP client.

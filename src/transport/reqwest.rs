@@ -74,7 +74,6 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let content_type = text_header(header::CONTENT_TYPE);
     let retry_after = text_header(header::RETRY_AFTER);
     let status = resp.status().as_u16();
     let mut body = Vec::new();
@@ -89,7 +88,6 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     }
     Ok(Response {
         status,
-        content_type,
         retry_after,
         body,
     })

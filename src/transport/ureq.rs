@@ -62,7 +62,6 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let content_type = text_header(header::CONTENT_TYPE);
     let retry_after = text_header(header::RETRY_AFTER);
     let status = resp.status().as_u16();
     let body = resp
@@ -73,7 +72,6 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
         .map_err(fail)?;
     Ok(Response {
         status,
-        content_type,
         retry_after,
         body,
     })

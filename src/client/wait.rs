@@ -1,0 +1,108 @@
+//! The wait loop, written once and compiled into both clients: poll the run and its
+//! outputs until every output is ready, the run fails, or the deadline passes.
+
+use super::{Client, maybe_async, transport};
+use crate::error::Result;
+use crate::inputs::Inputs;
+use crate::request;
+use crate::wait::{WaitOptions, Waiter, WorkflowResult};
+
+#[maybe_async]
+impl Client {
+    /// Starts a run and waits for all of its outputs: the counterpart of the Python SDK's
+    /// `execute_workflow_async`, without its defects.
+    ///
+    /// - A run that ends `failed`, `error` or `cancelled` returns
+    ///   [`Error::RunFailed`](crate::Error::RunFailed) at the next poll.
+    /// - Transient failures (connection errors, 429, 5xx) are retried up to
+    ///   [`WaitOptions::max_poll_failures`] in a row; other errors return at once.
+    /// - Past the deadline, [`Error::Timeout`](crate::Error::Timeout) carries the run id,
+    ///   so the run can be picked up again with `wait_for_run`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use flowscale::{Inputs, WaitOptions};
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// let options = WaitOptions::new()
+    ///     .timeout(Duration::from_secs(300))
+    ///     .on_event(|e| eprintln!("{e}"));
+    /// let result = client.execute_workflow_and_wait(
+    ///     "bncu0a1kipv",
+    ///     Inputs::new().set("text_51536", "a cat on a sofa"),
+    ///     None,
+    ///     &options,
+    /// )?;
+    /// for out in &result.outputs {
+    ///     println!("{}: {}", out.name, out.download_url);
+    /// }
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    #[doc(alias = "execute_workflow_async")]
+    pub async fn execute_workflow_and_wait(
+        &self,
+        workflow_id: &str,
+        inputs: impl Into<Inputs>,
+        group_id: Option<&str>,
+        options: &WaitOptions,
+    ) -> Result<WorkflowResult> {
+        let exec = self.execute_workflow(workflow_id, inputs, group_id).await?;
+        let workflow_id = exec.workflow_id.unwrap_or_else(|| workflow_id.to_owned());
+        let mut waiter = Waiter::new(options, exec.run_id, Some(workflow_id));
+        waiter.submitted(&exec.output_names);
+        self.wait(waiter).await
+    }
+
+    /// Waits for a run started earlier (by this process before a restart, or by another
+    /// one), with the same rules as `execute_workflow_and_wait`.
+    ///
+    /// ```no_run
+    /// use flowscale::{Error, WaitOptions};
+    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
+    /// match client.wait_for_run("808f34d0-ef97-4b78-a00f-1268077ea6db", &WaitOptions::new()) {
+    ///     Ok(result) => println!("{} outputs", result.outputs.len()),
+    ///     Err(Error::Timeout { run_id, .. }) => println!("still running: {run_id}"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok::<(), flowscale::Error>(())
+    /// ```
+    pub async fn wait_for_run(
+        &self,
+        run_id: &str,
+        options: &WaitOptions,
+    ) -> Result<WorkflowResult> {
+        request::require("run_id", run_id)?;
+        self.wait(Waiter::new(options, run_id.to_owned(), None))
+            .await
+    }
+
+    async fn wait(&self, mut waiter: Waiter<'_>) -> Result<WorkflowResult> {
+        loop {
+            match self.poll(&mut waiter).await {
+                Ok(true) => return Ok(waiter.finish()),
+                Ok(false) => waiter.poll_succeeded(),
+                Err(e) => waiter.poll_failed(e)?,
+            }
+            match waiter.next_sleep() {
+                Some(delay) => transport::sleep(delay).await,
+                None => {
+                    if waiter.cancel_on_timeout() {
+                        // Best effort: the timeout is what the caller needs to hear about.
+                        let _ = self.cancel_run(waiter.run_id()).await;
+                    }
+                    return Err(waiter.timeout_error());
+                }
+            }
+        }
+    }
+
+    /// One poll: the run, then every pending output. `Ok(true)` when complete.
+    async fn poll(&self, waiter: &mut Waiter<'_>) -> Result<bool> {
+        let run = self.get_run(waiter.run_id()).await?;
+        waiter.on_run(&run)?;
+        let answers = self.get_outputs(waiter.pending()).await;
+        for (name, answer) in answers {
+            waiter.on_output(&name, answer)?;
+        }
+        Ok(waiter.is_complete())
+    }
+}

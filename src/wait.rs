@@ -1,0 +1,460 @@
+//! Waiting for a run: [`WaitOptions`], [`RunEvent`], [`WorkflowResult`], and the
+//! mode-independent bookkeeping of the wait loop (which outputs are known and ready, when to
+//! poll next, when to give up). The loop itself is `src/client/wait.rs`, compiled into
+//! both clients.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::types::{Output, Run, RunStatus};
+
+/// Default overall deadline of a wait: 10 minutes.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default time between polls: 2 seconds.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// Default number of transient poll failures in a row before the wait gives up.
+pub const DEFAULT_MAX_POLL_FAILURES: u32 = 5;
+
+type EventCallback = Arc<dyn Fn(&RunEvent) + Send + Sync>;
+
+/// How to wait for a run: deadline, poll interval, backoff, retries, events.
+///
+/// ```
+/// use std::time::Duration;
+/// use flowscale::{RunEvent, WaitOptions};
+///
+/// let options = WaitOptions::new()
+///     .timeout(Duration::from_secs(300))
+///     .poll_interval(Duration::from_secs(1))
+///     .backoff(1.5, Duration::from_secs(10))
+///     .cancel_on_timeout(true)
+///     .max_poll_failures(3)
+///     .on_event(|event| eprintln!("{event}"));
+/// ```
+#[derive(Clone)]
+pub struct WaitOptions {
+    timeout: Duration,
+    poll_interval: Duration,
+    backoff: Option<(f64, Duration)>,
+    cancel_on_timeout: bool,
+    max_poll_failures: u32,
+    on_event: Option<EventCallback>,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            timeout: DEFAULT_WAIT_TIMEOUT,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            backoff: None,
+            cancel_on_timeout: false,
+            max_poll_failures: DEFAULT_MAX_POLL_FAILURES,
+            on_event: None,
+        }
+    }
+}
+
+impl fmt::Debug for WaitOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitOptions")
+            .field("timeout", &self.timeout)
+            .field("poll_interval", &self.poll_interval)
+            .field("backoff", &self.backoff)
+            .field("cancel_on_timeout", &self.cancel_on_timeout)
+            .field("max_poll_failures", &self.max_poll_failures)
+            .field("on_event", &self.on_event.as_ref().map(|_| "Fn(&RunEvent)"))
+            .finish()
+    }
+}
+
+impl WaitOptions {
+    /// The defaults: 10 minute deadline, a poll every 2 s, no backoff, no cancel on
+    /// timeout, up to 5 transient failures in a row, no callback.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The overall deadline, from the start of the wait. No sleep goes past it.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Time between two polls (the first poll is immediate).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Multiplies the interval by `factor` (at least 1) after every poll that brought no
+    /// news, up to `max_interval`; news (a status change, an output) resets it.
+    pub fn backoff(mut self, factor: f64, max_interval: Duration) -> Self {
+        let factor = if factor.is_finite() {
+            factor.max(1.0)
+        } else {
+            1.0
+        };
+        self.backoff = Some((factor, max_interval));
+        self
+    }
+
+    /// On timeout, cancel the run on FlowScale before returning [`Error::Timeout`].
+    pub fn cancel_on_timeout(mut self, cancel: bool) -> Self {
+        self.cancel_on_timeout = cancel;
+        self
+    }
+
+    /// How many transient failures (connection errors, 429, 5xx) in a row are retried
+    /// before the wait returns the last one. `0` returns the first.
+    pub fn max_poll_failures(mut self, n: u32) -> Self {
+        self.max_poll_failures = n;
+        self
+    }
+
+    /// Calls `callback` with every [`RunEvent`], in order, each once. Keep it quick: it
+    /// runs inside the wait loop.
+    pub fn on_event(mut self, callback: impl Fn(&RunEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(callback));
+        self
+    }
+
+    /// Whether a run that outlives the deadline is cancelled.
+    pub fn get_cancel_on_timeout(&self) -> bool {
+        self.cancel_on_timeout
+    }
+}
+
+/// What happens during a wait, in order.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RunEvent {
+    /// The run was started (only from `execute_workflow_and_wait`).
+    Submitted {
+        /// The new run.
+        run_id: String,
+    },
+    /// The run's status changed (the first status seen counts as a change).
+    StatusChanged {
+        /// The run.
+        run_id: String,
+        /// Its new status.
+        status: RunStatus,
+    },
+    /// The list of outputs to wait for became known, or grew.
+    OutputNamesKnown {
+        /// The run.
+        run_id: String,
+        /// Every output name known so far, in order.
+        names: Vec<String>,
+    },
+    /// One output is ready.
+    OutputReady {
+        /// The run.
+        run_id: String,
+        /// The output's name.
+        name: String,
+        /// Where to download it.
+        download_url: String,
+    },
+    /// A poll failed with a transient error and will be retried.
+    Retrying {
+        /// The run.
+        run_id: String,
+        /// Failures in a row so far.
+        attempt: u32,
+        /// What went wrong.
+        error: String,
+        /// How long until the next try.
+        delay: Duration,
+    },
+    /// The wait ended with the run's final status (completed, failed, error, cancelled).
+    Finished {
+        /// The run.
+        run_id: String,
+        /// How it ended.
+        status: RunStatus,
+    },
+}
+
+impl fmt::Display for RunEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunEvent::Submitted { run_id } => write!(f, "run {run_id} submitted"),
+            RunEvent::StatusChanged { run_id, status } => write!(f, "run {run_id} is {status}"),
+            RunEvent::OutputNamesKnown { run_id, names } => {
+                write!(
+                    f,
+                    "run {run_id} will produce {} output(s): {}",
+                    names.len(),
+                    names.join(", ")
+                )
+            }
+            RunEvent::OutputReady { name, .. } => write!(f, "output {name} is ready"),
+            RunEvent::Retrying {
+                attempt,
+                error,
+                delay,
+                ..
+            } => write!(f, "poll failed ({error}); retry {attempt} in {delay:?}"),
+            RunEvent::Finished { run_id, status } => write!(f, "run {run_id} finished: {status}"),
+        }
+    }
+}
+
+/// A finished run and its outputs.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WorkflowResult {
+    /// The run.
+    pub run_id: String,
+    /// The workflow it ran, when known.
+    pub workflow_id: Option<String>,
+    /// Every output, in output-name order.
+    pub outputs: Vec<OutputFile>,
+    /// `Completed`.
+    pub status: RunStatus,
+}
+
+/// One output of a finished run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutputFile {
+    /// The output's name (no extension).
+    pub name: String,
+    /// A presigned link to the file; download it without the API key.
+    pub download_url: String,
+    /// `"success"` when generated.
+    pub generation_status: String,
+}
+
+/// The state of one wait.
+pub(crate) struct Waiter<'a> {
+    options: &'a WaitOptions,
+    run_id: String,
+    workflow_id: Option<String>,
+    started: Instant,
+    /// Output names in order, each with its answer once ready.
+    outputs: Vec<(String, Option<Output>)>,
+    status: Option<RunStatus>,
+    failures: u32,
+    interval: Duration,
+    news: bool,
+    names_from_execute: bool,
+}
+
+impl<'a> Waiter<'a> {
+    pub fn new(options: &'a WaitOptions, run_id: String, workflow_id: Option<String>) -> Self {
+        Waiter {
+            options,
+            run_id,
+            workflow_id,
+            started: Instant::now(),
+            outputs: Vec::new(),
+            status: None,
+            failures: 0,
+            interval: options.poll_interval,
+            news: false,
+            names_from_execute: false,
+        }
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn cancel_on_timeout(&self) -> bool {
+        self.options.cancel_on_timeout
+    }
+
+    fn emit(&self, event: RunEvent) {
+        if let Some(cb) = &self.options.on_event {
+            cb(&event);
+        }
+    }
+
+    /// The run was just started; `names` are the output names the execute response gave.
+    pub fn submitted(&mut self, names: &[String]) {
+        self.emit(RunEvent::Submitted {
+            run_id: self.run_id.clone(),
+        });
+        self.add_names(names);
+        self.names_from_execute = !self.outputs.is_empty();
+    }
+
+    /// Adds output names not seen yet, keeping their order.
+    pub fn add_names(&mut self, names: &[String]) {
+        let before = self.outputs.len();
+        for name in names {
+            if !name.is_empty() && !self.outputs.iter().any(|(n, _)| n == name) {
+                self.outputs.push((name.clone(), None));
+            }
+        }
+        if self.outputs.len() > before {
+            self.news = true;
+            self.emit(RunEvent::OutputNamesKnown {
+                run_id: self.run_id.clone(),
+                names: self.outputs.iter().map(|(n, _)| n.clone()).collect(),
+            });
+        }
+    }
+
+    /// Takes a fresh view of the run: status events, new output names, failure.
+    pub fn on_run(&mut self, run: &Run) -> Result<()> {
+        if self.status.as_ref() != Some(&run.status) {
+            self.status = Some(run.status.clone());
+            self.news = true;
+            self.emit(RunEvent::StatusChanged {
+                run_id: self.run_id.clone(),
+                status: run.status.clone(),
+            });
+        }
+        if self.workflow_id.is_none() {
+            self.workflow_id = run.workflow_id.clone();
+        }
+        if run.status.is_failure() {
+            self.emit(RunEvent::Finished {
+                run_id: self.run_id.clone(),
+                status: run.status.clone(),
+            });
+            return Err(Error::RunFailed {
+                run_id: self.run_id.clone(),
+                status: run.status.to_string(),
+            });
+        }
+        self.add_names(&run.output_names);
+        Ok(())
+    }
+
+    /// Outputs worth asking for now: known, not ready, and the run has started.
+    pub fn pending(&self) -> Vec<String> {
+        if matches!(self.status, Some(RunStatus::Queued | RunStatus::Pending)) {
+            return Vec::new();
+        }
+        self.outputs
+            .iter()
+            .filter(|(_, out)| out.is_none())
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// Takes one output's answer.
+    pub fn on_output(&mut self, name: &str, answer: Result<Option<Output>>) -> Result<()> {
+        let out = match answer {
+            Ok(Some(out)) => out,
+            Ok(None) => return Ok(()),
+            Err(Error::RunTimedOut { output, .. }) => {
+                return Err(Error::RunTimedOut {
+                    output,
+                    run_id: Some(self.run_id.clone()),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(i) = self.outputs.iter().position(|(n, _)| n == name) {
+            self.news = true;
+            self.emit(RunEvent::OutputReady {
+                run_id: self.run_id.clone(),
+                name: name.to_owned(),
+                download_url: out.download_url.clone(),
+            });
+            self.outputs[i].1 = Some(out);
+        }
+        Ok(())
+    }
+
+    /// Every known output is ready, and no more can appear: the run says `completed`, or
+    /// the names came from the execute response (older servers send the final list there).
+    /// A run that completed with no outputs is complete too.
+    pub fn is_complete(&self) -> bool {
+        let all_ready = self.outputs.iter().all(|(_, o)| o.is_some());
+        let final_list = self.status == Some(RunStatus::Completed)
+            || (self.names_from_execute && !self.outputs.is_empty());
+        all_ready && final_list
+    }
+
+    /// A poll went through: the failure streak ends, and the interval backs off when
+    /// nothing changed.
+    pub fn poll_succeeded(&mut self) {
+        self.failures = 0;
+        match self.options.backoff {
+            Some((factor, max)) if !self.news => {
+                self.interval = self
+                    .interval
+                    .mul_f64(factor)
+                    .min(max.max(self.options.poll_interval));
+            }
+            _ => self.interval = self.options.poll_interval,
+        }
+        self.news = false;
+    }
+
+    /// A poll failed: a transient error within the bound is retried (after an event),
+    /// anything else ends the wait.
+    pub fn poll_failed(&mut self, error: Error) -> Result<()> {
+        if !error.is_retryable() || self.failures >= self.options.max_poll_failures {
+            return Err(error);
+        }
+        self.failures += 1;
+        let delay = error
+            .retry_after()
+            .map_or(self.interval, |d| d.max(self.interval))
+            .min(self.remaining());
+        self.emit(RunEvent::Retrying {
+            run_id: self.run_id.clone(),
+            attempt: self.failures,
+            error: error.to_string(),
+            delay,
+        });
+        self.interval = delay;
+        Ok(())
+    }
+
+    fn remaining(&self) -> Duration {
+        self.options.timeout.saturating_sub(self.started.elapsed())
+    }
+
+    /// How long to sleep before the next poll, or `None` when the deadline has passed.
+    pub fn next_sleep(&self) -> Option<Duration> {
+        let remaining = self.remaining();
+        if remaining.is_zero() {
+            None
+        } else {
+            Some(self.interval.min(remaining))
+        }
+    }
+
+    /// The error for a wait past its deadline.
+    pub fn timeout_error(&self) -> Error {
+        Error::Timeout {
+            run_id: self.run_id.clone(),
+            elapsed: self.started.elapsed(),
+            last_status: self.status.as_ref().map(ToString::to_string),
+        }
+    }
+
+    /// The result of a completed wait.
+    pub fn finish(self) -> WorkflowResult {
+        self.emit(RunEvent::Finished {
+            run_id: self.run_id.clone(),
+            status: RunStatus::Completed,
+        });
+        WorkflowResult {
+            run_id: self.run_id,
+            workflow_id: self.workflow_id,
+            outputs: self
+                .outputs
+                .into_iter()
+                .filter_map(|(name, out)| {
+                    out.map(|o| OutputFile {
+                        name,
+                        download_url: o.download_url,
+                        generation_status: o.generation_status,
+                    })
+                })
+                .collect(),
+            status: RunStatus::Completed,
+        }
+    }
+}

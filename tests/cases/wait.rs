@@ -1,0 +1,461 @@
+//! The wait loop against scripted servers: mockito mocks for one route are used in order
+//! of creation until each has had its expected hits, then the last one keeps answering.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Client, case, maybe_async, server};
+use crate::common::{KEY, ok};
+use flowscale::{Error, Inputs, RunEvent, RunStatus, WaitOptions};
+
+const RUN: &str = "run-1";
+const RUN_PATH: &str = "/api/v1/runs/run-1";
+
+fn run(status: &str, names: &[&str]) -> String {
+    ok(json!({"_id": RUN, "workflow_id": "wf1", "status": status, "output_names": names}))
+}
+
+fn ready(name: &str) -> String {
+    ok(
+        json!({"download_url": format!("https://s3.example/{name}.png"), "generation_status": "success"}),
+    )
+}
+
+/// Fast polling, and a log of every event.
+fn fast() -> (WaitOptions, Arc<Mutex<Vec<RunEvent>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let options = WaitOptions::new()
+        .poll_interval(Duration::from_millis(5))
+        .timeout(Duration::from_secs(20))
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()));
+    (options, events)
+}
+
+fn output_query(name: &str) -> mockito::Matcher {
+    mockito::Matcher::UrlEncoded("filename".into(), name.into())
+}
+
+fn execute_answer(server: &mut mockito::ServerGuard, data: Value) -> mockito::Mock {
+    server
+        .mock("POST", "/api/v1/runs")
+        .match_query(mockito::Matcher::UrlEncoded(
+            "workflow_id".into(),
+            "wf1".into(),
+        ))
+        .match_header("x-api-key", KEY)
+        .with_body(ok(data))
+        .expect(1)
+        .create()
+}
+
+#[maybe_async]
+#[case]
+async fn one_output_with_every_event_in_order() {
+    let mut server = server().await;
+    let exec = execute_answer(&mut server, json!({"run_id": RUN, "workflow_id": "wf1"}));
+    let queued = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("queued", &[]))
+        .expect(1)
+        .create();
+    let running = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("running", &["out_1"]))
+        .expect(2)
+        .create();
+    let done = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("completed", &["out_1"]))
+        .expect(1)
+        .create();
+    let not_yet = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("out_1"))
+        .with_status(204)
+        .expect(2)
+        .create();
+    let out = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("out_1"))
+        .with_body(ready("out_1"))
+        .expect(1)
+        .create();
+    let (options, events) = fast();
+    let client = Client::new(KEY, server.url()).unwrap();
+    let result = client
+        .execute_workflow_and_wait("wf1", Inputs::new().set("text_1", "hi"), None, &options)
+        .await
+        .unwrap();
+    for m in [exec, queued, running, done, not_yet, out] {
+        m.assert();
+    }
+    assert_eq!(result.run_id, RUN);
+    assert_eq!(result.workflow_id.as_deref(), Some("wf1"));
+    assert_eq!(result.status, RunStatus::Completed);
+    assert_eq!(result.outputs.len(), 1);
+    assert_eq!(result.outputs[0].name, "out_1");
+    assert_eq!(
+        result.outputs[0].download_url,
+        "https://s3.example/out_1.png"
+    );
+    let run_id = RUN.to_string();
+    assert_eq!(
+        *events.lock().unwrap(),
+        vec![
+            RunEvent::Submitted {
+                run_id: run_id.clone()
+            },
+            RunEvent::StatusChanged {
+                run_id: run_id.clone(),
+                status: RunStatus::Queued
+            },
+            RunEvent::StatusChanged {
+                run_id: run_id.clone(),
+                status: RunStatus::Running
+            },
+            RunEvent::OutputNamesKnown {
+                run_id: run_id.clone(),
+                names: vec!["out_1".into()]
+            },
+            RunEvent::StatusChanged {
+                run_id: run_id.clone(),
+                status: RunStatus::Completed
+            },
+            RunEvent::OutputReady {
+                run_id: run_id.clone(),
+                name: "out_1".into(),
+                download_url: "https://s3.example/out_1.png".into()
+            },
+            RunEvent::Finished {
+                run_id,
+                status: RunStatus::Completed
+            },
+        ]
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn old_style_execute_names_several_outputs_each_fetched_until_ready_only() {
+    let mut server = server().await;
+    let _exec = execute_answer(
+        &mut server,
+        json!({"run_id": RUN, "number": 3, "node_errors": {}, "output_names": ["b_out", "a_out"]}),
+    );
+    // The run never lists its outputs: the execute response's names are used.
+    let runs = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("running", &[]))
+        .expect(3)
+        .create();
+    let a = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("a_out"))
+        .with_body(ready("a_out"))
+        .expect(1)
+        .create();
+    let b_wait = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("b_out"))
+        .with_status(204)
+        .expect(2)
+        .create();
+    let b = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("b_out"))
+        .with_body(ready("b_out"))
+        .expect(1)
+        .create();
+    let (options, _) = fast();
+    let result = Client::new(KEY, server.url())
+        .unwrap()
+        .execute_workflow_and_wait("wf1", Inputs::new(), None, &options)
+        .await
+        .unwrap();
+    let names: Vec<_> = result.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["b_out", "a_out"],
+        "outputs come in output-name order"
+    );
+    for m in [runs, a, b_wait, b] {
+        m.assert();
+    }
+}
+
+#[maybe_async]
+#[case]
+async fn outputs_appearing_late_are_all_waited_for() {
+    let mut server = server().await;
+    let _r1 = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("running", &[]))
+        .expect(1)
+        .create();
+    let _r2 = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("running", &["x"]))
+        .expect(1)
+        .create();
+    let _r3 = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("completed", &["x", "y"]))
+        .create();
+    let x = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("x"))
+        .with_body(ready("x"))
+        .expect(1)
+        .create();
+    let y = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("y"))
+        .with_body(ready("y"))
+        .expect(1)
+        .create();
+    let (options, events) = fast();
+    let result = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap();
+    let names: Vec<_> = result.outputs.iter().map(|o| o.name.clone()).collect();
+    assert_eq!(names, ["x", "y"]);
+    assert_eq!(result.workflow_id.as_deref(), Some("wf1"));
+    x.assert();
+    y.assert();
+    let known: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::OutputNamesKnown { names, .. } => Some(names.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        known,
+        vec![vec!["x".to_string()], vec!["x".into(), "y".into()]]
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn a_failed_run_returns_at_the_next_poll() {
+    let mut server = server().await;
+    let _r1 = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("running", &["o"]))
+        .expect(1)
+        .create();
+    let failed = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("failed", &["o"]))
+        .expect(1)
+        .create();
+    let outputs = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("o"))
+        .with_status(204)
+        .expect(1)
+        .create();
+    let (options, events) = fast();
+    let options = options.timeout(Duration::from_secs(600));
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::RunFailed { run_id, status } if run_id == RUN && status == "failed"),
+        "{err:?}"
+    );
+    assert_eq!(err.run_id(), Some(RUN));
+    failed.assert();
+    outputs.assert();
+    assert_eq!(
+        events.lock().unwrap().last(),
+        Some(&RunEvent::Finished {
+            run_id: RUN.into(),
+            status: RunStatus::Failed
+        })
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn an_output_408_is_a_run_timeout() {
+    let mut server = server().await;
+    let _r = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("running", &["o"]))
+        .create();
+    let _o = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("o"))
+        .with_status(408)
+        .create();
+    let (options, _) = fast();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::RunTimedOut { output, run_id: Some(r) } if output == "o" && r == RUN),
+        "{err:?}"
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn a_dead_server_fails_after_the_retry_bound() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (options, events) = fast();
+    let options = options.max_poll_failures(2);
+    let err = Client::new(KEY, format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    let attempts: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| match e {
+            RunEvent::Retrying { attempt, .. } => *attempt,
+            other => panic!("unexpected event {other:?}"),
+        })
+        .collect();
+    assert_eq!(attempts, [1, 2]);
+}
+
+#[maybe_async]
+#[case]
+async fn a_5xx_blip_is_retried() {
+    let mut server = server().await;
+    let blip = server
+        .mock("GET", RUN_PATH)
+        .with_status(502)
+        .with_body("<html>Bad Gateway</html>")
+        .expect(1)
+        .create();
+    let _ok = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("completed", &["o"]))
+        .create();
+    let _o = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("o"))
+        .with_body(ready("o"))
+        .create();
+    let (options, events) = fast();
+    let result = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap();
+    assert_eq!(result.outputs.len(), 1);
+    blip.assert();
+    let retries = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, RunEvent::Retrying { attempt: 1, .. }))
+        .count();
+    assert_eq!(retries, 1);
+}
+
+#[maybe_async]
+#[case]
+async fn a_4xx_returns_at_once() {
+    let mut server = server().await;
+    let m = server
+        .mock("GET", RUN_PATH)
+        .with_status(404)
+        .with_body(r#"{"status":"error","errors":"Run not found"}"#)
+        .expect(1)
+        .create();
+    let (options, events) = fast();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    m.assert();
+    assert!(events.lock().unwrap().is_empty());
+}
+
+#[maybe_async]
+async fn time_out(cancel: bool) {
+    let mut server = server().await;
+    let _r = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("running", &["o"]))
+        .create();
+    let _o = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query("o"))
+        .with_status(204)
+        .create();
+    let cancelled = server
+        .mock("POST", "/api/v1/runs/run-1/cancel")
+        .with_body(ok(json!("Run cancelled successfully")))
+        .expect(usize::from(cancel))
+        .create();
+    let options = WaitOptions::new()
+        .poll_interval(Duration::from_millis(20))
+        .timeout(Duration::from_millis(150))
+        .cancel_on_timeout(cancel);
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Timeout {
+            run_id,
+            elapsed,
+            last_status,
+        } => {
+            assert_eq!(run_id, RUN);
+            assert!(*elapsed >= Duration::from_millis(150));
+            assert_eq!(last_status.as_deref(), Some("running"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("wait_for_run"));
+    cancelled.assert();
+}
+
+#[maybe_async]
+#[case]
+async fn timeout_without_cancel_leaves_the_run_alone() {
+    time_out(false).await;
+}
+
+#[maybe_async]
+#[case]
+async fn timeout_with_cancel_cancels_the_run() {
+    time_out(true).await;
+}
+
+#[maybe_async]
+#[case]
+async fn waiting_needs_a_run_id() {
+    let err = Client::new(KEY, "http://127.0.0.1:9")
+        .unwrap()
+        .wait_for_run("", &WaitOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Input { .. }));
+}
