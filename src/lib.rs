@@ -9,6 +9,8 @@
 //! Both are compiled from one source and may be used in the same program.
 //!
 //! ```no_run
+//! # #[cfg(feature = "blocking")]
+//! # fn main() -> flowscale::Result<()> {
 //! use std::path::Path;
 //! use flowscale::{Client, Inputs};
 //!
@@ -20,7 +22,10 @@
 //! let run = client.execute_workflow("bncu0a1kipv", inputs, None)?;
 //! let details = client.get_run(&run.run_id)?;
 //! println!("run {} is {}", details.id, details.status);
-//! # Ok::<(), flowscale::Error>(())
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "blocking"))]
+//! # fn main() {}
 //! ```
 //!
 //! Inputs are detected from their Rust type (see [`inputs`]); errors are one

@@ -7,6 +7,7 @@
 
 mod common;
 
+#[cfg(feature = "blocking")]
 #[path = "cases"]
 mod blocking {
     pub use core::prelude::v1::test as case;

@@ -1,6 +1,8 @@
 //! `from_env` for both clients. One test in its own binary: it changes the process
 //! environment, which no other test may read at the same time.
 
+#![cfg(all(feature = "blocking", feature = "async"))]
+
 use flowscale::{AsyncClient, Client, Error};
 
 fn config_error<T: std::fmt::Debug>(r: Result<T, Error>) -> String {

@@ -15,8 +15,13 @@ impl Client {
     /// A client for the pod at `base_url` (`https://<pod-id>.pod.flowscale.ai`).
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// let client = flowscale::Client::new("your-api-key", "https://your-pod.pod.flowscale.ai")?;
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     ///
     /// Fails with [`Error::Config`](crate::Error::Config) on an empty key or a base URL that
@@ -49,11 +54,16 @@ impl Client {
     /// The state of every ComfyUI container of the pod.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// for c in client.check_health()? {
     ///     println!("{}: {}", c.container, c.status);
     /// }
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn check_health(&self) -> Result<Vec<ContainerHealth>> {
         let resp = self.send(request::health(&self.settings.base_url)).await?;
@@ -63,12 +73,17 @@ impl Client {
     /// The ComfyUI queue of every container: what runs and what waits.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// for c in client.get_queue()? {
     ///     println!("{}: {} running, {} pending", c.container,
     ///         c.queue.queue_running.len(), c.queue.queue_pending.len());
     /// }
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn get_queue(&self) -> Result<Vec<ContainerQueue>> {
         let resp = self.send(request::queue(&self.settings.base_url)).await?;
@@ -83,6 +98,8 @@ impl Client {
     /// missing one is an [`Error::Input`](crate::Error::Input) naming the field and path.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// use std::path::Path;
     /// use flowscale::Inputs;
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
@@ -91,7 +108,10 @@ impl Client {
     ///     .set("image_35728", Path::new("cat.png"));
     /// let run = client.execute_workflow("bncu0a1kipv", inputs, Some("batch_001"))?;
     /// println!("started run {}", run.run_id);
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn execute_workflow(
         &self,
@@ -112,12 +132,17 @@ impl Client {
     /// [`Error::RunTimedOut`](crate::Error::RunTimedOut) when its run timed out (HTTP 408).
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// match client.get_output("filename_prefix_58358_5WWF7GQUYF")? {
     ///     Some(out) => println!("ready: {}", out.download_url),
     ///     None => println!("not ready yet"),
     /// }
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn get_output(&self, name: &str) -> Result<Option<Output>> {
         request::require("name", name)?;
@@ -130,10 +155,15 @@ impl Client {
     /// One run, with its status, inputs and outputs.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// let run = client.get_run("808f34d0-ef97-4b78-a00f-1268077ea6db")?;
     /// println!("{} is {}", run.id, run.status);
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn get_run(&self, run_id: &str) -> Result<Run> {
         request::require("run_id", run_id)?;
@@ -147,13 +177,18 @@ impl Client {
     /// anything is sent. To walk every page, use `runs`.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// use flowscale::{RunsQuery, SortBy};
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50))?;
     /// for run in &page.runs {
     ///     println!("{} {}", run.id, run.status);
     /// }
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn get_runs(&self, query: &RunsQuery) -> Result<RunPage> {
         query.validate()?;
@@ -166,9 +201,14 @@ impl Client {
     /// Cancels a run. Returns the server's confirmation message.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// client.cancel_run("808f34d0-ef97-4b78-a00f-1268077ea6db")?;
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn cancel_run(&self, run_id: &str) -> Result<String> {
         request::require("run_id", run_id)?;

@@ -10,6 +10,8 @@ use crate::error::Result;
 /// Builds a client with non-default settings.
 ///
 /// ```no_run
+/// # #[cfg(feature = "blocking")]
+/// # fn main() -> flowscale::Result<()> {
 /// use std::time::Duration;
 /// let client = flowscale::Client::builder()
 ///     .api_key("your-api-key")
@@ -17,7 +19,10 @@ use crate::error::Result;
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .response_timeout(Duration::from_secs(120))
 ///     .build()?;
-/// # Ok::<(), flowscale::Error>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "blocking"))]
+/// # fn main() {}
 /// ```
 #[derive(Debug, Default)]
 #[must_use = "call .build() to get a client"]

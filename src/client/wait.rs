@@ -20,6 +20,8 @@ impl Client {
     ///   so the run can be picked up again with `wait_for_run`.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// use std::time::Duration;
     /// use flowscale::{Inputs, WaitOptions};
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
@@ -35,7 +37,10 @@ impl Client {
     /// for out in &result.outputs {
     ///     println!("{}: {}", out.name, out.download_url);
     /// }
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     #[doc(alias = "execute_workflow_async")]
     pub async fn execute_workflow_and_wait(
@@ -56,6 +61,8 @@ impl Client {
     /// one), with the same rules as `execute_workflow_and_wait`.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn main() -> flowscale::Result<()> {
     /// use flowscale::{Error, WaitOptions};
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// match client.wait_for_run("808f34d0-ef97-4b78-a00f-1268077ea6db", &WaitOptions::new()) {
@@ -63,7 +70,10 @@ impl Client {
     ///     Err(Error::Timeout { run_id, .. }) => println!("still running: {run_id}"),
     ///     Err(e) => return Err(e),
     /// }
-    /// # Ok::<(), flowscale::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "blocking"))]
+    /// # fn main() {}
     /// ```
     pub async fn wait_for_run(
         &self,
