@@ -53,6 +53,7 @@ compile_error!(
 );
 
 mod config;
+mod download;
 mod error;
 mod form;
 pub mod inputs;
@@ -62,6 +63,10 @@ mod response;
 mod transport;
 mod types;
 mod wait;
+
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod mock;
 
 pub use config::{ApiKey, ENV_API_KEY, ENV_API_URL};
 pub use error::{BoxError, Error, Result};
@@ -88,6 +93,7 @@ mod blocking {
 
     mod api;
     mod builder;
+    mod download;
     mod outputs_sequential;
     mod pages_iter;
     mod wait;
@@ -126,6 +132,7 @@ mod nonblocking {
 
     mod api;
     mod builder;
+    mod download;
     mod outputs_concurrent;
     mod pages_stream;
     mod wait;

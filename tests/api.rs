@@ -23,6 +23,7 @@ mod blocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod simulator;
     mod wait;
 
     #[test]
@@ -62,6 +63,7 @@ mod nonblocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod simulator;
     mod wait;
 
     #[tokio::test]

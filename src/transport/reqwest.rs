@@ -2,6 +2,7 @@
 //! one ureq uses, so a build with both clients compiles one crypto library).
 
 use std::io::{self, Read};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -9,14 +10,17 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::{StreamExt, stream};
 use reqwest::header;
+use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
 use super::{API_KEY_HEADER, MAX_RESPONSE_BYTES};
 use crate::config::Settings;
+use crate::download;
 use crate::error::{Error, Result};
 use crate::form::{LengthCheck, Segment};
 use crate::inputs::ReaderSource;
 use crate::request::{Method, Request, Response};
+use crate::response;
 
 /// The HTTP backend of the async client.
 pub(crate) type Http = reqwest::Client;
@@ -91,6 +95,42 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         retry_after,
         body,
     })
+}
+
+/// Streams `url` into a new file at `partial`, without the API key. Returns the bytes
+/// written and the `Content-Length` announced, if any.
+pub(crate) async fn download(
+    http: &Http,
+    url: &str,
+    partial: PathBuf,
+) -> Result<(u64, Option<u64>)> {
+    let redacted = download::redact(url);
+    let fail = |e: reqwest::Error| Error::transport(&redacted, e.without_url());
+    let mut resp = http.get(url).send().await.map_err(fail)?;
+    let status = resp.status().as_u16();
+    if !resp.status().is_success() {
+        let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        return Err(response::api_error(&Response {
+            status,
+            retry_after: None,
+            body,
+        }));
+    }
+    let announced = resp.content_length();
+    let mut file = tokio::fs::File::create(&partial)
+        .await
+        .map_err(|e| Error::input("dest", format!("cannot create {}: {e}", partial.display())))?;
+    let mut written = 0u64;
+    while let Some(chunk) = resp.chunk().await.map_err(fail)? {
+        file.write_all(&chunk).await.map_err(|e| {
+            Error::input("dest", format!("cannot write {}: {e}", partial.display()))
+        })?;
+        written += chunk.len() as u64;
+    }
+    file.sync_all()
+        .await
+        .map_err(|e| Error::input("dest", format!("cannot write {}: {e}", partial.display())))?;
+    Ok((written, announced))
 }
 
 /// Waits without blocking the runtime.

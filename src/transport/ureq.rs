@@ -1,16 +1,20 @@
 //! The blocking transport: ureq 3. One `Agent` per client (connection pool, keep-alive).
 
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{self, Cursor, Read};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ureq::http::header;
 
 use super::{API_KEY_HEADER, MAX_RESPONSE_BYTES};
 use crate::config::Settings;
+use crate::download;
 use crate::error::{Error, Result};
 use crate::form::{LengthCheck, Segment};
 use crate::request::{Method, Request, Response};
+use crate::response;
 
 /// The HTTP backend of the blocking client.
 pub(crate) type Http = ureq::Agent;
@@ -75,6 +79,47 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
         retry_after,
         body,
     })
+}
+
+/// Streams `url` into a new file at `partial`, without the API key, following redirects.
+/// Returns the bytes written and the `Content-Length` announced, if any.
+pub(crate) fn download(http: &Http, url: &str, partial: PathBuf) -> Result<(u64, Option<u64>)> {
+    let redacted = download::redact(url);
+    let fail = |e: ureq::Error| Error::transport(&redacted, e);
+    let mut resp = http
+        .get(url)
+        .config()
+        .http_status_as_error(false)
+        .max_redirects(10)
+        .build()
+        .call()
+        .map_err(fail)?;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_vec()
+            .unwrap_or_default();
+        return Err(response::api_error(&Response {
+            status,
+            retry_after: None,
+            body,
+        }));
+    }
+    let announced = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut file = File::create(&partial)
+        .map_err(|e| Error::input("dest", format!("cannot create {}: {e}", partial.display())))?;
+    let mut body = resp.body_mut().with_config().limit(u64::MAX).reader();
+    let written = io::copy(&mut body, &mut file).map_err(|e| Error::transport(&redacted, e))?;
+    file.sync_all()
+        .map_err(|e| Error::input("dest", format!("cannot write {}: {e}", partial.display())))?;
+    Ok((written, announced))
 }
 
 /// Per-request settings that must hold even on an agent the caller built.

@@ -1,0 +1,390 @@
+//! A local, stateful FlowScale simulator (feature `mock`), for offline runs and for testing
+//! code that uses this SDK.
+//!
+//! [`MockServer`] serves the whole API contract on a free loopback port from a background
+//! thread: register workflows, start runs that move `queued -> running -> completed` on the
+//! clock, list, cancel, fetch outputs and download them (the simulator serves the files
+//! itself). It can be told to misbehave ([`Fault`]), and records every request it gets.
+//!
+//! ```
+//! use std::time::Duration;
+//! use flowscale::mock::{MockServer, Workflow};
+//! use flowscale::{Inputs, WaitOptions};
+//!
+//! let server = MockServer::start();
+//! server.register(
+//!     Workflow::new("txt2img")
+//!         .required_input("text_1")
+//!         .outputs(["image"])
+//!         .duration(Duration::from_millis(50)),
+//! );
+//! # #[cfg(feature = "blocking")] {
+//! let client = server.client();
+//! let options = WaitOptions::new().poll_interval(Duration::from_millis(10));
+//! let result = client
+//!     .execute_workflow_and_wait("txt2img", Inputs::new().set("text_1", "a cat"), None, &options)
+//!     .unwrap();
+//! assert_eq!(result.outputs.len(), 1);
+//! assert_eq!(server.requests()[0].fields, [("text_1".to_string(), "a cat".to_string())]);
+//! # }
+//! ```
+
+mod routes;
+mod state;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::types::RunStatus;
+use state::State;
+
+/// The API key the simulator expects unless told otherwise.
+pub const DEFAULT_API_KEY: &str = "mock-api-key";
+
+/// A workflow the simulator can run: the inputs it requires, the outputs it produces, and
+/// how its runs unfold over time.
+#[derive(Clone, Debug)]
+pub struct Workflow {
+    pub(crate) id: String,
+    pub(crate) required: Vec<String>,
+    pub(crate) outputs: Vec<String>,
+    pub(crate) phases: Vec<(RunStatus, Duration)>,
+    pub(crate) times_out: bool,
+}
+
+impl Workflow {
+    /// A workflow with one output (`output`), whose runs wait 20 ms in the queue, run for
+    /// 200 ms and complete.
+    pub fn new(id: impl Into<String>) -> Self {
+        Workflow {
+            id: id.into(),
+            required: Vec::new(),
+            outputs: vec!["output".into()],
+            phases: vec![
+                (RunStatus::Queued, Duration::from_millis(20)),
+                (RunStatus::Running, Duration::from_millis(200)),
+                (RunStatus::Completed, Duration::ZERO),
+            ],
+            times_out: false,
+        }
+    }
+
+    /// An input that must be present (else POST /runs answers 422 like FastAPI).
+    pub fn required_input(mut self, name: impl Into<String>) -> Self {
+        self.required.push(name.into());
+        self
+    }
+
+    /// The outputs' name prefixes; each run gets names like `<prefix>_58359_5WWF7GQUYF`.
+    pub fn outputs<S: Into<String>>(mut self, prefixes: impl IntoIterator<Item = S>) -> Self {
+        self.outputs = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long a run waits in the queue.
+    pub fn queued_for(mut self, d: Duration) -> Self {
+        self.phases[0] = (RunStatus::Queued, d);
+        self
+    }
+
+    /// How long a run is `running`.
+    pub fn duration(mut self, d: Duration) -> Self {
+        if let Some(p) = self.phases.iter_mut().find(|p| p.0 == RunStatus::Running) {
+            p.1 = d;
+        }
+        self
+    }
+
+    /// Runs end `failed` instead of `completed`.
+    pub fn fails(mut self) -> Self {
+        if let Some(last) = self.phases.last_mut() {
+            last.0 = RunStatus::Failed;
+        }
+        self
+    }
+
+    /// Runs never complete: past their running time, `get_output` answers 408.
+    pub fn times_out(mut self) -> Self {
+        self.times_out = true;
+        self
+    }
+
+    /// A full script of statuses and how long each lasts; the last one holds forever.
+    /// Panics on an empty script.
+    pub fn statuses(mut self, script: impl IntoIterator<Item = (RunStatus, Duration)>) -> Self {
+        let script: Vec<_> = script.into_iter().collect();
+        assert!(
+            !script.is_empty(),
+            "a status script needs at least one status"
+        );
+        self.phases = script;
+        self
+    }
+}
+
+/// Which route a [`Fault`] applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Route {
+    /// `GET /api/v1/comfy/health`
+    Health,
+    /// `GET /api/v1/comfy/queue`
+    Queue,
+    /// `POST /api/v1/runs`
+    Execute,
+    /// `GET /api/v1/runs/output`
+    Output,
+    /// `GET /api/v1/runs/{id}`
+    Run,
+    /// `GET /api/v1/runs`
+    Runs,
+    /// `POST /api/v1/runs/{id}/cancel`
+    Cancel,
+    /// `GET /files/...`: output downloads
+    Download,
+    /// Every route.
+    Any,
+}
+
+/// A way to misbehave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and a FlowScale error body.
+    Status(u16),
+    /// Answer 502 with an HTML page, as a proxy in front of the API would.
+    BadGatewayHtml,
+    /// Answer 429 with `Retry-After: <seconds>`.
+    TooManyRequests {
+        /// The `Retry-After` value.
+        retry_after_secs: u64,
+    },
+    /// Send the headers, then break the connection before the body.
+    DropConnection,
+    /// Announce the full length but send only half the body, then break the connection.
+    TruncateBody,
+    /// Wait this long before answering normally.
+    Delay(Duration),
+}
+
+/// A file the simulator received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedFile {
+    /// The form field.
+    pub name: String,
+    /// The filename sent.
+    pub filename: String,
+    /// The Content-Type sent, if any.
+    pub content_type: Option<String>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A request the simulator received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, without query.
+    pub path: String,
+    /// The query pairs, decoded.
+    pub query: Vec<(String, String)>,
+    /// The `X-API-KEY` header, if sent.
+    pub api_key: Option<String>,
+    /// Text form fields (for `POST /api/v1/runs`).
+    pub fields: Vec<(String, String)>,
+    /// Uploaded files (for `POST /api/v1/runs`).
+    pub files: Vec<RecordedFile>,
+}
+
+/// A run as the simulator stored it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredRunInfo {
+    /// The run id.
+    pub id: String,
+    /// The workflow.
+    pub workflow_id: String,
+    /// The group, if any.
+    pub group_id: Option<String>,
+    /// Its status now.
+    pub status: RunStatus,
+    /// Text inputs.
+    pub fields: Vec<(String, String)>,
+    /// Uploaded files.
+    pub files: Vec<RecordedFile>,
+    /// Its output names.
+    pub output_names: Vec<String>,
+}
+
+/// A running simulator. Stops when dropped.
+pub struct MockServer {
+    url: String,
+    state: Arc<Mutex<State>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServer {
+    /// Starts a simulator on a free loopback port, expecting [`DEFAULT_API_KEY`].
+    ///
+    /// Panics if no port can be bound; use [`MockServer::start_on`] to handle that.
+    pub fn start() -> Self {
+        Self::start_on("127.0.0.1:0").expect("could not start the FlowScale simulator")
+    }
+
+    /// Starts a simulator on `addr` (`"127.0.0.1:8080"`, or port 0 for a free one).
+    pub fn start_on(addr: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let state = Arc::new(Mutex::new(State::new(DEFAULT_API_KEY.into(), url.clone())));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = routes::router(state.clone());
+        let thread = std::thread::Builder::new()
+            .name("flowscale-mock".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => return eprintln!("flowscale mock: no runtime: {e}"),
+                };
+                rt.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => return eprintln!("flowscale mock: {e}"),
+                    };
+                    tokio::select! {
+                        r = axum::serve(listener, app) => {
+                            if let Err(e) = r { eprintln!("flowscale mock stopped: {e}"); }
+                        }
+                        _ = rx => {}
+                    }
+                });
+                rt.shutdown_background();
+            })?;
+        Ok(MockServer {
+            url,
+            state,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The base URL to give a client (`http://127.0.0.1:<port>`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The API key the simulator accepts.
+    pub fn api_key(&self) -> String {
+        self.state().api_key.clone()
+    }
+
+    /// Accept this key instead of [`DEFAULT_API_KEY`].
+    pub fn set_api_key(&self, key: impl Into<String>) {
+        self.state().api_key = key.into();
+    }
+
+    /// A blocking client for this simulator.
+    #[cfg(feature = "blocking")]
+    pub fn client(&self) -> crate::Client {
+        crate::Client::new(self.api_key(), self.url()).expect("the simulator's URL is valid")
+    }
+
+    /// An async client for this simulator.
+    #[cfg(feature = "async")]
+    pub fn async_client(&self) -> crate::AsyncClient {
+        crate::AsyncClient::new(self.api_key(), self.url()).expect("the simulator's URL is valid")
+    }
+
+    /// Adds (or replaces) a workflow.
+    pub fn register(&self, workflow: Workflow) -> &Self {
+        self.state().workflows.insert(workflow.id.clone(), workflow);
+        self
+    }
+
+    /// Misbehave on the next `times` requests to `route`.
+    pub fn fail_next(&self, route: Route, times: u32, fault: Fault) -> &Self {
+        if times > 0 {
+            self.state().faults.push(state::PendingFault {
+                route,
+                fault,
+                remaining: times,
+            });
+        }
+        self
+    }
+
+    /// Wait this long before every answer.
+    pub fn set_latency(&self, latency: Duration) -> &Self {
+        self.state().latency = latency;
+        self
+    }
+
+    /// Answer in the older server generation's shapes: execute returns
+    /// `{run_id, number, node_errors, output_names}`, the runs list `{group_id, count, runs}`
+    /// without `meta`, health and queue name containers `url` and `comfy_uri`.
+    pub fn serve_legacy_shapes(&self, legacy: bool) -> &Self {
+        self.state().legacy = legacy;
+        self
+    }
+
+    /// How many ComfyUI containers health and queue report (default 2).
+    pub fn set_containers(&self, n: usize) -> &Self {
+        self.state().containers = n.max(1);
+        self
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// A run as the simulator stored it.
+    pub fn run(&self, run_id: &str) -> Option<StoredRunInfo> {
+        let state = self.state();
+        let now = std::time::Instant::now();
+        state.run(run_id).map(|r| StoredRunInfo {
+            id: r.id.clone(),
+            workflow_id: r.workflow_id.clone(),
+            group_id: r.group_id.clone(),
+            status: r.status(now),
+            fields: r.fields.clone(),
+            files: r.files.clone(),
+            output_names: r.outputs.clone(),
+        })
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

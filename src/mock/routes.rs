@@ -1,0 +1,499 @@
+//! The simulator's HTTP side (axum): one handler per endpoint of the FlowScale contract,
+//! plus a gate in front of them that records requests, checks the key, and injects faults.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::stream;
+use serde_json::{Value, json};
+
+use super::state::{State as Sim, download_url};
+use super::{Fault, RecordedFile, RecordedRequest, Route};
+use crate::types::RunStatus;
+
+type Shared = Arc<Mutex<Sim>>;
+
+/// Files larger than this are counted but not kept in memory.
+const KEEP_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The bytes served for every generated output: an 8x8 PNG.
+const OUTPUT_PNG: &[u8] = include_bytes!("output.png");
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/v1/comfy/health", get(health))
+        .route("/api/v1/comfy/queue", get(queue))
+        .route("/api/v1/runs", post(execute).get(list_runs))
+        .route("/api/v1/runs/output", get(output))
+        .route("/api/v1/runs/{run_id}", get(get_run))
+        .route("/api/v1/runs/{run_id}/cancel", post(cancel))
+        .route("/files/{run_id}/{*file}", get(download))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+fn lock(state: &Shared) -> MutexGuard<'_, Sim> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn success(data: Value) -> Response {
+    axum::Json(json!({"status": "success", "data": data})).into_response()
+}
+
+fn error(status: u16, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        axum::Json(json!({"status": "error", "errors": message})),
+    )
+        .into_response()
+}
+
+/// FastAPI's validation error.
+fn unprocessable(missing: &[(&str, &str)], msg: &str, kind: &str) -> Response {
+    let detail: Vec<Value> = missing
+        .iter()
+        .map(|(place, name)| json!({"loc": [place, name], "msg": msg, "type": kind}))
+        .collect();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        axum::Json(json!({"detail": detail})),
+    )
+        .into_response()
+}
+
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+fn query_value(uri: &Uri, key: &str) -> Option<String> {
+    query_pairs(uri)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+fn route_of(method: &str, path: &str) -> Route {
+    match (method, path) {
+        (_, "/api/v1/comfy/health") => Route::Health,
+        (_, "/api/v1/comfy/queue") => Route::Queue,
+        ("POST", "/api/v1/runs") => Route::Execute,
+        (_, "/api/v1/runs") => Route::Runs,
+        (_, "/api/v1/runs/output") => Route::Output,
+        (_, p) if p.starts_with("/api/v1/runs/") && p.ends_with("/cancel") => Route::Cancel,
+        (_, p) if p.starts_with("/api/v1/runs/") => Route::Run,
+        (_, p) if p.starts_with("/files/") => Route::Download,
+        _ => Route::Any,
+    }
+}
+
+/// Which entry of the request log a request is, for handlers that add to it.
+#[derive(Clone, Copy)]
+struct RecordIndex(usize);
+
+/// Records the request, waits the configured latency, checks the key on API routes, and
+/// injects the next pending fault.
+async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let route = route_of(&method, &path);
+    let api_key = req
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (latency, expected_key, fault) = {
+        let mut sim = lock(&state);
+        sim.requests.push(RecordedRequest {
+            method,
+            path: path.clone(),
+            query: query_pairs(req.uri()),
+            api_key: api_key.clone(),
+            fields: vec![],
+            files: vec![],
+        });
+        let index = sim.requests.len() - 1;
+        req.extensions_mut().insert(RecordIndex(index));
+        let fault = sim.take_fault(route);
+        (sim.latency, sim.api_key.clone(), fault)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if path.starts_with("/api/") {
+        match api_key {
+            None => return error(401, "Missing API key: send it in the X-API-KEY header"),
+            Some(k) if k != expected_key => return error(403, "Invalid API key"),
+            Some(_) => {}
+        }
+    }
+    match fault {
+        None => next.run(req).await,
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            next.run(req).await
+        }
+        Some(Fault::Status(s)) => error(s, "Simulated failure"),
+        Some(Fault::BadGatewayHtml) => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+             <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n\
+             </body>\r\n</html>\r\n",
+        )
+            .into_response(),
+        Some(Fault::TooManyRequests { retry_after_secs }) => {
+            let mut resp = error(429, "Too many requests");
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            resp
+        }
+        Some(Fault::DropConnection) => broken(Bytes::new(), None),
+        Some(Fault::TruncateBody) => {
+            let resp = next.run(req).await;
+            let (parts, body) = resp.into_parts();
+            let full = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let half = full.slice(..full.len() / 2);
+            let mut resp = broken(half, Some(full.len()));
+            *resp.status_mut() = parts.status;
+            if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
+                resp.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
+            }
+            resp
+        }
+    }
+}
+
+/// A response whose body sends `head`, then breaks the connection.
+fn broken(head: Bytes, announced: Option<usize>) -> Response {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(head),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection drop",
+        )),
+    ];
+    let mut resp = Response::new(Body::from_stream(stream::iter(chunks)));
+    if let Some(len) = announced {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    resp
+}
+
+async fn not_found() -> Response {
+    error(404, "Not Found")
+}
+
+async fn health(State(state): State<Shared>) -> Response {
+    let sim = lock(&state);
+    let (running, _) = sim.placement(Instant::now());
+    let key = if sim.legacy { "url" } else { "container" };
+    let data: Vec<Value> = (0..sim.containers)
+        .map(|i| {
+            let busy = running.iter().any(|(c, _)| *c == i);
+            json!({key: format!("container #{}", i + 1), "status": if busy { "running" } else { "idle" }})
+        })
+        .collect();
+    success(json!(data))
+}
+
+async fn queue(State(state): State<Shared>) -> Response {
+    let sim = lock(&state);
+    let (running, pending) = sim.placement(Instant::now());
+    let key = if sim.legacy { "comfy_uri" } else { "container" };
+    let data: Vec<Value> = (0..sim.containers)
+        .map(|i| {
+            let here: Vec<Value> = running
+                .iter()
+                .filter(|(c, _)| *c == i)
+                .map(|(_, r)| json!([r.number, r.id, {}, {}, r.outputs]))
+                .collect();
+            // Pending runs wait in the first container's queue.
+            let waiting: Vec<Value> = if i == 0 {
+                pending
+                    .iter()
+                    .map(|r| json!([r.number, r.id, {}, {}, r.outputs]))
+                    .collect()
+            } else {
+                vec![]
+            };
+            json!({key: format!("container #{}", i + 1),
+                   "queue": {"queue_running": here, "queue_pending": waiting}})
+        })
+        .collect();
+    success(json!(data))
+}
+
+/// The form of `POST /api/v1/runs`: text fields and files.
+async fn read_form(req: Request) -> Result<(Vec<(String, String)>, Vec<RecordedFile>), Response> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if content_type.starts_with("multipart/form-data") {
+        let mut form = Multipart::from_request(req, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let mut fields = vec![];
+        let mut files = vec![];
+        loop {
+            let mut field = match form.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => return Err(error(400, &format!("malformed multipart body: {e}"))),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            match field.file_name().map(str::to_owned) {
+                None => {
+                    let text = field.text().await.map_err(|e| error(400, &e.to_string()))?;
+                    fields.push((name, text));
+                }
+                Some(filename) => {
+                    let content_type = field.content_type().map(str::to_owned);
+                    let mut size = 0u64;
+                    let mut bytes = Vec::new();
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|e| error(400, &e.to_string()))?
+                    {
+                        size += chunk.len() as u64;
+                        if size <= KEEP_BYTES {
+                            bytes.extend_from_slice(&chunk);
+                        }
+                    }
+                    if size > KEEP_BYTES {
+                        bytes.clear();
+                    }
+                    files.push(RecordedFile {
+                        name,
+                        filename,
+                        content_type,
+                        size,
+                        bytes,
+                    });
+                }
+            }
+        }
+        Ok((fields, files))
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let fields = axum::Form::<Vec<(String, String)>>::from_request(req, &())
+            .await
+            .map_err(IntoResponse::into_response)?
+            .0;
+        Ok((fields, vec![]))
+    } else {
+        Ok((vec![], vec![]))
+    }
+}
+
+async fn execute(State(state): State<Shared>, req: Request) -> Response {
+    let index = req.extensions().get::<RecordIndex>().copied();
+    let Some(workflow_id) = query_value(req.uri(), "workflow_id") else {
+        return unprocessable(&[("query", "workflow_id")], "Field required", "missing");
+    };
+    let group_id = query_value(req.uri(), "group_id");
+    let Some(workflow) = lock(&state).workflows.get(&workflow_id).cloned() else {
+        return error(404, &format!("Workflow {workflow_id} not found"));
+    };
+    let (fields, files) = match read_form(req).await {
+        Ok(form) => form,
+        Err(resp) => return resp,
+    };
+    let mut sim = lock(&state);
+    if let Some(r) = index.and_then(|RecordIndex(i)| sim.requests.get_mut(i)) {
+        r.fields = fields.clone();
+        r.files = files.clone();
+    }
+    let missing: Vec<(&str, &str)> = workflow
+        .required
+        .iter()
+        .filter(|name| {
+            !fields.iter().any(|(k, _)| k == *name) && !files.iter().any(|f| &f.name == *name)
+        })
+        .map(|name| ("body", name.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        return unprocessable(&missing, "Field required", "missing");
+    }
+    let legacy = sim.legacy;
+    let run = sim.create_run(&workflow, group_id, fields, files);
+    if legacy {
+        success(
+            json!({"run_id": run.id, "number": run.number, "node_errors": {},
+                       "output_names": run.outputs}),
+        )
+    } else {
+        success(json!({"run_id": run.id, "workflow_id": run.workflow_id}))
+    }
+}
+
+async fn output(State(state): State<Shared>, uri: Uri) -> Response {
+    let Some(name) = query_value(&uri, "filename") else {
+        return unprocessable(&[("query", "filename")], "Field required", "missing");
+    };
+    let sim = lock(&state);
+    let now = Instant::now();
+    let Some(run) = sim.run_with_output(&name) else {
+        return error(404, &format!("Output {name} not found"));
+    };
+    if run.timed_out(now) {
+        return error(408, "Run timed out");
+    }
+    if run.status(now) != RunStatus::Completed {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let bare = name
+        .rsplit_once('.')
+        .map_or(name.as_str(), |(stem, _)| stem);
+    let bare = if run.outputs.iter().any(|o| o == &name) {
+        name.as_str()
+    } else {
+        bare
+    };
+    success(
+        json!({"download_url": download_url(&sim.base_url, &run.id, bare),
+                   "generation_status": "success"}),
+    )
+}
+
+async fn get_run(State(state): State<Shared>, Path(run_id): Path<String>) -> Response {
+    let sim = lock(&state);
+    match sim.run(&run_id) {
+        Some(run) => success(run.to_json(Instant::now(), &sim.base_url)),
+        None => error(404, &format!("Run {run_id} not found")),
+    }
+}
+
+async fn list_runs(State(state): State<Shared>, uri: Uri) -> Response {
+    let q = |k: &str| query_value(&uri, k);
+    let sort_by = q("sort_by").unwrap_or_else(|| "created_at".into());
+    let sort_order = q("sort_order").unwrap_or_else(|| "desc".into());
+    if !["created_at", "started_at", "completed_at"].contains(&sort_by.as_str()) {
+        return unprocessable(
+            &[("query", "sort_by")],
+            "Input should be 'created_at', 'started_at' or 'completed_at'",
+            "enum",
+        );
+    }
+    if !["asc", "desc"].contains(&sort_order.as_str()) {
+        return unprocessable(
+            &[("query", "sort_order")],
+            "Input should be 'asc' or 'desc'",
+            "enum",
+        );
+    }
+    let page = match q("page").map(|p| p.parse::<u64>()) {
+        None => 1,
+        Some(Ok(p)) if p >= 1 => p,
+        _ => {
+            return unprocessable(
+                &[("query", "page")],
+                "Input should be greater than or equal to 1",
+                "greater_than_equal",
+            );
+        }
+    };
+    let page_size = match q("page_size").map(|p| p.parse::<u64>()) {
+        None => 10,
+        Some(Ok(p)) if (1..=100).contains(&p) => p,
+        _ => {
+            return unprocessable(
+                &[("query", "page_size")],
+                "Input should be between 1 and 100",
+                "less_than_equal",
+            );
+        }
+    };
+    let group_id = q("group_id");
+    let sim = lock(&state);
+    let now = Instant::now();
+    let mut runs: Vec<(Option<String>, Value)> = sim
+        .runs
+        .iter()
+        .filter(|r| group_id.is_none() || r.group_id == group_id)
+        .map(|r| {
+            let key = match sort_by.as_str() {
+                "started_at" => r.started_at(now),
+                "completed_at" => r.completed_at(now),
+                _ => Some(r.created_at()),
+            };
+            (key, r.to_json(now, &sim.base_url))
+        })
+        .collect();
+    // ISO-8601 strings sort by time; runs without the timestamp come last either way.
+    runs.sort_by(|a, b| match (&a.0, &b.0) {
+        (Some(x), Some(y)) if sort_order == "asc" => x.cmp(y),
+        (Some(x), Some(y)) => y.cmp(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let total = runs.len() as u64;
+    let total_pages = total.div_ceil(page_size);
+    let page_runs: Vec<Value> = runs
+        .into_iter()
+        .skip(((page - 1) * page_size) as usize)
+        .take(page_size as usize)
+        .map(|(_, v)| v)
+        .collect();
+    if sim.legacy {
+        return success(json!({"group_id": group_id, "count": total, "runs": page_runs}));
+    }
+    axum::Json(json!({
+        "status": "success",
+        "data": {"runs": page_runs},
+        "meta": {"sort_by": sort_by, "sort_order": sort_order, "page": page, "group_id": group_id,
+                 "page_size": page_size, "total_count": total, "total_pages": total_pages},
+    }))
+    .into_response()
+}
+
+async fn cancel(State(state): State<Shared>, Path(run_id): Path<String>) -> Response {
+    match lock(&state).cancel(&run_id) {
+        Ok(()) => success(json!("Run cancelled successfully")),
+        Err((status, message)) => error(status, message),
+    }
+}
+
+async fn download(
+    State(state): State<Shared>,
+    Path((run_id, file)): Path<(String, String)>,
+) -> Response {
+    let sim = lock(&state);
+    let Some(run) = sim.run(&run_id) else {
+        return error(404, "No such file");
+    };
+    let bytes = if let Some(name) = file.strip_prefix("inputs/") {
+        match run.files.iter().find(|f| f.filename == name) {
+            Some(f) => f.bytes.clone(),
+            None => return error(404, "No such file"),
+        }
+    } else {
+        let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+        if !run.outputs.iter().any(|o| o == stem)
+            || run.status(Instant::now()) != RunStatus::Completed
+        {
+            return error(404, "No such file");
+        }
+        OUTPUT_PNG.to_vec()
+    };
+    let content_type = crate::form::guess_type(&file);
+    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+}

@@ -1,0 +1,475 @@
+//! Whole runs against the built-in simulator (`flowscale::mock`): every client method over
+//! real lifecycles, the wait engine, downloads, and each kind of fault.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{Client, case, maybe_async};
+use crate::common::fixture;
+use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::{Error, Inputs, RunEvent, RunStatus, RunsQuery, SortBy, SortOrder, WaitOptions};
+
+#[allow(unused_imports)]
+use futures_util::StreamExt;
+
+fn client(server: &MockServer) -> Client {
+    Client::new(server.api_key(), server.url()).unwrap()
+}
+
+fn quick() -> WaitOptions {
+    WaitOptions::new()
+        .poll_interval(Duration::from_millis(10))
+        .timeout(Duration::from_secs(20))
+}
+
+fn img2img() -> Workflow {
+    Workflow::new("img2img")
+        .required_input("text_1")
+        .required_input("image_1")
+        .outputs(["image", "mask"])
+        .queued_for(Duration::from_millis(10))
+        .duration(Duration::from_millis(60))
+}
+
+#[maybe_async]
+#[case]
+async fn a_whole_run_uploads_waits_and_downloads() {
+    let server = MockServer::start();
+    server.register(img2img());
+    let client = client(&server);
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let options = quick().on_event(move |e| sink.lock().unwrap().push(e.clone()));
+    let inputs = Inputs::new()
+        .set("text_1", "a cat on a sofa")
+        .set("image_1", fixture("cat.png"))
+        .set("seed", 42);
+    let result = client
+        .execute_workflow_and_wait("img2img", inputs, Some("batch_1"), &options)
+        .await
+        .unwrap();
+    assert_eq!(result.status, RunStatus::Completed);
+    assert_eq!(result.workflow_id.as_deref(), Some("img2img"));
+    let names: Vec<_> = result.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names[0].starts_with("image_") && names[1].starts_with("mask_"),
+        "{names:?}"
+    );
+
+    // What the simulator stored.
+    let stored = server.run(&result.run_id).unwrap();
+    assert_eq!(stored.group_id.as_deref(), Some("batch_1"));
+    assert_eq!(
+        stored.fields,
+        [
+            ("text_1".to_string(), "a cat on a sofa".to_string()),
+            ("seed".into(), "42".into())
+        ]
+    );
+    assert_eq!(stored.files[0].filename, "cat.png");
+    assert_eq!(stored.files[0].content_type.as_deref(), Some("image/png"));
+    assert_eq!(stored.files[0].size, 3008);
+
+    // The run as the API reports it.
+    let run = client.get_run(&result.run_id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert!(run.started_at.is_some() && run.completed_at.is_some());
+    assert_eq!(run.outputs.len(), 2);
+    assert_eq!(
+        run.inputs
+            .iter()
+            .find(|i| i.path == "image_1")
+            .unwrap()
+            .value,
+        "cat.png"
+    );
+
+    // Downloads: whole files, no key sent to the download host, no leftovers.
+    let dir = std::env::temp_dir().join(format!("flowscale-test-{}", result.run_id));
+    std::fs::create_dir_all(&dir).unwrap();
+    for out in &result.outputs {
+        let dest = dir.join(format!("{}.png", out.name));
+        let n = client.download(&out.download_url, &dest).await.unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        assert_eq!(n, bytes.len() as u64);
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+    let downloads: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/files/"))
+        .collect();
+    assert_eq!(downloads.len(), 2);
+    assert!(downloads.iter().all(|r| r.api_key.is_none()));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let events = events.lock().unwrap();
+    assert_eq!(
+        events.first(),
+        Some(&RunEvent::Submitted {
+            run_id: result.run_id.clone()
+        })
+    );
+    let statuses: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::StatusChanged { status, .. } => Some(status.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses.last(), Some(&RunStatus::Completed));
+    assert!(matches!(
+        events.last(),
+        Some(RunEvent::Finished {
+            status: RunStatus::Completed,
+            ..
+        })
+    ));
+}
+
+#[maybe_async]
+#[case]
+async fn health_and_queue_follow_the_runs() {
+    let server = MockServer::start();
+    server.set_containers(2);
+    server.register(
+        Workflow::new("slow")
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_secs(30)),
+    );
+    server.register(Workflow::new("waiting").queued_for(Duration::from_secs(30)));
+    let client = client(&server);
+    let health = client.check_health().await.unwrap();
+    assert!(
+        health
+            .iter()
+            .all(|c| c.status == flowscale::ContainerStatus::Idle)
+    );
+    let running = client
+        .execute_workflow("slow", Inputs::new(), None)
+        .await
+        .unwrap();
+    let pending = client
+        .execute_workflow("waiting", Inputs::new(), None)
+        .await
+        .unwrap();
+    let health = client.check_health().await.unwrap();
+    let busy = health
+        .iter()
+        .filter(|c| c.status == flowscale::ContainerStatus::Running)
+        .count();
+    assert_eq!((health.len(), busy), (2, 1));
+    let queue = client.get_queue().await.unwrap();
+    let running_ids: Vec<_> = queue
+        .iter()
+        .flat_map(|c| c.queue.queue_running.iter().filter_map(|e| e.prompt_id()))
+        .collect();
+    let pending_ids: Vec<_> = queue
+        .iter()
+        .flat_map(|c| c.queue.queue_pending.iter().filter_map(|e| e.prompt_id()))
+        .collect();
+    assert_eq!(running_ids, [running.run_id.as_str()]);
+    assert_eq!(pending_ids, [pending.run_id.as_str()]);
+    // Cancelling frees the container.
+    client.cancel_run(&running.run_id).await.unwrap();
+    let run = client.get_run(&running.run_id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Cancelled);
+    let health = client.check_health().await.unwrap();
+    assert!(
+        health
+            .iter()
+            .all(|c| c.status == flowscale::ContainerStatus::Idle)
+    );
+    // A finished run cannot be cancelled again.
+    let err = client.cancel_run(&running.run_id).await.unwrap_err();
+    assert_eq!(err.status(), Some(400));
+}
+
+#[maybe_async]
+#[case]
+async fn runs_are_listed_sorted_filtered_and_paged() {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("wf")
+            .queued_for(Duration::ZERO)
+            .duration(Duration::ZERO),
+    );
+    let client = client(&server);
+    let mut ids = vec![];
+    for i in 0..7 {
+        let group = if i % 2 == 0 { Some("even") } else { None };
+        ids.push(
+            client
+                .execute_workflow("wf", Inputs::new(), group)
+                .await
+                .unwrap()
+                .run_id,
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let page = client
+        .get_runs(&RunsQuery::new().page_size(3).page(2))
+        .await
+        .unwrap();
+    let meta = page.meta.clone().unwrap();
+    assert_eq!(
+        (meta.total_count, meta.total_pages, meta.page),
+        (Some(7), Some(3), Some(2))
+    );
+    let got: Vec<_> = page.runs.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(
+        got,
+        [ids[3].clone(), ids[2].clone(), ids[1].clone()],
+        "newest first"
+    );
+
+    let asc = client
+        .get_runs(
+            &RunsQuery::new()
+                .sort_by(SortBy::CompletedAt)
+                .sort_order(SortOrder::Asc)
+                .group_id("even"),
+        )
+        .await
+        .unwrap();
+    let got: Vec<_> = asc.runs.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(
+        got,
+        [
+            ids[0].clone(),
+            ids[2].clone(),
+            ids[4].clone(),
+            ids[6].clone()
+        ]
+    );
+
+    let all = client
+        .runs(RunsQuery::new().page_size(2).sort_order(SortOrder::Asc))
+        .collect::<Vec<_>>()
+        .await;
+    let all: Vec<_> = all.into_iter().map(|r| r.unwrap().id).collect();
+    assert_eq!(all, ids);
+
+    server.serve_legacy_shapes(true);
+    let legacy = client
+        .get_runs(&RunsQuery::new().group_id("even"))
+        .await
+        .unwrap();
+    assert_eq!(legacy.runs.len(), 4);
+    assert_eq!(legacy.meta.unwrap().total_count, Some(4));
+    let walked = client
+        .runs(RunsQuery::new().page_size(3))
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(
+        walked.len(),
+        7,
+        "short-page detection walks the old shape too"
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn legacy_shapes_still_wait_and_decode() {
+    let server = MockServer::start();
+    server.serve_legacy_shapes(true);
+    server.register(
+        Workflow::new("wf")
+            .outputs(["a", "b"])
+            .duration(Duration::from_millis(30)),
+    );
+    let client = client(&server);
+    let exec = client
+        .execute_workflow("wf", Inputs::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(exec.output_names.len(), 2);
+    assert!(exec.workflow_id.is_none());
+    let health = client.check_health().await.unwrap();
+    assert_eq!(health[0].container, "container #1");
+    let result = client.wait_for_run(&exec.run_id, &quick()).await.unwrap();
+    assert_eq!(result.outputs.len(), 2);
+}
+
+#[maybe_async]
+#[case]
+async fn failures_are_reported_at_once() {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("broken")
+            .fails()
+            .duration(Duration::from_millis(20)),
+    );
+    server.register(
+        Workflow::new("stuck")
+            .times_out()
+            .duration(Duration::from_millis(20)),
+    );
+    server.register(Workflow::new("long").duration(Duration::from_secs(60)));
+    let client = client(&server);
+    let options = quick().timeout(Duration::from_secs(60));
+
+    let err = client
+        .execute_workflow_and_wait("broken", Inputs::new(), None, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::RunFailed { status, .. } if status == "failed"),
+        "{err:?}"
+    );
+
+    let err = client
+        .execute_workflow_and_wait("stuck", Inputs::new(), None, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RunTimedOut {
+                run_id: Some(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let exec = client
+        .execute_workflow("long", Inputs::new(), None)
+        .await
+        .unwrap();
+    client.cancel_run(&exec.run_id).await.unwrap();
+    let err = client
+        .wait_for_run(&exec.run_id, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::RunFailed { status, .. } if status == "cancelled"),
+        "{err:?}"
+    );
+
+    // Our own deadline: the run is cancelled on the way out when asked.
+    let exec = client
+        .execute_workflow("long", Inputs::new(), None)
+        .await
+        .unwrap();
+    let short = quick()
+        .timeout(Duration::from_millis(100))
+        .cancel_on_timeout(true);
+    let err = client.wait_for_run(&exec.run_id, &short).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert_eq!(
+        server.run(&exec.run_id).unwrap().status,
+        RunStatus::Cancelled
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn the_server_checks_key_workflow_and_inputs() {
+    let server = MockServer::start();
+    server.register(img2img());
+    let wrong = Client::new("wrong-key", server.url()).unwrap();
+    let err = wrong.check_health().await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert!(err.to_string().contains("Invalid API key"));
+
+    let client = client(&server);
+    let err = client
+        .execute_workflow("nope", Inputs::new(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+
+    let err = client
+        .execute_workflow("img2img", Inputs::new().set("text_1", "x"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(422));
+    assert_eq!(
+        err.to_string(),
+        "FlowScale API error 422: body.image_1: Field required"
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn faults_are_retried_or_reported() {
+    let server = MockServer::start();
+    server.register(Workflow::new("wf").duration(Duration::from_millis(30)));
+    let client = client(&server);
+
+    // A 502 page and a dropped connection while polling: retried, the run completes.
+    server
+        .fail_next(Route::Run, 1, Fault::BadGatewayHtml)
+        .fail_next(Route::Output, 1, Fault::DropConnection);
+    let retries = Arc::new(Mutex::new(0));
+    let counter = retries.clone();
+    let options = quick().on_event(move |e| {
+        if matches!(e, RunEvent::Retrying { .. }) {
+            *counter.lock().unwrap() += 1;
+        }
+    });
+    let result = client
+        .execute_workflow_and_wait("wf", Inputs::new(), None, &options)
+        .await
+        .unwrap();
+    assert_eq!(*retries.lock().unwrap(), 2);
+
+    // Too many failures in a row: the last one is returned.
+    server.fail_next(Route::Run, 3, Fault::Status(500));
+    let err = client
+        .wait_for_run(&result.run_id, &quick().max_poll_failures(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    // 429 carries Retry-After.
+    server.fail_next(
+        Route::Execute,
+        1,
+        Fault::TooManyRequests {
+            retry_after_secs: 7,
+        },
+    );
+    let err = client
+        .execute_workflow("wf", Inputs::new(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.retry_after()),
+        (Some(429), Some(Duration::from_secs(7)))
+    );
+
+    // A dropped connection on a plain call is a transport error.
+    server.fail_next(Route::Health, 1, Fault::DropConnection);
+    let err = client.check_health().await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+
+    // Latency slows answers down but changes nothing else.
+    server.fail_next(Route::Queue, 1, Fault::Delay(Duration::from_millis(30)));
+    let queue = client.get_queue().await.unwrap();
+    assert_eq!(queue.len(), 2);
+
+    // A truncated download leaves no file behind.
+    server.fail_next(Route::Download, 1, Fault::TruncateBody);
+    let dest = std::env::temp_dir().join(format!("flowscale-trunc-{}.png", result.run_id));
+    let err = client
+        .download(&result.outputs[0].download_url, &dest)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(!dest.exists());
+    assert!(
+        !dest
+            .with_file_name(format!("flowscale-trunc-{}.png.part", result.run_id))
+            .exists()
+    );
+    // The next try works.
+    let n = client
+        .download(&result.outputs[0].download_url, &dest)
+        .await
+        .unwrap();
+    assert!(n > 0);
+    std::fs::remove_file(&dest).unwrap();
+}

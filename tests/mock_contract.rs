@@ -1,0 +1,113 @@
+//! The simulator's own contract, checked with raw HTTP (requests no SDK client would send).
+#![cfg(feature = "mock")]
+
+use flowscale::mock::{DEFAULT_API_KEY, MockServer, Workflow};
+use serde_json::Value;
+
+fn call(method: &str, url: &str, key: Option<&str>) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(k) = key {
+        req = req.header("X-API-KEY", k);
+    }
+    let mut resp = agent.run(req.body(()).unwrap()).unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[test]
+fn keys_are_checked_on_api_routes_only() {
+    let server = MockServer::start();
+    let url = format!("{}/api/v1/comfy/health", server.url());
+    assert_eq!(call("GET", &url, None).0, 401);
+    let (status, body) = call("GET", &url, Some("nope"));
+    assert_eq!(
+        (status, body["errors"].as_str()),
+        (403, Some("Invalid API key"))
+    );
+    assert_eq!(call("GET", &url, Some(DEFAULT_API_KEY)).0, 200);
+    server.set_api_key("k2");
+    assert_eq!(call("GET", &url, Some("k2")).0, 200);
+    // Unknown routes are 404 with an error envelope.
+    let (status, body) = call("GET", &format!("{}/api/v2/x", server.url()), Some("k2"));
+    assert_eq!((status, body["status"].as_str()), (404, Some("error")));
+}
+
+#[test]
+fn validation_errors_look_like_fastapi() {
+    let server = MockServer::start();
+    server.register(Workflow::new("wf"));
+    let key = Some(DEFAULT_API_KEY);
+    let (status, body) = call("POST", &format!("{}/api/v1/runs", server.url()), key);
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["detail"][0]["loc"],
+        serde_json::json!(["query", "workflow_id"])
+    );
+    assert_eq!(body["detail"][0]["type"], "missing");
+    for q in [
+        "page=0",
+        "page_size=0",
+        "page_size=101",
+        "sort_by=name",
+        "sort_order=up",
+    ] {
+        let (status, body) = call("GET", &format!("{}/api/v1/runs?{q}", server.url()), key);
+        assert_eq!(status, 422, "{q}");
+        assert_eq!(body["detail"][0]["loc"][0], "query", "{q}");
+    }
+    let (status, _) = call("GET", &format!("{}/api/v1/runs/output", server.url()), key);
+    assert_eq!(status, 422);
+    let (status, _) = call(
+        "GET",
+        &format!("{}/api/v1/runs/output?filename=x", server.url()),
+        key,
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_run_moves_through_its_statuses_on_the_clock() {
+    use std::time::Duration;
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("wf")
+            .queued_for(Duration::from_millis(100))
+            .duration(Duration::from_millis(100)),
+    );
+    let key = Some(DEFAULT_API_KEY);
+    let (status, body) = call(
+        "POST",
+        &format!("{}/api/v1/runs?workflow_id=wf", server.url()),
+        key,
+    );
+    assert_eq!(status, 200);
+    let run_id = body["data"]["run_id"].as_str().unwrap().to_owned();
+    let run_url = format!("{}/api/v1/runs/{run_id}", server.url());
+    let mut seen = vec![];
+    for _ in 0..100 {
+        let (_, body) = call("GET", &run_url, key);
+        let status = body["data"]["status"].as_str().unwrap().to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "completed" {
+            assert!(body["data"]["started_at"].as_str().unwrap().ends_with('Z'));
+            assert!(body["data"]["completed_at"].is_string());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(seen, ["queued", "running", "completed"]);
+    assert_eq!(
+        server.requests()[0].query,
+        [("workflow_id".to_string(), "wf".to_string())]
+    );
+}
