@@ -81,9 +81,11 @@ impl Draft {
         if api_key.expose().is_empty() {
             return Err(Error::Config("the API key is empty".into()));
         }
-        if api_key.expose().chars().any(|c| c.is_control()) {
+        if !api_key.expose().bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(Error::Config(
-                "the API key contains control characters and cannot be sent as a header".into(),
+                "the API key contains spaces, control or non-ASCII characters and cannot be \
+                 sent as a header; check that it was copied whole"
+                    .into(),
             ));
         }
         let base_url = BaseUrl::parse(self.base_url.as_deref().ok_or_else(|| {

@@ -240,6 +240,8 @@ pub(crate) struct Waiter<'a> {
     status: Option<RunStatus>,
     failures: u32,
     interval: Duration,
+    /// A one-off delay before the next poll, after a transient failure.
+    retry_delay: Option<Duration>,
     news: bool,
     names_from_execute: bool,
 }
@@ -255,6 +257,7 @@ impl<'a> Waiter<'a> {
             status: None,
             failures: 0,
             interval: options.poll_interval,
+            retry_delay: None,
             news: false,
             names_from_execute: false,
         }
@@ -407,7 +410,7 @@ impl<'a> Waiter<'a> {
             error: error.to_string(),
             delay,
         });
-        self.interval = delay;
+        self.retry_delay = Some(delay);
         Ok(())
     }
 
@@ -416,12 +419,13 @@ impl<'a> Waiter<'a> {
     }
 
     /// How long to sleep before the next poll, or `None` when the deadline has passed.
-    pub fn next_sleep(&self) -> Option<Duration> {
+    pub fn next_sleep(&mut self) -> Option<Duration> {
         let remaining = self.remaining();
+        let delay = self.retry_delay.take().unwrap_or(self.interval);
         if remaining.is_zero() {
             None
         } else {
-            Some(self.interval.min(remaining))
+            Some(delay.min(remaining))
         }
     }
 

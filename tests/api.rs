@@ -20,6 +20,7 @@ mod blocking {
     }
 
     mod conformance;
+    mod download;
     mod endpoints;
     mod errors;
     mod inputs;
@@ -60,6 +61,7 @@ mod nonblocking {
     }
 
     mod conformance;
+    mod download;
     mod endpoints;
     mod errors;
     mod inputs;
@@ -92,5 +94,33 @@ mod nonblocking {
         assert_eq!(files[0].content_type.as_deref(), Some("image/jpeg"));
         assert_eq!(files[0].bytes, std::fs::read(fixture("dog.jpg")).unwrap());
         assert_eq!(seen.content_length, Some(seen.raw_body.len().to_string()));
+    }
+
+    /// Servers need `Send` futures (axum handlers, `tokio::spawn`): checked at compile time.
+    #[test]
+    fn async_client_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        let client = Client::new("k", "http://127.0.0.1:9").unwrap();
+        let options = flowscale::WaitOptions::new();
+        let inputs = || {
+            flowscale::Inputs::new()
+                .set("a", 1)
+                .set("f", flowscale::Reader::from_async(&b"x"[..], "x.bin"))
+        };
+        send(&client.check_health());
+        send(&client.get_queue());
+        send(&client.execute_workflow("wf", inputs(), None));
+        send(&client.execute_workflow_and_wait("wf", inputs(), None, &options));
+        send(&client.wait_for_run("r", &options));
+        send(&client.get_output("o"));
+        send(&client.get_run("r"));
+        let query = flowscale::RunsQuery::new();
+        send(&client.get_runs(&query));
+        send(&client.runs(query.clone()));
+        send(&client.cancel_run("r"));
+        send(&client.download("http://127.0.0.1:9/x", "x"));
+        // Clients are shared between tasks.
+        fn share<T: Send + Sync + Clone>(_: &T) {}
+        share(&client);
     }
 }

@@ -172,6 +172,8 @@ pub(crate) struct State {
     pub containers: usize,
     pub requests: Vec<RecordedRequest>,
     seq: u64,
+    /// Makes ids differ between simulators (tests run several side by side).
+    salt: u64,
 }
 
 impl State {
@@ -187,6 +189,12 @@ impl State {
             containers: 2,
             requests: Vec::new(),
             seq: 0,
+            salt: {
+                use std::hash::{BuildHasher, Hasher};
+                std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish()
+            },
         }
     }
 
@@ -215,11 +223,17 @@ impl State {
     ) -> &StoredRun {
         self.seq += 1;
         let n = self.seq;
-        let id = pseudo_uuid(n);
+        let id = pseudo_uuid(n, self.salt);
         let outputs = workflow
             .outputs
             .iter()
-            .map(|prefix| format!("{prefix}_{:05}_{}", 58358 + n, suffix(n, prefix)))
+            .map(|prefix| {
+                format!(
+                    "{prefix}_{:05}_{}",
+                    58358 + n,
+                    suffix(n ^ self.salt, prefix)
+                )
+            })
             .collect();
         self.runs.push(StoredRun {
             id,
@@ -288,16 +302,16 @@ impl State {
     }
 }
 
-/// A UUID-shaped id, unique per simulator and stable across runs of a test.
-fn pseudo_uuid(n: u64) -> String {
-    let h = mix(n);
+/// A UUID-shaped id for run `n` of a simulator.
+fn pseudo_uuid(n: u64, salt: u64) -> String {
+    let h = mix(n ^ salt);
     format!(
         "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
         (h >> 32) as u32,
         (h >> 16) as u16,
         h as u16 & 0xfff,
         (n as u16) & 0xfff,
-        n
+        mix(h) & 0xffff_ffff_ffff
     )
 }
 
@@ -357,8 +371,9 @@ mod tests {
 
     #[test]
     fn ids_look_like_uuids_and_differ() {
-        let a = pseudo_uuid(1);
+        let a = pseudo_uuid(1, 7);
         assert_eq!(a.len(), 36);
-        assert_ne!(a, pseudo_uuid(2));
+        assert_ne!(a, pseudo_uuid(2, 7));
+        assert_ne!(a, pseudo_uuid(1, 8));
     }
 }

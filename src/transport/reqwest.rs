@@ -72,13 +72,8 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         None => {}
     }
     let mut resp = builder.send().await.map_err(fail)?;
-    let text_header = |name: header::HeaderName| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let retry_after = text_header(header::RETRY_AFTER);
+    let retry_after = resp.headers().get(header::RETRY_AFTER);
+    let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(fail)? {
@@ -106,7 +101,22 @@ pub(crate) async fn download(
 ) -> Result<(u64, Option<u64>)> {
     let redacted = download::redact(url);
     let fail = |e: reqwest::Error| Error::transport(&redacted, e.without_url());
-    let mut resp = http.get(url).send().await.map_err(fail)?;
+    // API requests never follow redirects; a download link may redirect, and carries no
+    // key, so follow up to 10 hops here.
+    let mut current = reqwest::Url::parse(url).map_err(|e| Error::input("url", e.to_string()))?;
+    let mut resp = http.get(current.clone()).send().await.map_err(fail)?;
+    for _ in 0..10 {
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| resp.status().is_redirection());
+        let Some(next) = location.and_then(|l| current.join(l).ok()) else {
+            break;
+        };
+        current = next;
+        resp = http.get(current.clone()).send().await.map_err(fail)?;
+    }
     let status = resp.status().as_u16();
     if !resp.status().is_success() {
         let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();

@@ -60,13 +60,8 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
         }
     };
     let mut resp = result.map_err(fail)?;
-    let text_header = |name: header::HeaderName| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let retry_after = text_header(header::RETRY_AFTER);
+    let retry_after = resp.headers().get(header::RETRY_AFTER);
+    let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
     let body = resp
         .body_mut()

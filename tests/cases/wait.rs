@@ -459,3 +459,43 @@ async fn waiting_needs_a_run_id() {
         .unwrap_err();
     assert!(matches!(err, Error::Input { .. }));
 }
+
+#[maybe_async]
+#[case]
+async fn a_429_waits_as_long_as_retry_after_says() {
+    let mut server = server().await;
+    let busy = server
+        .mock("GET", RUN_PATH)
+        .with_status(429)
+        .with_header("retry-after", "1")
+        .with_body(r#"{"status":"error","errors":"slow down"}"#)
+        .expect(1)
+        .create();
+    let _ok = server
+        .mock("GET", RUN_PATH)
+        .with_body(run("completed", &[]))
+        .create();
+    let (options, events) = fast();
+    let result = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run(RUN, &options)
+        .await
+        .unwrap();
+    assert!(
+        result.outputs.is_empty(),
+        "a run that completes with no outputs is done"
+    );
+    busy.assert();
+    let delays: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Retrying { delay, error, .. } => Some((*delay, error.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delays.len(), 1);
+    assert_eq!(delays[0].0, Duration::from_secs(1));
+    assert!(delays[0].1.contains("slow down"), "{}", delays[0].1);
+}
