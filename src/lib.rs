@@ -164,6 +164,8 @@ pub use blocking::{Client, ClientBuilder, RunsIter};
 
 #[cfg(feature = "async")]
 pub use nonblocking::{Client as AsyncClient, ClientBuilder as AsyncClientBuilder};
+#[cfg(feature = "async")]
+pub use transport::reqwest::install_crypto_provider;
 
 /// The README's examples, compiled as doc tests so they stay true.
 #[cfg(all(doctest, feature = "blocking", feature = "async", feature = "mock"))]

@@ -28,6 +28,31 @@ mod blocking {
     mod wait;
 
     #[test]
+    fn a_callers_agent_is_used_and_still_reads_error_bodies() {
+        let mut server = server();
+        let m = server
+            .mock("GET", "/api/v1/comfy/health")
+            .match_header("user-agent", "agent-of-my-own")
+            .with_status(401)
+            .with_body(r#"{"status":"error","errors":"Invalid API key"}"#)
+            .create();
+        // An agent that turns error statuses into errors and follows redirects.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .user_agent("agent-of-my-own")
+            .build()
+            .into();
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(server.url())
+            .http_client(agent)
+            .build()
+            .unwrap();
+        let err = client.check_health().unwrap_err();
+        assert_eq!(err.to_string(), "FlowScale API error 401: Invalid API key");
+        m.assert();
+    }
+
+    #[test]
     fn async_readers_are_refused_by_the_blocking_client() {
         let mut server = server();
         let m = server
@@ -67,6 +92,32 @@ mod nonblocking {
     mod inputs;
     mod simulator;
     mod wait;
+
+    #[tokio::test]
+    async fn a_callers_reqwest_client_is_used() {
+        let mut server = server().await;
+        let m = server
+            .mock("GET", "/api/v1/comfy/health")
+            .match_header("user-agent", "client-of-my-own")
+            .with_status(401)
+            .with_body(r#"{"status":"error","errors":"Invalid API key"}"#)
+            .create_async()
+            .await;
+        flowscale::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent("client-of-my-own")
+            .build()
+            .unwrap();
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(server.url())
+            .http_client(http)
+            .build()
+            .unwrap();
+        let err = client.check_health().await.unwrap_err();
+        assert_eq!(err.to_string(), "FlowScale API error 401: Invalid API key");
+        m.assert_async().await;
+    }
 
     #[tokio::test]
     async fn async_readers_stream_into_the_form() {

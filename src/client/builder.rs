@@ -73,7 +73,9 @@ impl ClientBuilder {
     ///
     /// The SDK never follows redirects of API requests on an agent it built; a
     /// `reqwest::Client` you pass keeps its own redirect policy, so give it
-    /// `redirect::Policy::none()` to be sure the key is never sent to another host.
+    /// `redirect::Policy::none()` to be sure the key is never sent to another host. Build
+    /// a `reqwest::Client` after `flowscale::install_crypto_provider()` unless your
+    /// reqwest enables a TLS provider of its own.
     pub fn http_client(mut self, http: transport::Http) -> Self {
         self.http = Some(http);
         self

@@ -33,11 +33,7 @@ const CHUNK: usize = 64 * 1024;
 /// A new client with the settings' timeouts and user agent; redirects are not followed
 /// (so the key never travels to another host).
 pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
-    // reqwest is built without a bundled crypto provider; use ring unless the
-    // application installed one of its own.
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
+    install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         .read_timeout(settings.response_timeout)
@@ -45,6 +41,18 @@ pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+}
+
+/// Makes rustls' `ring` provider the process default, unless one is installed already.
+///
+/// This crate builds reqwest without a bundled crypto provider (ureq uses `ring`, so one
+/// provider serves both clients). `AsyncClient` calls this itself. Call it before building
+/// your own `reqwest::Client` for [`AsyncClientBuilder::http_client`](crate::AsyncClientBuilder::http_client)
+/// if nothing else in your program enables a provider: reqwest panics without one.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 }
 
 /// Sends an API request with the key, and reads the whole response.
