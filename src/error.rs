@@ -34,7 +34,7 @@ pub enum Error {
 
     /// The request could not be sent or the response could not be read
     /// (DNS, connection refused, TLS, a per-request timeout, a broken upload stream).
-    #[error("could not reach FlowScale at {url}: {source}")]
+    #[error("request to {url} failed: {source}")]
     Transport {
         /// The URL the request was for (never contains the API key).
         url: String,

@@ -29,7 +29,30 @@
 //! ```
 //!
 //! Inputs are detected from their Rust type (see [`inputs`]); errors are one
-//! [`Error`] type for both clients.
+//! [`Error`] type for both clients. Waiting for a run is
+//! [`Client::execute_workflow_and_wait`] / [`Client::wait_for_run`] with [`WaitOptions`].
+//!
+//! With the `mock` feature, the same code runs offline against the built-in simulator
+//! (`flowscale::mock`), which is also how to test code that uses this crate:
+//!
+//! ```
+//! # #[cfg(all(feature = "blocking", feature = "mock"))] {
+//! use std::time::Duration;
+//! use flowscale::mock::{MockServer, Workflow};
+//! use flowscale::{Inputs, WaitOptions};
+//!
+//! let server = MockServer::start();
+//! server.register(Workflow::new("bncu0a1kipv").outputs(["image"]));
+//! let client = flowscale::Client::new(server.api_key(), server.url())?;
+//!
+//! let options = WaitOptions::new().poll_interval(Duration::from_millis(20));
+//! let inputs = Inputs::new().set("text_51536", "a cat on a sofa").set("seed", 7);
+//! let result = client.execute_workflow_and_wait("bncu0a1kipv", inputs, None, &options)?;
+//! assert_eq!(result.outputs.len(), 1);
+//! println!("{}", result.outputs[0].download_url);
+//! # }
+//! # Ok::<(), flowscale::Error>(())
+//! ```
 //!
 //! ## Features
 //!
@@ -37,8 +60,9 @@
 //! |---|---|---|
 //! | `blocking` | yes | [`Client`], on ureq |
 //! | `async` | no | `AsyncClient`, on reqwest and Tokio |
+//! | `mock` | no | `flowscale::mock`, a local FlowScale simulator (axum) |
 //!
-//! Features are additive: with both on, both clients exist.
+//! Features are additive: with both clients on, both exist.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]

@@ -119,11 +119,6 @@ impl WaitOptions {
         self.on_event = Some(Arc::new(callback));
         self
     }
-
-    /// Whether a run that outlives the deadline is cancelled.
-    pub fn get_cancel_on_timeout(&self) -> bool {
-        self.cancel_on_timeout
-    }
 }
 
 /// What happens during a wait, in order.
