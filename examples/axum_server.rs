@@ -11,12 +11,11 @@
 //! With `FLOWSCALE_API_KEY` / `FLOWSCALE_API_URL` set it serves your pod instead.
 //! `PORT` picks the port (default 3000).
 //!
-//! Uploaded files are never held in memory: each is copied chunk by chunk to a temporary
-//! file, then streamed from disk to FlowScale. (A multipart form must be read in order, and
-//! the outgoing form needs every field before its upload starts, so a file cannot be piped
-//! straight through while later fields are still unread.)
+//! Uploads are relayed, not stored: the request to FlowScale starts at once, and each
+//! incoming field is handed on as it arrives (`Inputs::streamed_fields`), files as pipes
+//! that fill while FlowScale reads them. Memory holds a few chunks, whatever the file size.
 
-use std::path::PathBuf;
+use std::io;
 use std::time::Duration;
 
 use axum::extract::{Multipart, Path, Query, State};
@@ -24,10 +23,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use flowscale::{AsyncClient, Input, Inputs, RunsQuery, WaitOptions};
+use bytes::Bytes;
+use flowscale::{AsyncClient, Input, Inputs, Reader, RunsQuery, WaitOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
+use tokio_util::io::StreamReader;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -121,79 +123,99 @@ struct Group {
     group_id: Option<String>,
 }
 
-/// Temporary files of one request, removed when it ends (whatever the outcome).
-struct Spool(Vec<PathBuf>);
+/// A file part whose bytes are still arriving: an `AsyncRead` fed chunk by chunk. An
+/// error pushed into it fails the outgoing upload instead of ending the file early.
+fn pipe() -> (
+    mpsc::Sender<io::Result<Bytes>>,
+    impl AsyncRead + Send + Unpin + 'static,
+) {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    (tx, StreamReader::new(Box::pin(chunks)))
+}
 
-impl Drop for Spool {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_file(p);
+/// Reads the incoming form field by field and hands each one on as soon as it starts:
+/// text as text, files as pipes that fill while FlowScale reads them. A malformed upload
+/// poisons the outgoing one, so FlowScale never starts a run on half a file.
+async fn relay(mut form: Multipart, fields: mpsc::Sender<(String, Input)>) -> Result<(), String> {
+    let outcome = async {
+        while let Some(mut field) = form.next_field().await.map_err(|e| e.to_string())? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let Some(filename) = field.file_name().map(str::to_owned) else {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| format!("field {name}: {e}"))?;
+                if fields.send((name, text.into())).await.is_err() {
+                    return Ok(()); // the upload to FlowScale is over already
+                }
+                continue;
+            };
+            let (bytes, reader) = pipe();
+            let mut part = Reader::from_async(reader, filename);
+            if let Some(ct) = field.content_type() {
+                part = part.content_type(ct);
+            }
+            if fields.send((name.clone(), part.into())).await.is_err() {
+                return Ok(());
+            }
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if bytes.send(Ok(chunk)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Ok(None) => break, // dropping `bytes` ends the file
+                    Err(e) => {
+                        let msg = format!("field {name}: {e}");
+                        let _ = bytes.send(Err(io::Error::other(msg.clone()))).await;
+                        return Err(msg);
+                    }
+                }
+            }
         }
+        Ok(())
     }
+    .await;
+    if let Err(msg) = &outcome {
+        // Between fields: send one more part that fails at once.
+        let (poison, reader) = pipe();
+        let _ = poison.send(Err(io::Error::other(msg.clone()))).await;
+        let _ = fields
+            .send((
+                "aborted".into(),
+                Reader::from_async(reader, "aborted").into(),
+            ))
+            .await;
+    }
+    outcome
 }
 
 async fn execute(
     State(s): State<AppState>,
     Path(workflow_id): Path<String>,
     Query(group): Query<Group>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
-    let bad = |msg: String| (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response();
-    let mut inputs = Inputs::new();
-    let mut spool = Spool(Vec::new());
-    loop {
-        let mut field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return bad(format!("malformed upload: {e}")),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        match field.file_name().map(str::to_owned) {
-            None => match field.text().await {
-                Ok(text) => inputs.push(name, text),
-                Err(e) => return bad(format!("field {name}: {e}")),
-            },
-            Some(filename) => {
-                let content_type = field.content_type().map(str::to_owned);
-                let path = std::env::temp_dir().join(format!(
-                    "flowscale-upload-{}-{}",
-                    std::process::id(),
-                    unique()
-                ));
-                spool.0.push(path.clone());
-                let mut file = match tokio::fs::File::create(&path).await {
-                    Ok(f) => f,
-                    Err(e) => {
-                        return ApiError(flowscale::Error::Config(e.to_string())).into_response();
-                    }
-                };
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if let Err(e) = file.write_all(&chunk).await {
-                                return bad(format!("field {name}: {e}"));
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => return bad(format!("field {name}: {e}")),
-                    }
-                }
-                if let Err(e) = file.flush().await {
-                    return bad(format!("field {name}: {e}"));
-                }
-                let mut input = Input::file(&path).with_filename(filename);
-                if let Some(ct) = content_type {
-                    input = input.with_content_type(ct);
-                }
-                inputs.push(name, input);
-            }
-        }
+    let (tx, rx) = mpsc::channel::<(String, Input)>(1);
+    let fields = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|field| (field, rx))
+    });
+    let inputs = Inputs::new().streamed_fields(fields);
+    let run = s.client.execute_workflow_and_wait(
+        &workflow_id,
+        inputs,
+        group.group_id.as_deref(),
+        &s.wait,
+    );
+    let (relayed, result) = tokio::join!(relay(form, tx), run);
+    if let Err(msg) = relayed {
+        let body = json!({"error": format!("malformed upload: {msg}")});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     }
-    let result = s
-        .client
-        .execute_workflow_and_wait(&workflow_id, inputs, group.group_id.as_deref(), &s.wait)
-        .await;
-    drop(spool);
     match result {
         Ok(r) => Json(json!({
             "run_id": r.run_id,
@@ -206,12 +228,6 @@ async fn execute(
         .into_response(),
         Err(e) => ApiError(e).into_response(),
     }
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[allow(dead_code)] // `main` is unused when a test includes this file as a module.

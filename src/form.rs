@@ -38,6 +38,12 @@ pub(crate) enum Segment {
         len: Option<u64>,
         field: String,
     },
+    /// Fields still to come, each encoded with `boundary` as it arrives.
+    #[cfg(feature = "async")]
+    Deferred {
+        fields: crate::inputs::FieldStream,
+        boundary: String,
+    },
 }
 
 /// One form field after lists are flattened and nulls dropped.
@@ -64,26 +70,54 @@ impl Part {
 
 /// Encodes the inputs. Opens every file (so call it off the async runtime's workers).
 pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
+    let (entries, tail) = inputs.into_parts();
+    let parts = flatten_all(entries)?;
+    if tail.is_none() && !parts.iter().any(|(_, p)| p.is_file()) {
+        let body = urlencoded(parts.iter().map(|(name, part)| match part {
+            Part::Text(value) => (name.as_str(), value.as_str()),
+            _ => unreachable!("no file parts in a urlencoded form"),
+        }));
+        return Ok(EncodedForm {
+            content_type: "application/x-www-form-urlencoded".into(),
+            length: Some(body.len() as u64),
+            segments: vec![Segment::Bytes(body.into_bytes())],
+        });
+    }
+    let mut form = Multipart::new(new_boundary());
+    for (name, part) in parts {
+        form.add(name, part)?;
+    }
+    #[cfg(feature = "async")]
+    if let Some(fields) = tail {
+        form.length = None;
+        form.segments.push(Segment::Deferred {
+            fields,
+            boundary: form.boundary.clone(),
+        });
+    }
+    Ok(form.finish())
+}
+
+/// Encodes one streamed field as multipart segments with `boundary` (for fields that
+/// arrive after the upload started). Opens files, so call it off the runtime's workers.
+#[cfg(feature = "async")]
+pub(crate) fn encode_field(boundary: &str, name: String, input: Input) -> Result<Vec<Segment>> {
+    let mut form = Multipart::new(boundary.to_owned());
+    for (name, part) in flatten_all(vec![(name, input)])? {
+        form.add(name, part)?;
+    }
+    Ok(form.segments)
+}
+
+fn flatten_all(entries: Vec<(String, Input)>) -> Result<Vec<(String, Part)>> {
     let mut parts = Vec::new();
-    for (name, input) in inputs.into_entries() {
+    for (name, input) in entries {
         if name.is_empty() {
             return Err(Error::input("", "an input has an empty field name"));
         }
         flatten(name, input, &mut parts)?;
     }
-    if parts.iter().any(|(_, p)| p.is_file()) {
-        multipart(parts)
-    } else {
-        let body = urlencoded(parts.iter().map(|(name, part)| match part {
-            Part::Text(value) => (name.as_str(), value.as_str()),
-            _ => unreachable!("no file parts in a urlencoded form"),
-        }));
-        Ok(EncodedForm {
-            content_type: "application/x-www-form-urlencoded".into(),
-            length: Some(body.len() as u64),
-            segments: vec![Segment::Bytes(body.into_bytes())],
-        })
-    }
+    Ok(parts)
 }
 
 fn flatten(name: String, input: Input, out: &mut Vec<(String, Part)>) -> Result<()> {
@@ -169,22 +203,40 @@ pub(crate) fn urlencoded<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>
         .join("&")
 }
 
-fn multipart(parts: Vec<(String, Part)>) -> Result<EncodedForm> {
-    let boundary = new_boundary();
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut length = Some(0u64);
-    let push_bytes = |segments: &mut Vec<Segment>, bytes: Vec<u8>| {
-        if let Some(Segment::Bytes(prev)) = segments.last_mut() {
+/// A multipart body being built: segments, and the total length while it is known.
+struct Multipart {
+    boundary: String,
+    segments: Vec<Segment>,
+    length: Option<u64>,
+}
+
+impl Multipart {
+    fn new(boundary: String) -> Self {
+        Multipart {
+            boundary,
+            segments: Vec::new(),
+            length: Some(0),
+        }
+    }
+
+    fn add_len(&mut self, n: Option<u64>) {
+        self.length = self.length.zip(n).map(|(a, b)| a + b);
+    }
+
+    /// Appends bytes, merged with the previous bytes segment.
+    fn push_bytes(&mut self, bytes: Vec<u8>) {
+        self.add_len(Some(bytes.len() as u64));
+        if let Some(Segment::Bytes(prev)) = self.segments.last_mut() {
             prev.extend_from_slice(&bytes);
         } else {
-            segments.push(Segment::Bytes(bytes));
+            self.segments.push(Segment::Bytes(bytes));
         }
-    };
-    let mut add_len = |n: Option<u64>| length = length.zip(n).map(|(a, b)| a + b);
+    }
 
-    for (name, part) in parts {
+    fn add(&mut self, name: String, part: Part) -> Result<()> {
         let mut head = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"",
+            "--{}\r\nContent-Disposition: form-data; name=\"{}\"",
+            self.boundary,
             escape_quoted(&name)
         );
         match part {
@@ -192,8 +244,7 @@ fn multipart(parts: Vec<(String, Part)>) -> Result<EncodedForm> {
                 head.push_str("\r\n\r\n");
                 head.push_str(&value);
                 head.push_str("\r\n");
-                add_len(Some(head.len() as u64));
-                push_bytes(&mut segments, head.into_bytes());
+                self.push_bytes(head.into_bytes());
             }
             Part::File {
                 path,
@@ -202,10 +253,10 @@ fn multipart(parts: Vec<(String, Part)>) -> Result<EncodedForm> {
             } => {
                 let (file, len) = open(&name, &path)?;
                 push_file_head(&mut head, &filename, &content_type);
-                add_len(Some(head.len() as u64 + len + 2));
-                push_bytes(&mut segments, head.into_bytes());
-                segments.push(Segment::File { file, len, path });
-                push_bytes(&mut segments, b"\r\n".to_vec());
+                self.push_bytes(head.into_bytes());
+                self.add_len(Some(len));
+                self.segments.push(Segment::File { file, len, path });
+                self.push_bytes(b"\r\n".to_vec());
             }
             Part::Reader {
                 source,
@@ -214,26 +265,28 @@ fn multipart(parts: Vec<(String, Part)>) -> Result<EncodedForm> {
                 len,
             } => {
                 push_file_head(&mut head, &filename, &content_type);
-                add_len(Some(head.len() as u64 + 2));
-                add_len(len);
-                push_bytes(&mut segments, head.into_bytes());
-                segments.push(Segment::Reader {
+                self.push_bytes(head.into_bytes());
+                self.add_len(len);
+                self.segments.push(Segment::Reader {
                     source,
                     len,
                     field: name,
                 });
-                push_bytes(&mut segments, b"\r\n".to_vec());
+                self.push_bytes(b"\r\n".to_vec());
             }
         }
+        Ok(())
     }
-    let tail = format!("--{boundary}--\r\n");
-    add_len(Some(tail.len() as u64));
-    push_bytes(&mut segments, tail.into_bytes());
-    Ok(EncodedForm {
-        content_type: format!("multipart/form-data; boundary={boundary}"),
-        length,
-        segments,
-    })
+
+    fn finish(mut self) -> EncodedForm {
+        let tail = format!("--{}--\r\n", self.boundary);
+        self.push_bytes(tail.into_bytes());
+        EncodedForm {
+            content_type: format!("multipart/form-data; boundary={}", self.boundary),
+            length: self.length,
+            segments: self.segments,
+        }
+    }
 }
 
 fn push_file_head(head: &mut String, filename: &str, content_type: &str) {
@@ -338,6 +391,18 @@ impl Segment {
             Segment::Reader { len, field, .. } => {
                 LengthCheck::new(*len, format!("the reader for field `{field}`"))
             }
+            #[cfg(feature = "async")]
+            Segment::Deferred { .. } => LengthCheck::new(None, "streamed fields".into()),
+        }
+    }
+
+    /// The field name, when only the async client can send this segment.
+    pub fn async_only(&self) -> Option<&str> {
+        match self {
+            Segment::Reader { source, field, .. } if source.is_async() => Some(field),
+            #[cfg(feature = "async")]
+            Segment::Deferred { .. } => Some("streamed_fields"),
+            _ => None,
         }
     }
 }

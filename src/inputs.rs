@@ -37,9 +37,26 @@ use serde_json::Value;
 ///     .set("style", serde_json::json!({"steps": 20})); // compact JSON text
 /// assert_eq!(inputs.len(), 7);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Inputs {
     entries: Vec<(String, Input)>,
+    #[cfg(feature = "async")]
+    tail: Option<FieldStream>,
+}
+
+/// Fields that arrive while the upload is already going (see [`Inputs::streamed_fields`]).
+#[cfg(feature = "async")]
+pub(crate) type FieldStream =
+    std::pin::Pin<Box<dyn futures_core::Stream<Item = (String, Input)> + Send>>;
+
+impl fmt::Debug for Inputs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Inputs");
+        d.field("entries", &self.entries);
+        #[cfg(feature = "async")]
+        d.field("streamed_fields", &self.tail.is_some());
+        d.finish()
+    }
 }
 
 impl Inputs {
@@ -99,8 +116,32 @@ impl Inputs {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    pub(crate) fn into_entries(self) -> Vec<(String, Input)> {
-        self.entries
+    /// Fields that are not known yet when the upload starts, sent after every other field
+    /// as the stream yields them (`AsyncClient` only; the body is then sent chunked).
+    ///
+    /// This is how a server relays an upload it is still receiving without holding it: for
+    /// each incoming field, yield its name and an [`Input`] (a
+    /// [`Reader::from_async`] over a pipe for a file), and the request streams it on.
+    /// `examples/axum_server.rs` does exactly that.
+    #[cfg(feature = "async")]
+    pub fn streamed_fields(
+        mut self,
+        fields: impl futures_core::Stream<Item = (String, Input)> + Send + 'static,
+    ) -> Self {
+        self.tail = Some(Box::pin(fields));
+        self
+    }
+
+    /// The fields, and the stream of later fields if any.
+    #[cfg(feature = "async")]
+    pub(crate) fn into_parts(self) -> (Vec<(String, Input)>, Option<FieldStream>) {
+        (self.entries, self.tail)
+    }
+
+    /// The fields (blocking-only builds have no streamed fields).
+    #[cfg(not(feature = "async"))]
+    pub(crate) fn into_parts(self) -> (Vec<(String, Input)>, Option<std::convert::Infallible>) {
+        (self.entries, None)
     }
 }
 
@@ -111,6 +152,7 @@ impl<K: Into<String>, V: Into<Input>> FromIterator<(K, V)> for Inputs {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            ..Inputs::default()
         }
     }
 }

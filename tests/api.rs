@@ -53,6 +53,17 @@ mod blocking {
     }
 
     #[test]
+    fn streamed_fields_are_refused_by_the_blocking_client() {
+        let client = Client::new(crate::common::KEY, "http://127.0.0.1:9").unwrap();
+        let inputs = flowscale::Inputs::new().streamed_fields(futures_util::stream::empty());
+        let err = client.execute_workflow("wf1", inputs, None).unwrap_err();
+        assert!(
+            matches!(&err, flowscale::Error::Input { field, .. } if field == "streamed_fields"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn async_readers_are_refused_by_the_blocking_client() {
         let mut server = server();
         let m = server
@@ -117,6 +128,63 @@ mod nonblocking {
         let err = client.check_health().await.unwrap_err();
         assert_eq!(err.to_string(), "FlowScale API error 401: Invalid API key");
         m.assert_async().await;
+    }
+
+    #[tokio::test]
+    async fn streamed_fields_are_relayed_as_they_arrive() {
+        use crate::common::{KEY, Recorder, fixture, ok};
+        use flowscale::{Input, Inputs, Reader};
+        use tokio::io::AsyncWriteExt;
+
+        let mut server = server().await;
+        let rec = Recorder::new();
+        let _m = server
+            .mock("POST", "/api/v1/runs")
+            .match_query(mockito::Matcher::Any)
+            .match_request(rec.matcher())
+            .with_body(ok(serde_json::json!({"run_id": "r1"})))
+            .create_async()
+            .await;
+        let client = Client::new(KEY, server.url()).unwrap();
+        let png = std::fs::read(fixture("cat.png")).unwrap();
+
+        // A producer that learns its fields one by one, like a server reading an upload.
+        let (tx, rx) = tokio::sync::mpsc::channel::<(String, Input)>(1);
+        let fields = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|field| (field, rx))
+        });
+        let bytes = png.clone();
+        let producer = tokio::spawn(async move {
+            tx.send(("text_1".into(), "late text".into()))
+                .await
+                .unwrap();
+            let (mut writer, reader) = tokio::io::duplex(1024);
+            let part = Reader::from_async(reader, "cat.png").into();
+            tx.send(("image_1".into(), part)).await.unwrap();
+            for chunk in bytes.chunks(500) {
+                writer.write_all(chunk).await.unwrap();
+            }
+            drop(writer);
+            tx.send(("tags".into(), vec!["a", "b"].into()))
+                .await
+                .unwrap();
+        });
+        let inputs = Inputs::new().set("first", 1).streamed_fields(fields);
+        client.execute_workflow("wf1", inputs, None).await.unwrap();
+        producer.await.unwrap();
+
+        let seen = rec.one();
+        assert_eq!(seen.transfer_encoding.as_deref(), Some("chunked"));
+        let fields = seen.body.fields();
+        let names: Vec<_> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            names,
+            ["first=1", "tags_0=a", "tags_1=b", "text_1=late text"]
+        );
+        let files = seen.body.files();
+        assert_eq!(files[0].name, "image_1");
+        assert_eq!(files[0].content_type.as_deref(), Some("image/png"));
+        assert_eq!(files[0].bytes, png);
     }
 
     #[tokio::test]

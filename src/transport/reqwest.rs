@@ -17,8 +17,8 @@ use super::{API_KEY_HEADER, MAX_RESPONSE_BYTES};
 use crate::config::Settings;
 use crate::download;
 use crate::error::{Error, Result};
-use crate::form::{LengthCheck, Segment};
-use crate::inputs::ReaderSource;
+use crate::form::{self, LengthCheck, Segment};
+use crate::inputs::{FieldStream, ReaderSource};
 use crate::request::{Method, Request, Response};
 use crate::response;
 
@@ -185,10 +185,33 @@ fn body_stream(segments: Vec<Segment>) -> ByteStream {
                 source: ReaderSource::Sync(r),
                 ..
             } => blocking_reader_stream(r),
+            Segment::Deferred { fields, boundary } => deferred_stream(fields, boundary),
         };
         checked(s, check)
     });
     Box::pin(stream::iter(parts).flatten())
+}
+
+/// Encodes fields as they arrive and streams each one on (files opened on the blocking pool).
+fn deferred_stream(fields: FieldStream, boundary: String) -> ByteStream {
+    Box::pin(
+        fields
+            .then(move |(name, input)| {
+                let boundary = boundary.clone();
+                async move {
+                    let encoded =
+                        run_blocking(move || form::encode_field(&boundary, name, input)).await;
+                    match encoded {
+                        Ok(segments) => body_stream(segments),
+                        Err(e) => {
+                            let e = io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+                            Box::pin(stream::once(async move { Err(e) })) as ByteStream
+                        }
+                    }
+                }
+            })
+            .flatten(),
+    )
 }
 
 /// Reads a blocking `std::io::Read` on Tokio's blocking pool, a chunk at a time.

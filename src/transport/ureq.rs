@@ -144,16 +144,12 @@ struct BodyReader {
 
 impl BodyReader {
     fn new(segments: Vec<Segment>) -> Result<Self> {
-        for s in &segments {
-            if let Segment::Reader { source, field, .. } = s
-                && source.is_async()
-            {
-                return Err(Error::input(
-                    field.as_str(),
-                    "an async reader (Reader::from_async) can only be sent by AsyncClient; \
-                     use Reader::new with a std::io::Read here",
-                ));
-            }
+        if let Some(field) = segments.iter().find_map(Segment::async_only) {
+            return Err(Error::input(
+                field,
+                "async readers and streamed fields (Reader::from_async, \
+                 Inputs::streamed_fields) can only be sent by AsyncClient",
+            ));
         }
         Ok(BodyReader {
             rest: segments.into(),
@@ -187,6 +183,8 @@ impl Read for BodyReader {
                 Segment::Reader { source, .. } => source
                     .into_sync()
                     .expect("async readers are rejected in BodyReader::new"),
+                #[cfg(feature = "async")]
+                Segment::Deferred { .. } => unreachable!("rejected in BodyReader::new"),
             };
             self.current = Some((reader, check));
         }
