@@ -38,6 +38,42 @@ fn output_query(name: &str) -> mockito::Matcher {
     mockito::Matcher::UrlEncoded("filename".into(), name.into())
 }
 
+/// The run answers `status` and `names` for `hits` polls (`None`: from then on).
+fn run_poll(
+    server: &mut mockito::ServerGuard,
+    status: &str,
+    names: &[&str],
+    hits: Option<usize>,
+) -> mockito::Mock {
+    let mock = server.mock("GET", RUN_PATH).with_body(run(status, names));
+    match hits {
+        Some(n) => mock.expect(n).create(),
+        None => mock.create(),
+    }
+}
+
+/// Output `name` answers `status` (200: ready, with a link) for `hits` requests.
+fn output_poll(
+    server: &mut mockito::ServerGuard,
+    name: &str,
+    status: usize,
+    hits: Option<usize>,
+) -> mockito::Mock {
+    let mock = server
+        .mock("GET", "/api/v1/runs/output")
+        .match_query(output_query(name))
+        .with_status(status);
+    let mock = if status == 200 {
+        mock.with_body(ready(name))
+    } else {
+        mock
+    };
+    match hits {
+        Some(n) => mock.expect(n).create(),
+        None => mock.create(),
+    }
+}
+
 fn execute_answer(server: &mut mockito::ServerGuard, data: Value) -> mockito::Mock {
     server
         .mock("POST", "/api/v1/runs")
@@ -56,33 +92,11 @@ fn execute_answer(server: &mut mockito::ServerGuard, data: Value) -> mockito::Mo
 async fn one_output_with_every_event_in_order() {
     let mut server = server().await;
     let exec = execute_answer(&mut server, json!({"run_id": RUN, "workflow_id": "wf1"}));
-    let queued = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("queued", &[]))
-        .expect(1)
-        .create();
-    let running = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("running", &["out_1"]))
-        .expect(2)
-        .create();
-    let done = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("completed", &["out_1"]))
-        .expect(1)
-        .create();
-    let not_yet = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("out_1"))
-        .with_status(204)
-        .expect(2)
-        .create();
-    let out = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("out_1"))
-        .with_body(ready("out_1"))
-        .expect(1)
-        .create();
+    let queued = run_poll(&mut server, "queued", &[], Some(1));
+    let running = run_poll(&mut server, "running", &["out_1"], Some(2));
+    let done = run_poll(&mut server, "completed", &["out_1"], Some(1));
+    let not_yet = output_poll(&mut server, "out_1", 204, Some(2));
+    let out = output_poll(&mut server, "out_1", 200, Some(1));
     let (options, events) = fast();
     let client = Client::new(KEY, server.url()).unwrap();
     let result = client
@@ -146,29 +160,10 @@ async fn old_style_execute_names_several_outputs_each_fetched_until_ready_only()
         json!({"run_id": RUN, "number": 3, "node_errors": {}, "output_names": ["b_out", "a_out"]}),
     );
     // The run never lists its outputs: the execute response's names are used.
-    let runs = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("running", &[]))
-        .expect(3)
-        .create();
-    let a = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("a_out"))
-        .with_body(ready("a_out"))
-        .expect(1)
-        .create();
-    let b_wait = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("b_out"))
-        .with_status(204)
-        .expect(2)
-        .create();
-    let b = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("b_out"))
-        .with_body(ready("b_out"))
-        .expect(1)
-        .create();
+    let runs = run_poll(&mut server, "running", &[], Some(3));
+    let a = output_poll(&mut server, "a_out", 200, Some(1));
+    let b_wait = output_poll(&mut server, "b_out", 204, Some(2));
+    let b = output_poll(&mut server, "b_out", 200, Some(1));
     let (options, _) = fast();
     let result = Client::new(KEY, server.url())
         .unwrap()
@@ -190,32 +185,11 @@ async fn old_style_execute_names_several_outputs_each_fetched_until_ready_only()
 #[case]
 async fn outputs_appearing_late_are_all_waited_for() {
     let mut server = server().await;
-    let _r1 = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("running", &[]))
-        .expect(1)
-        .create();
-    let _r2 = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("running", &["x"]))
-        .expect(1)
-        .create();
-    let _r3 = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("completed", &["x", "y"]))
-        .create();
-    let x = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("x"))
-        .with_body(ready("x"))
-        .expect(1)
-        .create();
-    let y = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("y"))
-        .with_body(ready("y"))
-        .expect(1)
-        .create();
+    let _r1 = run_poll(&mut server, "running", &[], Some(1));
+    let _r2 = run_poll(&mut server, "running", &["x"], Some(1));
+    let _r3 = run_poll(&mut server, "completed", &["x", "y"], None);
+    let x = output_poll(&mut server, "x", 200, Some(1));
+    let y = output_poll(&mut server, "y", 200, Some(1));
     let (options, events) = fast();
     let result = Client::new(KEY, server.url())
         .unwrap()
@@ -246,22 +220,9 @@ async fn outputs_appearing_late_are_all_waited_for() {
 #[case]
 async fn a_failed_run_returns_at_the_next_poll() {
     let mut server = server().await;
-    let _r1 = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("running", &["o"]))
-        .expect(1)
-        .create();
-    let failed = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("failed", &["o"]))
-        .expect(1)
-        .create();
-    let outputs = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("o"))
-        .with_status(204)
-        .expect(1)
-        .create();
+    let _r1 = run_poll(&mut server, "running", &["o"], Some(1));
+    let failed = run_poll(&mut server, "failed", &["o"], Some(1));
+    let outputs = output_poll(&mut server, "o", 204, Some(1));
     let (options, events) = fast();
     let options = options.timeout(Duration::from_secs(600));
     let err = Client::new(KEY, server.url())
@@ -289,15 +250,8 @@ async fn a_failed_run_returns_at_the_next_poll() {
 #[case]
 async fn an_output_408_is_a_run_timeout() {
     let mut server = server().await;
-    let _r = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("running", &["o"]))
-        .create();
-    let _o = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("o"))
-        .with_status(408)
-        .create();
+    let _r = run_poll(&mut server, "running", &["o"], None);
+    let _o = output_poll(&mut server, "o", 408, None);
     let (options, _) = fast();
     let err = Client::new(KEY, server.url())
         .unwrap()
@@ -348,15 +302,8 @@ async fn a_5xx_blip_is_retried() {
         .with_body("<html>Bad Gateway</html>")
         .expect(1)
         .create();
-    let _ok = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("completed", &["o"]))
-        .create();
-    let _o = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("o"))
-        .with_body(ready("o"))
-        .create();
+    let _ok = run_poll(&mut server, "completed", &["o"], None);
+    let _o = output_poll(&mut server, "o", 200, None);
     let (options, events) = fast();
     let result = Client::new(KEY, server.url())
         .unwrap()
@@ -398,15 +345,8 @@ async fn a_4xx_returns_at_once() {
 #[maybe_async]
 async fn time_out(cancel: bool) {
     let mut server = server().await;
-    let _r = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("running", &["o"]))
-        .create();
-    let _o = server
-        .mock("GET", "/api/v1/runs/output")
-        .match_query(output_query("o"))
-        .with_status(204)
-        .create();
+    let _r = run_poll(&mut server, "running", &["o"], None);
+    let _o = output_poll(&mut server, "o", 204, None);
     let cancelled = server
         .mock("POST", "/api/v1/runs/run-1/cancel")
         .with_body(ok(json!("Run cancelled successfully")))
@@ -471,10 +411,7 @@ async fn a_429_waits_as_long_as_retry_after_says() {
         .with_body(r#"{"status":"error","errors":"slow down"}"#)
         .expect(1)
         .create();
-    let _ok = server
-        .mock("GET", RUN_PATH)
-        .with_body(run("completed", &[]))
-        .create();
+    let _ok = run_poll(&mut server, "completed", &[], None);
     let (options, events) = fast();
     let result = Client::new(KEY, server.url())
         .unwrap()
