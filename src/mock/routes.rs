@@ -350,7 +350,7 @@ async fn output(State(state): State<Shared>, uri: Uri) -> Response {
     };
     let sim = lock(&state);
     let now = Instant::now();
-    let Some(run) = sim.run_with_output(&name) else {
+    let Some((run, output)) = sim.run_with_output(&name) else {
         return error(404, &format!("Output {name} not found"));
     };
     if run.timed_out(now) {
@@ -359,18 +359,10 @@ async fn output(State(state): State<Shared>, uri: Uri) -> Response {
     if run.status(now) != RunStatus::Completed {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let bare = name
-        .rsplit_once('.')
-        .map_or(name.as_str(), |(stem, _)| stem);
-    let bare = if run.outputs.iter().any(|o| o == &name) {
-        name.as_str()
-    } else {
-        bare
-    };
-    success(
-        json!({"download_url": download_url(&sim.base_url, &run.id, bare),
-                   "generation_status": "success"}),
-    )
+    success(json!({
+        "download_url": download_url(&sim.base_url, &run.id, output),
+        "generation_status": "success",
+    }))
 }
 
 async fn get_run(State(state): State<Shared>, Path(run_id): Path<String>) -> Response {

@@ -272,11 +272,15 @@ impl State {
     }
 
     /// The run producing output `name` (with or without extension).
-    pub fn run_with_output(&self, name: &str) -> Option<&StoredRun> {
+    /// Returns the run and the output's name as the run lists it (no extension).
+    pub fn run_with_output(&self, name: &str) -> Option<(&StoredRun, &str)> {
         let bare = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-        self.runs
-            .iter()
-            .find(|r| r.outputs.iter().any(|o| o == name || o == bare))
+        self.runs.iter().find_map(|r| {
+            r.outputs
+                .iter()
+                .find(|o| *o == name || *o == bare)
+                .map(|o| (r, o.as_str()))
+        })
     }
 
     /// Running and queued runs, oldest first, each with the container it is assigned to.
