@@ -156,7 +156,7 @@ async fn relay(mut form: Multipart, fields: mpsc::Sender<(String, Input)>) -> Re
             let (bytes, reader) = pipe();
             let mut part = Reader::from_async(reader, filename);
             if let Some(ct) = field.content_type() {
-                part = part.content_type(ct);
+                part = part.with_content_type(ct);
             }
             if fields.send((name.clone(), part.into())).await.is_err() {
                 return Ok(());
@@ -217,15 +217,8 @@ async fn execute(
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     }
     match result {
-        Ok(r) => Json(json!({
-            "run_id": r.run_id,
-            "workflow_id": r.workflow_id,
-            "status": r.status,
-            "outputs": r.outputs.iter().map(|o| json!({
-                "name": o.name, "download_url": o.download_url, "generation_status": o.generation_status
-            })).collect::<Vec<_>>(),
-        }))
-        .into_response(),
+        // `WorkflowResult` is `Serialize`: the answer is the SDK's own shape.
+        Ok(result) => Json(result).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -73,9 +73,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let result = client.execute_workflow_and_wait(&workflow_id, inputs, None, &options)?;
 
     println!(
-        "Run {} {} with {} output(s):",
+        "Run {} completed with {} output(s):",
         result.run_id,
-        result.status,
         result.outputs.len()
     );
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/quickstart-outputs");

@@ -10,7 +10,7 @@ pub const ENV_API_KEY: &str = "FLOWSCALE_API_KEY";
 /// Environment variable holding the base URL, read by `from_env`.
 pub const ENV_API_URL: &str = "FLOWSCALE_API_URL";
 
-/// Default time allowed to open a connection.
+/// Default time allowed to open a connection (see `ClientBuilder::connect_timeout`).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed between finishing a request and receiving the response headers,
 /// and between two reads of a response body.
@@ -18,7 +18,7 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An API key. Its `Debug` and `Display` never show the key itself.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub(crate) struct ApiKey(String);
 
 impl ApiKey {
     /// Wraps a key. Leading and trailing white space is removed.
@@ -74,24 +74,19 @@ impl Draft {
     /// Validates the draft into settings.
     pub fn finish(self) -> Result<Settings> {
         let api_key = self.api_key.ok_or_else(|| {
-            Error::Config(
-                "no API key given: call .api_key(..) on the builder, or use from_env()".into(),
-            )
+            Error::config("no API key given: call .api_key(..) on the builder, or use from_env()")
         })?;
         if api_key.expose().is_empty() {
-            return Err(Error::Config("the API key is empty".into()));
+            return Err(Error::config("the API key is empty"));
         }
         if !api_key.expose().bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            return Err(Error::Config(
+            return Err(Error::config(
                 "the API key contains spaces, control or non-ASCII characters and cannot be \
-                 sent as a header; check that it was copied whole"
-                    .into(),
+                 sent as a header; check that it was copied whole",
             ));
         }
         let base_url = BaseUrl::parse(self.base_url.as_deref().ok_or_else(|| {
-            Error::Config(
-                "no base URL given: call .base_url(..) on the builder, or use from_env()".into(),
-            )
+            Error::config("no base URL given: call .base_url(..) on the builder, or use from_env()")
         })?)?;
         Ok(Settings {
             base_url,
@@ -115,64 +110,63 @@ impl Draft {
 fn env_var(name: &str) -> Result<String> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-        Ok(_) => Err(Error::Config(format!(
+        Ok(_) => Err(Error::config(format!(
             "environment variable {name} is set but empty"
         ))),
-        Err(std::env::VarError::NotPresent) => Err(Error::Config(format!(
+        Err(std::env::VarError::NotPresent) => Err(Error::config(format!(
             "environment variable {name} is not set"
         ))),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Config(format!(
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(format!(
             "environment variable {name} is not valid UTF-8"
         ))),
     }
 }
 
-/// A validated base URL: `http` or `https`, a host, no query or fragment, no trailing `/`.
+/// A validated base URL: `http` or `https`, a host, no credentials, query or fragment, no
+/// trailing `/`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BaseUrl {
     url: String,
 }
 
 impl BaseUrl {
+    /// Checks `raw` with the `http` crate's URI parser (the one both backends use), plus
+    /// the rules of this API.
     pub fn parse(raw: &str) -> Result<Self> {
         let raw = raw.trim();
         let bad = |why: &str| {
-            Error::Config(format!(
+            Error::config(format!(
                 "invalid base URL `{raw}`: {why} (expected something like https://<pod-id>.pod.flowscale.ai)"
             ))
         };
-        let rest = if let Some(rest) = strip_prefix_ignore_case(raw, "https://") {
-            rest
-        } else if let Some(rest) = strip_prefix_ignore_case(raw, "http://") {
-            rest
-        } else {
-            return Err(bad("the scheme must be http:// or https://"));
+        let uri: http::Uri = raw
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| bad(&format!("it is not a valid URL ({e})")))?;
+        match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("http" | "https") => {}
+            _ => return Err(bad("the scheme must be http:// or https://")),
+        }
+        let Some(authority) = uri.authority() else {
+            return Err(bad("the host is missing"));
         };
-        if raw.contains(['?', '#']) {
-            return Err(bad("it must not contain a query or fragment"));
-        }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad("it must not contain spaces"));
-        }
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        let authority = &rest[..authority_end];
-        if authority.contains('@') {
+        if authority.as_str().contains('@') {
             return Err(bad(
                 "credentials in the URL are not supported; pass the API key instead",
             ));
         }
-        let host = match authority.rfind(':') {
-            Some(i) if !authority.ends_with(']') => {
-                let port = &authority[i + 1..];
-                if port.is_empty() || port.parse::<u16>().is_err() {
-                    return Err(bad("the port is not a number from 0 to 65535"));
-                }
-                &authority[..i]
-            }
-            _ => authority,
+        let host = authority.host();
+        if host.is_empty() || host.contains('%') {
+            return Err(bad("the host is missing or not a valid host name"));
+        }
+        let port = match authority.as_str().rsplit_once(':') {
+            Some((_, port)) if !port.ends_with(']') => Some(port),
+            _ => None,
         };
-        if host.is_empty() {
-            return Err(bad("the host is missing"));
+        if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+            return Err(bad("the port is not a number from 0 to 65535"));
+        }
+        if uri.query().is_some() || raw.contains('#') {
+            return Err(bad("it must not contain a query or fragment"));
         }
         let url = raw.trim_end_matches('/').to_owned();
         Ok(BaseUrl { url })
@@ -181,14 +175,6 @@ impl BaseUrl {
     /// The base URL as given, without trailing `/`.
     pub fn as_str(&self) -> &str {
         &self.url
-    }
-}
-
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
-        Some(&s[prefix.len()..])
-    } else {
-        None
     }
 }
 
@@ -202,6 +188,8 @@ mod tests {
         assert_eq!(u.as_str(), "https://abc.pod.flowscale.ai");
         let u = BaseUrl::parse("http://127.0.0.1:8080/prefix//").unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:8080/prefix");
+        let u = BaseUrl::parse("HTTP://[::1]:9/").unwrap();
+        assert_eq!(u.as_str(), "HTTP://[::1]:9");
         for bad in [
             "",
             "abc.pod.flowscale.ai",
@@ -211,9 +199,15 @@ mod tests {
             "http://host:notaport",
             "http://host?x=1",
             "http://user:pw@host",
+            "http://[::1",
+            "http://%zz",
+            "http://host:",
+            "http://host:99999",
+            "http://ho st",
+            "http://host#frag",
         ] {
             assert!(
-                matches!(BaseUrl::parse(bad), Err(Error::Config(_))),
+                matches!(BaseUrl::parse(bad), Err(Error::Config { .. })),
                 "{bad} accepted"
             );
         }

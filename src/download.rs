@@ -2,9 +2,11 @@
 //! and are renamed into place only when complete, so a broken download never looks like a
 //! finished file. Download links are presigned third-party URLs: the API key is never sent.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::failure::TransportErrorKind;
 
 /// `<dest>.part`, beside the destination.
 pub(crate) fn partial_path(dest: &Path) -> PathBuf {
@@ -48,22 +50,26 @@ pub(crate) fn redact(url: &str) -> String {
 /// Fails a download whose body was shorter or longer than its `Content-Length`.
 pub(crate) fn check_length(url: &str, written: u64, announced: Option<u64>) -> Result<u64> {
     match announced {
-        Some(n) if n != written => Err(Error::transport(
+        Some(expected) if expected != written => Err(Error::transport(
             &redact(url),
-            format!("the download ended after {written} of {n} bytes"),
+            TransportErrorKind::Truncated {
+                received: written,
+                expected,
+            },
+            None,
         )),
         _ => Ok(written),
     }
 }
 
+/// Creates (or empties) the partial file a download is written to.
+pub(crate) fn create_partial(partial: &Path) -> Result<File> {
+    File::create(partial).map_err(|e| Error::io(partial, e))
+}
+
 /// Moves a complete download into place.
 pub(crate) fn finish(partial: &Path, dest: &Path) -> Result<()> {
-    std::fs::rename(partial, dest).map_err(|e| {
-        Error::input(
-            "dest",
-            format!("could not move the download to {}: {e}", dest.display()),
-        )
-    })
+    std::fs::rename(partial, dest).map_err(|e| Error::io(dest, e))
 }
 
 /// Removes what a failed download left.

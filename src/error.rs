@@ -1,18 +1,29 @@
 //! The one error type shared by [`Client`](crate::Client) and `AsyncClient`.
+//!
+//! Every variant's `Display` says what happened in the SDK's own words, and leaves the
+//! underlying cause to [`source()`](std::error::Error::source): error reporters (anyhow,
+//! eyre, tracing) print the chain, so nothing is printed twice.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::failure::TransportErrorKind;
+use crate::types::RunStatus;
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A boxed error from the HTTP backend (ureq or reqwest) or the file system.
+/// A boxed error from the HTTP backend (ureq or reqwest).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong when talking to FlowScale.
 ///
-/// The same type is returned by the blocking and the async client. Messages say what
-/// happened and, where there is one, what to do about it; none of them ever contains the
-/// API key.
+/// The same type is returned by the blocking and the async client, with the same message
+/// for the same failure. Messages say what happened and, where there is one, what to do
+/// about it; none of them ever contains the API key.
+///
+/// Every variant is `#[non_exhaustive]`: match with `..`, as in
+/// `Error::Api { status, .. }`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -21,6 +32,7 @@ pub enum Error {
     /// `message` is the server's own explanation: the envelope's `errors`, FastAPI's
     /// `detail` list, or for a non-JSON body (an HTML page from a proxy, say) a short snippet.
     #[error("FlowScale API error {status}: {message}")]
+    #[non_exhaustive]
     Api {
         /// The HTTP status code.
         status: u16,
@@ -28,50 +40,59 @@ pub enum Error {
         message: String,
         /// The start of the raw response body (at most 2 KiB), for logs.
         body: String,
-        /// How long the server asked to wait before trying again (`Retry-After`, in seconds).
+        /// How long the server asked to wait before trying again (`Retry-After`).
         retry_after: Option<Duration>,
     },
 
-    /// The request could not be sent or the response could not be read
-    /// (DNS, connection refused, TLS, a per-request timeout, a broken upload stream).
-    #[error("request to {url} failed: {source}")]
+    /// The request could not be sent or the response could not be read whole.
+    ///
+    /// `kind` names the cause in words (connection refused, timed out waiting for the
+    /// response, TLS, ...); `source()` is the HTTP backend's own error, when there is one.
+    #[error("request to {url} failed: {kind}")]
+    #[non_exhaustive]
     Transport {
-        /// The URL the request was for (never contains the API key).
+        /// The URL the request was for (never contains the API key; a download link's
+        /// query, which holds its signature, is cut off).
         url: String,
+        /// What went wrong.
+        kind: TransportErrorKind,
         /// The backend's error.
         #[source]
-        source: BoxError,
+        source: Option<BoxError>,
     },
 
     /// Waiting for a run took longer than the caller's deadline.
     ///
     /// The run is not lost: `run_id` lets you attach to it again with `wait_for_run`.
     #[error(
-        "gave up waiting for run {run_id} after {elapsed:?} (last status: {}); \
+        "gave up waiting for run {run_id} after {elapsed:.1?} (last status: {}); \
          call wait_for_run with this run id to keep waiting",
-        last_status.as_deref().unwrap_or("unknown")
+        last_status.as_ref().map_or("unknown", RunStatus::as_str)
     )]
+    #[non_exhaustive]
     Timeout {
         /// The run that was being waited for.
         run_id: String,
         /// How long the wait lasted.
         elapsed: Duration,
         /// The last run status seen, if any poll succeeded.
-        last_status: Option<String>,
+        last_status: Option<RunStatus>,
     },
 
     /// The run ended in `failed`, `error` or `cancelled`.
     #[error("run {run_id} ended with status `{status}`")]
+    #[non_exhaustive]
     RunFailed {
         /// The run that failed.
         run_id: String,
         /// The status the server reported.
-        status: String,
+        status: RunStatus,
     },
 
     /// The server reported (HTTP 408 from `get_output`) that the run producing this output
     /// timed out on FlowScale's side.
     #[error("the run producing output `{output}` timed out on the FlowScale side")]
+    #[non_exhaustive]
     RunTimedOut {
         /// The output name that was asked for.
         output: String,
@@ -79,8 +100,9 @@ pub enum Error {
         run_id: Option<String>,
     },
 
-    /// An argument or input was rejected before anything was sent.
+    /// An argument or input was rejected, before anything was sent where that was possible.
     #[error("invalid input `{field}`: {reason}")]
+    #[non_exhaustive]
     Input {
         /// The argument or form field at fault.
         field: String,
@@ -89,21 +111,40 @@ pub enum Error {
     },
 
     /// The server's answer was not what the FlowScale API documents.
-    #[error(
-        "could not decode the FlowScale response (HTTP {status}): {message}; body starts: {snippet}"
-    )]
+    #[error("could not decode the FlowScale response (HTTP {status}; body starts: {snippet})")]
+    #[non_exhaustive]
     Decode {
         /// The HTTP status of the response.
         status: u16,
-        /// What did not fit.
-        message: String,
         /// The start of the body (at most 2 KiB).
         snippet: String,
+        /// What did not fit.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// Reading or writing a local file failed: an upload's file, a download's destination.
+    /// A full disk or a read-only directory ends up here.
+    #[error("{}", match path {
+        Some(p) => format!("file system error at {}", p.display()),
+        None => "file system error".to_owned(),
+    })]
+    #[non_exhaustive]
+    Io {
+        /// The file or directory concerned, when there is one.
+        path: Option<PathBuf>,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
 
     /// The client was configured wrongly (bad base URL, missing environment variable, ...).
-    #[error("configuration error: {0}")]
-    Config(String),
+    #[error("configuration error: {message}")]
+    #[non_exhaustive]
+    Config {
+        /// What is wrong and how to fix it.
+        message: String,
+    },
 }
 
 impl Error {
@@ -125,12 +166,15 @@ impl Error {
         }
     }
 
-    /// Whether trying the same request again later may succeed: connection problems,
-    /// 408 request timeouts from proxies, 429 and 5xx answers.
+    /// Whether sending the same request again later may succeed: connection problems
+    /// and timeouts (not TLS failures, oversized or cut-short bodies), 408 and 425 from
+    /// proxies, 429, and 5xx answers other than 501 and 505.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { .. } => true,
-            Error::Api { status, .. } => matches!(status, 408 | 425 | 429 | 500..=599),
+            Error::Transport { kind, .. } => kind.is_retryable(),
+            Error::Api { status, .. } => {
+                matches!(status, 408 | 425 | 429 | 500 | 502..=504 | 506..=599)
+            }
             _ => false,
         }
     }
@@ -150,10 +194,32 @@ impl Error {
         }
     }
 
-    pub(crate) fn transport(url: &str, source: impl Into<BoxError>) -> Self {
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: Some(path.into()),
+            source,
+        }
+    }
+
+    pub(crate) fn transport(url: &str, kind: TransportErrorKind, source: Option<BoxError>) -> Self {
         Error::Transport {
             url: url.to_owned(),
-            source: source.into(),
+            kind,
+            source,
+        }
+    }
+
+    pub(crate) fn decode(status: u16, body: &[u8], source: serde_json::Error) -> Self {
+        Error::Decode {
+            status,
+            snippet: snippet(body, 2048),
+            source,
         }
     }
 }
@@ -166,4 +232,65 @@ pub(crate) fn snippet(body: &[u8], max: usize) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn display_never_repeats_the_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full");
+        let e = Error::io("/tmp/out.png.part", io);
+        assert_eq!(e.to_string(), "file system error at /tmp/out.png.part");
+        assert_eq!(e.source().unwrap().to_string(), "disk full");
+
+        let cause: BoxError = "io: Connection refused".into();
+        let e = Error::transport(
+            "http://h/x",
+            TransportErrorKind::ConnectionRefused,
+            Some(cause),
+        );
+        assert_eq!(
+            e.to_string(),
+            "request to http://h/x failed: connection refused"
+        );
+        assert!(!e.to_string().contains("io:"));
+        assert!(e.is_retryable());
+
+        let json = serde_json::from_str::<u8>("x").unwrap_err();
+        let e = Error::decode(200, b"x", json);
+        assert!(!e.to_string().contains("expected value"), "{e}");
+        assert!(e.source().is_some());
+    }
+
+    #[test]
+    fn only_healable_failures_are_retryable() {
+        let big = Error::transport("u", TransportErrorKind::BodyTooLarge { limit: 10 }, None);
+        let cut = Error::transport(
+            "u",
+            TransportErrorKind::Truncated {
+                received: 1,
+                expected: 2,
+            },
+            None,
+        );
+        let tls = Error::transport(
+            "u",
+            TransportErrorKind::Tls {
+                reason: "certificate not trusted".into(),
+            },
+            None,
+        );
+        assert!(!big.is_retryable() && !cut.is_retryable() && !tls.is_retryable());
+        let api = |status| Error::Api {
+            status,
+            message: String::new(),
+            body: String::new(),
+            retry_after: None,
+        };
+        assert!(api(503).is_retryable() && api(429).is_retryable());
+        assert!(!api(501).is_retryable() && !api(404).is_retryable());
+    }
 }

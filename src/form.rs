@@ -15,6 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::error::{Error, Result};
 use crate::inputs::{Input, Inputs, ReaderSource};
+use crate::upload::Origin;
 
 /// An encoded body, ready to stream.
 pub(crate) struct EncodedForm {
@@ -31,7 +32,12 @@ pub(crate) enum Segment {
     /// Bytes in memory: headers, text fields, the whole urlencoded body.
     Bytes(Vec<u8>),
     /// An open file with its size at opening time.
-    File { file: File, len: u64, path: PathBuf },
+    File {
+        file: File,
+        len: u64,
+        path: PathBuf,
+        field: String,
+    },
     /// A caller's reader, with the length it promised, if any.
     Reader {
         source: ReaderSource,
@@ -255,7 +261,12 @@ impl Multipart {
                 push_file_head(&mut head, &filename, &content_type);
                 self.push_bytes(head.into_bytes());
                 self.add_len(Some(len));
-                self.segments.push(Segment::File { file, len, path });
+                self.segments.push(Segment::File {
+                    file,
+                    len,
+                    path,
+                    field: name,
+                });
                 self.push_bytes(b"\r\n".to_vec());
             }
             Part::Reader {
@@ -332,77 +343,34 @@ fn new_boundary() -> String {
     format!("flowscale-{:016x}{:016x}", random(), h.finish())
 }
 
-/// Counts the bytes a streamed part yields and fails the upload if they do not match the
-/// length promised (a file that changed size, a reader that lied), instead of sending a
-/// body that disagrees with its `Content-Length`.
-pub(crate) struct LengthCheck {
-    expected: Option<u64>,
-    seen: u64,
-    what: String,
-}
-
-impl LengthCheck {
-    pub fn new(expected: Option<u64>, what: String) -> Self {
-        LengthCheck {
-            expected,
-            seen: 0,
-            what,
-        }
-    }
-
-    /// Counts `n` more bytes; errors when they exceed the promise.
-    pub fn advance(&mut self, n: usize) -> io::Result<()> {
-        self.seen += n as u64;
-        match self.expected {
-            Some(exp) if self.seen > exp => Err(self.mismatch()),
-            _ => Ok(()),
-        }
-    }
-
-    /// At end of input: errors when fewer bytes came than promised.
-    pub fn finish(&self) -> io::Result<()> {
-        match self.expected {
-            Some(exp) if self.seen != exp => Err(self.mismatch()),
-            _ => Ok(()),
-        }
-    }
-
-    fn mismatch(&self) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "{} yielded {} bytes or more, but {} were announced; the upload was stopped",
-                self.what,
-                self.seen,
-                self.expected.unwrap_or(0)
-            ),
-        )
-    }
-}
-
 impl Segment {
-    /// The length check for a streamed segment.
-    pub fn length_check(&self) -> LengthCheck {
-        match self {
-            Segment::Bytes(b) => LengthCheck::new(Some(b.len() as u64), "a form header".into()),
-            Segment::File { len, path, .. } => {
-                LengthCheck::new(Some(*len), format!("file {}", path.display()))
-            }
-            Segment::Reader { len, field, .. } => {
-                LengthCheck::new(*len, format!("the reader for field `{field}`"))
-            }
-            #[cfg(feature = "async")]
-            Segment::Deferred { .. } => LengthCheck::new(None, "streamed fields".into()),
-        }
-    }
-
     /// The field name, when only the async client can send this segment.
+    #[cfg(feature = "blocking")]
     pub fn async_only(&self) -> Option<&str> {
         match self {
             Segment::Reader { source, field, .. } if source.is_async() => Some(field),
             #[cfg(feature = "async")]
             Segment::Deferred { .. } => Some("streamed_fields"),
             _ => None,
+        }
+    }
+
+    /// Where this segment's bytes come from, and how many it promised.
+    pub fn origin(&self) -> (Origin, Option<u64>) {
+        match self {
+            Segment::Bytes(b) => (Origin::Memory, Some(b.len() as u64)),
+            Segment::File {
+                len, path, field, ..
+            } => (
+                Origin::File {
+                    field: field.clone(),
+                    path: path.clone(),
+                },
+                Some(*len),
+            ),
+            Segment::Reader { len, field, .. } => (Origin::Reader(field.clone()), *len),
+            #[cfg(feature = "async")]
+            Segment::Deferred { .. } => (Origin::Memory, None),
         }
     }
 }

@@ -38,6 +38,7 @@ use serde_json::Value;
 /// assert_eq!(inputs.len(), 7);
 /// ```
 #[derive(Default)]
+#[must_use = "Inputs do nothing until passed to execute_workflow"]
 pub struct Inputs {
     entries: Vec<(String, Input)>,
     #[cfg(feature = "async")]
@@ -246,7 +247,7 @@ impl Input {
                 filename,
                 content_type: Some(mime.into()),
             },
-            Input::Reader(r) => Input::Reader(r.content_type(mime)),
+            Input::Reader(r) => Input::Reader(r.with_content_type(mime)),
             other => other,
         }
     }
@@ -283,6 +284,8 @@ pub(crate) enum ReaderSource {
     Async(Box<dyn tokio::io::AsyncRead + Send + Unpin>),
 }
 
+/// Only the blocking transport asks these: the async one reads both kinds.
+#[cfg(feature = "blocking")]
 impl ReaderSource {
     /// Whether only the async client can read this source.
     pub(crate) fn is_async(&self) -> bool {
@@ -304,12 +307,13 @@ impl ReaderSource {
 /// ```
 /// use flowscale::Reader;
 /// let png: &[u8] = b"\x89PNG\r\n...";
-/// let part = Reader::new(png, "cat.png").len(png.len() as u64);
+/// let part = Reader::new(png, "cat.png").with_length(png.len() as u64);
 /// ```
 ///
 /// The Content-Type is guessed from the filename unless set. Give the length with
-/// [`Reader::len`] when you know it: the upload then carries an exact `Content-Length`;
-/// without it the body is sent with chunked transfer encoding.
+/// [`Reader::with_length`] when you know it: the upload then carries an exact
+/// `Content-Length`; without it the body is sent with chunked transfer encoding.
+#[must_use = "a Reader does nothing until added to Inputs"]
 pub struct Reader {
     pub(crate) source: ReaderSource,
     pub(crate) filename: String,
@@ -346,14 +350,13 @@ impl Reader {
 
     /// The exact number of bytes the reader yields. The upload fails (rather than sending a
     /// corrupt file) if the reader yields a different number.
-    #[allow(clippy::len_without_is_empty)]
-    pub fn len(mut self, len: u64) -> Self {
+    pub fn with_length(mut self, len: u64) -> Self {
         self.len = Some(len);
         self
     }
 
     /// The Content-Type to send instead of the guess from the filename.
-    pub fn content_type(mut self, mime: impl Into<String>) -> Self {
+    pub fn with_content_type(mut self, mime: impl Into<String>) -> Self {
         self.content_type = Some(mime.into());
         self
     }

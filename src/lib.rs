@@ -65,6 +65,7 @@
 //! Features are additive: with both clients on, both exist.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // `src/client/` is compiled twice on purpose (once per client): see the `blocking` and
 // `nonblocking` modules below.
@@ -79,6 +80,7 @@ compile_error!(
 mod config;
 mod download;
 mod error;
+mod failure;
 mod form;
 pub mod inputs;
 mod paging;
@@ -86,14 +88,16 @@ mod request;
 mod response;
 mod transport;
 mod types;
+mod upload;
 mod wait;
 
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 
-pub use config::{ApiKey, ENV_API_KEY, ENV_API_URL};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, ENV_API_KEY, ENV_API_URL};
 pub use error::{BoxError, Error, Result};
+pub use failure::TransportErrorKind;
 pub use inputs::{Input, Inputs, Reader};
 pub use paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 pub use types::{
@@ -101,8 +105,8 @@ pub use types::{
     QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,
 };
 pub use wait::{
-    DEFAULT_MAX_POLL_FAILURES, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, OutputFile, RunEvent,
-    WaitOptions, WorkflowResult,
+    CANCEL_RESERVE, DEFAULT_MAX_POLL_FAILURES, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT,
+    MIN_POLL_INTERVAL, OutputFile, RunEvent, WaitOptions, WorkflowResult,
 };
 
 /// The blocking client, compiled from `src/client/` with `maybe_async` bound to
@@ -114,6 +118,26 @@ mod blocking {
 
     use crate::transport::ureq as transport;
     use maybe_async::must_be_sync as maybe_async;
+
+    /// A method's doc example for `Client`. The shared source spells every example twice
+    /// (blocking, then async); this module keeps the first, `nonblocking` the second.
+    macro_rules! example {
+        (client { $($blocking:literal)* } { $($async:literal)* }) => {
+            concat!(
+                "```no_run\n# fn main() -> flowscale::Result<()> {\n",
+                "# let client = flowscale::Client::new(\"key\", \"https://pod.example\")?;\n",
+                $($blocking, "\n",)*
+                "# Ok(())\n# }\n```"
+            )
+        };
+        ({ $($blocking:literal)* } { $($async:literal)* }) => {
+            concat!(
+                "```no_run\n# fn main() -> flowscale::Result<()> {\n",
+                $($blocking, "\n",)*
+                "# Ok(())\n# }\n```"
+            )
+        };
+    }
 
     mod api;
     mod builder;
@@ -153,6 +177,26 @@ mod nonblocking {
 
     use crate::transport::reqwest as transport;
     use maybe_async::must_be_async as maybe_async;
+
+    /// A method's doc example for `AsyncClient`: the async spelling of the shared source's
+    /// two (see `blocking`).
+    macro_rules! example {
+        (client { $($blocking:literal)* } { $($async:literal)* }) => {
+            concat!(
+                "```no_run\n# async fn example() -> flowscale::Result<()> {\n",
+                "# let client = flowscale::AsyncClient::new(\"key\", \"https://pod.example\")?;\n",
+                $($async, "\n",)*
+                "# Ok(())\n# }\n```"
+            )
+        };
+        ({ $($blocking:literal)* } { $($async:literal)* }) => {
+            concat!(
+                "```no_run\n# async fn example() -> flowscale::Result<()> {\n",
+                $($async, "\n",)*
+                "# Ok(())\n# }\n```"
+            )
+        };
+    }
 
     mod api;
     mod builder;

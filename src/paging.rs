@@ -2,6 +2,8 @@
 //! (`Client::runs`) and the run stream (`AsyncClient::runs`).
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::types::{Run, RunPage};
@@ -30,6 +32,36 @@ impl SortBy {
     }
 }
 
+impl fmt::Display for SortBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses the wire spelling (`created_at`, `started_at`, `completed_at`).
+///
+/// ```
+/// use flowscale::SortBy;
+/// assert_eq!("started_at".parse::<SortBy>()?, SortBy::StartedAt);
+/// assert!("size".parse::<SortBy>().is_err());
+/// # Ok::<(), flowscale::Error>(())
+/// ```
+impl FromStr for SortBy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        [SortBy::CreatedAt, SortBy::StartedAt, SortBy::CompletedAt]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                Error::input(
+                    "sort_by",
+                    format!("`{s}` is not one of created_at, started_at, completed_at"),
+                )
+            })
+    }
+}
+
 /// Ascending or descending.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SortOrder {
@@ -50,6 +82,28 @@ impl SortOrder {
     }
 }
 
+impl fmt::Display for SortOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses the wire spelling (`asc`, `desc`).
+impl FromStr for SortOrder {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "asc" => Ok(SortOrder::Asc),
+            "desc" => Ok(SortOrder::Desc),
+            _ => Err(Error::input(
+                "sort_order",
+                format!("`{s}` is not one of asc, desc"),
+            )),
+        }
+    }
+}
+
 /// The largest page size the server accepts.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
@@ -63,9 +117,9 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 ///     .sort_order(SortOrder::Asc)
 ///     .page(2)
 ///     .page_size(25);
-/// assert_eq!(query.get_page(), 2);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a RunsQuery does nothing until passed to get_runs or runs"]
 pub struct RunsQuery {
     sort_by: SortBy,
     sort_order: SortOrder,
@@ -120,16 +174,6 @@ impl RunsQuery {
     pub fn group_id(mut self, group_id: impl Into<String>) -> Self {
         self.group_id = Some(group_id.into());
         self
-    }
-
-    /// The page this query asks for.
-    pub fn get_page(&self) -> u32 {
-        self.page
-    }
-
-    /// The page size this query asks for.
-    pub fn get_page_size(&self) -> u32 {
-        self.page_size
     }
 
     /// Checks the values before anything is sent.

@@ -1,6 +1,8 @@
 //! What a request is, independent of the HTTP backend: method, URL, optional form body.
 //! Every endpoint's URL is built here, so both clients send the same requests.
 
+use std::time::Duration;
+
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::config::BaseUrl;
@@ -20,6 +22,16 @@ pub(crate) struct Request {
     pub method: Method,
     pub url: String,
     pub body: Option<EncodedForm>,
+    /// A bound on the whole request, on top of the client's timeouts (a wait's time left).
+    pub timeout: Option<Duration>,
+}
+
+impl Request {
+    /// The same request, bounded as a whole by `limit` when there is one.
+    pub fn within(mut self, limit: Option<Duration>) -> Self {
+        self.timeout = limit;
+        self
+    }
 }
 
 /// A response, read whole (API answers are small JSON documents).
@@ -76,6 +88,7 @@ fn get(url: String) -> Request {
         method: Method::Get,
         url,
         body: None,
+        timeout: None,
     }
 }
 
@@ -104,6 +117,7 @@ pub(crate) fn execute(
         method: Method::Post,
         url: url(base, "/api/v1/runs", &query),
         body: Some(form),
+        timeout: None,
     }
 }
 
@@ -145,6 +159,7 @@ pub(crate) fn cancel(base: &BaseUrl, run_id: &str) -> Request {
             &[],
         ),
         body: None,
+        timeout: None,
     }
 }
 

@@ -46,11 +46,11 @@ fn envelope<T: DeserializeOwned>(resp: &Response) -> Result<(T, Option<Value>)> 
     }
     match env.data {
         Some(data) => Ok((data, env.meta)),
-        None => Err(Error::Decode {
-            status: resp.status,
-            message: "the response has no `data`".into(),
-            snippet: snippet(&resp.body, SNIPPET),
-        }),
+        None => Err(Error::decode(
+            resp.status,
+            &resp.body,
+            serde::de::Error::custom("the response has no `data`"),
+        )),
     }
 }
 
@@ -77,11 +77,7 @@ pub(crate) fn output(resp: &Response, name: &str) -> Result<Option<Output>> {
 }
 
 fn decode_error(resp: &Response, e: serde_json::Error) -> Error {
-    Error::Decode {
-        status: resp.status,
-        message: e.to_string(),
-        snippet: snippet(&resp.body, SNIPPET),
-    }
+    Error::decode(resp.status, &resp.body, e)
 }
 
 /// The error an unsuccessful response stands for, with the server's message made readable.

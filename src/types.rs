@@ -57,6 +57,15 @@ macro_rules! string_enum {
             }
         }
 
+        /// Parses the API's spelling; an unknown value becomes `Other`, so this never fails.
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name::from(s))
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -113,7 +122,7 @@ impl RunStatus {
 }
 
 /// Health of one ComfyUI container, from [`check_health`](crate::Client::check_health).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContainerHealth {
     /// The container's name (`"container #1"`); older servers call it `url`.
@@ -124,7 +133,7 @@ pub struct ContainerHealth {
 }
 
 /// The ComfyUI queue of one container, from [`get_queue`](crate::Client::get_queue).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContainerQueue {
     /// The container's name; the OpenAPI file calls it `comfy_uri`.
@@ -136,7 +145,7 @@ pub struct ContainerQueue {
 }
 
 /// What a container is running and what waits.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct QueueState {
     /// Prompts being executed.
@@ -147,12 +156,19 @@ pub struct QueueState {
     pub queue_pending: Vec<QueueEntry>,
 }
 
-/// One ComfyUI queue entry: `[number, prompt_id, ...]` as ComfyUI sends it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One ComfyUI queue entry: `[number, prompt_id, prompt, extra_data, outputs_to_execute]`
+/// as ComfyUI sends it. The fields past the first two are ComfyUI's own and unstable, so
+/// they are reachable only as raw JSON ([`QueueEntry::values`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct QueueEntry(pub Vec<Value>);
+pub struct QueueEntry(Vec<Value>);
 
 impl QueueEntry {
+    /// The entry as ComfyUI sent it.
+    pub fn values(&self) -> &[Value] {
+        &self.0
+    }
+
     /// The entry's queue number, when present.
     pub fn number(&self) -> Option<i64> {
         self.0.first().and_then(Value::as_i64)
@@ -168,7 +184,7 @@ impl QueueEntry {
 ///
 /// Newer servers send `{run_id, workflow_id}`; older ones `{run_id, number, node_errors,
 /// output_names}`. Fields a server did not send are `None` or empty.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Execution {
     /// The new run's id.
@@ -188,7 +204,7 @@ pub struct Execution {
 }
 
 /// A finished output, from [`get_output`](crate::Client::get_output).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Output {
     /// A presigned link to the file. Download it without the API key.
@@ -199,7 +215,7 @@ pub struct Output {
 }
 
 /// One run, from [`get_run`](crate::Client::get_run) or [`get_runs`](crate::Client::get_runs).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Run {
     /// The run id (`_id` on the wire).
@@ -237,7 +253,7 @@ pub struct Run {
 }
 
 /// One input of a run, as the server stored it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RunInput {
     /// The input's field name.
@@ -255,7 +271,7 @@ pub struct RunInput {
 }
 
 /// One output file of a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RunOutput {
     /// The file name, with extension.
@@ -270,7 +286,7 @@ pub struct RunOutput {
 }
 
 /// One page of runs, from [`get_runs`](crate::Client::get_runs).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RunPage {
     /// The runs on this page.
@@ -280,7 +296,7 @@ pub struct RunPage {
 }
 
 /// Paging facts of a [`RunPage`]. Every field may be missing.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PageMeta {
     /// The sort field used.

@@ -7,8 +7,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
-use crate::types::{Output, Run, RunStatus};
+use crate::types::{Output, Run, RunOutput, RunStatus};
 
 /// Default overall deadline of a wait: 10 minutes.
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -16,6 +18,12 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Default number of transient poll failures in a row before the wait gives up.
 pub const DEFAULT_MAX_POLL_FAILURES: u32 = 5;
+/// The shortest time between polls: a smaller [`WaitOptions::poll_interval`] is raised to
+/// this, so that a zero interval cannot turn a wait into a busy loop against the server.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// The most of a wait's deadline kept for the cancel request when
+/// [`WaitOptions::cancel_on_timeout`] is on (a tenth of shorter deadlines).
+pub const CANCEL_RESERVE: Duration = Duration::from_secs(1);
 
 type EventCallback = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 
@@ -34,6 +42,7 @@ type EventCallback = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 ///     .on_event(|event| eprintln!("{event}"));
 /// ```
 #[derive(Clone)]
+#[must_use = "WaitOptions does nothing until passed to a wait"]
 pub struct WaitOptions {
     timeout: Duration,
     poll_interval: Duration,
@@ -76,15 +85,18 @@ impl WaitOptions {
         Self::default()
     }
 
-    /// The overall deadline, from the start of the wait. No sleep goes past it.
+    /// The overall deadline, from the start of the wait. Every request the wait sends is
+    /// bounded by the time left, so [`Error::Timeout`] comes at the deadline even when the
+    /// server stops answering mid-request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// Time between two polls (the first poll is immediate).
+    /// Time between two polls (the first poll is immediate); at least
+    /// [`MIN_POLL_INTERVAL`] (50 ms), a smaller value is raised to it.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval;
+        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
         self
     }
 
@@ -101,6 +113,9 @@ impl WaitOptions {
     }
 
     /// On timeout, cancel the run on FlowScale before returning [`Error::Timeout`].
+    ///
+    /// The end of the deadline ([`CANCEL_RESERVE`], or a tenth of a deadline under 10 s)
+    /// is kept for the cancel request, so the wait still returns by its deadline.
     pub fn cancel_on_timeout(mut self, cancel: bool) -> Self {
         self.cancel_on_timeout = cancel;
         self
@@ -122,7 +137,11 @@ impl WaitOptions {
 }
 
 /// What happens during a wait, in order.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serialized with serde as an object tagged by `event`, as
+/// `{"event": "status_changed", "run_id": "...", "status": "running"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RunEvent {
     /// The run was started (only from `execute_workflow_and_wait`).
@@ -198,8 +217,8 @@ impl fmt::Display for RunEvent {
     }
 }
 
-/// A finished run and its outputs.
-#[derive(Clone, Debug, PartialEq)]
+/// A completed run and its outputs (a run that did not complete is an error instead).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WorkflowResult {
     /// The run.
@@ -208,12 +227,10 @@ pub struct WorkflowResult {
     pub workflow_id: Option<String>,
     /// Every output, in output-name order.
     pub outputs: Vec<OutputFile>,
-    /// `Completed`.
-    pub status: RunStatus,
 }
 
-/// One output of a finished run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One output of a completed run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutputFile {
     /// The output's name (no extension).
@@ -222,6 +239,22 @@ pub struct OutputFile {
     pub download_url: String,
     /// `"success"` when generated.
     pub generation_status: String,
+    /// The file name the run reports for this output (with its extension), when it does.
+    /// It comes from the server: use [`download_outputs`](crate::Client::download_outputs)
+    /// rather than joining it to a directory yourself.
+    #[serde(default)]
+    pub filename: Option<String>,
+}
+
+/// What the wait loop does next.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Every output is ready.
+    Done,
+    /// Poll again after this long.
+    Sleep(Duration),
+    /// The deadline has come: give up (cancelling first, if asked).
+    TimedOut,
 }
 
 /// The state of one wait.
@@ -230,29 +263,42 @@ pub(crate) struct Waiter<'a> {
     run_id: String,
     workflow_id: Option<String>,
     started: Instant,
+    /// When the caller's deadline passes.
+    deadline: Instant,
+    /// When polling stops: the deadline, less the reserve for a cancel on timeout.
+    poll_deadline: Instant,
     /// Output names in order, each with its answer once ready.
     outputs: Vec<(String, Option<Output>)>,
+    /// The files the run reports, for the outputs' real file names.
+    files: Vec<RunOutput>,
     status: Option<RunStatus>,
     failures: u32,
     interval: Duration,
-    /// A one-off delay before the next poll, after a transient failure.
-    retry_delay: Option<Duration>,
     news: bool,
     names_from_execute: bool,
 }
 
 impl<'a> Waiter<'a> {
     pub fn new(options: &'a WaitOptions, run_id: String, workflow_id: Option<String>) -> Self {
+        let started = Instant::now();
+        let deadline = started + options.timeout;
+        let reserve = if options.cancel_on_timeout {
+            CANCEL_RESERVE.min(options.timeout / 10)
+        } else {
+            Duration::ZERO
+        };
         Waiter {
             options,
             run_id,
             workflow_id,
-            started: Instant::now(),
+            started,
+            deadline,
+            poll_deadline: deadline - reserve,
             outputs: Vec::new(),
+            files: Vec::new(),
             status: None,
             failures: 0,
             interval: options.poll_interval,
-            retry_delay: None,
             news: false,
             names_from_execute: false,
         }
@@ -264,6 +310,16 @@ impl<'a> Waiter<'a> {
 
     pub fn cancel_on_timeout(&self) -> bool {
         self.options.cancel_on_timeout
+    }
+
+    /// When polling must stop: every poll request is bounded by it.
+    pub fn poll_deadline(&self) -> Instant {
+        self.poll_deadline
+    }
+
+    /// When the whole wait must end: the cancel on timeout is bounded by it.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     fn emit(&self, event: RunEvent) {
@@ -311,6 +367,9 @@ impl<'a> Waiter<'a> {
         if self.workflow_id.is_none() {
             self.workflow_id = run.workflow_id.clone();
         }
+        if !run.outputs.is_empty() {
+            self.files = run.outputs.clone();
+        }
         if run.status.is_failure() {
             self.emit(RunEvent::Finished {
                 run_id: self.run_id.clone(),
@@ -318,7 +377,7 @@ impl<'a> Waiter<'a> {
             });
             return Err(Error::RunFailed {
                 run_id: self.run_id.clone(),
-                status: run.status.to_string(),
+                status: run.status.clone(),
             });
         }
         self.add_names(&run.output_names);
@@ -365,16 +424,53 @@ impl<'a> Waiter<'a> {
     /// Every known output is ready, and no more can appear: the run says `completed`, or
     /// the names came from the execute response (older servers send the final list there).
     /// A run that completed with no outputs is complete too.
-    pub fn is_complete(&self) -> bool {
+    fn is_complete(&self) -> bool {
         let all_ready = self.outputs.iter().all(|(_, o)| o.is_some());
         let final_list = self.status == Some(RunStatus::Completed)
             || (self.names_from_execute && !self.outputs.is_empty());
         all_ready && final_list
     }
 
+    /// What to do after a poll: finish, sleep, or give up. A transient failure within the
+    /// bound is retried (after a `Retrying` event) when the deadline leaves time for it;
+    /// any other failure ends the wait.
+    pub fn after_poll(&mut self, outcome: Result<()>) -> Result<Step> {
+        let delay = match outcome {
+            Ok(()) if self.is_complete() => return Ok(Step::Done),
+            Ok(()) => {
+                self.poll_succeeded();
+                self.interval
+            }
+            Err(error) => {
+                if !error.is_retryable() || self.failures >= self.options.max_poll_failures {
+                    return Err(error);
+                }
+                let delay = error
+                    .retry_after()
+                    .map_or(self.interval, |d| d.max(self.interval));
+                if delay >= self.time_left() {
+                    // No retry can happen before the deadline: announce none.
+                    return Ok(Step::TimedOut);
+                }
+                self.failures += 1;
+                self.emit(RunEvent::Retrying {
+                    run_id: self.run_id.clone(),
+                    attempt: self.failures,
+                    error: error.to_string(),
+                    delay,
+                });
+                return Ok(Step::Sleep(delay));
+            }
+        };
+        match self.time_left() {
+            Duration::ZERO => Ok(Step::TimedOut),
+            left => Ok(Step::Sleep(delay.min(left))),
+        }
+    }
+
     /// A poll went through: the failure streak ends, and the interval backs off when
     /// nothing changed.
-    pub fn poll_succeeded(&mut self) {
+    fn poll_succeeded(&mut self) {
         self.failures = 0;
         match self.options.backoff {
             Some((factor, max)) if !self.news => {
@@ -388,40 +484,9 @@ impl<'a> Waiter<'a> {
         self.news = false;
     }
 
-    /// A poll failed: a transient error within the bound is retried (after an event),
-    /// anything else ends the wait.
-    pub fn poll_failed(&mut self, error: Error) -> Result<()> {
-        if !error.is_retryable() || self.failures >= self.options.max_poll_failures {
-            return Err(error);
-        }
-        self.failures += 1;
-        let delay = error
-            .retry_after()
-            .map_or(self.interval, |d| d.max(self.interval))
-            .min(self.remaining());
-        self.emit(RunEvent::Retrying {
-            run_id: self.run_id.clone(),
-            attempt: self.failures,
-            error: error.to_string(),
-            delay,
-        });
-        self.retry_delay = Some(delay);
-        Ok(())
-    }
-
-    fn remaining(&self) -> Duration {
-        self.options.timeout.saturating_sub(self.started.elapsed())
-    }
-
-    /// How long to sleep before the next poll, or `None` when the deadline has passed.
-    pub fn next_sleep(&mut self) -> Option<Duration> {
-        let remaining = self.remaining();
-        let delay = self.retry_delay.take().unwrap_or(self.interval);
-        if remaining.is_zero() {
-            None
-        } else {
-            Some(delay.min(remaining))
-        }
+    /// Time left for polling.
+    pub fn time_left(&self) -> Duration {
+        self.poll_deadline.saturating_duration_since(Instant::now())
     }
 
     /// The error for a wait past its deadline.
@@ -429,7 +494,7 @@ impl<'a> Waiter<'a> {
         Error::Timeout {
             run_id: self.run_id.clone(),
             elapsed: self.started.elapsed(),
-            last_status: self.status.as_ref().map(ToString::to_string),
+            last_status: self.status.clone(),
         }
     }
 
@@ -439,6 +504,7 @@ impl<'a> Waiter<'a> {
             run_id: self.run_id.clone(),
             status: RunStatus::Completed,
         });
+        let files = self.files;
         WorkflowResult {
             run_id: self.run_id,
             workflow_id: self.workflow_id,
@@ -446,14 +512,29 @@ impl<'a> Waiter<'a> {
                 .outputs
                 .into_iter()
                 .filter_map(|(name, out)| {
+                    let filename = file_for(&files, &name);
                     out.map(|o| OutputFile {
                         name,
                         download_url: o.download_url,
                         generation_status: o.generation_status,
+                        filename,
                     })
                 })
                 .collect(),
-            status: RunStatus::Completed,
         }
     }
+}
+
+/// The file name the run reports for output `name`: the file whose name is `name` plus an
+/// extension (or `name` itself).
+pub(crate) fn file_for(files: &[RunOutput], name: &str) -> Option<String> {
+    files
+        .iter()
+        .map(|f| f.filename.as_str())
+        .find(|f| {
+            *f == name
+                || f.strip_prefix(name)
+                    .is_some_and(|ext| ext.starts_with('.') && !ext[1..].contains(['.', '/']))
+        })
+        .map(str::to_owned)
 }

@@ -20,6 +20,7 @@ mod blocking {
     }
 
     mod conformance;
+    mod deadlines;
     mod download;
     mod endpoints;
     mod errors;
@@ -97,6 +98,7 @@ mod nonblocking {
     }
 
     mod conformance;
+    mod deadlines;
     mod download;
     mod endpoints;
     mod errors;
@@ -203,7 +205,7 @@ mod nonblocking {
         let file = tokio::fs::File::open(fixture("dog.jpg")).await.unwrap();
         let inputs = flowscale::Inputs::new().set(
             "image_1",
-            flowscale::Reader::from_async(file, "dog.jpg").len(5004),
+            flowscale::Reader::from_async(file, "dog.jpg").with_length(5004),
         );
         client.execute_workflow("wf1", inputs, None).await.unwrap();
         let seen = rec.one();

@@ -67,7 +67,13 @@ fn the_example_service_serves_every_route() {
         .unwrap();
     let (status, result) = read(resp);
     assert_eq!(status, 200, "{result}");
-    assert_eq!(result["status"], "completed");
+    // The SDK's own `WorkflowResult`, serialized: one output with its link.
+    assert_eq!(
+        result["outputs"].as_array().map(Vec::len),
+        Some(1),
+        "{result}"
+    );
+    assert!(result["outputs"][0]["download_url"].is_string(), "{result}");
     let run_id = result["run_id"].as_str().unwrap().to_owned();
     let stored = sim.run(&run_id).unwrap();
     assert_eq!(stored.group_id.as_deref(), Some("web"));

@@ -7,7 +7,7 @@ use flowscale::{AsyncClient, Client, Error};
 
 fn config_error<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
     match r {
-        Err(Error::Config(msg)) => msg,
+        Err(Error::Config { message, .. }) => message,
         other => panic!("expected a config error, got {other:?}"),
     }
 }

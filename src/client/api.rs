@@ -1,5 +1,7 @@
 //! Every FlowScale endpoint, written once and compiled into both clients.
 
+use std::time::Instant;
+
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
 use crate::error::Result;
@@ -14,15 +16,11 @@ use crate::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunP
 impl Client {
     /// A client for the pod at `base_url` (`https://<pod-id>.pod.flowscale.ai`).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// let client = flowscale::Client::new("your-api-key", "https://your-pod.pod.flowscale.ai")?;
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!({
+        "let client = flowscale::Client::new(\"your-api-key\", \"https://your-pod.pod.flowscale.ai\")?;"
+    } {
+        "let client = flowscale::AsyncClient::new(\"your-api-key\", \"https://your-pod.pod.flowscale.ai\")?;"
+    })]
     ///
     /// Fails with [`Error::Config`](crate::Error::Config) on an empty key or a base URL that
     /// is not `http(s)://host[:port][/path]`.
@@ -51,20 +49,27 @@ impl Client {
         transport::send(&self.http, &self.settings, req).await
     }
 
+    /// Sends a request that must be answered by `deadline`, when there is one.
+    pub(super) async fn send_by(
+        &self,
+        req: Request,
+        deadline: Option<Instant>,
+    ) -> Result<Response> {
+        let limit = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        self.send(req.within(limit)).await
+    }
+
     /// The state of every ComfyUI container of the pod.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// for c in client.check_health()? {
-    ///     println!("{}: {}", c.container, c.status);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "for c in client.check_health()? {"
+        "    println!(\"{}: {}\", c.container, c.status);"
+        "}"
+    } {
+        "for c in client.check_health().await? {"
+        "    println!(\"{}: {}\", c.container, c.status);"
+        "}"
+    })]
     pub async fn check_health(&self) -> Result<Vec<ContainerHealth>> {
         let resp = self.send(request::health(&self.settings.base_url)).await?;
         response::data(&resp)
@@ -72,19 +77,17 @@ impl Client {
 
     /// The ComfyUI queue of every container: what runs and what waits.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// for c in client.get_queue()? {
-    ///     println!("{}: {} running, {} pending", c.container,
-    ///         c.queue.queue_running.len(), c.queue.queue_pending.len());
-    /// }
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "for c in client.get_queue()? {"
+        "    println!(\"{}: {} running, {} pending\", c.container,"
+        "        c.queue.queue_running.len(), c.queue.queue_pending.len());"
+        "}"
+    } {
+        "for c in client.get_queue().await? {"
+        "    println!(\"{}: {} running, {} pending\", c.container,"
+        "        c.queue.queue_running.len(), c.queue.queue_pending.len());"
+        "}"
+    })]
     pub async fn get_queue(&self) -> Result<Vec<ContainerQueue>> {
         let resp = self.send(request::queue(&self.settings.base_url)).await?;
         response::data(&resp)
@@ -97,22 +100,23 @@ impl Client {
     /// Files are streamed from disk. Every file is opened before anything is sent: a
     /// missing one is an [`Error::Input`](crate::Error::Input) naming the field and path.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// use std::path::Path;
-    /// use flowscale::Inputs;
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// let inputs = Inputs::new()
-    ///     .set("text_51536", "a cat on a sofa")
-    ///     .set("image_35728", Path::new("cat.png"));
-    /// let run = client.execute_workflow("bncu0a1kipv", inputs, Some("batch_001"))?;
-    /// println!("started run {}", run.run_id);
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "use std::path::Path;"
+        "use flowscale::Inputs;"
+        "let inputs = Inputs::new()"
+        "    .set(\"text_51536\", \"a cat on a sofa\")"
+        "    .set(\"image_35728\", Path::new(\"cat.png\"));"
+        "let run = client.execute_workflow(\"bncu0a1kipv\", inputs, Some(\"batch_001\"))?;"
+        "println!(\"started run {}\", run.run_id);"
+    } {
+        "use std::path::Path;"
+        "use flowscale::Inputs;"
+        "let inputs = Inputs::new()"
+        "    .set(\"text_51536\", \"a cat on a sofa\")"
+        "    .set(\"image_35728\", Path::new(\"cat.png\"));"
+        "let run = client.execute_workflow(\"bncu0a1kipv\", inputs, Some(\"batch_001\")).await?;"
+        "println!(\"started run {}\", run.run_id);"
+    })]
     pub async fn execute_workflow(
         &self,
         workflow_id: &str,
@@ -131,65 +135,70 @@ impl Client {
     /// extension). `Ok(None)` while it is not ready yet (HTTP 204);
     /// [`Error::RunTimedOut`](crate::Error::RunTimedOut) when its run timed out (HTTP 408).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// match client.get_output("filename_prefix_58358_5WWF7GQUYF")? {
-    ///     Some(out) => println!("ready: {}", out.download_url),
-    ///     None => println!("not ready yet"),
-    /// }
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "match client.get_output(\"filename_prefix_58358_5WWF7GQUYF\")? {"
+        "    Some(out) => println!(\"ready: {}\", out.download_url),"
+        "    None => println!(\"not ready yet\"),"
+        "}"
+    } {
+        "match client.get_output(\"filename_prefix_58358_5WWF7GQUYF\").await? {"
+        "    Some(out) => println!(\"ready: {}\", out.download_url),"
+        "    None => println!(\"not ready yet\"),"
+        "}"
+    })]
     pub async fn get_output(&self, name: &str) -> Result<Option<Output>> {
+        self.fetch_output(name, None).await
+    }
+
+    /// `get_output`, answered by `deadline`.
+    pub(super) async fn fetch_output(
+        &self,
+        name: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Output>> {
         request::require("name", name)?;
-        let resp = self
-            .send(request::output(&self.settings.base_url, name))
-            .await?;
+        let req = request::output(&self.settings.base_url, name);
+        let resp = self.send_by(req, deadline).await?;
         response::output(&resp, name)
     }
 
     /// One run, with its status, inputs and outputs.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// let run = client.get_run("808f34d0-ef97-4b78-a00f-1268077ea6db")?;
-    /// println!("{} is {}", run.id, run.status);
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "let run = client.get_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\")?;"
+        "println!(\"{} is {}\", run.id, run.status);"
+    } {
+        "let run = client.get_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\").await?;"
+        "println!(\"{} is {}\", run.id, run.status);"
+    })]
     pub async fn get_run(&self, run_id: &str) -> Result<Run> {
+        self.fetch_run(run_id, None).await
+    }
+
+    /// `get_run`, answered by `deadline`.
+    pub(super) async fn fetch_run(&self, run_id: &str, deadline: Option<Instant>) -> Result<Run> {
         request::require("run_id", run_id)?;
-        let resp = self
-            .send(request::run(&self.settings.base_url, run_id))
-            .await?;
+        let req = request::run(&self.settings.base_url, run_id);
+        let resp = self.send_by(req, deadline).await?;
         response::data(&resp)
     }
 
     /// One page of runs. The query is checked (page from 1, page size 1 to 100) before
     /// anything is sent. To walk every page, use `runs`.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// use flowscale::{RunsQuery, SortBy};
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50))?;
-    /// for run in &page.runs {
-    ///     println!("{} {}", run.id, run.status);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "use flowscale::{RunsQuery, SortBy};"
+        "let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50))?;"
+        "for run in &page.runs {"
+        "    println!(\"{} {}\", run.id, run.status);"
+        "}"
+    } {
+        "use flowscale::{RunsQuery, SortBy};"
+        "let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50)).await?;"
+        "for run in &page.runs {"
+        "    println!(\"{} {}\", run.id, run.status);"
+        "}"
+    })]
     pub async fn get_runs(&self, query: &RunsQuery) -> Result<RunPage> {
         query.validate()?;
         let resp = self
@@ -200,16 +209,11 @@ impl Client {
 
     /// Cancels a run. Returns the server's confirmation message.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// client.cancel_run("808f34d0-ef97-4b78-a00f-1268077ea6db")?;
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "client.cancel_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\")?;"
+    } {
+        "client.cancel_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\").await?;"
+    })]
     pub async fn cancel_run(&self, run_id: &str) -> Result<String> {
         request::require("run_id", run_id)?;
         let resp = self

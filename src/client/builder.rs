@@ -9,21 +9,23 @@ use crate::error::Result;
 
 /// Builds a client with non-default settings.
 ///
-/// ```no_run
-/// # #[cfg(feature = "blocking")]
-/// # fn main() -> flowscale::Result<()> {
-/// use std::time::Duration;
-/// let client = flowscale::Client::builder()
-///     .api_key("your-api-key")
-///     .base_url("https://your-pod.pod.flowscale.ai")
-///     .connect_timeout(Duration::from_secs(5))
-///     .response_timeout(Duration::from_secs(120))
-///     .build()?;
-/// # Ok(())
-/// # }
-/// # #[cfg(not(feature = "blocking"))]
-/// # fn main() {}
-/// ```
+#[doc = example!({
+    "use std::time::Duration;"
+    "let client = flowscale::Client::builder()"
+    "    .api_key(\"your-api-key\")"
+    "    .base_url(\"https://your-pod.pod.flowscale.ai\")"
+    "    .connect_timeout(Duration::from_secs(5))"
+    "    .response_timeout(Duration::from_secs(120))"
+    "    .build()?;"
+} {
+    "use std::time::Duration;"
+    "let client = flowscale::AsyncClient::builder()"
+    "    .api_key(\"your-api-key\")"
+    "    .base_url(\"https://your-pod.pod.flowscale.ai\")"
+    "    .connect_timeout(Duration::from_secs(5))"
+    "    .response_timeout(Duration::from_secs(120))"
+    "    .build()?;"
+})]
 #[derive(Debug, Default)]
 #[must_use = "call .build() to get a client"]
 pub struct ClientBuilder {

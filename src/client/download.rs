@@ -16,28 +16,32 @@ impl Client {
     /// body has arrived (and matched its `Content-Length`); on failure it is removed, so a
     /// partial download is never left looking complete.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// # let result: flowscale::WorkflowResult = todo!();
-    /// for out in &result.outputs {
-    ///     let bytes = client.download(&out.download_url, format!("{}.png", out.name))?;
-    ///     println!("{}: {bytes} bytes", out.name);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "# let result: flowscale::WorkflowResult = todo!();"
+        "for out in &result.outputs {"
+        "    let bytes = client.download(&out.download_url, format!(\"{}.png\", out.name))?;"
+        "    println!(\"{}: {bytes} bytes\", out.name);"
+        "}"
+    } {
+        "# let result: flowscale::WorkflowResult = todo!();"
+        "for out in &result.outputs {"
+        "    let bytes = client.download(&out.download_url, format!(\"{}.png\", out.name)).await?;"
+        "    println!(\"{}: {bytes} bytes\", out.name);"
+        "}"
+    })]
     pub async fn download(&self, url: &str, dest: impl AsRef<Path>) -> Result<u64> {
         download::check_url(url)?;
         let dest = dest.as_ref().to_path_buf();
         download::check_dest(&dest)?;
+        let (head, body) = transport::fetch(&self.http, url).await?;
         let partial = download::partial_path(&dest);
-        let fetched = transport::download(&self.http, url, partial.clone()).await;
-        let written = fetched
-            .and_then(|(written, announced)| download::check_length(url, written, announced));
+        let file = {
+            let partial = partial.clone();
+            transport::run_blocking(move || download::create_partial(&partial)).await?
+        };
+        let written = transport::save(url, body, file, &partial)
+            .await
+            .and_then(|written| download::check_length(url, written, head.content_length));
         transport::run_blocking(move || match written {
             Ok(n) => download::finish(&partial, &dest).map(|()| n),
             Err(e) => {

@@ -1,11 +1,13 @@
 //! The wait loop, written once and compiled into both clients: poll the run and its
 //! outputs until every output is ready, the run fails, or the deadline passes.
 
+use std::time::Duration;
+
 use super::{Client, maybe_async, transport};
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::request;
-use crate::wait::{WaitOptions, Waiter, WorkflowResult};
+use crate::wait::{Step, WaitOptions, Waiter, WorkflowResult};
 
 #[maybe_async]
 impl Client {
@@ -19,29 +21,37 @@ impl Client {
     /// - Past the deadline, [`Error::Timeout`](crate::Error::Timeout) carries the run id,
     ///   so the run can be picked up again with `wait_for_run`.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// use std::time::Duration;
-    /// use flowscale::{Inputs, WaitOptions};
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// let options = WaitOptions::new()
-    ///     .timeout(Duration::from_secs(300))
-    ///     .on_event(|e| eprintln!("{e}"));
-    /// let result = client.execute_workflow_and_wait(
-    ///     "bncu0a1kipv",
-    ///     Inputs::new().set("text_51536", "a cat on a sofa"),
-    ///     None,
-    ///     &options,
-    /// )?;
-    /// for out in &result.outputs {
-    ///     println!("{}: {}", out.name, out.download_url);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "use std::time::Duration;"
+        "use flowscale::{Inputs, WaitOptions};"
+        "let options = WaitOptions::new()"
+        "    .timeout(Duration::from_secs(300))"
+        "    .on_event(|e| eprintln!(\"{e}\"));"
+        "let result = client.execute_workflow_and_wait("
+        "    \"bncu0a1kipv\","
+        "    Inputs::new().set(\"text_51536\", \"a cat on a sofa\"),"
+        "    None,"
+        "    &options,"
+        ")?;"
+        "for out in &result.outputs {"
+        "    println!(\"{}: {}\", out.name, out.download_url);"
+        "}"
+    } {
+        "use std::time::Duration;"
+        "use flowscale::{Inputs, WaitOptions};"
+        "let options = WaitOptions::new()"
+        "    .timeout(Duration::from_secs(300))"
+        "    .on_event(|e| eprintln!(\"{e}\"));"
+        "let result = client.execute_workflow_and_wait("
+        "    \"bncu0a1kipv\","
+        "    Inputs::new().set(\"text_51536\", \"a cat on a sofa\"),"
+        "    None,"
+        "    &options,"
+        ").await?;"
+        "for out in &result.outputs {"
+        "    println!(\"{}: {}\", out.name, out.download_url);"
+        "}"
+    })]
     #[doc(alias = "execute_workflow_async")]
     pub async fn execute_workflow_and_wait(
         &self,
@@ -60,21 +70,21 @@ impl Client {
     /// Waits for a run started earlier (by this process before a restart, or by another
     /// one), with the same rules as `execute_workflow_and_wait`.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "blocking")]
-    /// # fn main() -> flowscale::Result<()> {
-    /// use flowscale::{Error, WaitOptions};
-    /// # let client = flowscale::Client::new("key", "https://pod.example")?;
-    /// match client.wait_for_run("808f34d0-ef97-4b78-a00f-1268077ea6db", &WaitOptions::new()) {
-    ///     Ok(result) => println!("{} outputs", result.outputs.len()),
-    ///     Err(Error::Timeout { run_id, .. }) => println!("still running: {run_id}"),
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(not(feature = "blocking"))]
-    /// # fn main() {}
-    /// ```
+    #[doc = example!(client {
+        "use flowscale::{Error, WaitOptions};"
+        "match client.wait_for_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\", &WaitOptions::new()) {"
+        "    Ok(result) => println!(\"{} outputs\", result.outputs.len()),"
+        "    Err(Error::Timeout { run_id, .. }) => println!(\"still running: {run_id}\"),"
+        "    Err(e) => return Err(e),"
+        "}"
+    } {
+        "use flowscale::{Error, WaitOptions};"
+        "match client.wait_for_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\", &WaitOptions::new()).await {"
+        "    Ok(result) => println!(\"{} outputs\", result.outputs.len()),"
+        "    Err(Error::Timeout { run_id, .. }) => println!(\"still running: {run_id}\"),"
+        "    Err(e) => return Err(e),"
+        "}"
+    })]
     pub async fn wait_for_run(
         &self,
         run_id: &str,
@@ -87,17 +97,21 @@ impl Client {
 
     async fn wait(&self, mut waiter: Waiter<'_>) -> Result<WorkflowResult> {
         loop {
-            match self.poll(&mut waiter).await {
-                Ok(true) => return Ok(waiter.finish()),
-                Ok(false) => waiter.poll_succeeded(),
-                Err(e) => waiter.poll_failed(e)?,
-            }
-            match waiter.next_sleep() {
-                Some(delay) => transport::sleep(delay).await,
-                None => {
+            let step = match waiter.time_left() {
+                Duration::ZERO => Step::TimedOut,
+                _ => {
+                    let outcome = self.poll(&mut waiter).await;
+                    waiter.after_poll(outcome)?
+                }
+            };
+            match step {
+                Step::Done => return Ok(waiter.finish()),
+                Step::Sleep(delay) => transport::sleep(delay).await,
+                Step::TimedOut => {
                     if waiter.cancel_on_timeout() {
                         // Best effort: the timeout is what the caller needs to hear about.
-                        let _ = self.cancel_run(waiter.run_id()).await;
+                        let cancel = request::cancel(&self.settings.base_url, waiter.run_id());
+                        let _ = self.send_by(cancel, Some(waiter.deadline())).await;
                     }
                     return Err(waiter.timeout_error());
                 }
@@ -105,14 +119,16 @@ impl Client {
         }
     }
 
-    /// One poll: the run, then every pending output. `Ok(true)` when complete.
-    async fn poll(&self, waiter: &mut Waiter<'_>) -> Result<bool> {
-        let run = self.get_run(waiter.run_id()).await?;
+    /// One poll: the run, then every pending output, each request bounded by the time
+    /// left.
+    async fn poll(&self, waiter: &mut Waiter<'_>) -> Result<()> {
+        let deadline = Some(waiter.poll_deadline());
+        let run = self.fetch_run(waiter.run_id(), deadline).await?;
         waiter.on_run(&run)?;
-        let answers = self.get_outputs(waiter.pending()).await;
+        let answers = self.fetch_outputs(waiter.pending(), deadline).await;
         for (name, answer) in answers {
             waiter.on_output(&name, answer)?;
         }
-        Ok(waiter.is_complete())
+        Ok(())
     }
 }

@@ -46,6 +46,7 @@ pub const DEFAULT_API_KEY: &str = "mock-api-key";
 /// A workflow the simulator can run: the inputs it requires, the outputs it produces, and
 /// how its runs unfold over time.
 #[derive(Clone, Debug)]
+#[must_use = "a Workflow does nothing until registered with MockServer::register"]
 pub struct Workflow {
     pub(crate) id: String,
     pub(crate) required: Vec<String>,
@@ -83,9 +84,12 @@ impl Workflow {
         self
     }
 
-    /// How long a run waits in the queue.
+    /// How long a run waits in the queue (its `queued` phase; a status script without one
+    /// is left as it is).
     pub fn queued_for(mut self, d: Duration) -> Self {
-        self.phases[0] = (RunStatus::Queued, d);
+        if let Some(p) = self.phases.iter_mut().find(|p| p.0 == RunStatus::Queued) {
+            p.1 = d;
+        }
         self
     }
 
@@ -255,22 +259,28 @@ impl MockServer {
         let state = Arc::new(Mutex::new(State::new(DEFAULT_API_KEY.into(), url.clone())));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = routes::router(state.clone());
+        // The runtime and the listener are set up here, so that a failure is returned
+        // to the caller instead of dying quietly on the background thread.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _entered = rt.enter();
+            tokio::net::TcpListener::from_std(listener)
+        };
+        let listener = match listener {
+            Ok(listener) => listener,
+            Err(e) => {
+                // Dropping a runtime inside another one (a #[tokio::test]) would panic.
+                rt.shutdown_background();
+                return Err(e);
+            }
+        };
         let thread = std::thread::Builder::new()
             .name("flowscale-mock".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => return eprintln!("flowscale mock: no runtime: {e}"),
-                };
                 rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => return eprintln!("flowscale mock: {e}"),
-                    };
                     tokio::select! {
                         r = axum::serve(listener, app) => {
                             if let Err(e) = r { eprintln!("flowscale mock stopped: {e}"); }

@@ -102,8 +102,9 @@ fn route_of(method: &str, path: &str) -> Route {
 #[derive(Clone, Copy)]
 struct RecordIndex(usize);
 
-/// Records the request, waits the configured latency, checks the key on API routes, and
-/// injects the next pending fault.
+/// Records the request, checks the key on API routes, waits the configured latency, and
+/// injects the next pending fault. A request with a wrong key consumes no fault, so a
+/// scheduled fault always reaches the next request that would otherwise succeed.
 async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
@@ -113,7 +114,7 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (latency, expected_key, fault) = {
+    let (latency, key_refusal, fault) = {
         let mut sim = lock(&state);
         sim.requests.push(RecordedRequest {
             method,
@@ -125,18 +126,23 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         });
         let index = sim.requests.len() - 1;
         req.extensions_mut().insert(RecordIndex(index));
-        let fault = sim.take_fault(route);
-        (sim.latency, sim.api_key.clone(), fault)
+        let key_refusal = match api_key {
+            _ if !path.starts_with("/api/") => None,
+            None => Some((401, "Missing API key: send it in the X-API-KEY header")),
+            Some(k) if k != sim.api_key => Some((403, "Invalid API key")),
+            Some(_) => None,
+        };
+        let fault = match key_refusal {
+            None => sim.take_fault(route),
+            Some(_) => None,
+        };
+        (sim.latency, key_refusal, fault)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if path.starts_with("/api/") {
-        match api_key {
-            None => return error(401, "Missing API key: send it in the X-API-KEY header"),
-            Some(k) if k != expected_key => return error(403, "Invalid API key"),
-            Some(_) => {}
-        }
+    if let Some((status, message)) = key_refusal {
+        return error(status, message);
     }
     match fault {
         None => next.run(req).await,

@@ -2,7 +2,7 @@
 //! one ureq uses, so a build with both clients compiles one crypto library).
 
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -13,17 +13,25 @@ use reqwest::header;
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
-use super::{API_KEY_HEADER, MAX_RESPONSE_BYTES};
+use super::{
+    API_KEY_HEADER, DownloadHead, MAX_DOWNLOAD_REDIRECTS, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES,
+    roots,
+};
 use crate::config::Settings;
 use crate::download;
 use crate::error::{Error, Result};
-use crate::form::{self, LengthCheck, Segment};
+use crate::failure::{TransportErrorKind, classify_chain};
+use crate::form::{self, Segment};
 use crate::inputs::{FieldStream, ReaderSource};
 use crate::request::{Method, Request, Response};
 use crate::response;
+use crate::upload::{SegmentCheck, UploadFault};
 
 /// The HTTP backend of the async client.
 pub(crate) type Http = reqwest::Client;
+
+/// A download's body, not read yet.
+pub(crate) type DownloadBody = reqwest::Response;
 
 type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
@@ -31,16 +39,24 @@ type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 const CHUNK: usize = 64 * 1024;
 
 /// A new client with the settings' timeouts and user agent; redirects are not followed
-/// (so the key never travels to another host).
+/// (so the key never travels to another host). Certificates are checked by the platform's
+/// verifier, or against the bundled roots where the platform has no store (as `Client`).
 pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
     install_crypto_provider();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         .read_timeout(settings.response_timeout)
         .user_agent(settings.user_agent.as_str())
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(reqwest::redirect::Policy::none());
+    if !roots::platform_store_available() {
+        let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+        builder = builder.tls_certs_only(bundled);
+    }
+    builder
         .build()
-        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+        .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))
 }
 
 /// Makes rustls' `ring` provider the process default, unless one is installed already.
@@ -55,44 +71,60 @@ pub fn install_crypto_provider() {
     }
 }
 
+/// The SDK's error for a reqwest error, with the cause named in words.
+fn failure(url: &str, e: reqwest::Error) -> Error {
+    let kind = match classify_chain(&e) {
+        // reqwest reports its own timeouts with a type of its own; the chain may also
+        // hold an io::Error of kind TimedOut.
+        _ if e.is_timeout() && e.is_connect() => TransportErrorKind::ConnectTimeout,
+        _ if e.is_timeout() => TransportErrorKind::Timeout,
+        Some(kind) => kind,
+        None if e.is_connect() => TransportErrorKind::Connect,
+        None if e.is_body() || e.is_decode() || e.is_request() => {
+            TransportErrorKind::ConnectionClosed
+        }
+        None => TransportErrorKind::Other,
+    };
+    Error::transport(url, kind, Some(Box::new(e.without_url())))
+}
+
 /// Sends an API request with the key, and reads the whole response.
 pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Result<Response> {
     let url = req.url;
-    let fail = |e: reqwest::Error| Error::transport(&url, e.without_url());
     let method = match req.method {
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
     };
+    let fault = UploadFault::default();
     let mut builder = http
         .request(method, &url)
         .header(API_KEY_HEADER, settings.api_key.expose());
+    if let Some(timeout) = req.timeout {
+        builder = builder.timeout(timeout);
+    }
     match req.body {
         Some(form) => {
             builder = builder.header(header::CONTENT_TYPE, &form.content_type);
             if let Some(len) = form.length {
                 builder = builder.header(header::CONTENT_LENGTH, len);
             }
-            builder = builder.body(reqwest::Body::wrap_stream(body_stream(form.segments)));
+            let body = body_stream(form.segments, &fault);
+            builder = builder.body(reqwest::Body::wrap_stream(body));
         }
         None if req.method == Method::Post => {
             builder = builder.header(header::CONTENT_LENGTH, 0);
         }
         None => {}
     }
-    let mut resp = builder.send().await.map_err(fail)?;
+    let mut resp = match builder.send().await {
+        Ok(resp) => resp,
+        // The upload's own source failed: that, not the connection, is the error.
+        Err(e) => return Err(fault.take().unwrap_or_else(|| failure(&url, e))),
+    };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
     let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(fail)? {
-        if body.len() as u64 + chunk.len() as u64 > MAX_RESPONSE_BYTES {
-            return Err(Error::transport(
-                &url,
-                format!("response body larger than {MAX_RESPONSE_BYTES} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_capped(&url, &mut resp, MAX_RESPONSE_BYTES).await?;
     Ok(Response {
         status,
         retry_after,
@@ -100,20 +132,35 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     })
 }
 
-/// Streams `url` into a new file at `partial`, without the API key. Returns the bytes
-/// written and the `Content-Length` announced, if any.
-pub(crate) async fn download(
-    http: &Http,
-    url: &str,
-    partial: PathBuf,
-) -> Result<(u64, Option<u64>)> {
+/// Reads a body into memory, failing once it grows past `max` bytes.
+async fn read_capped(url: &str, resp: &mut reqwest::Response, max: u64) -> Result<Vec<u8>> {
+    if resp.content_length().is_some_and(|len| len > max) {
+        return Err(too_large(url, max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| failure(url, e))? {
+        if body.len() as u64 + chunk.len() as u64 > max {
+            return Err(too_large(url, max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large(url: &str, limit: u64) -> Error {
+    Error::transport(url, TransportErrorKind::BodyTooLarge { limit }, None)
+}
+
+/// Starts downloading `url`, without the API key, following redirects. An error status
+/// is returned as `Error::Api` with the start of its body.
+pub(crate) async fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = download::redact(url);
-    let fail = |e: reqwest::Error| Error::transport(&redacted, e.without_url());
+    let fail = |e: reqwest::Error| failure(&redacted, e);
     // API requests never follow redirects; a download link may redirect, and carries no
-    // key, so follow up to 10 hops here.
+    // key, so follow a few hops here.
     let mut current = reqwest::Url::parse(url).map_err(|e| Error::input("url", e.to_string()))?;
     let mut resp = http.get(current.clone()).send().await.map_err(fail)?;
-    for _ in 0..10 {
+    for _ in 0..MAX_DOWNLOAD_REDIRECTS {
         let location = resp
             .headers()
             .get(header::LOCATION)
@@ -127,28 +174,60 @@ pub(crate) async fn download(
     }
     let status = resp.status().as_u16();
     if !resp.status().is_success() {
-        let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        // Only the start of an error body is read, for the message: a failure to read it
+        // loses nothing.
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 >= MAX_ERROR_BODY_BYTES {
+                body.truncate(MAX_ERROR_BODY_BYTES as usize);
+                break;
+            }
+        }
         return Err(response::api_error(&Response {
             status,
             retry_after: None,
             body,
         }));
     }
-    let announced = resp.content_length();
-    let mut file = tokio::fs::File::create(&partial)
-        .await
-        .map_err(|e| Error::input("dest", format!("cannot create {}: {e}", partial.display())))?;
+    let head = DownloadHead {
+        content_type: resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        content_length: resp.content_length(),
+    };
+    Ok((head, resp))
+}
+
+/// Streams a download's body into `file` (at `path`, for errors) and syncs it. Returns the
+/// bytes written.
+pub(crate) async fn save(
+    url: &str,
+    mut body: DownloadBody,
+    file: std::fs::File,
+    path: &Path,
+) -> Result<u64> {
+    let mut file = tokio::fs::File::from_std(file);
     let mut written = 0u64;
-    while let Some(chunk) = resp.chunk().await.map_err(fail)? {
-        file.write_all(&chunk).await.map_err(|e| {
-            Error::input("dest", format!("cannot write {}: {e}", partial.display()))
-        })?;
+    while let Some(chunk) = body
+        .chunk()
+        .await
+        .map_err(|e| failure(&download::redact(url), e))?
+    {
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| Error::io(path, e))?;
         written += chunk.len() as u64;
     }
-    file.sync_all()
-        .await
-        .map_err(|e| Error::input("dest", format!("cannot write {}: {e}", partial.display())))?;
-    Ok((written, announced))
+    file.sync_all().await.map_err(|e| Error::io(path, e))?;
+    Ok(written)
+}
+
+/// Reads a download's body into memory, refusing more than `max` bytes.
+pub(crate) async fn read_to_vec(url: &str, mut body: DownloadBody, max: u64) -> Result<Vec<u8>> {
+    read_capped(&download::redact(url), &mut body, max).await
 }
 
 /// Waits without blocking the runtime.
@@ -158,18 +237,32 @@ pub(crate) async fn sleep(duration: Duration) {
 
 /// Runs file-system work on Tokio's blocking pool, off the runtime's worker threads.
 pub(crate) async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    joined(tokio::task::spawn_blocking(work).await)
+}
+
+/// The result of a blocking task: a panic in it is passed on; a task the runtime dropped
+/// before it ran (it was shutting down) is an error, not a panic.
+fn joined<T>(outcome: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
+    match outcome {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Error::Io {
+            path: None,
+            source: io::Error::other(format!(
+                "the file work was dropped before it ran (is the Tokio runtime shutting \
+                 down?): {e}"
+            )),
+        }),
     }
 }
 
 /// The form body as one stream: segments in order, each checked against its length.
-fn body_stream(segments: Vec<Segment>) -> ByteStream {
-    let parts = segments.into_iter().map(|segment| {
-        let check = segment.length_check();
+fn body_stream(segments: Vec<Segment>, fault: &UploadFault) -> ByteStream {
+    let fault = fault.clone();
+    let parts = segments.into_iter().map(move |segment| {
+        let check = SegmentCheck::new(segment.origin(), &fault);
         let s: ByteStream = match segment {
             Segment::Bytes(bytes) => Box::pin(stream::once(async { Ok(Bytes::from(bytes)) })),
             // Tokio reads the file on its blocking pool.
@@ -185,7 +278,9 @@ fn body_stream(segments: Vec<Segment>) -> ByteStream {
                 source: ReaderSource::Sync(r),
                 ..
             } => blocking_reader_stream(r),
-            Segment::Deferred { fields, boundary } => deferred_stream(fields, boundary),
+            Segment::Deferred { fields, boundary } => {
+                deferred_stream(fields, boundary, fault.clone())
+            }
         };
         checked(s, check)
     });
@@ -193,18 +288,19 @@ fn body_stream(segments: Vec<Segment>) -> ByteStream {
 }
 
 /// Encodes fields as they arrive and streams each one on (files opened on the blocking pool).
-fn deferred_stream(fields: FieldStream, boundary: String) -> ByteStream {
+fn deferred_stream(fields: FieldStream, boundary: String, fault: UploadFault) -> ByteStream {
     Box::pin(
         fields
             .then(move |(name, input)| {
                 let boundary = boundary.clone();
+                let fault = fault.clone();
                 async move {
                     let encoded =
                         run_blocking(move || form::encode_field(&boundary, name, input)).await;
                     match encoded {
-                        Ok(segments) => body_stream(segments),
+                        Ok(segments) => body_stream(segments, &fault),
                         Err(e) => {
-                            let e = io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+                            let e = fault.record(e);
                             Box::pin(stream::once(async move { Err(e) })) as ByteStream
                         }
                     }
@@ -238,8 +334,9 @@ fn blocking_reader_stream(reader: Box<dyn Read + Send>) -> ByteStream {
     }))
 }
 
-/// Passes a stream through, failing it if it yields more or fewer bytes than announced.
-fn checked(inner: ByteStream, check: LengthCheck) -> ByteStream {
+/// Passes a stream through, failing it if its source fails or yields more or fewer bytes
+/// than announced (the typed error goes to the upload's fault record).
+fn checked(inner: ByteStream, check: SegmentCheck) -> ByteStream {
     Box::pin(stream::unfold(Some((inner, check)), |state| async move {
         let (mut inner, mut check) = state?;
         match inner.next().await {
@@ -247,8 +344,27 @@ fn checked(inner: ByteStream, check: LengthCheck) -> ByteStream {
                 Ok(()) => Some((Ok(bytes), Some((inner, check)))),
                 Err(e) => Some((Err(e), None)),
             },
-            Some(Err(e)) => Some((Err(e), None)),
+            Some(Err(e)) => Some((Err(check.read_failed(e)), None)),
             None => check.finish().err().map(|e| (Err(e), None)),
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_dropped_by_its_runtime_is_an_error_not_a_panic() {
+        // A task cancelled before it ran gives the same JoinError a blocking task gets
+        // when its runtime shuts down first.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let task = rt.spawn(async { Ok(1) });
+        task.abort();
+        let outcome = rt.block_on(task);
+        let err = joined::<i32>(outcome).unwrap_err();
+        assert!(matches!(err, Error::Io { path: None, .. }), "{err:?}");
+    }
 }

@@ -2,28 +2,42 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Cursor, Read};
-use std::path::PathBuf;
+use std::io::{self, Cursor, Read, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use ureq::http::header;
+use ureq::tls::{RootCerts, TlsConfig};
 
-use super::{API_KEY_HEADER, MAX_RESPONSE_BYTES};
+use super::{
+    API_KEY_HEADER, DownloadHead, MAX_DOWNLOAD_REDIRECTS, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES,
+    roots,
+};
 use crate::config::Settings;
 use crate::download;
 use crate::error::{Error, Result};
-use crate::form::{LengthCheck, Segment};
+use crate::failure::{TransportErrorKind, classify_chain};
+use crate::form::Segment;
 use crate::request::{Method, Request, Response};
 use crate::response;
+use crate::upload::{SegmentCheck, UploadFault};
 
 /// The HTTP backend of the blocking client.
 pub(crate) type Http = ureq::Agent;
+
+/// A download's body, not read yet.
+pub(crate) type DownloadBody = ureq::Body;
 
 /// A new agent with the settings' timeouts and user agent. Error statuses are returned
 /// as responses (so the server's message survives) and redirects are not followed (so the
 /// key never travels to another host). There is no overall timeout that would cut a long
 /// upload: only connect, response-wait and per-read/per-write limits.
 pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
+    let roots = if roots::platform_store_available() {
+        RootCerts::PlatformVerifier
+    } else {
+        RootCerts::WebPki
+    };
     Ok(ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -32,25 +46,46 @@ pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
         .timeout_per_read(Some(settings.response_timeout))
         .timeout_per_write(Some(settings.response_timeout))
         .user_agent(settings.user_agent.as_str())
+        .tls_config(TlsConfig::builder().root_certs(roots).build())
         .build()
         .new_agent())
+}
+
+/// The SDK's error for a ureq error, with the cause named in words.
+fn failure(url: &str, e: ureq::Error) -> Error {
+    use ureq::Timeout as T;
+    let kind = match &e {
+        ureq::Error::HostNotFound => TransportErrorKind::Dns,
+        ureq::Error::Timeout(T::Connect | T::Resolve) => TransportErrorKind::ConnectTimeout,
+        ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
+        ureq::Error::BodyExceedsLimit(limit) => TransportErrorKind::BodyTooLarge { limit: *limit },
+        ureq::Error::Rustls(_) | ureq::Error::Tls(_) => {
+            classify_chain(&e).unwrap_or(TransportErrorKind::Tls {
+                reason: "handshake failed".into(),
+            })
+        }
+        ureq::Error::Io(io) => classify_chain(io).unwrap_or(TransportErrorKind::Other),
+        ureq::Error::ConnectionFailed => classify_chain(&e).unwrap_or(TransportErrorKind::Connect),
+        _ => classify_chain(&e).unwrap_or(TransportErrorKind::Other),
+    };
+    Error::transport(url, kind, Some(Box::new(e)))
 }
 
 /// Sends an API request with the key, and reads the whole response.
 pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Response> {
     let url = req.url;
-    let fail = |e: ureq::Error| Error::transport(&url, e);
     let key = settings.api_key.expose();
+    let fault = UploadFault::default();
     let result = match (req.method, req.body) {
-        (Method::Get, _) => configured(http.get(&url))
+        (Method::Get, _) => configured(http.get(&url), req.timeout)
             .header(API_KEY_HEADER, key)
             .call(),
-        (Method::Post, None) => configured(http.post(&url))
+        (Method::Post, None) => configured(http.post(&url), req.timeout)
             .header(API_KEY_HEADER, key)
             .send_empty(),
         (Method::Post, Some(form)) => {
-            let body = BodyReader::new(form.segments)?;
-            let mut builder = configured(http.post(&url))
+            let body = BodyReader::new(form.segments, &fault)?;
+            let mut builder = configured(http.post(&url), req.timeout)
                 .header(API_KEY_HEADER, key)
                 .header(header::CONTENT_TYPE, &form.content_type);
             if let Some(len) = form.length {
@@ -59,7 +94,11 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
             builder.send(ureq::SendBody::from_owned_reader(body))
         }
     };
-    let mut resp = result.map_err(fail)?;
+    let mut resp = match result {
+        Ok(resp) => resp,
+        // The upload's own source failed: that, not the connection, is the error.
+        Err(e) => return Err(fault.take().unwrap_or_else(|| failure(&url, e))),
+    };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
     let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
@@ -68,7 +107,7 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
         .with_config()
         .limit(MAX_RESPONSE_BYTES)
         .read_to_vec()
-        .map_err(fail)?;
+        .map_err(|e| failure(&url, e))?;
     Ok(Response {
         status,
         retry_after,
@@ -76,53 +115,100 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
     })
 }
 
-/// Streams `url` into a new file at `partial`, without the API key, following redirects.
-/// Returns the bytes written and the `Content-Length` announced, if any.
-pub(crate) fn download(http: &Http, url: &str, partial: PathBuf) -> Result<(u64, Option<u64>)> {
+/// Starts downloading `url`, without the API key, following redirects. An error status
+/// is returned as `Error::Api` with the start of its body.
+pub(crate) fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = download::redact(url);
-    let fail = |e: ureq::Error| Error::transport(&redacted, e);
-    let mut resp = http
+    let resp = http
         .get(url)
         .config()
         .http_status_as_error(false)
-        .max_redirects(10)
+        .max_redirects(MAX_DOWNLOAD_REDIRECTS)
         .build()
         .call()
-        .map_err(fail)?;
-    let status = resp.status().as_u16();
-    if !(200..300).contains(&status) {
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024)
-            .read_to_vec()
-            .unwrap_or_default();
+        .map_err(|e| failure(&redacted, e))?;
+    let (parts, mut body) = resp.into_parts();
+    let status = parts.status.as_u16();
+    if !parts.status.is_success() {
+        // Only the start of an error body is read, for the message: a failure to read it
+        // loses nothing.
+        let mut start = Vec::new();
+        let reader = body.with_config().limit(u64::MAX).reader();
+        let _ = reader.take(MAX_ERROR_BODY_BYTES).read_to_end(&mut start);
         return Err(response::api_error(&Response {
             status,
             retry_after: None,
-            body,
+            body: start,
         }));
     }
-    let announced = resp
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let mut file = File::create(&partial)
-        .map_err(|e| Error::input("dest", format!("cannot create {}: {e}", partial.display())))?;
-    let mut body = resp.body_mut().with_config().limit(u64::MAX).reader();
-    let written = io::copy(&mut body, &mut file).map_err(|e| Error::transport(&redacted, e))?;
-    file.sync_all()
-        .map_err(|e| Error::input("dest", format!("cannot write {}: {e}", partial.display())))?;
-    Ok((written, announced))
+    let header = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let head = DownloadHead {
+        content_type: header(header::CONTENT_TYPE),
+        content_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+    };
+    Ok((head, body))
+}
+
+/// Streams a download's body into `file` (at `path`, for errors) and syncs it. Returns the
+/// bytes written.
+pub(crate) fn save(url: &str, mut body: DownloadBody, mut file: File, path: &Path) -> Result<u64> {
+    let mut reader = body.with_config().limit(u64::MAX).reader();
+    let mut buf = vec![0; 64 * 1024];
+    let mut written = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_failure(url, e)),
+        };
+        file.write_all(&buf[..n]).map_err(|e| Error::io(path, e))?;
+        written += n as u64;
+    }
+    file.sync_all().map_err(|e| Error::io(path, e))?;
+    Ok(written)
+}
+
+/// Reads a download's body into memory, refusing more than `max` bytes.
+pub(crate) fn read_to_vec(url: &str, mut body: DownloadBody, max: u64) -> Result<Vec<u8>> {
+    body.with_config()
+        .limit(max)
+        .read_to_vec()
+        .map_err(|e| failure(&download::redact(url), e))
+}
+
+/// An error while reading a body through ureq's `Read`: ureq's own error travels inside.
+fn read_failure(url: &str, e: io::Error) -> Error {
+    let redacted = download::redact(url);
+    let is_ureq = e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>());
+    if is_ureq {
+        let inner = e.into_inner().expect("checked above");
+        match inner.downcast::<ureq::Error>() {
+            Ok(ureq_error) => failure(&redacted, *ureq_error),
+            Err(other) => Error::transport(&redacted, TransportErrorKind::Other, Some(other)),
+        }
+    } else {
+        let kind = classify_chain(&e).unwrap_or(TransportErrorKind::Other);
+        Error::transport(&redacted, kind, Some(Box::new(e)))
+    }
 }
 
 /// Per-request settings that must hold even on an agent the caller built.
-fn configured<B>(builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+fn configured<B>(
+    builder: ureq::RequestBuilder<B>,
+    timeout: Option<Duration>,
+) -> ureq::RequestBuilder<B> {
     builder
         .config()
         .http_status_as_error(false)
         .max_redirects(0)
+        .timeout_global(timeout)
         .build()
 }
 
@@ -132,28 +218,30 @@ pub(crate) fn sleep(duration: Duration) {
 }
 
 /// Runs file-system work; in the blocking client, right here.
-pub(crate) fn run_blocking<T>(work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn run_blocking<T>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     work()
 }
+
+/// Why the blocking client refuses some inputs.
+const ASYNC_ONLY: &str = "async readers and streamed fields (Reader::from_async, \
+                          Inputs::streamed_fields) can only be sent by AsyncClient";
 
 /// A form body as one `Read`: the segments in order, each checked against its length.
 struct BodyReader {
     rest: VecDeque<Segment>,
-    current: Option<(Box<dyn Read + Send>, LengthCheck)>,
+    current: Option<(Box<dyn Read + Send>, SegmentCheck)>,
+    fault: UploadFault,
 }
 
 impl BodyReader {
-    fn new(segments: Vec<Segment>) -> Result<Self> {
+    fn new(segments: Vec<Segment>, fault: &UploadFault) -> Result<Self> {
         if let Some(field) = segments.iter().find_map(Segment::async_only) {
-            return Err(Error::input(
-                field,
-                "async readers and streamed fields (Reader::from_async, \
-                 Inputs::streamed_fields) can only be sent by AsyncClient",
-            ));
+            return Err(Error::input(field, ASYNC_ONLY));
         }
         Ok(BodyReader {
             rest: segments.into(),
             current: None,
+            fault: fault.clone(),
         })
     }
 }
@@ -165,7 +253,7 @@ impl Read for BodyReader {
         }
         loop {
             if let Some((reader, check)) = &mut self.current {
-                let n = reader.read(buf)?;
+                let n = reader.read(buf).map_err(|e| check.read_failed(e))?;
                 if n > 0 {
                     check.advance(n)?;
                     return Ok(n);
@@ -176,15 +264,20 @@ impl Read for BodyReader {
             let Some(segment) = self.rest.pop_front() else {
                 return Ok(0);
             };
-            let check = segment.length_check();
+            let check = SegmentCheck::new(segment.origin(), &self.fault);
             let reader: Box<dyn Read + Send> = match segment {
                 Segment::Bytes(bytes) => Box::new(Cursor::new(bytes)),
                 Segment::File { file, .. } => Box::new(file),
-                Segment::Reader { source, .. } => source
-                    .into_sync()
-                    .expect("async readers are rejected in BodyReader::new"),
+                Segment::Reader { source, .. } => match source.into_sync() {
+                    Some(reader) => reader,
+                    None => return Err(self.fault.record(Error::input("reader", ASYNC_ONLY))),
+                },
                 #[cfg(feature = "async")]
-                Segment::Deferred { .. } => unreachable!("rejected in BodyReader::new"),
+                Segment::Deferred { .. } => {
+                    return Err(self
+                        .fault
+                        .record(Error::input("streamed_fields", ASYNC_ONLY)));
+                }
             };
             self.current = Some((reader, check));
         }

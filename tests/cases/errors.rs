@@ -1,5 +1,7 @@
 //! Error paths: what the caller gets for each kind of failure, and that the key never leaks.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use super::{Client, case, maybe_async, server};
@@ -183,16 +185,19 @@ async fn redirects_are_not_followed_so_the_key_stays_home() {
 async fn construction_is_validated() {
     assert!(matches!(
         Client::new("", "https://x.pod.flowscale.ai"),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         Client::new("k", "x.pod.flowscale.ai"),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
-    assert!(matches!(Client::new("k", "ftp://x"), Err(Error::Config(_))));
+    assert!(matches!(
+        Client::new("k", "ftp://x"),
+        Err(Error::Config { .. })
+    ));
     assert!(matches!(
         Client::builder().api_key("k").build(),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     let client = Client::new("k-secret", "https://x.pod.flowscale.ai/").unwrap();
     assert_eq!(client.base_url(), "https://x.pod.flowscale.ai");
@@ -220,4 +225,119 @@ async fn builder_settings_are_used() {
     let health = client.check_health().await.unwrap();
     assert!(health.is_empty());
     m.assert();
+}
+
+#[maybe_async]
+#[case]
+async fn base_urls_are_parsed_at_construction() {
+    for bad in [
+        "http://[::1",
+        "http://%zz",
+        "http://host:port",
+        "http://a b",
+    ] {
+        match Client::new("k", bad) {
+            Err(Error::Config { message, .. }) => {
+                assert!(message.contains("invalid base URL"), "{message}")
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    assert!(Client::new("k", "http://[::1]:8080/").is_ok());
+}
+
+#[maybe_async]
+#[case]
+async fn transport_errors_name_their_cause_without_repeating_it() {
+    use flowscale::TransportErrorKind;
+    use std::error::Error as _;
+
+    let url = crate::common::closed_port_url();
+    let err = Client::new(KEY, &url)
+        .unwrap()
+        .check_health()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("request to {url}/api/v1/comfy/health failed: connection refused")
+    );
+    assert!(err.source().is_some(), "the backend's error is the source");
+    assert!(err.is_retryable());
+
+    // A server that takes the request and never answers.
+    let silent = crate::common::raw_server(Vec::new(), Duration::from_secs(30));
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(&silent)
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = client.get_run("r1").await.unwrap_err();
+    match &err {
+        Error::Transport { kind, .. } => assert_eq!(*kind, TransportErrorKind::Timeout),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .ends_with("failed: timed out waiting for the response"),
+        "{err}"
+    );
+}
+
+#[maybe_async]
+#[case]
+async fn an_answer_over_the_limit_is_not_retried() {
+    use flowscale::TransportErrorKind;
+
+    let mut server = server().await;
+    // 17 MiB of JSON: more than any FlowScale answer, more than the SDK reads.
+    let huge = format!(
+        r#"{{"status":"success","data":"{}"}}"#,
+        "x".repeat(17 << 20)
+    );
+    let polls = server
+        .mock("GET", "/api/v1/runs/r1")
+        .with_body(huge)
+        .expect(1)
+        .create();
+    let err = Client::new(KEY, server.url())
+        .unwrap()
+        .wait_for_run("r1", &flowscale::WaitOptions::new())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Transport { kind, .. } => {
+            assert!(
+                matches!(kind, TransportErrorKind::BodyTooLarge { .. }),
+                "{kind:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.is_retryable());
+    polls.assert();
+}
+
+#[maybe_async]
+#[case]
+async fn a_download_error_body_is_read_only_so_far() {
+    // A 500 whose body never ends: only a capped read returns.
+    let mut reply = b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\n\
+                      content-length: 104857600\r\n\r\n"
+        .to_vec();
+    reply.extend(std::iter::repeat_n(b'e', 1 << 20));
+    let url = crate::common::raw_server(reply, Duration::from_secs(60));
+    let dir = std::env::temp_dir().join(format!("flowscale-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let started = std::time::Instant::now();
+    let err = Client::new(KEY, "http://127.0.0.1:9")
+        .unwrap()
+        .download(&format!("{url}/file.png"), dir.join("file.png"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(!dir.join("file.png").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

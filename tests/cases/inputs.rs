@@ -131,10 +131,10 @@ async fn readers_use_the_given_name_and_guess_the_type() {
             "image_42561",
             Reader::new(std::fs::File::open(fixture("dog.jpg")).unwrap(), "dog.jpg"),
         )
-        .set("blob", Reader::new(&b"raw bytes"[..], "").len(9))
+        .set("blob", Reader::new(&b"raw bytes"[..], "").with_length(9))
         .set(
             "typed",
-            Reader::new(&b"{}"[..], "data.bin").content_type("application/json"),
+            Reader::new(&b"{}"[..], "data.bin").with_content_type("application/json"),
         );
     let seen = send(inputs).await;
     let files = seen.body.files();
@@ -211,7 +211,9 @@ async fn missing_or_bad_files_fail_before_sending() {
             .await
             .unwrap_err();
         match &err {
-            Error::Input { field: f, reason } => {
+            Error::Input {
+                field: f, reason, ..
+            } => {
                 assert_eq!(f, field);
                 assert!(reason.contains(&path.display().to_string()), "{reason}");
             }
@@ -236,12 +238,22 @@ async fn a_reader_that_lies_about_its_length_stops_the_upload() {
         .with_body(ok(json!({"run_id": "r1"})))
         .create();
     let client = Client::new(KEY, server.url()).unwrap();
-    let inputs = Inputs::new().set("f", Reader::new(&b"short"[..], "f.bin").len(100));
+    let inputs = Inputs::new().set("f", Reader::new(&b"short"[..], "f.bin").with_length(100));
     let err = client
         .execute_workflow("wf1", inputs, None)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    // The caller's reader is at fault, not the connection: said the same by both clients.
+    match &err {
+        Error::Input { field, reason, .. } => {
+            assert_eq!(field, "f");
+            assert!(
+                reason.contains("5 bytes where 100 were announced"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[maybe_async]

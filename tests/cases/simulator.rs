@@ -48,7 +48,6 @@ async fn a_whole_run_uploads_waits_and_downloads() {
         .execute_workflow_and_wait("img2img", inputs, Some("batch_1"), &options)
         .await
         .unwrap();
-    assert_eq!(result.status, RunStatus::Completed);
     assert_eq!(result.workflow_id.as_deref(), Some("img2img"));
     let names: Vec<_> = result.outputs.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names.len(), 2);
@@ -316,7 +315,7 @@ async fn failures_are_reported_at_once() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::RunFailed { status, .. } if status == "failed"),
+        matches!(&err, Error::RunFailed { status, .. } if *status == RunStatus::Failed),
         "{err:?}"
     );
 
@@ -345,7 +344,7 @@ async fn failures_are_reported_at_once() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::RunFailed { status, .. } if status == "cancelled"),
+        matches!(&err, Error::RunFailed { status, .. } if *status == RunStatus::Cancelled),
         "{err:?}"
     );
 
@@ -472,4 +471,52 @@ async fn faults_are_retried_or_reported() {
         .unwrap();
     assert!(n > 0);
     std::fs::remove_file(&dest).unwrap();
+}
+
+#[maybe_async]
+#[case]
+async fn a_request_with_a_wrong_key_leaves_the_fault_for_the_next() {
+    let server = MockServer::start();
+    server.fail_next(Route::Health, 1, Fault::Status(503));
+    let stranger = Client::new("not-the-key", server.url()).unwrap();
+    let err = stranger.check_health().await.unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    // The scheduled fault reaches the next request that would have succeeded.
+    let err = client(&server).check_health().await.unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err}");
+    let healthy = client(&server).check_health().await;
+    assert!(healthy.is_ok(), "{healthy:?}");
+}
+
+#[maybe_async]
+#[case]
+async fn queued_for_keeps_a_custom_status_script() {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("scripted")
+            .statuses([
+                (RunStatus::Running, Duration::from_millis(50)),
+                (RunStatus::Completed, Duration::ZERO),
+            ])
+            .queued_for(Duration::from_secs(60)),
+    );
+    let run = client(&server)
+        .execute_workflow("scripted", [("a", 1)], None)
+        .await
+        .unwrap();
+    let first = client(&server).get_run(&run.run_id).await.unwrap();
+    assert_eq!(first.status, RunStatus::Running);
+    let result = client(&server)
+        .wait_for_run(&run.run_id, &quick())
+        .await
+        .unwrap();
+    assert_eq!(result.outputs.len(), 1);
+}
+
+#[maybe_async]
+#[case]
+async fn a_simulator_that_cannot_start_says_so() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    assert!(MockServer::start_on(&addr).is_err());
 }

@@ -255,3 +255,43 @@ pub fn run_json(id: &str, status: &str) -> serde_json::Value {
         "some_future_field": {"x": 1}
     })
 }
+
+/// A raw TCP server on loopback for misbehaviour no HTTP mock can show: every connection
+/// gets `reply` (possibly nothing), then is held open, unanswered, until the server stops
+/// by itself after `life`. Returns its base URL.
+pub fn raw_server(reply: Vec<u8>, life: std::time::Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + life;
+        let mut held = Vec::new();
+        while std::time::Instant::now() < end {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                        .unwrap();
+                    // Take the request head (whatever arrives first), then answer.
+                    let _ = stream.read(&mut [0u8; 64 * 1024]);
+                    let _ = stream.write_all(&reply);
+                    held.push(stream);
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    });
+    url
+}
+
+/// A port on loopback where nothing listens.
+pub fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}

@@ -1,0 +1,116 @@
+//! Streaming an encoded form, the mode-independent part: every segment's bytes are counted
+//! against the length it promised (a file that changed size or a reader that lied stops
+//! the upload instead of sending a body that disagrees with its `Content-Length`), and the
+//! first failure of a source is kept, typed, so that the transport can return it instead of
+//! the backend's generic "error sending request".
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::error::Error;
+
+/// Where a segment's bytes come from, to name it in an error.
+#[derive(Clone, Debug)]
+pub(crate) enum Origin {
+    /// Headers and text fields, in memory.
+    Memory,
+    /// A file opened by the encoder.
+    File { field: String, path: PathBuf },
+    /// A caller's reader, for this field.
+    Reader(String),
+}
+
+/// The first failure of an upload's own sources, shared between the body (which records
+/// it) and the transport (which returns it).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UploadFault(Arc<Mutex<Option<Error>>>);
+
+impl UploadFault {
+    /// Keeps `error` if it is the first, and gives the backend an `io::Error` to stop on.
+    pub fn record(&self, error: Error) -> io::Error {
+        let stop = io::Error::other(error.to_string());
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.get_or_insert(error);
+        stop
+    }
+
+    /// The recorded failure, if the upload's own source failed.
+    pub fn take(&self) -> Option<Error> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// Counts one segment's bytes while it streams.
+pub(crate) struct SegmentCheck {
+    origin: Origin,
+    expected: Option<u64>,
+    seen: u64,
+    fault: UploadFault,
+}
+
+impl SegmentCheck {
+    pub fn new((origin, expected): (Origin, Option<u64>), fault: &UploadFault) -> Self {
+        SegmentCheck {
+            origin,
+            expected,
+            seen: 0,
+            fault: fault.clone(),
+        }
+    }
+
+    /// Counts `n` more bytes; fails when they exceed the promise.
+    pub fn advance(&mut self, n: usize) -> io::Result<()> {
+        self.seen += n as u64;
+        match self.expected {
+            Some(exp) if self.seen > exp => Err(self.mismatch()),
+            _ => Ok(()),
+        }
+    }
+
+    /// At the end of the segment: fails when fewer bytes came than promised.
+    pub fn finish(&self) -> io::Result<()> {
+        match self.expected {
+            Some(exp) if self.seen != exp => Err(self.mismatch()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The source itself failed to read: a disk error for a file, the caller's reader
+    /// for a reader. `Interrupted` is passed through for the caller to retry.
+    pub fn read_failed(&self, e: io::Error) -> io::Error {
+        if e.kind() == io::ErrorKind::Interrupted {
+            return e;
+        }
+        let error = match &self.origin {
+            Origin::File { path, .. } => Error::io(path.clone(), e),
+            Origin::Reader(field) => Error::input(field.clone(), format!("the reader failed: {e}")),
+            Origin::Memory => Error::input("streamed_fields", e.to_string()),
+        };
+        self.fault.record(error)
+    }
+
+    fn mismatch(&self) -> io::Error {
+        let expected = self.expected.unwrap_or(0);
+        let (field, what) = match &self.origin {
+            Origin::File { field, path } => (
+                field.clone(),
+                format!("file {} changed size while it was sent", path.display()),
+            ),
+            Origin::Reader(field) => (field.clone(), "the reader".to_owned()),
+            Origin::Memory => ("form".to_owned(), "a form header".to_owned()),
+        };
+        let got = if self.seen > expected {
+            format!("more than {expected} bytes")
+        } else {
+            format!("{} bytes", self.seen)
+        };
+        let error = Error::input(
+            field,
+            format!(
+                "{what}: it yielded {got} where {expected} were announced; the upload was stopped"
+            ),
+        );
+        self.fault.record(error)
+    }
+}
