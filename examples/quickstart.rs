@@ -1,5 +1,5 @@
-//! The main job: start a workflow run with a text prompt and an image, wait for it while
-//! printing progress, then download the outputs.
+//! The main job: start a workflow run with a text prompt and an image (with an upload bar),
+//! wait for it while printing its events, then save every output with download bars.
 //!
 //! ```sh
 //! cargo run --example quickstart
@@ -11,11 +11,14 @@
 //! `FLOWSCALE_TEXT_INPUT` / `FLOWSCALE_IMAGE_INPUT` (the workflow's input names, default
 //! `text_51536` / `image_35728`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flowscale::mock::{MockServer, Workflow};
-use flowscale::{Client, Inputs, WaitOptions};
+use flowscale::{Client, DownloadOptions, Inputs, Transfer, WaitOptions};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let real = std::env::var_os(flowscale::ENV_API_KEY).is_some();
@@ -58,39 +61,79 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures/cat.png");
+    // Bars go to stderr, and only when it is a terminal.
+    let bars = MultiProgress::new();
+    let upload = bars.add(ProgressBar::new(0).with_style(bar_style()));
+    upload.set_message("upload");
+    let upload_bar = upload.clone();
     let inputs = Inputs::new()
         .set(
             text_input.as_str(),
             "a cat wearing a tiny wizard hat, studio light",
         )
-        .set(image_input.as_str(), image.as_path());
+        .set(image_input.as_str(), image.as_path())
+        .on_progress(move |p| {
+            upload_bar.set_length(p.total.unwrap_or(p.done));
+            upload_bar.set_position(p.done);
+        });
 
+    let printer = bars.clone();
     let options = WaitOptions::new()
         .poll_interval(Duration::from_millis(if real { 2000 } else { 250 }))
         .timeout(Duration::from_secs(600))
-        .on_event(|event| println!("  · {event}"));
+        .on_event(move |event| {
+            // Above the bars on a terminal; plain lines otherwise.
+            if printer.is_hidden() {
+                println!("  · {event}");
+            } else {
+                let _ = printer.println(format!("  · {event}"));
+            }
+        });
     println!("Running workflow {workflow_id} ...");
     let result = client.execute_workflow_and_wait(&workflow_id, inputs, None, &options)?;
+    upload.finish();
 
     println!(
         "Run {} completed with {} output(s):",
         result.run_id,
         result.outputs.len()
     );
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/quickstart-outputs");
-    std::fs::create_dir_all(&dir)?;
-    for out in &result.outputs {
-        let ext = out
-            .download_url
-            .split('?')
-            .next()
-            .and_then(|u| u.rsplit_once('.'))
-            .map(|(_, e)| e)
-            .filter(|e| e.len() <= 5)
-            .unwrap_or("bin");
-        let dest = dir.join(format!("{}.{ext}", out.name));
-        let bytes = client.download(&out.download_url, &dest)?;
-        println!("  {} -> {} ({bytes} bytes)", out.name, dest.display());
+    // Saved under safe names with their real extensions, never outside this directory.
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("quickstart-outputs");
+    let downloads: Arc<Mutex<HashMap<String, ProgressBar>>> = Arc::default();
+    let (shown, multi) = (downloads.clone(), bars.clone());
+    let save = DownloadOptions::new().on_progress(move |p| {
+        if let Transfer::Download { name, .. } = &p.transfer {
+            let mut shown = shown.lock().unwrap();
+            let bar = shown.entry(name.clone()).or_insert_with(|| {
+                let bar = multi.add(ProgressBar::new(0).with_style(bar_style()));
+                bar.set_message(name.clone());
+                bar
+            });
+            bar.set_length(p.total.unwrap_or(p.done));
+            bar.set_position(p.done);
+        }
+    });
+    let saved = client.download_outputs(&result, &dir, &save)?;
+    for bar in downloads.lock().unwrap().values() {
+        bar.finish();
+    }
+    for out in saved {
+        println!(
+            "  {} -> {} ({} bytes)",
+            out.name,
+            out.path.display(),
+            out.bytes
+        );
     }
     Ok(())
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("  {msg:>24} [{bar:30}] {bytes}/{total_bytes}")
+        .expect("a valid template")
+        .progress_chars("=> ")
 }

@@ -1,12 +1,241 @@
-//! Downloading outputs to disk, the mode-independent part: downloads go to `<dest>.part`
-//! and are renamed into place only when complete, so a broken download never looks like a
-//! finished file. Download links are presigned third-party URLs: the API key is never sent.
+//! Downloading outputs to disk, the mode-independent part: [`DownloadOptions`],
+//! [`SavedOutput`], and the file bookkeeping. Downloads go to `<name>.part` and are renamed
+//! into place only when complete, so a broken download never looks like a finished file;
+//! `download_outputs` reserves every name with create-new semantics inside its directory,
+//! so no server answer can make it write elsewhere or over an existing file. Download links
+//! are presigned third-party URLs: the API key is never sent.
 
-use std::fs::File;
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::failure::TransportErrorKind;
+use crate::file_name;
+use crate::progress::{Meter, Progress, ProgressCallback, Transfer};
+
+/// How many outputs `AsyncClient::download_outputs` saves at once by default.
+pub const DEFAULT_DOWNLOAD_CONCURRENCY: usize = 4;
+
+/// How `download_outputs` saves files: overwrite or not, how many at once, progress.
+///
+/// ```
+/// use flowscale::DownloadOptions;
+/// let options = DownloadOptions::new()
+///     .concurrency(2)
+///     .on_progress(|p| eprintln!("{p}"));
+/// ```
+#[derive(Clone)]
+#[must_use = "DownloadOptions do nothing until passed to download_outputs"]
+pub struct DownloadOptions {
+    overwrite: bool,
+    concurrency: usize,
+    progress: Option<ProgressCallback>,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        DownloadOptions {
+            overwrite: false,
+            concurrency: DEFAULT_DOWNLOAD_CONCURRENCY,
+            progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for DownloadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadOptions")
+            .field("overwrite", &self.overwrite)
+            .field("concurrency", &self.concurrency)
+            .field(
+                "on_progress",
+                &self.progress.as_ref().map(|_| "Fn(&Progress)"),
+            )
+            .finish()
+    }
+}
+
+impl DownloadOptions {
+    /// The defaults: never overwrite (a name that exists gets a numbered suffix), 4 at
+    /// once in `AsyncClient`, no progress callback.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replace files that already exist in the directory instead of choosing a new name.
+    /// Outputs of the same call never replace each other.
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// How many outputs `AsyncClient` downloads at once (at least 1; default
+    /// [`DEFAULT_DOWNLOAD_CONCURRENCY`]). `Client` saves them one after the other.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Calls `callback` with each download's [`Progress`] (bytes received, and the total
+    /// when the server sends `Content-Length`), at most every 100 ms per file; the last
+    /// report of a complete file equals its size.
+    pub fn on_progress(mut self, callback: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
+    }
+
+    pub(crate) fn overwrites(&self) -> bool {
+        self.overwrite
+    }
+
+    /// Only `AsyncClient` downloads several at once.
+    #[cfg(feature = "async")]
+    pub(crate) fn concurrency_limit(&self) -> usize {
+        self.concurrency
+    }
+
+    pub(crate) fn meter(&self, name: &str, path: &Path, total: Option<u64>) -> Meter {
+        let transfer = Transfer::Download {
+            name: name.to_owned(),
+            path: path.to_owned(),
+        };
+        Meter::new(self.progress.clone(), transfer, total)
+    }
+}
+
+/// One output saved by `download_outputs`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SavedOutput {
+    /// The output's name, as the server gave it.
+    pub name: String,
+    /// Where it was saved: always directly inside the directory given.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+impl SavedOutput {
+    pub(crate) fn new(name: String, path: PathBuf, bytes: u64) -> Self {
+        SavedOutput { name, path, bytes }
+    }
+}
+
+/// The names taken by one `download_outputs` call, so that two outputs never get the same
+/// file even when overwriting.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NameBook(Arc<Mutex<HashSet<String>>>);
+
+/// A file name reserved for one output: the final path (created empty, unless
+/// overwriting) and the partial file the bytes go to first.
+/// Dropped before [`Reserved::commit`] (a failed download, a cancelled future), it
+/// removes the partial file and the reserved name, so nothing is left looking complete.
+#[derive(Debug)]
+pub(crate) struct Reserved {
+    pub path: PathBuf,
+    pub partial: PathBuf,
+    /// Whether `path` was created by the reservation (and must go if the download fails).
+    created: bool,
+    committed: bool,
+}
+
+/// Creates `dir` if needed and reserves a file for output `name` with extension `ext`
+/// (from [`file_name::extension`]): the sanitised name, or the same with `-1`, `-2`, ...
+/// when it is taken by this call or, unless `overwrite`, exists in `dir`. Returns the
+/// reservation and its open partial file.
+pub(crate) fn reserve(
+    dir: &Path,
+    name: &str,
+    ext: &str,
+    overwrite: bool,
+    book: &NameBook,
+) -> Result<(Reserved, File)> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let base = file_name::sanitize(name, ext);
+    for n in 0..100_000u32 {
+        let candidate = match n {
+            0 => format!("{base}{ext}"),
+            n => format!("{base}-{n}{ext}"),
+        };
+        if !book
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(candidate.clone())
+        {
+            continue;
+        }
+        let path = dir.join(&candidate);
+        let created = if overwrite {
+            false
+        } else {
+            match create_new(&path) {
+                Ok(_) => true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        };
+        let partial = dir.join(format!("{candidate}.part"));
+        match create_new(&partial) {
+            Ok(file) => {
+                let reserved = Reserved {
+                    path,
+                    partial,
+                    created,
+                    committed: false,
+                };
+                return Ok((reserved, file));
+            }
+            // Someone else's partial file (or a link planted there): leave it, take the
+            // next name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if created {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+            Err(e) => {
+                if created {
+                    let _ = std::fs::remove_file(&path);
+                }
+                return Err(Error::io(partial, e));
+            }
+        }
+    }
+    Err(Error::io(
+        dir,
+        io::Error::new(io::ErrorKind::AlreadyExists, "no free file name"),
+    ))
+}
+
+fn create_new(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+impl Reserved {
+    /// Moves the complete partial file into place.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        finish(&self.partial, &self.path)?;
+        self.committed = true;
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        if !self.committed {
+            discard(&self.partial);
+            if self.created {
+                discard(&self.path);
+            }
+        }
+    }
+}
 
 /// `<dest>.part`, beside the destination.
 pub(crate) fn partial_path(dest: &Path) -> PathBuf {

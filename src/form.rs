@@ -15,6 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::error::{Error, Result};
 use crate::inputs::{Input, Inputs, ReaderSource};
+use crate::progress::ProgressCallback;
 use crate::upload::Origin;
 
 /// An encoded body, ready to stream.
@@ -25,6 +26,8 @@ pub(crate) struct EncodedForm {
     pub length: Option<u64>,
     /// The body, in order.
     pub segments: Vec<Segment>,
+    /// Who watches the upload's progress, if anyone.
+    pub progress: Option<ProgressCallback>,
 }
 
 /// One piece of a body.
@@ -76,7 +79,7 @@ impl Part {
 
 /// Encodes the inputs. Opens every file (so call it off the async runtime's workers).
 pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
-    let (entries, tail) = inputs.into_parts();
+    let (entries, tail, progress) = inputs.into_parts();
     let parts = flatten_all(entries)?;
     if tail.is_none() && !parts.iter().any(|(_, p)| p.is_file()) {
         let body = urlencoded(parts.iter().map(|(name, part)| match part {
@@ -87,6 +90,7 @@ pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
             content_type: "application/x-www-form-urlencoded".into(),
             length: Some(body.len() as u64),
             segments: vec![Segment::Bytes(body.into_bytes())],
+            progress,
         });
     }
     let mut form = Multipart::new(new_boundary());
@@ -101,7 +105,10 @@ pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
             boundary: form.boundary.clone(),
         });
     }
-    Ok(form.finish())
+    Ok(EncodedForm {
+        progress,
+        ..form.finish()
+    })
 }
 
 /// Encodes one streamed field as multipart segments with `boundary` (for fields that
@@ -296,6 +303,7 @@ impl Multipart {
             content_type: format!("multipart/form-data; boundary={}", self.boundary),
             length: self.length,
             segments: self.segments,
+            progress: None,
         }
     }
 }

@@ -18,8 +18,11 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
+
+use crate::progress::{Progress, ProgressCallback};
 
 /// The inputs of one workflow run: form fields in the order they were added.
 ///
@@ -43,6 +46,7 @@ pub struct Inputs {
     entries: Vec<(String, Input)>,
     #[cfg(feature = "async")]
     tail: Option<FieldStream>,
+    progress: Option<ProgressCallback>,
 }
 
 /// Fields that arrive while the upload is already going (see [`Inputs::streamed_fields`]).
@@ -56,6 +60,10 @@ impl fmt::Debug for Inputs {
         d.field("entries", &self.entries);
         #[cfg(feature = "async")]
         d.field("streamed_fields", &self.tail.is_some());
+        d.field(
+            "on_progress",
+            &self.progress.as_ref().map(|_| "Fn(&Progress)"),
+        );
         d.finish()
     }
 }
@@ -133,16 +141,43 @@ impl Inputs {
         self
     }
 
-    /// The fields, and the stream of later fields if any.
-    #[cfg(feature = "async")]
-    pub(crate) fn into_parts(self) -> (Vec<(String, Input)>, Option<FieldStream>) {
-        (self.entries, self.tail)
+    /// Calls `callback` with the upload's [`Progress`]: bytes sent of the whole form, and
+    /// its total when known, at most every 100 ms; the last report equals the total. For
+    /// `execute_workflow` and `execute_workflow_and_wait` in both clients.
+    ///
+    /// ```
+    /// use flowscale::Inputs;
+    /// let inputs = Inputs::new()
+    ///     .set("text_1", "a cat")
+    ///     .on_progress(|p| eprintln!("{p}"));
+    /// ```
+    pub fn on_progress(mut self, callback: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
     }
 
-    /// The fields (blocking-only builds have no streamed fields).
+    /// The fields, the stream of later fields if any, and the progress callback.
+    #[cfg(feature = "async")]
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        Vec<(String, Input)>,
+        Option<FieldStream>,
+        Option<ProgressCallback>,
+    ) {
+        (self.entries, self.tail, self.progress)
+    }
+
+    /// The fields and the progress callback (blocking-only builds have no streamed fields).
     #[cfg(not(feature = "async"))]
-    pub(crate) fn into_parts(self) -> (Vec<(String, Input)>, Option<std::convert::Infallible>) {
-        (self.entries, None)
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        Vec<(String, Input)>,
+        Option<std::convert::Infallible>,
+        Option<ProgressCallback>,
+    ) {
+        (self.entries, None, self.progress)
     }
 }
 

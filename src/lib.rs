@@ -81,9 +81,11 @@ mod config;
 mod download;
 mod error;
 mod failure;
+mod file_name;
 mod form;
 pub mod inputs;
 mod paging;
+mod progress;
 mod request;
 mod response;
 mod transport;
@@ -96,10 +98,12 @@ mod wait;
 pub mod mock;
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, ENV_API_KEY, ENV_API_URL};
+pub use download::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions, SavedOutput};
 pub use error::{BoxError, Error, Result};
 pub use failure::TransportErrorKind;
 pub use inputs::{Input, Inputs, Reader};
 pub use paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
+pub use progress::{Progress, Transfer};
 pub use types::{
     ContainerHealth, ContainerQueue, ContainerStatus, Execution, Output, PageMeta, QueueEntry,
     QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::Error;
+use crate::progress::{Meter, ProgressCallback, Transfer};
 
 /// Where a segment's bytes come from, to name it in an error.
 #[derive(Clone, Debug)]
@@ -21,23 +22,56 @@ pub(crate) enum Origin {
     Reader(String),
 }
 
-/// The first failure of an upload's own sources, shared between the body (which records
-/// it) and the transport (which returns it).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct UploadFault(Arc<Mutex<Option<Error>>>);
+/// What the body of one upload shares with the transport that sends it: the first failure
+/// of its own sources (recorded by the body, returned by the transport), and its progress.
+#[derive(Clone, Default)]
+pub(crate) struct UploadState {
+    fault: Arc<Mutex<Option<Error>>>,
+    /// Only there when someone watches: no lock is taken otherwise.
+    meter: Option<Arc<Mutex<Meter>>>,
+}
 
-impl UploadFault {
+impl UploadState {
+    /// The state of an upload of `total` bytes (when known), reported to `progress`.
+    pub fn new(progress: Option<ProgressCallback>, total: Option<u64>) -> Self {
+        UploadState {
+            fault: Arc::default(),
+            meter: progress
+                .map(|cb| Arc::new(Mutex::new(Meter::new(Some(cb), Transfer::Upload, total)))),
+        }
+    }
+
     /// Keeps `error` if it is the first, and gives the backend an `io::Error` to stop on.
     pub fn record(&self, error: Error) -> io::Error {
         let stop = io::Error::other(error.to_string());
-        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self.fault.lock().unwrap_or_else(PoisonError::into_inner);
         slot.get_or_insert(error);
         stop
     }
 
     /// The recorded failure, if the upload's own source failed.
     pub fn take(&self) -> Option<Error> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// `n` more bytes of the body went out.
+    fn sent(&self, n: usize) {
+        if let Some(meter) = &self.meter {
+            meter.lock().unwrap_or_else(PoisonError::into_inner).add(n);
+        }
+    }
+
+    /// The whole body went out.
+    pub fn finished(&self) {
+        if let Some(meter) = &self.meter {
+            meter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .finish();
+        }
     }
 }
 
@@ -46,22 +80,23 @@ pub(crate) struct SegmentCheck {
     origin: Origin,
     expected: Option<u64>,
     seen: u64,
-    fault: UploadFault,
+    state: UploadState,
 }
 
 impl SegmentCheck {
-    pub fn new((origin, expected): (Origin, Option<u64>), fault: &UploadFault) -> Self {
+    pub fn new((origin, expected): (Origin, Option<u64>), state: &UploadState) -> Self {
         SegmentCheck {
             origin,
             expected,
             seen: 0,
-            fault: fault.clone(),
+            state: state.clone(),
         }
     }
 
     /// Counts `n` more bytes; fails when they exceed the promise.
     pub fn advance(&mut self, n: usize) -> io::Result<()> {
         self.seen += n as u64;
+        self.state.sent(n);
         match self.expected {
             Some(exp) if self.seen > exp => Err(self.mismatch()),
             _ => Ok(()),
@@ -87,7 +122,7 @@ impl SegmentCheck {
             Origin::Reader(field) => Error::input(field.clone(), format!("the reader failed: {e}")),
             Origin::Memory => Error::input("streamed_fields", e.to_string()),
         };
-        self.fault.record(error)
+        self.state.record(error)
     }
 
     fn mismatch(&self) -> io::Error {
@@ -111,6 +146,6 @@ impl SegmentCheck {
                 "{what}: it yielded {got} where {expected} were announced; the upload was stopped"
             ),
         );
-        self.fault.record(error)
+        self.state.record(error)
     }
 }

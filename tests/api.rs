@@ -25,6 +25,7 @@ mod blocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod outputs;
     mod simulator;
     mod wait;
 
@@ -103,6 +104,7 @@ mod nonblocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod outputs;
     mod simulator;
     mod wait;
 

@@ -1,33 +1,157 @@
-//! Downloading outputs, written once and compiled into both clients.
+//! Downloading outputs, written once and compiled into both clients: one link to a file,
+//! one link into memory, and every output of a run into a directory.
 
 use std::path::Path;
 
 use super::{Client, maybe_async, transport};
-use crate::download;
-use crate::error::Result;
+use crate::download::{self, DownloadOptions, NameBook, SavedOutput};
+use crate::error::{Error, Result};
+use crate::failure::TransportErrorKind;
+use crate::file_name;
+use crate::progress::{Meter, Transfer};
+use crate::types::RunStatus;
+use crate::wait::{OutputFile, WorkflowResult, file_for};
 
 #[maybe_async]
 impl Client {
+    /// Saves every output of a completed run into `dir` (created if needed), each under a
+    /// safe name, and returns what was written.
+    ///
+    /// - The name is the output's name with its real extension (from the file name the run
+    ///   reports, else the link's path, else the `Content-Type`), sanitised: a plain base
+    ///   name, never a path, so no server answer can make this write outside `dir`.
+    /// - A name that exists in `dir` (or that two outputs share) gets a numbered suffix
+    ///   (`image-1.png`) unless [`DownloadOptions::overwrite`] is set.
+    /// - Bytes go to `<name>.part`, renamed into place only when complete and matching
+    ///   `Content-Length`; a failed download leaves nothing behind.
+    /// - `AsyncClient` downloads up to [`DownloadOptions::concurrency`] outputs at once;
+    ///   `Client` one after the other. Links are fetched without the API key.
+    #[doc = example!(client {
+        "use flowscale::{DownloadOptions, Inputs, WaitOptions};"
+        "let result = client.execute_workflow_and_wait("
+        "    \"bncu0a1kipv\", Inputs::new().set(\"text_51536\", \"a cat\"), None, &WaitOptions::new(),"
+        ")?;"
+        "for saved in client.download_outputs(&result, \"outputs\", &DownloadOptions::new())? {"
+        "    println!(\"{} -> {} ({} bytes)\", saved.name, saved.path.display(), saved.bytes);"
+        "}"
+    } {
+        "use flowscale::{DownloadOptions, Inputs, WaitOptions};"
+        "let result = client.execute_workflow_and_wait("
+        "    \"bncu0a1kipv\", Inputs::new().set(\"text_51536\", \"a cat\"), None, &WaitOptions::new(),"
+        ").await?;"
+        "for saved in client.download_outputs(&result, \"outputs\", &DownloadOptions::new()).await? {"
+        "    println!(\"{} -> {} ({} bytes)\", saved.name, saved.path.display(), saved.bytes);"
+        "}"
+    })]
+    pub async fn download_outputs(
+        &self,
+        result: &WorkflowResult,
+        dir: impl AsRef<Path>,
+        options: &DownloadOptions,
+    ) -> Result<Vec<SavedOutput>> {
+        for out in &result.outputs {
+            download::check_url(&out.download_url)?;
+        }
+        let dir = dir.as_ref();
+        self.save_each(&result.outputs, dir, &NameBook::default(), options)
+            .await
+    }
+
+    /// Saves every output of a run finished earlier (by id) into `dir`, as
+    /// `download_outputs` does: asks FlowScale for the run and its outputs' links first.
+    /// A run that has not completed is an [`Error::Input`](crate::Error::Input) that says
+    /// so (wait for it with `wait_for_run`).
+    #[doc = example!(client {
+        "use flowscale::DownloadOptions;"
+        "let run_id = \"808f34d0-ef97-4b78-a00f-1268077ea6db\";"
+        "let saved = client.download_run_outputs(run_id, \"outputs\", &DownloadOptions::new())?;"
+        "println!(\"{} file(s)\", saved.len());"
+    } {
+        "use flowscale::DownloadOptions;"
+        "let run_id = \"808f34d0-ef97-4b78-a00f-1268077ea6db\";"
+        "let saved = client.download_run_outputs(run_id, \"outputs\", &DownloadOptions::new()).await?;"
+        "println!(\"{} file(s)\", saved.len());"
+    })]
+    pub async fn download_run_outputs(
+        &self,
+        run_id: &str,
+        dir: impl AsRef<Path>,
+        options: &DownloadOptions,
+    ) -> Result<Vec<SavedOutput>> {
+        let run = self.get_run(run_id).await?;
+        if run.status != RunStatus::Completed {
+            return Err(Error::input(
+                "run_id",
+                format!(
+                    "run {run_id} is {}, not completed: wait for it with wait_for_run first",
+                    run.status
+                ),
+            ));
+        }
+        let mut outputs = Vec::new();
+        for name in &run.output_names {
+            let Some(out) = self.get_output(name).await? else {
+                return Err(Error::input(
+                    "run_id",
+                    format!("output {name} of run {run_id} is not ready yet"),
+                ));
+            };
+            outputs.push(OutputFile {
+                name: name.clone(),
+                download_url: out.download_url,
+                generation_status: out.generation_status,
+                filename: file_for(&run.outputs, name),
+            });
+        }
+        let result = WorkflowResult {
+            run_id: run.id,
+            workflow_id: run.workflow_id,
+            outputs,
+        };
+        self.download_outputs(&result, dir, options).await
+    }
+
+    /// Saves one output into `dir` under a reserved safe name.
+    pub(super) async fn save_output(
+        &self,
+        out: &OutputFile,
+        dir: &Path,
+        book: &NameBook,
+        options: &DownloadOptions,
+    ) -> Result<SavedOutput> {
+        let url = out.download_url.as_str();
+        let (head, body) = transport::fetch(&self.http, url).await?;
+        let ext = file_name::extension(out.filename.as_deref(), url, head.content_type.as_deref());
+        let (reserved, file) = {
+            let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
+            let overwrite = options.overwrites();
+            transport::run_blocking(move || download::reserve(&dir, &name, &ext, overwrite, &book))
+                .await?
+        };
+        let mut meter = options.meter(&out.name, &reserved.path, head.content_length);
+        let written = transport::save(url, body, file, &reserved.partial, &mut meter)
+            .await
+            .and_then(|n| download::check_length(url, n, head.content_length))?;
+        // Dropping `reserved` on any error removes its files.
+        let path = transport::run_blocking(move || reserved.commit()).await?;
+        meter.finish();
+        Ok(SavedOutput::new(out.name.clone(), path, written))
+    }
+
     /// Downloads `url` (an output's `download_url`) to the file `dest`, streaming, and
     /// returns the number of bytes written. The API key is not sent: download links are
-    /// presigned.
+    /// presigned. `dest` is taken as given and replaced if it exists: to save a run's
+    /// outputs under names the server chose, use `download_outputs`, which sanitises them.
     ///
     /// The bytes go to `<dest>.part` first, which is renamed to `dest` only once the whole
     /// body has arrived (and matched its `Content-Length`); on failure it is removed, so a
     /// partial download is never left looking complete.
-    ///
     #[doc = example!(client {
-        "# let result: flowscale::WorkflowResult = todo!();"
-        "for out in &result.outputs {"
-        "    let bytes = client.download(&out.download_url, format!(\"{}.png\", out.name))?;"
-        "    println!(\"{}: {bytes} bytes\", out.name);"
-        "}"
+        "let bytes = client.download(\"https://bucket.example/out.png?sig=...\", \"out.png\")?;"
+        "println!(\"{bytes} bytes\");"
     } {
-        "# let result: flowscale::WorkflowResult = todo!();"
-        "for out in &result.outputs {"
-        "    let bytes = client.download(&out.download_url, format!(\"{}.png\", out.name)).await?;"
-        "    println!(\"{}: {bytes} bytes\", out.name);"
-        "}"
+        "let bytes = client.download(\"https://bucket.example/out.png?sig=...\", \"out.png\").await?;"
+        "println!(\"{bytes} bytes\");"
     })]
     pub async fn download(&self, url: &str, dest: impl AsRef<Path>) -> Result<u64> {
         download::check_url(url)?;
@@ -39,7 +163,8 @@ impl Client {
             let partial = partial.clone();
             transport::run_blocking(move || download::create_partial(&partial)).await?
         };
-        let written = transport::save(url, body, file, &partial)
+        let mut meter = Meter::new(None, Transfer::Upload, None);
+        let written = transport::save(url, body, file, &partial, &mut meter)
             .await
             .and_then(|written| download::check_length(url, written, head.content_length));
         transport::run_blocking(move || match written {
@@ -50,5 +175,27 @@ impl Client {
             }
         })
         .await
+    }
+
+    /// Downloads `url` into memory, refusing a body larger than `max_bytes`: one announced
+    /// larger is refused before it is read, one that grows past it as soon as it does
+    /// ([`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge)).
+    #[doc = example!(client {
+        "let png = client.download_bytes(\"https://bucket.example/out.png?sig=...\", 50 << 20)?;"
+        "println!(\"{} bytes\", png.len());"
+    } {
+        "let png = client.download_bytes(\"https://bucket.example/out.png?sig=...\", 50 << 20).await?;"
+        "println!(\"{} bytes\", png.len());"
+    })]
+    pub async fn download_bytes(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>> {
+        download::check_url(url)?;
+        let (head, body) = transport::fetch(&self.http, url).await?;
+        if head.content_length.is_some_and(|n| n > max_bytes) {
+            let kind = TransportErrorKind::BodyTooLarge { limit: max_bytes };
+            return Err(Error::transport(&download::redact(url), kind, None));
+        }
+        let bytes = transport::read_to_vec(url, body, max_bytes).await?;
+        download::check_length(url, bytes.len() as u64, head.content_length)?;
+        Ok(bytes)
     }
 }

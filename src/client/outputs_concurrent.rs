@@ -1,12 +1,16 @@
-//! Asking for several outputs at once (async client).
+//! Asking for several outputs, and saving them, concurrently (async client).
 
+use std::path::Path;
 use std::time::Instant;
 
+use futures_util::StreamExt;
 use futures_util::future::join_all;
 
 use super::Client;
+use crate::download::{DownloadOptions, NameBook, SavedOutput};
 use crate::error::Result;
 use crate::types::Output;
+use crate::wait::OutputFile;
 
 impl Client {
     /// `get_output` for each name, concurrently, each answered by `deadline`; answers in
@@ -21,5 +25,23 @@ impl Client {
             (name, answer)
         }))
         .await
+    }
+
+    /// Saves the outputs, up to the options' concurrency at once, in order. Every started
+    /// download runs to its end (none is dropped half-way); the first failure is returned.
+    pub(crate) async fn save_each(
+        &self,
+        outputs: &[OutputFile],
+        dir: &Path,
+        book: &NameBook,
+        options: &DownloadOptions,
+    ) -> Result<Vec<SavedOutput>> {
+        futures_util::stream::iter(outputs)
+            .map(|out| self.save_output(out, dir, book, options))
+            .buffered(options.concurrency_limit())
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
     }
 }

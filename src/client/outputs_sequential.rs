@@ -1,10 +1,13 @@
-//! Asking for several outputs, one after the other (blocking client).
+//! Asking for several outputs, and saving them, one after the other (blocking client).
 
+use std::path::Path;
 use std::time::Instant;
 
 use super::Client;
+use crate::download::{DownloadOptions, NameBook, SavedOutput};
 use crate::error::Result;
 use crate::types::Output;
+use crate::wait::OutputFile;
 
 impl Client {
     /// `get_output` for each name, in order, each answered by `deadline`.
@@ -19,6 +22,20 @@ impl Client {
                 let answer = self.fetch_output(&name, deadline);
                 (name, answer)
             })
+            .collect()
+    }
+
+    /// Saves each output in turn, stopping at the first failure.
+    pub(crate) fn save_each(
+        &self,
+        outputs: &[OutputFile],
+        dir: &Path,
+        book: &NameBook,
+        options: &DownloadOptions,
+    ) -> Result<Vec<SavedOutput>> {
+        outputs
+            .iter()
+            .map(|out| self.save_output(out, dir, book, options))
             .collect()
     }
 }

@@ -23,9 +23,10 @@ use crate::error::{Error, Result};
 use crate::failure::{TransportErrorKind, classify_chain};
 use crate::form::{self, Segment};
 use crate::inputs::{FieldStream, ReaderSource};
+use crate::progress::Meter;
 use crate::request::{Method, Request, Response};
 use crate::response;
-use crate::upload::{SegmentCheck, UploadFault};
+use crate::upload::{SegmentCheck, UploadState};
 
 /// The HTTP backend of the async client.
 pub(crate) type Http = reqwest::Client;
@@ -95,7 +96,7 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
     };
-    let fault = UploadFault::default();
+    let mut upload = UploadState::default();
     let mut builder = http
         .request(method, &url)
         .header(API_KEY_HEADER, settings.api_key.expose());
@@ -108,7 +109,14 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
             if let Some(len) = form.length {
                 builder = builder.header(header::CONTENT_LENGTH, len);
             }
-            let body = body_stream(form.segments, &fault);
+            upload = UploadState::new(form.progress, form.length);
+            let body = body_stream(form.segments, &upload);
+            let done = upload.clone();
+            // The last progress report comes when the whole body has gone out.
+            let body = body.chain(stream::poll_fn(move |_| {
+                done.finished();
+                std::task::Poll::Ready(None)
+            }));
             builder = builder.body(reqwest::Body::wrap_stream(body));
         }
         None if req.method == Method::Post => {
@@ -119,7 +127,7 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     let mut resp = match builder.send().await {
         Ok(resp) => resp,
         // The upload's own source failed: that, not the connection, is the error.
-        Err(e) => return Err(fault.take().unwrap_or_else(|| failure(&url, e))),
+        Err(e) => return Err(upload.take().unwrap_or_else(|| failure(&url, e))),
     };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
     let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -201,13 +209,14 @@ pub(crate) async fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, Downl
     Ok((head, resp))
 }
 
-/// Streams a download's body into `file` (at `path`, for errors) and syncs it. Returns the
-/// bytes written.
+/// Streams a download's body into `file` (at `path`, for errors), counting it on `meter`,
+/// and syncs it. Returns the bytes written.
 pub(crate) async fn save(
     url: &str,
     mut body: DownloadBody,
     file: std::fs::File,
     path: &Path,
+    meter: &mut Meter,
 ) -> Result<u64> {
     let mut file = tokio::fs::File::from_std(file);
     let mut written = 0u64;
@@ -220,6 +229,7 @@ pub(crate) async fn save(
             .await
             .map_err(|e| Error::io(path, e))?;
         written += chunk.len() as u64;
+        meter.add(chunk.len());
     }
     file.sync_all().await.map_err(|e| Error::io(path, e))?;
     Ok(written)
@@ -259,10 +269,10 @@ fn joined<T>(outcome: std::result::Result<Result<T>, tokio::task::JoinError>) ->
 }
 
 /// The form body as one stream: segments in order, each checked against its length.
-fn body_stream(segments: Vec<Segment>, fault: &UploadFault) -> ByteStream {
-    let fault = fault.clone();
+fn body_stream(segments: Vec<Segment>, state: &UploadState) -> ByteStream {
+    let state = state.clone();
     let parts = segments.into_iter().map(move |segment| {
-        let check = SegmentCheck::new(segment.origin(), &fault);
+        let check = SegmentCheck::new(segment.origin(), &state);
         let s: ByteStream = match segment {
             Segment::Bytes(bytes) => Box::pin(stream::once(async { Ok(Bytes::from(bytes)) })),
             // Tokio reads the file on its blocking pool.
@@ -279,7 +289,7 @@ fn body_stream(segments: Vec<Segment>, fault: &UploadFault) -> ByteStream {
                 ..
             } => blocking_reader_stream(r),
             Segment::Deferred { fields, boundary } => {
-                deferred_stream(fields, boundary, fault.clone())
+                deferred_stream(fields, boundary, state.clone())
             }
         };
         checked(s, check)
@@ -288,19 +298,19 @@ fn body_stream(segments: Vec<Segment>, fault: &UploadFault) -> ByteStream {
 }
 
 /// Encodes fields as they arrive and streams each one on (files opened on the blocking pool).
-fn deferred_stream(fields: FieldStream, boundary: String, fault: UploadFault) -> ByteStream {
+fn deferred_stream(fields: FieldStream, boundary: String, state: UploadState) -> ByteStream {
     Box::pin(
         fields
             .then(move |(name, input)| {
                 let boundary = boundary.clone();
-                let fault = fault.clone();
+                let state = state.clone();
                 async move {
                     let encoded =
                         run_blocking(move || form::encode_field(&boundary, name, input)).await;
                     match encoded {
-                        Ok(segments) => body_stream(segments, &fault),
+                        Ok(segments) => body_stream(segments, &state),
                         Err(e) => {
-                            let e = fault.record(e);
+                            let e = state.record(e);
                             Box::pin(stream::once(async move { Err(e) })) as ByteStream
                         }
                     }

@@ -18,9 +18,10 @@ use crate::download;
 use crate::error::{Error, Result};
 use crate::failure::{TransportErrorKind, classify_chain};
 use crate::form::Segment;
+use crate::progress::Meter;
 use crate::request::{Method, Request, Response};
 use crate::response;
-use crate::upload::{SegmentCheck, UploadFault};
+use crate::upload::{SegmentCheck, UploadState};
 
 /// The HTTP backend of the blocking client.
 pub(crate) type Http = ureq::Agent;
@@ -75,7 +76,7 @@ fn failure(url: &str, e: ureq::Error) -> Error {
 pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Response> {
     let url = req.url;
     let key = settings.api_key.expose();
-    let fault = UploadFault::default();
+    let mut upload = UploadState::default();
     let result = match (req.method, req.body) {
         (Method::Get, _) => configured(http.get(&url), req.timeout)
             .header(API_KEY_HEADER, key)
@@ -84,7 +85,8 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
             .header(API_KEY_HEADER, key)
             .send_empty(),
         (Method::Post, Some(form)) => {
-            let body = BodyReader::new(form.segments, &fault)?;
+            upload = UploadState::new(form.progress, form.length);
+            let body = BodyReader::new(form.segments, &upload)?;
             let mut builder = configured(http.post(&url), req.timeout)
                 .header(API_KEY_HEADER, key)
                 .header(header::CONTENT_TYPE, &form.content_type);
@@ -97,7 +99,7 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
     let mut resp = match result {
         Ok(resp) => resp,
         // The upload's own source failed: that, not the connection, is the error.
-        Err(e) => return Err(fault.take().unwrap_or_else(|| failure(&url, e))),
+        Err(e) => return Err(upload.take().unwrap_or_else(|| failure(&url, e))),
     };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
     let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -155,9 +157,15 @@ pub(crate) fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, DownloadBod
     Ok((head, body))
 }
 
-/// Streams a download's body into `file` (at `path`, for errors) and syncs it. Returns the
-/// bytes written.
-pub(crate) fn save(url: &str, mut body: DownloadBody, mut file: File, path: &Path) -> Result<u64> {
+/// Streams a download's body into `file` (at `path`, for errors), counting it on `meter`,
+/// and syncs it. Returns the bytes written.
+pub(crate) fn save(
+    url: &str,
+    mut body: DownloadBody,
+    mut file: File,
+    path: &Path,
+    meter: &mut Meter,
+) -> Result<u64> {
     let mut reader = body.with_config().limit(u64::MAX).reader();
     let mut buf = vec![0; 64 * 1024];
     let mut written = 0u64;
@@ -170,6 +178,7 @@ pub(crate) fn save(url: &str, mut body: DownloadBody, mut file: File, path: &Pat
         };
         file.write_all(&buf[..n]).map_err(|e| Error::io(path, e))?;
         written += n as u64;
+        meter.add(n);
     }
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(written)
@@ -230,18 +239,18 @@ const ASYNC_ONLY: &str = "async readers and streamed fields (Reader::from_async,
 struct BodyReader {
     rest: VecDeque<Segment>,
     current: Option<(Box<dyn Read + Send>, SegmentCheck)>,
-    fault: UploadFault,
+    state: UploadState,
 }
 
 impl BodyReader {
-    fn new(segments: Vec<Segment>, fault: &UploadFault) -> Result<Self> {
+    fn new(segments: Vec<Segment>, state: &UploadState) -> Result<Self> {
         if let Some(field) = segments.iter().find_map(Segment::async_only) {
             return Err(Error::input(field, ASYNC_ONLY));
         }
         Ok(BodyReader {
             rest: segments.into(),
             current: None,
-            fault: fault.clone(),
+            state: state.clone(),
         })
     }
 }
@@ -262,20 +271,21 @@ impl Read for BodyReader {
                 self.current = None;
             }
             let Some(segment) = self.rest.pop_front() else {
+                self.state.finished();
                 return Ok(0);
             };
-            let check = SegmentCheck::new(segment.origin(), &self.fault);
+            let check = SegmentCheck::new(segment.origin(), &self.state);
             let reader: Box<dyn Read + Send> = match segment {
                 Segment::Bytes(bytes) => Box::new(Cursor::new(bytes)),
                 Segment::File { file, .. } => Box::new(file),
                 Segment::Reader { source, .. } => match source.into_sync() {
                     Some(reader) => reader,
-                    None => return Err(self.fault.record(Error::input("reader", ASYNC_ONLY))),
+                    None => return Err(self.state.record(Error::input("reader", ASYNC_ONLY))),
                 },
                 #[cfg(feature = "async")]
                 Segment::Deferred { .. } => {
                     return Err(self
-                        .fault
+                        .state
                         .record(Error::input("streamed_fields", ASYNC_ONLY)));
                 }
             };
