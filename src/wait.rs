@@ -525,16 +525,44 @@ impl<'a> Waiter<'a> {
     }
 }
 
-/// The file name the run reports for output `name`: the file whose name is `name` plus an
-/// extension (or `name` itself).
+/// The file name the run reports for output `name`: the file whose base name is `name`
+/// plus an extension (or `name` itself).
 pub(crate) fn file_for(files: &[RunOutput], name: &str) -> Option<String> {
     files
         .iter()
         .map(|f| f.filename.as_str())
         .find(|f| {
-            *f == name
-                || f.strip_prefix(name)
-                    .is_some_and(|ext| ext.starts_with('.') && !ext[1..].contains(['.', '/']))
+            let base = f.rsplit(['/', '\\']).next().unwrap_or_default();
+            base == name
+                || base
+                    .strip_prefix(name)
+                    .is_some_and(|ext| ext.starts_with('.') && !ext[1..].contains('.'))
         })
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_finds_the_file_the_run_reports() {
+        let files: Vec<RunOutput> = serde_json::from_value(serde_json::json!([
+            {"filename": "outputs/image_58358_A.png"},
+            {"filename": "image_58358_AB.webp"},
+            {"filename": "other.tar.gz"},
+        ]))
+        .unwrap();
+        let found = |name| file_for(&files, name);
+        assert_eq!(
+            found("image_58358_A").as_deref(),
+            Some("outputs/image_58358_A.png")
+        );
+        assert_eq!(
+            found("image_58358_AB").as_deref(),
+            Some("image_58358_AB.webp")
+        );
+        assert_eq!(found("other"), None);
+        assert_eq!(found("missing"), None);
+    }
 }
