@@ -5,9 +5,7 @@
 //! cargo run --example mock_server -- --port 8080 [--key mock-api-key] [--legacy]
 //! ```
 
-use std::time::Duration;
-
-use flowscale::mock::{DEFAULT_API_KEY, MockServer, Workflow};
+use flowscale::mock::{DEFAULT_API_KEY, MockServer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut port = 8080u16;
@@ -29,18 +27,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = MockServer::start_on(&format!("127.0.0.1:{port}"))?;
     server.set_api_key(key.clone());
     server.serve_legacy_shapes(legacy);
-    // The workflow id of the Python SDK's README, and a generic one.
-    server.register(
-        Workflow::new("bncu0a1kipv")
-            .outputs(["filename_prefix"])
-            .duration(Duration::from_secs(2)),
-    );
-    server.register(Workflow::new("wf1").outputs(["image", "preview"]));
-    server.register(Workflow::new("failing").fails());
+    let mut names = Vec::new();
+    for workflow in flowscale::mock::demo_workflows() {
+        names.push(workflow.id().to_owned());
+        server.register(workflow);
+    }
     println!("FlowScale simulator listening on {}", server.url());
     println!("  FLOWSCALE_API_URL={}", server.url());
     println!("  FLOWSCALE_API_KEY={key}");
-    println!("  workflows: bncu0a1kipv, wf1, failing (Ctrl-C to stop)");
+    println!("  workflows: {} (Ctrl-C to stop)", names.join(", "));
     loop {
         std::thread::park();
     }

@@ -72,6 +72,11 @@ impl Workflow {
         }
     }
 
+    /// The workflow id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// An input that must be present (else POST /runs answers 422 like FastAPI).
     pub fn required_input(mut self, name: impl Into<String>) -> Self {
         self.required.push(name.into());
@@ -126,6 +131,28 @@ impl Workflow {
         self.phases = script;
         self
     }
+}
+
+/// The demo workflows of the standalone simulator (`flowscale mock`, `examples/mock_server.rs`):
+///
+/// - `bncu0a1kipv`, the Python SDK README's id: one output, runs 2 s;
+/// - `demo-img2img`: requires `text_51536` and `image_35728`, two outputs, runs 1.5 s;
+/// - `wf1`: two outputs, runs 200 ms;
+/// - `failing`: every run fails.
+pub fn demo_workflows() -> Vec<Workflow> {
+    vec![
+        Workflow::new("bncu0a1kipv")
+            .outputs(["filename_prefix"])
+            .duration(Duration::from_secs(2)),
+        Workflow::new("demo-img2img")
+            .required_input("text_51536")
+            .required_input("image_35728")
+            .outputs(["filename_prefix", "preview"])
+            .queued_for(Duration::from_millis(300))
+            .duration(Duration::from_millis(1500)),
+        Workflow::new("wf1").outputs(["image", "preview"]),
+        Workflow::new("failing").fails(),
+    ]
 }
 
 /// Which route a [`Fault`] applies to.

@@ -1,0 +1,243 @@
+//! The command line, as clap derives it: global options, one subcommand each.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use flowscale::{SortBy, SortOrder};
+
+const AFTER_HELP: &str = "\
+Configuration: --api-key / --api-url, else FLOWSCALE_API_KEY / FLOWSCALE_API_URL, else a .env
+file in the current directory with those two lines.
+
+Exit codes:
+  0    success
+  1    API error, failed run, or anything else that went wrong
+  2    usage error (bad arguments)
+  3    a wait timed out (the run goes on: resume with `flowscale wait RUN_ID`)
+  130  interrupted (Ctrl-C; a run being waited for goes on)";
+
+/// Run FlowScale ComfyUI workflows from a shell: upload inputs, wait, save the outputs.
+#[derive(Debug, Parser)]
+#[command(name = "flowscale", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// API key (default: FLOWSCALE_API_KEY, or .env)
+    #[arg(long, global = true, value_name = "KEY")]
+    pub api_key: Option<String>,
+
+    /// Pod base URL, https://<pod-id>.pod.flowscale.ai (default: FLOWSCALE_API_URL, or .env)
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Print one JSON document on stdout (no bars)
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    pub json: bool,
+
+    /// Print only what a script needs: run ids and saved paths
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the state of every ComfyUI container
+    #[command(after_help = "Example:\n  flowscale health")]
+    Health,
+
+    /// Show what every container is running and what waits
+    #[command(after_help = "Example:\n  flowscale queue --json")]
+    Queue,
+
+    /// Start a workflow run, wait for it and save its outputs
+    #[command(after_help = "\
+Inputs (-i, repeatable):
+  name=value     a text field (numbers and JSON are sent as their text)
+  name=@path     a file, streamed from disk
+  name=@-        a file read from standard input
+  name=@@text    a text field whose value starts with a literal `@` (`@text`)
+
+Example:
+  flowscale run bncu0a1kipv -i text_51536=\"a cat\" -i image_35728=@cat.png -o out/")]
+    Run(RunArgs),
+
+    /// Wait for a run started earlier and save its outputs
+    #[command(
+        after_help = "Example:\n  flowscale wait 808f34d0-ef97-4b78-a00f-1268077ea6db -o out/"
+    )]
+    Wait(WaitArgs),
+
+    /// Show one run: status, inputs, outputs
+    #[command(after_help = "Example:\n  flowscale get 808f34d0-ef97-4b78-a00f-1268077ea6db")]
+    Get {
+        /// The run id
+        run_id: String,
+    },
+
+    /// Cancel a run
+    #[command(after_help = "Example:\n  flowscale cancel 808f34d0-ef97-4b78-a00f-1268077ea6db")]
+    Cancel {
+        /// The run id
+        run_id: String,
+    },
+
+    /// Show the download link of one output, if it is ready
+    #[command(after_help = "Example:\n  flowscale output filename_prefix_58358_5WWF7GQUYF")]
+    Output {
+        /// The output name (as a run lists it, without extension)
+        name: String,
+    },
+
+    /// Save every output of a completed run
+    #[command(
+        after_help = "Example:\n  flowscale download 808f34d0-ef97-4b78-a00f-1268077ea6db -o out/"
+    )]
+    Download {
+        /// The run id
+        run_id: String,
+        /// Directory to save into (created if needed)
+        #[arg(short, long, value_name = "DIR", default_value = ".")]
+        output_dir: PathBuf,
+    },
+
+    /// List runs, newest first
+    #[command(after_help = "Example:\n  flowscale runs --group batch_001 --sort started_at --all")]
+    Runs(RunsArgs),
+
+    /// Run the built-in FlowScale simulator (for trying things offline)
+    #[cfg(feature = "mock")]
+    #[command(after_help = "Example:\n  flowscale mock --port 8080")]
+    Mock {
+        /// Port to listen on (127.0.0.1)
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow to run
+    pub workflow_id: String,
+
+    /// An input: name=value, name=@path, name=@- (stdin), name=@@literal
+    #[arg(short, long = "input", value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+
+    /// File the run under this group
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
+
+    /// Print the run id and return at once, without waiting
+    #[arg(long)]
+    pub no_wait: bool,
+
+    #[command(flatten)]
+    pub wait: WaitSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The run id
+    pub run_id: String,
+
+    #[command(flatten)]
+    pub wait: WaitSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitSettings {
+    /// How long to wait, as 90s, 10m or 1h
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Time between polls, as 500ms or 2s
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub poll: Duration,
+
+    /// Directory to save the outputs into (created if needed)
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
+
+    /// Do not save the outputs; print their links
+    #[arg(long)]
+    pub no_download: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs filed under this group
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
+
+    /// Sort field: created_at, started_at or completed_at
+    #[arg(long, value_name = "FIELD", default_value = "created_at")]
+    pub sort: SortBy,
+
+    /// Oldest first
+    #[arg(long)]
+    pub asc: bool,
+
+    /// Page number, from 1
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "all")]
+    pub page: u32,
+
+    /// Runs per page, 1 to 100
+    #[arg(long, value_name = "M", default_value_t = 10)]
+    pub page_size: u32,
+
+    /// Walk every page
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl RunsArgs {
+    pub fn order(&self) -> SortOrder {
+        if self.asc {
+            SortOrder::Asc
+        } else {
+            SortOrder::Desc
+        }
+    }
+}
+
+/// `500ms`, `90s`, `10m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 500ms, 90s, 10m or 1h"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}`: use ms, s, m or h"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}

@@ -1,0 +1,324 @@
+//! Each subcommand: call the SDK, then print for people, for scripts (`--quiet`) or as one
+//! JSON document (`--json`). Results go to stdout; bars and the spinner to stderr.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use flowscale::{
+    Client, DownloadOptions, Inputs, Reader, RunEvent, RunsQuery, SavedOutput, WaitOptions,
+    WorkflowResult,
+};
+use serde_json::{Value, json};
+
+use crate::args::{Command, RunArgs, RunsArgs, WaitSettings};
+use crate::display::Bars;
+use crate::failure::Failure;
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Human,
+    Quiet,
+    Json,
+}
+
+/// The run being waited for, for the Ctrl-C handler's resume line.
+pub static CURRENT_RUN: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs one command.
+pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure> {
+    match command {
+        Command::Health => {
+            let health = client.check_health()?;
+            emit(mode, &health, || {
+                health
+                    .iter()
+                    .map(|c| format!("{}\t{}", c.container, c.status))
+                    .collect()
+            })
+        }
+        Command::Queue => {
+            let queue = client.get_queue()?;
+            emit(mode, &queue, || {
+                queue
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{} running\t{} pending",
+                            c.container,
+                            c.queue.queue_running.len(),
+                            c.queue.queue_pending.len()
+                        )
+                    })
+                    .collect()
+            })
+        }
+        Command::Run(args) => run_workflow(client, args, mode),
+        Command::Wait(args) => {
+            let bars = Bars::new(mode == Mode::Human);
+            remember(&args.run_id);
+            let result = client.wait_for_run(&args.run_id, &wait_options(&args.wait, &bars, mode));
+            finish_wait(client, result, &args.wait, &bars, mode)
+        }
+        Command::Get { run_id } => {
+            let run = client.get_run(&run_id)?;
+            emit(mode, &run, || {
+                let mut lines = vec![
+                    format!("run       {}", run.id),
+                    format!("status    {}", run.status),
+                    format!("workflow  {}", run.workflow_id.as_deref().unwrap_or("-")),
+                    format!("created   {}", run.created_at.as_deref().unwrap_or("-")),
+                ];
+                if let Some(done) = &run.completed_at {
+                    lines.push(format!("completed {done}"));
+                }
+                for name in &run.output_names {
+                    lines.push(format!("output    {name}"));
+                }
+                lines
+            })
+        }
+        Command::Cancel { run_id } => {
+            let message = client.cancel_run(&run_id)?;
+            let doc = json!({"run_id": run_id, "message": message});
+            emit(mode, &doc, || vec![message.clone()])
+        }
+        Command::Output { name } => {
+            let doc = match client.get_output(&name)? {
+                Some(out) => json!({"name": name, "ready": true, "download_url": out.download_url}),
+                None => json!({"name": name, "ready": false}),
+            };
+            emit(mode, &doc, || match doc["download_url"].as_str() {
+                Some(url) => vec![url.to_owned()],
+                None => vec![format!("{name} is not ready yet")],
+            })
+        }
+        Command::Download { run_id, output_dir } => {
+            let bars = Bars::new(mode == Mode::Human);
+            let saved = client.download_run_outputs(&run_id, &output_dir, &save_options(&bars))?;
+            bars.finish();
+            let doc = json!({"run_id": run_id, "saved": saved});
+            emit(mode, &doc, || saved_lines(&saved, mode))
+        }
+        Command::Runs(args) => list_runs(client, args, mode),
+        #[cfg(feature = "mock")]
+        Command::Mock { .. } => unreachable!("handled before a client is built"),
+    }
+}
+
+/// `flowscale run`: submit, then (unless `--no-wait`) wait and save.
+fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failure> {
+    let bars = Bars::new(mode == Mode::Human);
+    let mut inputs = parse_inputs(&args.inputs)?;
+    let upload = bars.clone();
+    inputs = inputs.on_progress(move |p| upload.upload(p));
+    let group = args.group.as_deref();
+    if args.no_wait {
+        let exec = client.execute_workflow(&args.workflow_id, inputs, group)?;
+        bars.finish();
+        let doc = json!({"run_id": exec.run_id, "workflow_id": exec.workflow_id});
+        return emit(mode, &doc, || match mode {
+            Mode::Quiet => vec![exec.run_id.clone()],
+            _ => vec![
+                format!("run {} started", exec.run_id),
+                format!("wait for it with: flowscale wait {}", exec.run_id),
+            ],
+        });
+    }
+    let options = wait_options(&args.wait, &bars, mode);
+    let result = client.execute_workflow_and_wait(&args.workflow_id, inputs, group, &options);
+    finish_wait(client, result, &args.wait, &bars, mode)
+}
+
+/// Wait options that drive the spinner and print the run id as soon as it is known.
+fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions {
+    let bars = bars.clone();
+    WaitOptions::new()
+        .timeout(settings.timeout)
+        .poll_interval(settings.poll)
+        .on_event(move |event| {
+            if let RunEvent::Submitted { run_id } = event {
+                remember(run_id);
+                // The id first, so that the user can always resume.
+                match mode {
+                    Mode::Human => bars.println(&format!("run {run_id}")),
+                    Mode::Quiet => println!("{run_id}"),
+                    Mode::Json => {}
+                }
+            }
+            bars.event(event);
+        })
+}
+
+/// After a wait: save the outputs (unless `--no-download`) and print the result.
+fn finish_wait(
+    client: &Client,
+    result: flowscale::Result<WorkflowResult>,
+    settings: &WaitSettings,
+    bars: &Bars,
+    mode: Mode,
+) -> Result<(), Failure> {
+    let result = match result {
+        Ok(result) => result,
+        Err(e) => {
+            bars.finish();
+            return Err(e.into());
+        }
+    };
+    let saved = if settings.no_download {
+        Vec::new()
+    } else {
+        client.download_outputs(&result, &settings.output_dir, &save_options(bars))?
+    };
+    bars.finish();
+    *CURRENT_RUN.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    let outputs: Vec<Value> = result
+        .outputs
+        .iter()
+        .map(|out| {
+            let file = saved.iter().find(|s| s.name == out.name);
+            json!({
+                "name": out.name,
+                "download_url": out.download_url,
+                "path": file.map(|s| s.path.display().to_string()),
+                "bytes": file.map(|s| s.bytes),
+            })
+        })
+        .collect();
+    let doc = json!({
+        "run_id": result.run_id,
+        "workflow_id": result.workflow_id,
+        "status": "completed",
+        "outputs": outputs,
+    });
+    emit(mode, &doc, || {
+        if settings.no_download {
+            let links = result.outputs.iter();
+            match mode {
+                Mode::Quiet => links.map(|o| o.download_url.clone()).collect(),
+                _ => links
+                    .map(|o| format!("{}\t{}", o.name, o.download_url))
+                    .collect(),
+            }
+        } else {
+            saved_lines(&saved, mode)
+        }
+    })
+}
+
+fn save_options(bars: &Bars) -> DownloadOptions {
+    let bars = bars.clone();
+    DownloadOptions::new().on_progress(move |p| bars.download(p))
+}
+
+fn saved_lines(saved: &[SavedOutput], mode: Mode) -> Vec<String> {
+    saved
+        .iter()
+        .map(|s| match mode {
+            Mode::Quiet => s.path.display().to_string(),
+            _ => format!("saved {} ({} bytes)", s.path.display(), s.bytes),
+        })
+        .collect()
+}
+
+/// `flowscale runs`: one page, or every page with `--all`, as a compact table.
+fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure> {
+    let mut query = RunsQuery::new()
+        .sort_by(args.sort)
+        .sort_order(args.order())
+        .page(args.page)
+        .page_size(args.page_size);
+    if let Some(g) = &args.group {
+        query = query.group_id(g.clone());
+    }
+    let (runs, meta) = if args.all {
+        let runs = client.runs(query).collect::<flowscale::Result<Vec<_>>>()?;
+        (runs, None)
+    } else {
+        let page = client.get_runs(&query)?;
+        (page.runs, page.meta)
+    };
+    let doc = json!({"runs": runs, "meta": meta});
+    emit(mode, &doc, || {
+        if mode == Mode::Quiet {
+            return runs.iter().map(|r| r.id.clone()).collect();
+        }
+        let mut lines = vec![format!(
+            "{:<36}  {:<10}  {:<14}  {}",
+            "RUN", "STATUS", "WORKFLOW", "CREATED"
+        )];
+        lines.extend(runs.iter().map(|r| {
+            format!(
+                "{:<36}  {:<10}  {:<14}  {}",
+                r.id,
+                r.status.as_str(),
+                r.workflow_id.as_deref().unwrap_or("-"),
+                r.created_at.as_deref().unwrap_or("-")
+            )
+        }));
+        if let Some(total) = meta.as_ref().and_then(|m| m.total_count) {
+            lines.push(format!(
+                "page {} of {} ({total} in all)",
+                meta.as_ref().and_then(|m| m.page).unwrap_or(args.page),
+                meta.as_ref().and_then(|m| m.total_pages).unwrap_or(1)
+            ));
+        }
+        lines
+    })
+}
+
+/// `-i` values: `name=value`, `name=@path`, `name=@-`, `name=@@literal`.
+pub fn parse_inputs(raw: &[String]) -> Result<Inputs, Failure> {
+    let mut inputs = Inputs::new();
+    let mut stdin_used = false;
+    for item in raw {
+        let Some((name, value)) = item.split_once('=').filter(|(n, _)| !n.is_empty()) else {
+            return Err(Failure::usage(
+                format!("input `{item}` is not NAME=VALUE"),
+                "write -i text_1=\"a cat\", -i image_1=@cat.png or -i image_1=@- (stdin)",
+            ));
+        };
+        inputs = if let Some(literal) = value.strip_prefix("@@") {
+            inputs.text(name, format!("@{literal}"))
+        } else if value == "@-" {
+            if stdin_used {
+                return Err(Failure::usage(
+                    "standard input can be read for one input only",
+                    "give the other files as name=@path",
+                ));
+            }
+            stdin_used = true;
+            inputs.set(name, Reader::new(std::io::stdin(), name))
+        } else if let Some(path) = value.strip_prefix('@') {
+            inputs.file(name, Path::new(path))
+        } else {
+            inputs.text(name, value)
+        };
+    }
+    Ok(inputs)
+}
+
+/// Notes the run being waited for, for the Ctrl-C handler.
+fn remember(run_id: &str) {
+    *CURRENT_RUN.lock().unwrap_or_else(|e| e.into_inner()) = Some(run_id.to_owned());
+}
+
+/// Prints a result: one JSON document, or lines.
+fn emit<T: serde::Serialize>(
+    mode: Mode,
+    doc: &T,
+    lines: impl FnOnce() -> Vec<String>,
+) -> Result<(), Failure> {
+    match mode {
+        Mode::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(doc).expect("results serialize")
+        ),
+        Mode::Human | Mode::Quiet => {
+            for line in lines() {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! How the tool fails: one `error:` line (and a hint where one helps) on stderr, and an
+//! exit code a script can branch on.
+
+use flowscale::{Error, TransportErrorKind};
+
+/// Exit codes, as `--help` and the README document them.
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_TIMEOUT: i32 = 3;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// A failure to report: its message, a hint, the run it concerns, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub hint: Option<String>,
+    pub run_id: Option<String>,
+    pub code: i32,
+}
+
+impl Failure {
+    /// A mistake in how the tool was called.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            hint: Some(hint.into()),
+            run_id: None,
+            code: EXIT_USAGE,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let run_id = e.run_id().map(str::to_owned);
+        let (code, hint) = match &e {
+            Error::Timeout { run_id, .. } => (
+                EXIT_TIMEOUT,
+                Some(format!(
+                    "the run goes on: resume with `flowscale wait {run_id}`"
+                )),
+            ),
+            Error::Api {
+                status: 401 | 403, ..
+            } => (
+                EXIT_FAILED,
+                Some("check the API key (FLOWSCALE_API_KEY, .env or --api-key)".to_owned()),
+            ),
+            Error::Transport {
+                kind:
+                    TransportErrorKind::ConnectionRefused
+                    | TransportErrorKind::Dns
+                    | TransportErrorKind::Connect
+                    | TransportErrorKind::ConnectTimeout,
+                ..
+            } => (
+                EXIT_FAILED,
+                Some(
+                    "check the API URL (FLOWSCALE_API_URL, .env or --api-url) and the network"
+                        .to_owned(),
+                ),
+            ),
+            Error::Config { .. } => (EXIT_USAGE, None),
+            _ => (EXIT_FAILED, None),
+        };
+        // The cause chain, in one line: the SDK's errors never repeat their source. A
+        // timeout is said in the tool's words (the SDK's names a library call).
+        let mut message = match &e {
+            Error::Timeout {
+                run_id,
+                elapsed,
+                last_status,
+                ..
+            } => format!(
+                "gave up waiting for run {run_id} after {elapsed:.1?} (last status: {})",
+                last_status.as_ref().map_or("unknown", |s| s.as_str())
+            ),
+            _ => e.to_string(),
+        };
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Failure {
+            message: message.replace('\n', " "),
+            hint,
+            run_id,
+            code,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! `flowscale`: the FlowScale API from a shell (feature `cli`).
+//!
+//! ```sh
+//! cargo install flowscale --features cli
+//! flowscale run bncu0a1kipv -i text_51536="a cat" -i image_35728=@cat.png -o out/
+//! ```
+//!
+//! Results go to stdout (lines, or one JSON document with `--json`); bars, the spinner and
+//! errors to stderr. Exit codes are in `failure.rs` and `flowscale --help`.
+
+mod args;
+mod commands;
+mod config;
+mod display;
+mod failure;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::Cli;
+#[cfg(feature = "mock")]
+use args::Command;
+use commands::{CURRENT_RUN, Mode};
+use failure::{EXIT_INTERRUPTED, Failure};
+
+fn main() -> ExitCode {
+    // A bug must still end in one `error:` line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error in flowscale (please report it): {info}");
+    }));
+    let cli = Cli::parse();
+    let mode = if cli.json {
+        Mode::Json
+    } else if cli.quiet {
+        Mode::Quiet
+    } else {
+        Mode::Human
+    };
+    // Ctrl-C during a wait leaves the run going on FlowScale and says how to resume.
+    let _ = ctrlc::set_handler(|| {
+        let run = CURRENT_RUN.lock().ok().and_then(|r| r.clone());
+        match run {
+            Some(id) => {
+                eprintln!("\ninterrupted: run {id} goes on; resume with: flowscale wait {id}")
+            }
+            None => eprintln!("\ninterrupted"),
+        }
+        std::process::exit(EXIT_INTERRUPTED);
+    });
+    match execute(cli, mode) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            report(&failure, mode);
+            ExitCode::from(failure.code as u8)
+        }
+    }
+}
+
+fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
+    #[cfg(feature = "mock")]
+    if let Command::Mock { port } = cli.command {
+        return serve_simulator(port);
+    }
+    let (key, url) = config::resolve(cli.api_key, cli.api_url)?;
+    let client = flowscale::Client::new(key, url)?;
+    commands::run(&client, cli.command, mode)
+}
+
+/// One `error:` line and a hint on stderr; with `--json`, the same as a JSON document on
+/// stdout too, so that a script reading stdout learns the run id.
+fn report(failure: &Failure, mode: Mode) {
+    eprintln!("error: {}", failure.message);
+    if let Some(hint) = &failure.hint {
+        eprintln!("hint: {hint}");
+    }
+    if mode == Mode::Json {
+        let doc = serde_json::json!({
+            "error": failure.message,
+            "run_id": failure.run_id,
+            "exit_code": failure.code,
+        });
+        println!("{doc}");
+    }
+}
+
+/// `flowscale mock`: the simulator with its demo workflows, until Ctrl-C.
+#[cfg(feature = "mock")]
+fn serve_simulator(port: u16) -> Result<(), Failure> {
+    use flowscale::mock::{MockServer, demo_workflows};
+    let server = MockServer::start_on(&format!("127.0.0.1:{port}")).map_err(|e| Failure {
+        message: format!("could not start the simulator on port {port}: {e}"),
+        hint: Some("choose another port with --port".to_owned()),
+        run_id: None,
+        code: failure::EXIT_FAILED,
+    })?;
+    let mut names = Vec::new();
+    for workflow in demo_workflows() {
+        names.push(workflow.id().to_owned());
+        server.register(workflow);
+    }
+    eprintln!("FlowScale simulator on {} (Ctrl-C to stop)", server.url());
+    eprintln!("workflows: {}", names.join(", "));
+    eprintln!("in another shell:");
+    println!("export {}={}", flowscale::ENV_API_URL, server.url());
+    println!("export {}={}", flowscale::ENV_API_KEY, server.api_key());
+    loop {
+        std::thread::park();
+    }
+}

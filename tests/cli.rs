@@ -1,0 +1,383 @@
+//! The `flowscale` binary, run for real against the simulator: every command, both output
+//! modes, every exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use flowscale::mock::{MockServer, Workflow, demo_workflows};
+use serde_json::Value;
+
+const SECRET: &str = "cli-secret-key-123";
+
+/// A simulator with the demo workflows and a long one, expecting [`SECRET`].
+fn simulator() -> MockServer {
+    let server = MockServer::start();
+    server.set_api_key(SECRET);
+    for workflow in demo_workflows() {
+        server.register(workflow);
+    }
+    server.register(Workflow::new("slow").duration(Duration::from_secs(120)));
+    server.register(
+        Workflow::new("quick")
+            .outputs(["image", "preview"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(100)),
+    );
+    server
+}
+
+/// The binary, configured for `server` through the environment, in `cwd`.
+fn flowscale(server: &MockServer, cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+    cmd.current_dir(cwd)
+        .env("FLOWSCALE_API_URL", server.url())
+        .env("FLOWSCALE_API_KEY", SECRET);
+    cmd
+}
+
+/// A fresh directory for one test.
+fn workdir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowscale-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    let (out, err) = (
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    );
+    assert!(!out.contains(SECRET) && !err.contains(SECRET), "{out}{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    (status.code().unwrap_or(-1), out, err)
+}
+
+fn json(out: &str) -> Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/data/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn health_and_queue_in_both_modes() {
+    let server = simulator();
+    let dir = workdir("health");
+    let (code, out, _) = run(flowscale(&server, &dir).arg("health"));
+    assert_eq!(code, 0);
+    assert!(out.lines().count() >= 1 && out.contains("idle"), "{out}");
+    let (code, out, _) = run(flowscale(&server, &dir).args(["health", "--json"]));
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)[0]["status"], "idle");
+    let (code, out, _) = run(flowscale(&server, &dir).args(["queue", "--json"]));
+    assert_eq!(code, 0);
+    assert!(json(&out)[0]["queue"]["queue_running"].is_array(), "{out}");
+    let (code, out, _) = run(flowscale(&server, &dir).arg("queue"));
+    assert_eq!(code, 0);
+    assert!(out.contains("0 running"), "{out}");
+}
+
+#[test]
+fn run_uploads_waits_and_saves_in_every_mode() {
+    let server = simulator();
+    let dir = workdir("run");
+    let image = format!("image_35728=@{}", fixture("cat.png"));
+    let base = |cmd: &mut Command| {
+        cmd.args(["run", "demo-img2img", "-i", "text_51536=a cat", "-i"])
+            .arg(&image)
+            .args(["--poll", "100ms"]);
+    };
+
+    // People: the run id first, then one line per saved file.
+    let mut cmd = flowscale(&server, &dir);
+    base(&mut cmd);
+    let (code, out, err) = run(cmd.args(["-o", "human"]));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<_> = out.lines().collect();
+    assert!(lines[0].starts_with("run "), "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[1..].iter().all(|l| l.starts_with("saved human/")),
+        "{out}"
+    );
+
+    // Scripts: one JSON document with the run id, status and saved paths.
+    let mut cmd = flowscale(&server, &dir);
+    base(&mut cmd);
+    let (code, out, _) = run(cmd.args(["-o", "json-out", "--json"]));
+    assert_eq!(code, 0);
+    let doc = json(&out);
+    assert_eq!(doc["status"], "completed");
+    let run_id = doc["run_id"].as_str().unwrap();
+    let stored = server.run(run_id).unwrap();
+    assert_eq!(
+        stored.fields,
+        [("text_51536".to_string(), "a cat".to_string())]
+    );
+    assert_eq!(stored.files[0].filename, "cat.png");
+    for out in doc["outputs"].as_array().unwrap() {
+        let path = dir.join(out["path"].as_str().unwrap());
+        assert!(path.starts_with(dir.join("json-out")), "{path:?}");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            out["bytes"].as_u64().unwrap()
+        );
+        assert!(path.extension().is_some_and(|e| e == "png"));
+    }
+
+    // Quiet: the run id, then the paths.
+    let mut cmd = flowscale(&server, &dir);
+    base(&mut cmd);
+    let (code, out, err) = run(cmd.args(["-o", "quiet", "--quiet"]));
+    assert_eq!(code, 0);
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(server.run(lines[0]).is_some(), "{out}");
+    assert!(lines[1..].iter().all(|l| dir.join(l).is_file()), "{out}");
+    assert!(err.is_empty(), "no bars off a terminal: {err}");
+}
+
+#[test]
+fn a_run_started_without_waiting_is_waited_for_listed_and_fetched() {
+    let server = simulator();
+    let dir = workdir("nowait");
+    let (code, out, _) =
+        run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--no-wait", "--json"]));
+    assert_eq!(code, 0);
+    let run_id = json(&out)["run_id"].as_str().unwrap().to_owned();
+
+    let (code, out, _) = run(flowscale(&server, &dir).args([
+        "wait",
+        &run_id,
+        "--poll",
+        "100ms",
+        "--no-download",
+        "--json",
+    ]));
+    assert_eq!(code, 0);
+    let doc = json(&out);
+    assert_eq!(doc["run_id"], run_id.as_str());
+    assert_eq!(doc["outputs"].as_array().unwrap().len(), 2);
+
+    let (code, out, _) = run(flowscale(&server, &dir).args(["get", &run_id, "--json"]));
+    assert_eq!(code, 0);
+    let run_doc = json(&out);
+    assert_eq!(run_doc["status"], "completed");
+    let (code, out, _) = run(flowscale(&server, &dir).args(["get", &run_id]));
+    assert_eq!(code, 0);
+    assert!(out.contains("status    completed"), "{out}");
+
+    let name = run_doc["output_names"][0].as_str().unwrap();
+    let (code, out, _) = run(flowscale(&server, &dir).args(["output", name]));
+    assert_eq!(code, 0);
+    assert!(out.trim().starts_with("http://"), "{out}");
+
+    let (code, out, _) =
+        run(flowscale(&server, &dir).args(["download", &run_id, "-o", "saved", "--quiet"]));
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().all(|p| dir.join(p).is_file()), "{out}");
+
+    let (code, out, _) = run(flowscale(&server, &dir).args(["runs"]));
+    assert_eq!(code, 0);
+    assert!(out.lines().next().unwrap().starts_with("RUN"), "{out}");
+    assert!(out.contains(&run_id), "{out}");
+    let (code, out, _) =
+        run(flowscale(&server, &dir).args(["runs", "--all", "--page-size", "1", "--json"]));
+    assert_eq!(code, 0);
+    let ids: Vec<_> = json(&out)["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["_id"].clone())
+        .collect();
+    assert!(ids.contains(&Value::from(run_id.as_str())), "{out}");
+}
+
+#[test]
+fn cancel_stops_a_run() {
+    let server = simulator();
+    let dir = workdir("cancel");
+    let (_, out, _) =
+        run(flowscale(&server, &dir).args(["run", "slow", "-i", "a=1", "--no-wait", "--quiet"]));
+    let run_id = out.trim().to_owned();
+    let (code, out, _) = run(flowscale(&server, &dir).args(["cancel", &run_id]));
+    assert_eq!(code, 0);
+    assert!(out.contains("cancelled"), "{out}");
+    assert_eq!(
+        server.run(&run_id).unwrap().status,
+        flowscale::RunStatus::Cancelled
+    );
+}
+
+#[test]
+fn exit_codes_tell_scripts_what_happened() {
+    let server = simulator();
+    let dir = workdir("codes");
+
+    // 1: the run failed.
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["run", "failing", "-i", "a=1", "--poll", "100ms"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.starts_with("error: run ") && err.contains("failed"),
+        "{err}"
+    );
+
+    // 3: the wait timed out, and says how to resume.
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "slow",
+        "-i",
+        "a=1",
+        "--timeout",
+        "1s",
+        "--poll",
+        "100ms",
+        "--json",
+    ]));
+    assert_eq!(code, 3, "{err}");
+    let doc = json(out.lines().last().unwrap());
+    let run_id = doc["run_id"].as_str().unwrap();
+    assert!(err.contains(&format!("flowscale wait {run_id}")), "{err}");
+
+    // 2: usage errors, from clap and from the inputs.
+    let (code, _, err) = run(flowscale(&server, &dir).args(["run"]));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(flowscale(&server, &dir).args(["run", "quick", "-i", "no-equals"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("error: input `no-equals`"), "{err}");
+
+    // A wrong key: exit 1, one line, a hint, never the key.
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["health", "--api-key", "wrong-key-456"]));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: FlowScale API error 403"), "{err}");
+    assert!(
+        err.contains("hint: check the API key") && !err.contains("wrong-key-456"),
+        "{err}"
+    );
+
+    // No key at all: a usage error naming where to set it.
+    let (code, _, err) = run(flowscale(&server, &dir)
+        .env_remove("FLOWSCALE_API_KEY")
+        .arg("health"));
+    assert_eq!(code, 2);
+    assert!(err.contains("FLOWSCALE_API_KEY"), "{err}");
+
+    // An unreachable URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (code, _, err) = run(flowscale(&server, &dir).args([
+        "health",
+        "--api-url",
+        &format!("http://127.0.0.1:{port}"),
+    ]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("connection refused") && err.contains("hint: check the API URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_dotenv_file_configures_the_tool() {
+    let server = simulator();
+    let dir = workdir("dotenv");
+    std::fs::write(
+        dir.join(".env"),
+        format!(
+            "FLOWSCALE_API_URL={}\nFLOWSCALE_API_KEY=\"{SECRET}\"\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+    cmd.current_dir(&dir)
+        .env_remove("FLOWSCALE_API_URL")
+        .env_remove("FLOWSCALE_API_KEY")
+        .args(["health", "--json"]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(json(&out).is_array());
+}
+
+#[test]
+fn ctrl_c_during_a_wait_leaves_the_run_and_says_how_to_resume() {
+    let server = simulator();
+    let dir = workdir("interrupt");
+    let (_, out, _) =
+        run(flowscale(&server, &dir).args(["run", "slow", "-i", "a=1", "--no-wait", "--quiet"]));
+    let run_id = out.trim().to_owned();
+    let child = flowscale(&server, &dir)
+        .args(["wait", &run_id, "--poll", "100ms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once it polls, its handler is in place.
+    let polls = |server: &MockServer| {
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with(&run_id))
+            .count()
+    };
+    let start = Instant::now();
+    while polls(&server) == 0 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains(&format!("flowscale wait {run_id}")), "{err}");
+    // The run goes on.
+    assert!(!server.run(&run_id).unwrap().status.is_finished());
+}
+
+#[test]
+fn a_file_can_come_from_stdin_and_a_literal_at_sign_from_a_double_one() {
+    use std::io::Write;
+    let server = simulator();
+    let dir = workdir("stdin");
+    let mut child = flowscale(&server, &dir)
+        .args([
+            "run",
+            "quick",
+            "-i",
+            "image=@-",
+            "-i",
+            "handle=@@cat",
+            "--no-wait",
+            "--quiet",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let png = std::fs::read(fixture("cat.png")).unwrap();
+    child.stdin.take().unwrap().write_all(&png).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let run_id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let stored = server.run(&run_id).unwrap();
+    assert_eq!(stored.files[0].name, "image");
+    assert_eq!(stored.files[0].bytes, png);
+    assert_eq!(stored.fields, [("handle".to_string(), "@cat".to_string())]);
+}
