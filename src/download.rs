@@ -145,20 +145,43 @@ pub(crate) struct Reserved {
     committed: bool,
 }
 
+/// For each output name, the suffix its file name starts from: the k-th output whose name
+/// sanitises like an earlier one's starts at `-k`. Outputs saved concurrently then get the
+/// same names whatever order their downloads finish in.
+pub(crate) fn first_suffixes<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<u32> {
+    let mut seen: Vec<(String, u32)> = Vec::new();
+    names
+        .into_iter()
+        .map(|name| {
+            let base = file_name::sanitize(name, "").to_lowercase();
+            match seen.iter_mut().find(|(b, _)| *b == base) {
+                Some((_, count)) => {
+                    *count += 1;
+                    *count
+                }
+                None => {
+                    seen.push((base, 0));
+                    0
+                }
+            }
+        })
+        .collect()
+}
+
 /// Creates `dir` if needed and reserves a file for output `name` with extension `ext`
-/// (from [`file_name::extension`]): the sanitised name, or the same with `-1`, `-2`, ...
-/// when it is taken by this call or, unless `overwrite`, exists in `dir`. Returns the
-/// reservation and its open partial file.
+/// (from [`file_name::extension`]): the sanitised name with the suffix `-first` (none for
+/// 0), or the next one up when it is taken by this call or, unless `overwrite`, exists in
+/// `dir`. Returns the reservation and its open partial file.
 pub(crate) fn reserve(
     dir: &Path,
-    name: &str,
+    (name, first): (&str, u32),
     ext: &str,
     overwrite: bool,
     book: &NameBook,
 ) -> Result<(Reserved, File)> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let base = file_name::sanitize(name, ext);
-    for n in 0..100_000u32 {
+    for n in first..first + 100_000 {
         let candidate = match n {
             0 => format!("{base}{ext}"),
             n => format!("{base}-{n}{ext}"),

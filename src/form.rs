@@ -134,15 +134,14 @@ fn flatten_all(entries: Vec<(String, Input)>) -> Result<Vec<(String, Part)>> {
 }
 
 fn flatten(name: String, input: Input, out: &mut Vec<(String, Part)>) -> Result<()> {
+    if let Some(text) = field_text(&input) {
+        out.push((name, Part::Text(text)));
+        return Ok(());
+    }
     let part = match input {
-        Input::Null => return Ok(()),
-        Input::Text(s) => Part::Text(s),
-        Input::Number(n) => Part::Text(n.to_string()),
-        Input::Bool(b) => Part::Text(b.to_string()),
-        Input::Json(v) => Part::Text(v.to_string()),
         Input::List(items) => {
             for (i, item) in items.into_iter().enumerate() {
-                flatten(format!("{name}_{i}"), item, out)?;
+                flatten(list_item_name(&name, i), item, out)?;
             }
             return Ok(());
         }
@@ -151,19 +150,7 @@ fn flatten(name: String, input: Input, out: &mut Vec<(String, Part)>) -> Result<
             filename,
             content_type,
         } => {
-            let filename = match filename {
-                Some(f) => f,
-                None => match path.file_name() {
-                    Some(base) => base.to_string_lossy().into_owned(),
-                    None => {
-                        return Err(Error::input(
-                            name,
-                            format!("{} does not name a file", path.display()),
-                        ));
-                    }
-                },
-            };
-            let content_type = content_type.unwrap_or_else(|| guess_type(&filename));
+            let (filename, content_type) = file_naming(&name, &path, filename, content_type)?;
             Part::File {
                 path,
                 filename,
@@ -184,9 +171,51 @@ fn flatten(name: String, input: Input, out: &mut Vec<(String, Part)>) -> Result<
                 len: r.len,
             }
         }
+        // Text, numbers, booleans and JSON were sent above; null is dropped.
+        _ => return Ok(()),
     };
     out.push((name, part));
     Ok(())
+}
+
+/// The text a text-like input is sent as; `None` for files, readers, lists and null.
+pub(crate) fn field_text(input: &Input) -> Option<String> {
+    match input {
+        Input::Text(s) => Some(s.clone()),
+        Input::Number(n) => Some(n.to_string()),
+        Input::Bool(b) => Some(b.to_string()),
+        Input::Json(v) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
+/// The field name of item `i` of a list input: `<name>_<i>`.
+pub(crate) fn list_item_name(name: &str, i: usize) -> String {
+    format!("{name}_{i}")
+}
+
+/// A file part's filename (given, else the path's base name) and Content-Type (given, else
+/// guessed from the filename).
+pub(crate) fn file_naming(
+    field: &str,
+    path: &std::path::Path,
+    filename: Option<String>,
+    content_type: Option<String>,
+) -> Result<(String, String)> {
+    let filename = match filename {
+        Some(f) => f,
+        None => match path.file_name() {
+            Some(base) => base.to_string_lossy().into_owned(),
+            None => {
+                return Err(Error::input(
+                    field,
+                    format!("{} does not name a file", path.display()),
+                ));
+            }
+        },
+    };
+    let content_type = content_type.unwrap_or_else(|| guess_type(&filename));
+    Ok((filename, content_type))
 }
 
 /// The Content-Type for a filename: guessed from its extension, else octet-stream.

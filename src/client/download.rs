@@ -53,7 +53,9 @@ impl Client {
             download::check_url(&out.download_url)?;
         }
         let dir = dir.as_ref();
-        self.save_each(&result.outputs, dir, &NameBook::default(), options)
+        let suffixes = download::first_suffixes(result.outputs.iter().map(|o| o.name.as_str()));
+        let jobs: Vec<_> = result.outputs.iter().zip(suffixes).collect();
+        self.save_each(&jobs, dir, &NameBook::default(), options)
             .await
     }
 
@@ -114,7 +116,7 @@ impl Client {
     /// Saves one output into `dir` under a reserved safe name.
     pub(super) async fn save_output(
         &self,
-        out: &OutputFile,
+        (out, first): (&OutputFile, u32),
         dir: &Path,
         book: &NameBook,
         options: &DownloadOptions,
@@ -125,8 +127,8 @@ impl Client {
         let (reserved, file) = {
             let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
             let overwrite = options.overwrites();
-            transport::run_blocking(move || download::reserve(&dir, &name, &ext, overwrite, &book))
-                .await?
+            let reserve = move || download::reserve(&dir, (&name, first), &ext, overwrite, &book);
+            transport::run_blocking(reserve).await?
         };
         let mut meter = options.meter(&out.name, &reserved.path, head.content_length);
         let written = transport::save(url, body, file, &reserved.partial, &mut meter)

@@ -31,13 +31,13 @@ impl Client {
     /// download runs to its end (none is dropped half-way); the first failure is returned.
     pub(crate) async fn save_each(
         &self,
-        outputs: &[OutputFile],
+        outputs: &[(&OutputFile, u32)],
         dir: &Path,
         book: &NameBook,
         options: &DownloadOptions,
     ) -> Result<Vec<SavedOutput>> {
         futures_util::stream::iter(outputs)
-            .map(|out| self.save_output(out, dir, book, options))
+            .map(|&out| self.save_output(out, dir, book, options))
             .buffered(options.concurrency_limit())
             .collect::<Vec<_>>()
             .await

@@ -28,14 +28,14 @@ impl Client {
     /// Saves each output in turn, stopping at the first failure.
     pub(crate) fn save_each(
         &self,
-        outputs: &[OutputFile],
+        outputs: &[(&OutputFile, u32)],
         dir: &Path,
         book: &NameBook,
         options: &DownloadOptions,
     ) -> Result<Vec<SavedOutput>> {
         outputs
             .iter()
-            .map(|out| self.save_output(out, dir, book, options))
+            .map(|&out| self.save_output(out, dir, book, options))
             .collect()
     }
 }

@@ -110,7 +110,7 @@ async fn a_zero_poll_interval_does_not_spin() {
         .filter(|r| r.path.starts_with("/api/v1/runs/") && !r.path.ends_with("/output"))
         .count();
     // 500 ms at one poll per 50 ms is about 10; a busy loop makes hundreds.
-    assert!((2..=25).contains(&polls), "{polls} run polls");
+    assert!((1..=25).contains(&polls), "{polls} run polls");
 }
 
 #[maybe_async]
@@ -118,7 +118,7 @@ async fn a_zero_poll_interval_does_not_spin() {
 async fn the_last_status_is_typed() {
     let server = MockServer::start();
     server.register(Workflow::new("wf").duration(Duration::from_secs(60)));
-    let options = WaitOptions::new().timeout(Duration::from_millis(400));
+    let options = WaitOptions::new().timeout(Duration::from_secs(2));
     let err = client_of(&server)
         .execute_workflow_and_wait("wf", [("a", 1)], None, &options)
         .await
