@@ -156,6 +156,19 @@ impl Inputs {
         self
     }
 
+    /// The fields, in the order they were set.
+    pub(crate) fn entries(&self) -> &[(String, Input)] {
+        &self.entries
+    }
+
+    /// Whether fields are still to come from a stream (`AsyncClient` only).
+    pub(crate) fn has_streamed_fields(&self) -> bool {
+        #[cfg(feature = "async")]
+        return self.tail.is_some();
+        #[cfg(not(feature = "async"))]
+        return false;
+    }
+
     /// The fields, the stream of later fields if any, and the progress callback.
     #[cfg(feature = "async")]
     pub(crate) fn into_parts(

@@ -82,6 +82,7 @@ mod download;
 mod error;
 mod failure;
 mod file_name;
+mod fingerprint;
 mod form;
 pub mod inputs;
 mod paging;
@@ -101,6 +102,7 @@ pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, ENV_API_KEY,
 pub use download::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions, SavedOutput};
 pub use error::{BoxError, Error, Result};
 pub use failure::TransportErrorKind;
+pub use fingerprint::Fingerprint;
 pub use inputs::{Input, Inputs, Reader};
 pub use paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 pub use progress::{Progress, Transfer};
