@@ -77,6 +77,7 @@ compile_error!(
      and/or `async` (flowscale::AsyncClient), e.g. `flowscale = { version = \"0.1\", features = [\"async\"] }`"
 );
 
+mod batch;
 mod config;
 mod download;
 mod error;
@@ -98,6 +99,9 @@ mod wait;
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 
+pub use batch::{
+    Batch, BatchCounts, BatchEvent, BatchReport, Job, JobOutcome, JobStatus, MANIFEST_FILE,
+};
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, ENV_API_KEY, ENV_API_URL};
 pub use download::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions, SavedOutput};
 pub use error::{BoxError, Error, Result};
@@ -146,6 +150,8 @@ mod blocking {
     }
 
     mod api;
+    mod batch;
+    mod batch_threads;
     mod builder;
     mod download;
     mod outputs_sequential;
@@ -205,6 +211,8 @@ mod nonblocking {
     }
 
     mod api;
+    mod batch;
+    mod batch_tasks;
     mod builder;
     mod download;
     mod outputs_concurrent;

@@ -19,6 +19,7 @@ mod blocking {
         mockito::Server::new()
     }
 
+    mod batch;
     mod conformance;
     mod deadlines;
     mod download;
@@ -98,6 +99,7 @@ mod nonblocking {
         mockito::Server::new_async().await
     }
 
+    mod batch;
     mod conformance;
     mod deadlines;
     mod download;
@@ -242,6 +244,13 @@ mod nonblocking {
         send(&client.runs(query.clone()));
         send(&client.cancel_run("r"));
         send(&client.download("http://127.0.0.1:9/x", "x"));
+        send(&client.run_batch(flowscale::Batch::new("wf", "out")));
+        let result: flowscale::WorkflowResult =
+            serde_json::from_str(r#"{"run_id":"r","workflow_id":null,"outputs":[]}"#).unwrap();
+        let save = flowscale::DownloadOptions::new();
+        send(&client.download_outputs(&result, "out", &save));
+        send(&client.download_run_outputs("r", "out", &save));
+        send(&client.download_bytes("http://127.0.0.1:9/x", 1));
         // Clients are shared between tasks.
         fn share<T: Send + Sync + Clone>(_: &T) {}
         share(&client);

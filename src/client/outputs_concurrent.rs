@@ -36,8 +36,10 @@ impl Client {
         book: &NameBook,
         options: &DownloadOptions,
     ) -> Result<Vec<SavedOutput>> {
-        futures_util::stream::iter(outputs)
-            .map(|&out| self.save_output(out, dir, book, options))
+        // Indices, not borrowed items: a closure taking references would make the future
+        // not `Send` (its lifetimes cannot be proven general enough).
+        futures_util::stream::iter(0..outputs.len())
+            .map(|i| self.save_output(outputs[i], dir, book, options))
             .buffered(options.concurrency_limit())
             .collect::<Vec<_>>()
             .await
