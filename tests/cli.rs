@@ -381,3 +381,121 @@ fn a_file_can_come_from_stdin_and_a_literal_at_sign_from_a_double_one() {
     assert_eq!(stored.files[0].bytes, png);
     assert_eq!(stored.fields, [("handle".to_string(), "@cat".to_string())]);
 }
+
+/// Executes the simulator has seen.
+fn executes(server: &MockServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/runs")
+        .count()
+}
+
+#[test]
+fn batch_over_a_folder_is_cut_short_then_resumed_without_paying_twice() {
+    let server = simulator();
+    server.register(
+        Workflow::new("per-file")
+            .outputs(["image"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(400)),
+    );
+    let dir = workdir("batch");
+    std::fs::create_dir_all(dir.join("photos")).unwrap();
+    for i in 0..6 {
+        std::fs::write(dir.join(format!("photos/p{i}.png")), format!("photo {i}")).unwrap();
+    }
+    let batch = |timeout: &str| {
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args([
+            "batch",
+            "per-file",
+            "--each",
+            "image=photos/*.png",
+            "-i",
+            "text=a cat",
+        ])
+        .args([
+            "--concurrency",
+            "2",
+            "--poll",
+            "50ms",
+            "--timeout",
+            timeout,
+            "-o",
+            "out",
+        ]);
+        cmd
+    };
+
+    // Cut short: every wait ends before its run does.
+    let (code, out, err) = run(&mut batch("100ms"));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains("still running") && err.contains("run the same command again"),
+        "{err}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.contains("submitted")).count(),
+        6,
+        "{out}"
+    );
+    assert_eq!(executes(&server), 6);
+
+    // Re-run: attaches to the six runs, submits nothing.
+    let (code, out, err) = run(&mut batch("60s"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("completed")).count(),
+        6 + 1,
+        "{out}"
+    );
+    assert_eq!(executes(&server), 6);
+
+    // Again, as JSON: everything already done, no request sent.
+    let (code, out, _) = run(batch("60s").arg("--json"));
+    assert_eq!(code, 0);
+    let report = json(&out);
+    let jobs = report["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 6);
+    for job in jobs {
+        assert_eq!(job["status"], "completed");
+        assert_eq!(job["reused"], true);
+        let path = job["saved"][0]["path"].as_str().unwrap();
+        assert!(dir.join(path).is_file(), "{path}");
+    }
+    assert_eq!(executes(&server), 6);
+}
+
+#[test]
+fn batch_from_a_jobs_file_reports_a_failed_job() {
+    let server = simulator();
+    let dir = workdir("jobsfile");
+    std::fs::copy(fixture("cat.png"), dir.join("cat.png")).unwrap();
+    std::fs::write(
+        dir.join("jobs.jsonl"),
+        "{\"text_51536\": \"a cat\", \"image_35728\": \"@cat.png\"}\n{\"text_51536\": \"no image\"}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "batch",
+        "demo-img2img",
+        "--jobs",
+        "jobs.jsonl",
+        "--poll",
+        "100ms",
+        "--quiet",
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.starts_with("error: 1 of 2 jobs failed"), "{err}");
+    assert!(err.contains("--retry-failed"), "{err}");
+    // Quiet: the saved paths of the job that completed.
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().all(|p| dir.join(p).is_file()), "{out}");
+    let uploaded = server
+        .requests()
+        .into_iter()
+        .find(|r| !r.files.is_empty())
+        .unwrap();
+    assert_eq!(uploaded.files[0].filename, "cat.png");
+}

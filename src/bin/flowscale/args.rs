@@ -63,6 +63,19 @@ Example:
   flowscale run bncu0a1kipv -i text_51536=\"a cat\" -i image_35728=@cat.png -o out/")]
     Run(RunArgs),
 
+    /// Run a workflow over many inputs, a few at a time; re-running resumes
+    #[command(after_help = "\
+Jobs come from a JSON-lines file (one object of inputs per line; \"@path\" values are files
+relative to the file) or from --each NAME=DIR (one job per file in DIR, or per match of a
+pattern like photos/*.png). -i inputs are added to every job.
+
+Progress is kept in DIR/manifest.jsonl: running the same command again skips completed jobs,
+waits for runs already submitted, and submits only the rest; nothing is paid for twice.
+
+Example:
+  flowscale batch demo-img2img --each image_35728=photos/ -i text_51536=\"a cat\" -o out/")]
+    Batch(BatchArgs),
+
     /// Wait for a run started earlier and save its outputs
     #[command(
         after_help = "Example:\n  flowscale wait 808f34d0-ef97-4b78-a00f-1268077ea6db -o out/"
@@ -135,6 +148,53 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub wait: WaitSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The workflow every job runs
+    pub workflow_id: String,
+
+    /// A JSON-lines file of jobs
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "each",
+        conflicts_with = "each"
+    )]
+    pub jobs: Option<PathBuf>,
+
+    /// One job per file: NAME=DIR or NAME=DIR/*.png
+    #[arg(long, value_name = "NAME=DIR")]
+    pub each: Option<String>,
+
+    /// An input for every job: name=value, name=@path
+    #[arg(short, long = "input", value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+
+    /// File every run under this group
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
+
+    /// Jobs at once
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+
+    /// Submit again the jobs whose run failed last time
+    #[arg(long)]
+    pub retry_failed: bool,
+
+    /// How long to wait for each run, as 90s, 10m or 1h
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Time between polls, as 500ms or 2s
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub poll: Duration,
+
+    /// Directory for the manifest and one folder of outputs per job
+    #[arg(short, long, value_name = "DIR", default_value = "flowscale-batch")]
+    pub output_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -22,8 +22,8 @@ pub enum Mode {
     Json,
 }
 
-/// The run being waited for, for the Ctrl-C handler's resume line.
-pub static CURRENT_RUN: Mutex<Option<String>> = Mutex::new(None);
+/// How to resume what is under way, for the Ctrl-C handler.
+pub static RESUME: Mutex<Option<String>> = Mutex::new(None);
 
 /// Runs one command.
 pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure> {
@@ -101,6 +101,7 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
             emit(mode, &doc, || saved_lines(&saved, mode))
         }
         Command::Runs(args) => list_runs(client, args, mode),
+        Command::Batch(args) => crate::batch::run(client, args, mode),
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
     }
@@ -171,7 +172,7 @@ fn finish_wait(
         client.download_outputs(&result, &settings.output_dir, &save_options(bars))?
     };
     bars.finish();
-    *CURRENT_RUN.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    *RESUME.lock().unwrap_or_else(|e| e.into_inner()) = None;
     let outputs: Vec<Value> = result
         .outputs
         .iter()
@@ -269,7 +270,11 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
 
 /// `-i` values: `name=value`, `name=@path`, `name=@-`, `name=@@literal`.
 pub fn parse_inputs(raw: &[String]) -> Result<Inputs, Failure> {
-    let mut inputs = Inputs::new();
+    add_inputs(Inputs::new(), raw)
+}
+
+/// Adds `-i` values to `inputs`.
+pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure> {
     let mut stdin_used = false;
     for item in raw {
         let Some((name, value)) = item.split_once('=').filter(|(n, _)| !n.is_empty()) else {
@@ -300,11 +305,18 @@ pub fn parse_inputs(raw: &[String]) -> Result<Inputs, Failure> {
 
 /// Notes the run being waited for, for the Ctrl-C handler.
 fn remember(run_id: &str) {
-    *CURRENT_RUN.lock().unwrap_or_else(|e| e.into_inner()) = Some(run_id.to_owned());
+    set_resume(format!(
+        "run {run_id} goes on; resume with: flowscale wait {run_id}"
+    ));
+}
+
+/// Sets what the Ctrl-C handler says.
+pub fn set_resume(hint: String) {
+    *RESUME.lock().unwrap_or_else(|e| e.into_inner()) = Some(hint);
 }
 
 /// Prints a result: one JSON document, or lines.
-fn emit<T: serde::Serialize>(
+pub fn emit<T: serde::Serialize>(
     mode: Mode,
     doc: &T,
     lines: impl FnOnce() -> Vec<String>,

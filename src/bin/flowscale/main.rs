@@ -9,6 +9,7 @@
 //! errors to stderr. Exit codes are in `failure.rs` and `flowscale --help`.
 
 mod args;
+mod batch;
 mod commands;
 mod config;
 mod display;
@@ -21,7 +22,7 @@ use clap::Parser;
 use args::Cli;
 #[cfg(feature = "mock")]
 use args::Command;
-use commands::{CURRENT_RUN, Mode};
+use commands::{Mode, RESUME};
 use failure::{EXIT_INTERRUPTED, Failure};
 
 fn main() -> ExitCode {
@@ -39,11 +40,9 @@ fn main() -> ExitCode {
     };
     // Ctrl-C during a wait leaves the run going on FlowScale and says how to resume.
     let _ = ctrlc::set_handler(|| {
-        let run = CURRENT_RUN.lock().ok().and_then(|r| r.clone());
-        match run {
-            Some(id) => {
-                eprintln!("\ninterrupted: run {id} goes on; resume with: flowscale wait {id}")
-            }
+        let resume = RESUME.lock().ok().and_then(|r| r.clone());
+        match resume {
+            Some(resume) => eprintln!("\ninterrupted: {resume}"),
             None => eprintln!("\ninterrupted"),
         }
         std::process::exit(EXIT_INTERRUPTED);

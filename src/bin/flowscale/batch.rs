@@ -1,0 +1,264 @@
+//! `flowscale batch`: jobs from a JSON-lines file or a folder, run with the SDK's batch
+//! runner (which keeps the manifest that makes a re-run resume), an overall bar, a
+//! summary table.
+
+use std::path::{Path, PathBuf};
+
+use flowscale::{
+    Batch, BatchEvent, Client, DownloadOptions, Input, Inputs, Job, JobStatus, WaitOptions,
+};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+
+use crate::args::BatchArgs;
+use crate::commands::{Mode, add_inputs, emit, set_resume};
+use crate::failure::{EXIT_FAILED, EXIT_TIMEOUT, Failure};
+
+/// Runs the batch and prints its summary; fails (exit 1) when a job failed, (exit 3) when
+/// a job's run is still going.
+pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> {
+    let mut jobs = match (&args.jobs, &args.each) {
+        (Some(file), _) => jobs_from_file(file)?,
+        (None, Some(each)) => jobs_from_folder(each)?,
+        (None, None) => unreachable!("clap requires --jobs or --each"),
+    };
+    for job in &mut jobs {
+        job.inputs = add_inputs(std::mem::take(&mut job.inputs), &args.inputs)?;
+    }
+    let total = jobs.len() as u64;
+
+    let target = if mode == Mode::Human {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bars = MultiProgress::with_draw_target(target);
+    let overall = bars.add(
+        ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} jobs")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        ),
+    );
+    overall.set_message("batch");
+    let (lines, bar) = (bars.clone(), overall.clone());
+    let mut batch = Batch::new(&args.workflow_id, &args.output_dir)
+        .jobs(jobs)
+        .concurrency(args.concurrency)
+        .retry_failed(args.retry_failed)
+        .wait_options(
+            WaitOptions::new()
+                .timeout(args.timeout)
+                .poll_interval(args.poll),
+        )
+        .download_options(DownloadOptions::new())
+        .on_event(move |event| {
+            let counts = match event {
+                BatchEvent::Submitted { counts, .. }
+                | BatchEvent::Attached { counts, .. }
+                | BatchEvent::Finished { counts, .. } => Some(*counts),
+                _ => None,
+            };
+            if let Some(counts) = counts {
+                bar.set_position((counts.done + counts.failed) as u64);
+                bar.set_message(format!("{} running", counts.running));
+            }
+            if !lines.is_hidden() {
+                let _ = lines.println(format!("  {event}"));
+            }
+        });
+    if let Some(group) = &args.group {
+        batch = batch.group_id(group.clone());
+    }
+    set_resume("recorded runs go on; run the same command again to resume".to_owned());
+    let report = client.run_batch(batch)?;
+    overall.finish_and_clear();
+
+    emit(mode, &report, || {
+        if mode == Mode::Quiet {
+            return report
+                .jobs
+                .iter()
+                .flat_map(|j| j.saved.iter().map(|s| s.path.display().to_string()))
+                .collect();
+        }
+        let mut lines = vec![format!(
+            "{:<28}  {:<11}  {:<36}  FILES",
+            "JOB", "STATUS", "RUN"
+        )];
+        lines.extend(report.jobs.iter().map(|j| {
+            let detail = match (&j.error, j.saved.len()) {
+                (Some(e), _) if j.status != JobStatus::Completed => e.replace('\n', " "),
+                (_, n) => format!("{n}{}", if j.reused { " (already done)" } else { "" }),
+            };
+            format!(
+                "{:<28}  {:<11}  {:<36}  {detail}",
+                j.name,
+                j.status.to_string(),
+                j.run_id.as_deref().unwrap_or("-")
+            )
+        }));
+        lines.push(format!(
+            "{} completed, {} failed, {} still running, {} not started; manifest: {}",
+            report.count(JobStatus::Completed),
+            report.count(JobStatus::Failed),
+            report.count(JobStatus::Submitted),
+            report.count(JobStatus::NotStarted),
+            args.output_dir.join(flowscale::MANIFEST_FILE).display()
+        ));
+        lines
+    })?;
+
+    let (failed, pending) = (
+        report.count(JobStatus::Failed),
+        report.count(JobStatus::Submitted),
+    );
+    let rerun = "run the same command again to resume".to_owned();
+    if failed > 0 {
+        return Err(Failure {
+            message: format!("{failed} of {} jobs failed", report.jobs.len()),
+            hint: Some(format!(
+                "{rerun}; add --retry-failed to submit the failed ones again"
+            )),
+            run_id: None,
+            code: EXIT_FAILED,
+        });
+    }
+    if pending > 0 {
+        return Err(Failure {
+            message: format!("{pending} of {} jobs are still running", report.jobs.len()),
+            hint: Some(rerun),
+            run_id: None,
+            code: EXIT_TIMEOUT,
+        });
+    }
+    Ok(())
+}
+
+/// One job per line of a JSON-lines file: an object of inputs; `"@path"` is a file
+/// relative to the file, `"@@text"` the text `@text`.
+fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::usage(
+            format!("cannot read the jobs file {}: {e}", file.display()),
+            "give a JSON-lines file, one object of inputs per line",
+        )
+    })?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut jobs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: String| {
+            Failure::usage(
+                format!("{} line {}: {why}", file.display(), n + 1),
+                "each line must be a JSON object of inputs, like {\"text_1\": \"a cat\", \"image_1\": \"@cat.png\"}",
+            )
+        };
+        let object = match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(object)) => object,
+            Ok(_) => return Err(bad("not a JSON object".into())),
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        let mut inputs = Inputs::new();
+        for (name, value) in object {
+            inputs = match value {
+                Value::String(s) if s.starts_with("@@") => inputs.text(name, &s[1..]),
+                Value::String(s) if s.starts_with('@') => inputs.file(name, base.join(&s[1..])),
+                other => inputs.set(name, Input::from(other)),
+            };
+        }
+        jobs.push(Job::new(format!("line-{}", n + 1), inputs));
+    }
+    Ok(jobs)
+}
+
+/// One job per file of a folder (`NAME=DIR`) or per match of `NAME=DIR/*.ext`, in name
+/// order; the job is named after its file.
+fn jobs_from_folder(each: &str) -> Result<Vec<Job>, Failure> {
+    let Some((name, place)) = each
+        .split_once('=')
+        .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+    else {
+        return Err(Failure::usage(
+            format!("--each `{each}` is not NAME=DIR"),
+            "write --each image_35728=photos/ or --each image_35728=photos/*.png",
+        ));
+    };
+    let place = PathBuf::from(place);
+    let (dir, pattern) = match place.file_name().and_then(|f| f.to_str()) {
+        Some(last) if last.contains('*') => (
+            place.parent().map_or(PathBuf::from("."), Path::to_path_buf),
+            Some(last.to_owned()),
+        ),
+        _ => (place.clone(), None),
+    };
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        Failure::usage(
+            format!("cannot read the folder {}: {e}", dir.display()),
+            "give --each NAME=DIR with a folder of input files",
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let file = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+            !file.starts_with('.') && pattern.as_deref().is_none_or(|pat| matches(pat, file))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Failure::usage(
+            format!("no input files in {}", place.display()),
+            "check the folder or the pattern",
+        ));
+    }
+    Ok(files
+        .into_iter()
+        .map(|path| {
+            let job = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Job::new(job, Inputs::new().file(name, path))
+        })
+        .collect())
+}
+
+/// A file-name pattern where `*` matches any run of characters.
+fn matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn patterns_match_like_a_shell() {
+        assert!(matches("*.png", "cat.png"));
+        assert!(!matches("*.png", "cat.jpg"));
+        assert!(matches("img_*_v*.png", "img_01_v2.png"));
+        assert!(!matches("img_*_v*.png", "img_01.png"));
+        assert!(matches("cat.png", "cat.png"));
+        assert!(!matches("a*a", "a"));
+    }
+}
