@@ -318,15 +318,20 @@ pub(crate) enum Plan {
 }
 
 /// Decides a job's plan. The rule that matters: a recorded run id that did not end in a
-/// failed run is always attached to, never submitted again.
-pub(crate) fn plan(last: Option<&Record>, retry_failed: bool) -> Plan {
+/// failed run is always attached to, never submitted again. Saved paths are recorded
+/// relative to the batch's directory `dir` (so that a committed cache works on any
+/// machine), and come back joined to it.
+pub(crate) fn plan(last: Option<&Record>, retry_failed: bool, dir: &Path) -> Plan {
     let Some(record) = last else {
         return Plan::Submit;
     };
+    let saved: Vec<SavedOutput> = record
+        .saved
+        .iter()
+        .map(|s| SavedOutput::new(s.name.clone(), dir.join(&s.path), s.bytes))
+        .collect();
     match (record.status, &record.run_id) {
-        (JobStatus::Completed, _) if record.saved.iter().all(|s| s.path.is_file()) => {
-            Plan::Reuse(record.saved.clone())
-        }
+        (JobStatus::Completed, _) if saved.iter().all(|s| s.path.is_file()) => Plan::Reuse(saved),
         // Completed, but a file went missing: its run still has the links.
         (JobStatus::Completed, Some(run_id)) => Plan::Attach(run_id.clone()),
         (JobStatus::Failed, _) if !retry_failed => {
@@ -357,13 +362,7 @@ impl Manifest {
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        let mut last = HashMap::new();
-        for line in BufReader::new(&file).lines() {
-            let line = line.map_err(|e| Error::io(&path, e))?;
-            if let Ok(record) = serde_json::from_str::<Record>(&line) {
-                last.insert(record.fingerprint.clone(), record);
-            }
-        }
+        let last = read_records(&file, &path)?;
         Ok(Manifest {
             path,
             file: Mutex::new(file),
@@ -385,6 +384,32 @@ impl Manifest {
             .and_then(|()| file.sync_data())
             .map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// The last record of every fingerprint in the manifest at `dir`, read only (nothing is
+/// created: a build script may run where the source is read-only). Empty when there is no
+/// manifest. (For `BuildCache`, which only the blocking client has.)
+#[cfg(feature = "blocking")]
+pub(crate) fn read_manifest(dir: &Path) -> Result<HashMap<Fingerprint, Record>> {
+    let path = dir.join(MANIFEST_FILE);
+    match File::open(&path) {
+        Ok(file) => read_records(&file, &path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashMap::new()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Folds manifest lines into the last record per fingerprint; a torn last line (a crash
+/// mid-write) is skipped.
+fn read_records(file: &File, path: &Path) -> Result<HashMap<Fingerprint, Record>> {
+    let mut last = HashMap::new();
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(|e| Error::io(path, e))?;
+        if let Ok(record) = serde_json::from_str::<Record>(&line) {
+            last.insert(record.fingerprint.clone(), record);
+        }
+    }
+    Ok(last)
 }
 
 /// The folder a job's outputs go to: its name, made safe, and its fingerprint's start.
@@ -511,14 +536,22 @@ impl JobOutcome {
         }
     }
 
-    /// The manifest line for this outcome.
-    pub(crate) fn record(&self) -> Option<Record> {
+    /// The manifest line for this outcome, with saved paths relative to `dir`.
+    pub(crate) fn record(&self, dir: &Path) -> Option<Record> {
+        let saved = self
+            .saved
+            .iter()
+            .map(|s| {
+                let relative = s.path.strip_prefix(dir).unwrap_or(&s.path);
+                SavedOutput::new(s.name.clone(), relative.to_path_buf(), s.bytes)
+            })
+            .collect();
         Some(Record {
             fingerprint: self.fingerprint.clone()?,
             job: self.name.clone(),
             run_id: self.run_id.clone(),
             status: self.status,
-            saved: self.saved.clone(),
+            saved,
             error: self.error.clone(),
         })
     }

@@ -78,6 +78,8 @@ compile_error!(
 );
 
 mod batch;
+#[cfg(feature = "blocking")]
+mod build_cache;
 mod config;
 mod download;
 mod error;
@@ -98,6 +100,12 @@ mod wait;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
+
+/// FlowScale in build scripts: generate an asset once, keep it in a committed directory.
+#[cfg(feature = "blocking")]
+pub mod build {
+    pub use crate::build_cache::BuildCache;
+}
 
 pub use batch::{
     Batch, BatchCounts, BatchEvent, BatchReport, Job, JobOutcome, JobStatus, MANIFEST_FILE,

@@ -88,7 +88,8 @@ impl Client {
             }
         };
         let mut outcome = JobOutcome::new(&job.name, Some(fingerprint.clone()), JobStatus::Failed);
-        let run_id = match batch::plan(run.manifest.last(&fingerprint), run.retry_failed) {
+        let last = run.manifest.last(&fingerprint);
+        let run_id = match batch::plan(last, run.retry_failed, &run.dir) {
             Plan::Reuse(saved) => {
                 outcome.status = JobStatus::Completed;
                 outcome.saved = saved;
@@ -189,7 +190,7 @@ impl Client {
 
     /// Appends a job's state to the manifest, synced, off the async runtime's workers.
     async fn record(&self, run: &BatchRun, outcome: &JobOutcome) -> Result<()> {
-        let Some(record): Option<Record> = outcome.record() else {
+        let Some(record): Option<Record> = outcome.record(&run.dir) else {
             return Ok(());
         };
         let manifest = run.manifest.clone();

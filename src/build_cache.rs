@@ -1,0 +1,123 @@
+//! FlowScale inside a build script: [`BuildCache`] generates an asset once and keeps it in
+//! a directory you commit, so clean builds, docs.rs and CI without a key reuse it and send
+//! nothing.
+
+use std::path::{Path, PathBuf};
+
+use crate::batch::{self, Batch, Job, JobStatus, Plan};
+use crate::error::{Error, Result};
+use crate::inputs::{Input, Inputs};
+use crate::wait::WaitOptions;
+use crate::{Client, ENV_API_KEY, ENV_API_URL};
+
+/// Outputs of FlowScale runs kept in a committed directory, keyed by the request's
+/// [fingerprint](crate::Inputs::fingerprint), for use in a `build.rs`.
+///
+/// [`BuildCache::outputs`] prints the `cargo:rerun-if-changed` lines for every input file
+/// and `cargo:rerun-if-env-changed` for `FLOWSCALE_API_KEY` / `FLOWSCALE_API_URL`. It then
+/// returns the cached files when the directory's manifest has this exact request; else it
+/// runs the workflow with [`Client::from_env`] and records the result there (through
+/// [`Client::run_batch`], so an interrupted build attaches to its run instead of paying
+/// again). On a miss without a key it fails with one line saying what to set.
+///
+/// ```no_run
+/// // build.rs
+/// use flowscale::build::BuildCache;
+/// use flowscale::Inputs;
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let inputs = Inputs::new()
+///         .set("text_51536", "a lighthouse at dusk, watercolor")
+///         .set("image_35728", std::path::Path::new("assets/sketch.png"));
+///     let files = BuildCache::new("flowscale-cache").outputs("bncu0a1kipv", inputs)?;
+///     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+///     std::fs::copy(&files[0], out.join("banner.png"))?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug)]
+#[must_use = "a BuildCache does nothing until outputs() is called"]
+pub struct BuildCache {
+    dir: PathBuf,
+    wait: WaitOptions,
+}
+
+impl BuildCache {
+    /// A cache in `dir` (relative paths are relative to the build script's package, where
+    /// cargo runs it). Commit this directory.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        BuildCache {
+            dir: dir.into(),
+            wait: WaitOptions::new(),
+        }
+    }
+
+    /// How a run is waited for on a miss.
+    pub fn wait_options(mut self, options: WaitOptions) -> Self {
+        self.wait = options;
+        self
+    }
+
+    /// The output files of running `workflow_id` with `inputs`: from the cache, or made
+    /// now and cached. Prints the build script's `cargo:` lines.
+    pub fn outputs(&self, workflow_id: &str, inputs: Inputs) -> Result<Vec<PathBuf>> {
+        for (_, input) in inputs.entries() {
+            rerun_if_changed(input);
+        }
+        println!("cargo:rerun-if-env-changed={ENV_API_KEY}");
+        println!("cargo:rerun-if-env-changed={ENV_API_URL}");
+        println!(
+            "cargo:rerun-if-changed={}",
+            self.dir.join(batch::MANIFEST_FILE).display()
+        );
+
+        let fingerprint = inputs.fingerprint(workflow_id, None)?;
+        let recorded = batch::read_manifest(&self.dir)?;
+        if let Plan::Reuse(saved) = batch::plan(recorded.get(&fingerprint), false, &self.dir) {
+            return Ok(saved.into_iter().map(|s| s.path).collect());
+        }
+        if std::env::var_os(ENV_API_KEY).is_none() {
+            return Err(Error::config(format!(
+                "no cached FlowScale result for workflow {workflow_id} with these inputs in {} \
+                 (fingerprint {}): set {ENV_API_KEY} and {ENV_API_URL} to generate it once, \
+                 then commit that directory",
+                self.dir.display(),
+                fingerprint.short()
+            )));
+        }
+        let client = Client::from_env()?;
+        let batch = Batch::new(workflow_id, &self.dir)
+            .job(Job::new(workflow_id, inputs))
+            .concurrency(1)
+            .wait_options(self.wait.clone());
+        let report = client.run_batch(batch)?;
+        let job = report
+            .jobs
+            .into_iter()
+            .next()
+            .expect("one job in, one outcome out");
+        match job.status {
+            JobStatus::Completed => Ok(job.saved.into_iter().map(|s| s.path).collect()),
+            status => Err(Error::input(
+                "workflow_id",
+                format!(
+                    "the FlowScale run for {workflow_id} is {status}: {}",
+                    job.error.unwrap_or_default()
+                ),
+            )),
+        }
+    }
+}
+
+/// `cargo:rerun-if-changed` for every file among an input's values.
+fn rerun_if_changed(input: &Input) {
+    match input {
+        Input::File { path, .. } => print_rerun(path),
+        Input::List(items) => items.iter().for_each(rerun_if_changed),
+        _ => {}
+    }
+}
+
+fn print_rerun(path: &Path) {
+    println!("cargo:rerun-if-changed={}", path.display());
+}
