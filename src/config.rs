@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
 
 /// Environment variable holding the API key, read by `from_env`.
 pub const ENV_API_KEY: &str = "FLOWSCALE_API_KEY";
@@ -53,7 +54,12 @@ pub(crate) struct Settings {
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
     pub user_agent: String,
+    pub retry: RetryPolicy,
+    pub max_concurrent_requests: usize,
 }
+
+/// Default bound on the requests one client has in flight at once.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
 
 /// The default `User-Agent` header.
 pub(crate) fn default_user_agent() -> String {
@@ -68,6 +74,8 @@ pub(crate) struct Draft {
     pub connect_timeout: Option<Duration>,
     pub response_timeout: Option<Duration>,
     pub user_agent: Option<String>,
+    pub retry: Option<RetryPolicy>,
+    pub max_concurrent_requests: Option<usize>,
 }
 
 impl Draft {
@@ -94,6 +102,11 @@ impl Draft {
             connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             response_timeout: self.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT),
             user_agent: self.user_agent.unwrap_or_else(default_user_agent),
+            retry: self.retry.unwrap_or_default(),
+            max_concurrent_requests: self
+                .max_concurrent_requests
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
+                .max(1),
         })
     }
 

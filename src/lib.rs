@@ -92,6 +92,7 @@ mod paging;
 mod progress;
 mod request;
 mod response;
+mod retry;
 mod transport;
 mod types;
 mod upload;
@@ -110,7 +111,10 @@ pub mod build {
 pub use batch::{
     Batch, BatchCounts, BatchEvent, BatchReport, Job, JobOutcome, JobStatus, MANIFEST_FILE,
 };
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, ENV_API_KEY, ENV_API_URL};
+pub use config::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_RESPONSE_TIMEOUT,
+    ENV_API_KEY, ENV_API_URL,
+};
 pub use download::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions, SavedOutput};
 pub use error::{BoxError, Error, Result};
 pub use failure::TransportErrorKind;
@@ -118,6 +122,7 @@ pub use fingerprint::Fingerprint;
 pub use inputs::{Input, Inputs, Reader};
 pub use paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 pub use progress::{Progress, Transfer};
+pub use retry::{DEFAULT_RETRY_ATTEMPTS, RetryPolicy};
 pub use types::{
     ContainerHealth, ContainerQueue, ContainerStatus, Execution, Output, PageMeta, QueueEntry,
     QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,
@@ -184,6 +189,7 @@ mod blocking {
     #[derive(Clone, Debug)]
     pub struct Client {
         http: transport::Http,
+        gate: Arc<transport::Gate>,
         settings: Arc<crate::config::Settings>,
     }
 }
@@ -245,6 +251,7 @@ mod nonblocking {
     #[derive(Clone, Debug)]
     pub struct Client {
         http: transport::Http,
+        gate: Arc<transport::Gate>,
         settings: Arc<crate::config::Settings>,
     }
 }

@@ -9,6 +9,7 @@ use crate::config::BaseUrl;
 use crate::error::{Error, Result};
 use crate::form::{EncodedForm, urlencoded};
 use crate::paging::RunsQuery;
+use crate::retry::Idempotence;
 
 /// HTTP methods the API uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +28,28 @@ pub(crate) struct Request {
 }
 
 impl Request {
+    /// Whether sending this request twice is harmless: GETs and body-less POSTs (cancel)
+    /// are; a POST with a form (starting a run) is not.
+    pub fn idempotence(&self) -> Idempotence {
+        match (self.method, &self.body) {
+            (_, Some(_)) => Idempotence::Unsafe,
+            _ => Idempotence::Safe,
+        }
+    }
+
+    /// A copy for another attempt; `None` for a request with a body (never resent).
+    pub fn try_clone(&self) -> Option<Request> {
+        match self.body {
+            Some(_) => None,
+            None => Some(Request {
+                method: self.method,
+                url: self.url.clone(),
+                body: None,
+                timeout: self.timeout,
+            }),
+        }
+    }
+
     /// The same request, bounded as a whole by `limit` when there is one.
     pub fn within(mut self, limit: Option<Duration>) -> Self {
         self.timeout = limit;

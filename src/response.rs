@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result, snippet};
 use crate::request::Response;
+use crate::retry::parse_retry_after;
 use crate::types::{Output, PageMeta, RunPage, RunsData};
 
 const SNIPPET: usize = 2048;
@@ -80,6 +81,12 @@ fn decode_error(resp: &Response, e: serde_json::Error) -> Error {
     Error::decode(resp.status, &resp.body, e)
 }
 
+/// The error an error answer stands for, when a retry policy could act on it (429 and
+/// 5xx); `None` for answers that are final (4xx, 204, 408 from `get_output`...).
+pub(crate) fn retryable_status(resp: &Response) -> Option<Error> {
+    matches!(resp.status, 429 | 500..=599).then(|| api_error(resp))
+}
+
 /// The error an unsuccessful response stands for, with the server's message made readable.
 pub(crate) fn api_error(resp: &Response) -> Error {
     let json: Option<Value> = serde_json::from_slice(&resp.body).ok();
@@ -107,8 +114,7 @@ pub(crate) fn api_error(resp: &Response) -> Error {
         retry_after: resp
             .retry_after
             .as_deref()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(std::time::Duration::from_secs),
+            .and_then(|s| parse_retry_after(s, std::time::SystemTime::now())),
     }
 }
 

@@ -27,6 +27,7 @@ mod blocking {
     mod errors;
     mod inputs;
     mod outputs;
+    mod retries;
     mod simulator;
     mod wait;
 
@@ -107,6 +108,7 @@ mod nonblocking {
     mod errors;
     mod inputs;
     mod outputs;
+    mod retries;
     mod simulator;
     mod wait;
 

@@ -429,17 +429,26 @@ fn batch_over_a_folder_is_cut_short_then_resumed_without_paying_twice() {
     };
 
     // Cut short: every wait ends before its run does.
-    let (code, out, err) = run(&mut batch("100ms"));
+    let (code, out, err) = run(batch("100ms").arg("--json"));
     assert_eq!(code, 3, "{out}{err}");
     assert!(
         err.contains("still running") && err.contains("run the same command again"),
         "{err}"
     );
-    assert_eq!(
-        out.lines().filter(|l| l.contains("submitted")).count(),
-        6,
-        "{out}"
+    let first = json(
+        out.lines()
+            .take_while(|l| !l.starts_with("{\"error"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
     );
+    let statuses: Vec<_> = first["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["status"].clone())
+        .collect();
+    assert_eq!(statuses, vec![Value::from("submitted"); 6], "{out}");
     assert_eq!(executes(&server), 6);
 
     // Re-run: attaches to the six runs, submits nothing.

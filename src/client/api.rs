@@ -10,6 +10,7 @@ use crate::inputs::Inputs;
 use crate::paging::RunsQuery;
 use crate::request::{self, Request, Response};
 use crate::response;
+use crate::retry::Retrier;
 use crate::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunPage};
 
 #[maybe_async]
@@ -45,18 +46,52 @@ impl Client {
         self.settings.base_url.as_str()
     }
 
+    /// Sends a single call, retried by the client's [`RetryPolicy`](crate::RetryPolicy)
+    /// when it is safe to send twice.
     async fn send(&self, req: Request) -> Result<Response> {
+        let mut retrier = Retrier::new(&self.settings.retry);
+        let idempotence = req.idempotence();
+        let mut req = req;
+        loop {
+            let again = req.try_clone();
+            let failure = match self.send_once(req).await {
+                Ok(resp) => match response::retryable_status(&resp) {
+                    // An answer a retry may change (429, 5xx): the policy decides.
+                    Some(error) => error,
+                    None => return Ok(resp),
+                },
+                Err(error) => error,
+            };
+            match (retrier.after_failure(&failure, idempotence), again) {
+                (Some(delay), Some(next)) => {
+                    transport::sleep(delay).await;
+                    req = next;
+                }
+                _ => return Err(failure),
+            }
+        }
+    }
+
+    /// Sends a request once, within the client's bound on requests in flight.
+    async fn send_once(&self, req: Request) -> Result<Response> {
+        let _pass = transport::enter(&self.gate).await;
         transport::send(&self.http, &self.settings, req).await
     }
 
-    /// Sends a request that must be answered by `deadline`, when there is one.
+    /// Sends a request for a wait: once (the wait's own rules decide about retries), and
+    /// answered by `deadline`. Without a deadline it is a single call, as `send`.
     pub(super) async fn send_by(
         &self,
         req: Request,
         deadline: Option<Instant>,
     ) -> Result<Response> {
-        let limit = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        self.send(req.within(limit)).await
+        match deadline {
+            Some(deadline) => {
+                let limit = deadline.saturating_duration_since(Instant::now());
+                self.send_once(req.within(Some(limit))).await
+            }
+            None => self.send(req).await,
+        }
     }
 
     /// The state of every ComfyUI container of the pod.

@@ -69,6 +69,22 @@ impl ClientBuilder {
         self
     }
 
+    /// How single calls are retried after a transient failure (default
+    /// [`RetryPolicy::new`](crate::RetryPolicy::new): 3 attempts for GETs and cancel, never
+    /// for `execute_workflow`). [`RetryPolicy::none`](crate::RetryPolicy::none) turns it off.
+    pub fn retry(mut self, policy: crate::RetryPolicy) -> Self {
+        self.draft.retry = Some(policy);
+        self
+    }
+
+    /// The most requests this client (and its clones) has in flight at once; more wait
+    /// for a turn instead of opening more connections (default 64, at least 1). Keeps a
+    /// program that starts thousands of waits within its open-file limit.
+    pub fn max_concurrent_requests(mut self, n: usize) -> Self {
+        self.draft.max_concurrent_requests = Some(n);
+        self
+    }
+
     /// Uses an HTTP client you already have (a `ureq::Agent` for `Client`, a
     /// `reqwest::Client` for `AsyncClient`), sharing its connection pool, proxy and TLS
     /// settings. Its own timeouts and user agent then apply instead of this builder's.
@@ -95,6 +111,7 @@ impl ClientBuilder {
         };
         Ok(Client {
             http,
+            gate: Arc::new(transport::Gate::new(settings.max_concurrent_requests)),
             settings: Arc::new(settings),
         })
     }

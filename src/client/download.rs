@@ -122,7 +122,7 @@ impl Client {
         options: &DownloadOptions,
     ) -> Result<SavedOutput> {
         let url = out.download_url.as_str();
-        let (head, body) = transport::fetch(&self.http, url).await?;
+        let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         let ext = file_name::extension(out.filename.as_deref(), url, head.content_type.as_deref());
         let (reserved, file) = {
             let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
@@ -159,7 +159,7 @@ impl Client {
         download::check_url(url)?;
         let dest = dest.as_ref().to_path_buf();
         download::check_dest(&dest)?;
-        let (head, body) = transport::fetch(&self.http, url).await?;
+        let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         let partial = download::partial_path(&dest);
         let file = {
             let partial = partial.clone();
@@ -191,7 +191,7 @@ impl Client {
     })]
     pub async fn download_bytes(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>> {
         download::check_url(url)?;
-        let (head, body) = transport::fetch(&self.http, url).await?;
+        let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         if head.content_length.is_some_and(|n| n > max_bytes) {
             let kind = TransportErrorKind::BodyTooLarge { limit: max_bytes };
             return Err(Error::transport(&download::redact(url), kind, None));

@@ -31,22 +31,26 @@ use crate::upload::{SegmentCheck, UploadState};
 /// The HTTP backend of the async client.
 pub(crate) type Http = reqwest::Client;
 
-/// A download's body, not read yet.
-pub(crate) type DownloadBody = reqwest::Response;
+/// A download's body, not read yet, with the longest pause allowed between two pieces.
+pub(crate) struct DownloadBody {
+    resp: reqwest::Response,
+    read_timeout: Duration,
+}
 
 type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// How much a blocking `std::io::Read` source is asked for at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// A new client with the settings' timeouts and user agent; redirects are not followed
-/// (so the key never travels to another host). Certificates are checked by the platform's
+/// A new client with the settings' connect timeout and user agent; redirects are not
+/// followed (so the key never travels to another host). The response timeout is applied
+/// per request by this module (reqwest's own `read_timeout` would also fire while a long
+/// upload is still flowing, as it times the read side of the connection). Certificates are checked by the platform's
 /// verifier, or against the bundled roots where the platform has no store (as `Client`).
 pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
     install_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
-        .read_timeout(settings.response_timeout)
         .user_agent(settings.user_agent.as_str())
         .redirect(reqwest::redirect::Policy::none());
     if !roots::platform_store_available() {
@@ -97,6 +101,7 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         Method::Post => reqwest::Method::POST,
     };
     let mut upload = UploadState::default();
+    let mut body_sent = None;
     let mut builder = http
         .request(method, &url)
         .header(API_KEY_HEADER, settings.api_key.expose());
@@ -112,9 +117,16 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
             upload = UploadState::new(form.progress, form.length);
             let body = body_stream(form.segments, &upload);
             let done = upload.clone();
-            // The last progress report comes when the whole body has gone out.
+            let (sent, sent_rx) = tokio::sync::oneshot::channel::<()>();
+            body_sent = Some(sent_rx);
+            let mut sent = Some(sent);
+            // When the whole body has gone out: the last progress report, and the start of
+            // the wait for the answer.
             let body = body.chain(stream::poll_fn(move |_| {
                 done.finished();
+                if let Some(sent) = sent.take() {
+                    let _ = sent.send(());
+                }
                 std::task::Poll::Ready(None)
             }));
             builder = builder.body(reqwest::Body::wrap_stream(body));
@@ -124,15 +136,17 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         }
         None => {}
     }
-    let mut resp = match builder.send().await {
-        Ok(resp) => resp,
+    let limit = settings.response_timeout;
+    let mut resp = match answer(builder.send(), body_sent, limit).await {
+        Some(Ok(resp)) => resp,
         // The upload's own source failed: that, not the connection, is the error.
-        Err(e) => return Err(upload.take().unwrap_or_else(|| failure(&url, e))),
+        Some(Err(e)) => return Err(upload.take().unwrap_or_else(|| failure(&url, e))),
+        None => return Err(timed_out(&url)),
     };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
     let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
-    let body = read_capped(&url, &mut resp, MAX_RESPONSE_BYTES).await?;
+    let body = read_capped(&url, &mut resp, MAX_RESPONSE_BYTES, limit).await?;
     Ok(Response {
         status,
         retry_after,
@@ -140,13 +154,55 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     })
 }
 
-/// Reads a body into memory, failing once it grows past `max` bytes.
-async fn read_capped(url: &str, resp: &mut reqwest::Response, max: u64) -> Result<Vec<u8>> {
+/// Waits for a response's head: while the body is still going out (`body_sent` not fired)
+/// without limit, as long as it flows; after that, at most `limit`. `None` on timeout.
+async fn answer<F>(
+    send: F,
+    body_sent: Option<tokio::sync::oneshot::Receiver<()>>,
+    limit: Duration,
+) -> Option<std::result::Result<reqwest::Response, reqwest::Error>>
+where
+    F: std::future::Future<Output = std::result::Result<reqwest::Response, reqwest::Error>>,
+{
+    let mut send = std::pin::pin!(send);
+    if let Some(body_sent) = body_sent
+        && let futures_util::future::Either::Left((resp, _)) =
+            futures_util::future::select(send.as_mut(), body_sent).await
+    {
+        return Some(resp);
+    }
+    tokio::time::timeout(limit, send).await.ok()
+}
+
+/// The next piece of a body, waiting at most `limit` for it.
+async fn next_chunk(
+    url: &str,
+    resp: &mut reqwest::Response,
+    limit: Duration,
+) -> Result<Option<Bytes>> {
+    match tokio::time::timeout(limit, resp.chunk()).await {
+        Ok(chunk) => chunk.map_err(|e| failure(url, e)),
+        Err(_) => Err(timed_out(url)),
+    }
+}
+
+fn timed_out(url: &str) -> Error {
+    Error::transport(url, TransportErrorKind::Timeout, None)
+}
+
+/// Reads a body into memory, failing once it grows past `max` bytes or pauses longer
+/// than `limit`.
+async fn read_capped(
+    url: &str,
+    resp: &mut reqwest::Response,
+    max: u64,
+    limit: Duration,
+) -> Result<Vec<u8>> {
     if resp.content_length().is_some_and(|len| len > max) {
         return Err(too_large(url, max));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| failure(url, e))? {
+    while let Some(chunk) = next_chunk(url, resp, limit).await? {
         if body.len() as u64 + chunk.len() as u64 > max {
             return Err(too_large(url, max));
         }
@@ -161,13 +217,23 @@ fn too_large(url: &str, limit: u64) -> Error {
 
 /// Starts downloading `url`, without the API key, following redirects. An error status
 /// is returned as `Error::Api` with the start of its body.
-pub(crate) async fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, DownloadBody)> {
+pub(crate) async fn fetch(
+    http: &Http,
+    settings: &Settings,
+    url: &str,
+) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = download::redact(url);
-    let fail = |e: reqwest::Error| failure(&redacted, e);
+    let limit = settings.response_timeout;
+    let get = |to: reqwest::Url| async {
+        match tokio::time::timeout(limit, http.get(to).send()).await {
+            Ok(resp) => resp.map_err(|e| failure(&redacted, e)),
+            Err(_) => Err(timed_out(&redacted)),
+        }
+    };
     // API requests never follow redirects; a download link may redirect, and carries no
     // key, so follow a few hops here.
     let mut current = reqwest::Url::parse(url).map_err(|e| Error::input("url", e.to_string()))?;
-    let mut resp = http.get(current.clone()).send().await.map_err(fail)?;
+    let mut resp = get(current.clone()).await?;
     for _ in 0..MAX_DOWNLOAD_REDIRECTS {
         let location = resp
             .headers()
@@ -178,14 +244,14 @@ pub(crate) async fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, Downl
             break;
         };
         current = next;
-        resp = http.get(current.clone()).send().await.map_err(fail)?;
+        resp = get(current.clone()).await?;
     }
     let status = resp.status().as_u16();
     if !resp.status().is_success() {
         // Only the start of an error body is read, for the message: a failure to read it
         // loses nothing.
         let mut body = Vec::new();
-        while let Ok(Some(chunk)) = resp.chunk().await {
+        while let Ok(Some(chunk)) = next_chunk(&redacted, &mut resp, limit).await {
             body.extend_from_slice(&chunk);
             if body.len() as u64 >= MAX_ERROR_BODY_BYTES {
                 body.truncate(MAX_ERROR_BODY_BYTES as usize);
@@ -206,7 +272,11 @@ pub(crate) async fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, Downl
             .map(str::to_owned),
         content_length: resp.content_length(),
     };
-    Ok((head, resp))
+    let body = DownloadBody {
+        resp,
+        read_timeout: limit,
+    };
+    Ok((head, body))
 }
 
 /// Streams a download's body into `file` (at `path`, for errors), counting it on `meter`,
@@ -220,11 +290,8 @@ pub(crate) async fn save(
 ) -> Result<u64> {
     let mut file = tokio::fs::File::from_std(file);
     let mut written = 0u64;
-    while let Some(chunk) = body
-        .chunk()
-        .await
-        .map_err(|e| failure(&download::redact(url), e))?
-    {
+    let redacted = download::redact(url);
+    while let Some(chunk) = next_chunk(&redacted, &mut body.resp, body.read_timeout).await? {
         file.write_all(&chunk)
             .await
             .map_err(|e| Error::io(path, e))?;
@@ -237,7 +304,26 @@ pub(crate) async fn save(
 
 /// Reads a download's body into memory, refusing more than `max` bytes.
 pub(crate) async fn read_to_vec(url: &str, mut body: DownloadBody, max: u64) -> Result<Vec<u8>> {
-    read_capped(&download::redact(url), &mut body, max).await
+    let limit = body.read_timeout;
+    read_capped(&download::redact(url), &mut body.resp, max, limit).await
+}
+
+/// The bound on requests in flight: a semaphore for tasks.
+#[derive(Debug)]
+pub(crate) struct Gate(tokio::sync::Semaphore);
+
+impl Gate {
+    pub fn new(limit: usize) -> Self {
+        Gate(tokio::sync::Semaphore::new(limit))
+    }
+}
+
+/// Waits for a turn through the gate (in arrival order).
+pub(crate) async fn enter(gate: &Gate) -> tokio::sync::SemaphorePermit<'_> {
+    gate.0
+        .acquire()
+        .await
+        .expect("the gate's semaphore is never closed")
 }
 
 /// Waits without blocking the runtime.

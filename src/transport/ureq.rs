@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Cursor, Read, Write};
 use std::path::Path;
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use ureq::http::header;
@@ -119,7 +120,11 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
 
 /// Starts downloading `url`, without the API key, following redirects. An error status
 /// is returned as `Error::Api` with the start of its body.
-pub(crate) fn fetch(http: &Http, url: &str) -> Result<(DownloadHead, DownloadBody)> {
+pub(crate) fn fetch(
+    http: &Http,
+    _settings: &Settings,
+    url: &str,
+) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = download::redact(url);
     let resp = http
         .get(url)
@@ -219,6 +224,45 @@ fn configured<B>(
         .max_redirects(0)
         .timeout_global(timeout)
         .build()
+}
+
+/// The bound on requests in flight: a counting semaphore for threads.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A turn through the [`Gate`], given back when dropped.
+pub(crate) struct Pass<'a>(&'a Gate);
+
+impl Gate {
+    pub fn new(limit: usize) -> Self {
+        Gate {
+            free: Mutex::new(limit),
+            freed: Condvar::new(),
+        }
+    }
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// Waits for a turn through the gate.
+pub(crate) fn enter(gate: &Gate) -> Pass<'_> {
+    let mut free = gate.free.lock().unwrap_or_else(PoisonError::into_inner);
+    while *free == 0 {
+        free = gate
+            .freed
+            .wait(free)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+    *free -= 1;
+    Pass(gate)
 }
 
 /// Blocks the current thread.

@@ -16,6 +16,16 @@ fn client(server: &MockServer) -> Client {
     Client::new(server.api_key(), server.url()).unwrap()
 }
 
+/// A client that tries every single call once, so that each fault is seen as it is.
+fn client_without_retries(server: &MockServer) -> Client {
+    Client::builder()
+        .api_key(server.api_key())
+        .base_url(server.url())
+        .retry(flowscale::RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
 fn quick() -> WaitOptions {
     WaitOptions::new()
         .poll_interval(Duration::from_millis(10))
@@ -397,7 +407,7 @@ async fn the_server_checks_key_workflow_and_inputs() {
 async fn faults_are_retried_or_reported() {
     let server = MockServer::start();
     server.register(Workflow::new("wf").duration(Duration::from_millis(30)));
-    let client = client(&server);
+    let client = client_without_retries(&server);
 
     // A 502 page and a dropped connection while polling: retried, the run completes.
     server
@@ -482,7 +492,10 @@ async fn a_request_with_a_wrong_key_leaves_the_fault_for_the_next() {
     let err = stranger.check_health().await.unwrap_err();
     assert_eq!(err.status(), Some(403), "{err}");
     // The scheduled fault reaches the next request that would have succeeded.
-    let err = client(&server).check_health().await.unwrap_err();
+    let err = client_without_retries(&server)
+        .check_health()
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(503), "{err}");
     let healthy = client(&server).check_health().await;
     assert!(healthy.is_ok(), "{healthy:?}");

@@ -295,3 +295,157 @@ pub fn closed_port_url() -> String {
         .port();
     format!("http://127.0.0.1:{port}")
 }
+
+/// A raw TCP server whose n-th connection gets `replies[n]` (the last one again after
+/// that), each after reading the request head. Stops by itself after `life`.
+pub fn scripted_server(replies: Vec<Vec<u8>>, life: std::time::Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + life;
+        let mut n = 0;
+        while std::time::Instant::now() < end {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+                        .unwrap();
+                    let _ = stream.read(&mut [0u8; 64 * 1024]);
+                    let reply = &replies[n.min(replies.len() - 1)];
+                    let _ = stream.write_all(reply);
+                    n += 1;
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+    });
+    url
+}
+
+/// An HTTP/1.1 answer with `status`, `headers` and `body`, closing the connection.
+pub fn http_reply(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut reply = head.into_bytes();
+    reply.extend_from_slice(body);
+    reply
+}
+
+/// An HTTP date `secs` seconds from now (IMF-fixdate).
+pub fn http_date_in(secs: u64) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + secs;
+    let (days, rest) = (t / 86_400, t % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        weekdays[(days % 7) as usize],
+        months[(month - 1) as usize],
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// A raw TCP server that answers 200 with `body` one byte a second. Stops after `life`.
+pub fn drip_server(body: &'static [u8], life: std::time::Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + life;
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.read(&mut [0u8; 64 * 1024]);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                for b in body {
+                    if std::time::Instant::now() > end || stream.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            });
+            if std::time::Instant::now() > end {
+                return;
+            }
+        }
+    });
+    url
+}
+
+/// A raw TCP server that reads an upload `chunk` bytes every `gap` (a slow link), then
+/// answers like FlowScale's execute. Stops after `life`.
+pub fn slow_sink(chunk: usize, gap: std::time::Duration, life: std::time::Duration) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + life;
+        if let Some(Ok(stream)) = listener.incoming().next() {
+            let mut reader = BufReader::with_capacity(chunk, stream.try_clone().unwrap());
+            let mut length = 0usize;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let l = line.trim_end().to_ascii_lowercase();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut buf = vec![0u8; chunk];
+            let mut read = 0;
+            while read < length && std::time::Instant::now() < end {
+                let want = chunk.min(length - read);
+                match reader.read(&mut buf[..want]) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => read += n,
+                }
+                std::thread::sleep(gap);
+            }
+            let body = br#"{"status":"success","data":{"run_id":"slow-1","workflow_id":"wf"}}"#;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let mut out = stream;
+            let _ = out.write_all(head.as_bytes());
+            let _ = out.write_all(body);
+        }
+    });
+    url
+}

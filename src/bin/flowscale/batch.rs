@@ -122,6 +122,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             )),
             run_id: None,
             code: EXIT_FAILED,
+            result_printed: true,
         });
     }
     if pending > 0 {
@@ -130,6 +131,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             hint: Some(rerun),
             run_id: None,
             code: EXIT_TIMEOUT,
+            result_printed: true,
         });
     }
     Ok(())

@@ -16,6 +16,8 @@ pub struct Failure {
     pub hint: Option<String>,
     pub run_id: Option<String>,
     pub code: i32,
+    /// Whether the result was printed already (then `--json` prints no second document).
+    pub result_printed: bool,
 }
 
 impl Failure {
@@ -26,6 +28,7 @@ impl Failure {
             hint: Some(hint.into()),
             run_id: None,
             code: EXIT_USAGE,
+            result_printed: false,
         }
     }
 }
@@ -88,6 +91,7 @@ impl From<Error> for Failure {
             hint,
             run_id,
             code,
+            result_printed: false,
         }
     }
 }

@@ -73,7 +73,7 @@ fn report(failure: &Failure, mode: Mode) {
     if let Some(hint) = &failure.hint {
         eprintln!("hint: {hint}");
     }
-    if mode == Mode::Json {
+    if mode == Mode::Json && !failure.result_printed {
         let doc = serde_json::json!({
             "error": failure.message,
             "run_id": failure.run_id,
@@ -92,6 +92,7 @@ fn serve_simulator(port: u16) -> Result<(), Failure> {
         hint: Some("choose another port with --port".to_owned()),
         run_id: None,
         code: failure::EXIT_FAILED,
+        result_printed: false,
     })?;
     let mut names = Vec::new();
     for workflow in demo_workflows() {
