@@ -361,11 +361,21 @@ fn open(field: &str, path: &PathBuf) -> Result<(File, u64)> {
     Ok((file, meta.len()))
 }
 
-/// Escapes a name or filename for a quoted header parameter (WHATWG's multipart rules).
+/// Escapes a name or filename for a quoted header parameter, as the Python SDK's urllib3
+/// does (HTML5 style): `"` and every ASCII control character as `%XX`, `\` doubled. HTTP
+/// forbids control characters in header values, and a lone backslash would escape the
+/// closing quote for parsers that read quoted strings (both found by the form fuzz test).
 fn escape_quoted(s: &str) -> String {
-    s.replace('"', "%22")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("%22"),
+            c if c.is_ascii_control() => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A boundary of 32 random hex digits, from the standard library's randomly seeded hasher.
@@ -427,6 +437,8 @@ mod tests {
     #[test]
     fn quoted_parameters_cannot_break_headers() {
         assert_eq!(escape_quoted("a\"b\r\nc"), "a%22b%0D%0Ac");
+        assert_eq!(escape_quoted("tab\there\u{e}\u{7f}é"), "tab%09here%0E%7Fé");
+        assert_eq!(escape_quoted("C:\\dir\\a.png"), "C:\\\\dir\\\\a.png");
     }
 
     #[test]

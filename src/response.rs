@@ -231,3 +231,64 @@ mod tests {
         assert!(matches!(e, Error::Api { status: 200, ref message, .. } if message == "nope"));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::hash_map(
+                    "[a-z_]{1,8}|status|data|meta|errors|detail|runs|_id",
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn decode_everything(resp: &Response) {
+        let _ = data::<Value>(resp);
+        let _ = data::<Vec<crate::types::ContainerHealth>>(resp);
+        let _ = data::<crate::types::Run>(resp);
+        let _ = data::<crate::types::Execution>(resp);
+        let _ = run_page(resp);
+        let _ = output(resp, "name");
+        let error = api_error(resp);
+        assert!(!error.to_string().is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any bytes with any status: a value or a typed error, never a panic.
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..512)) {
+            decode_everything(&Response { status, retry_after: None, body });
+        }
+
+        /// Any JSON, bare or in an envelope, with any status and Retry-After.
+        #[test]
+        fn any_json_decodes_or_fails_cleanly(
+            status in prop_oneof![Just(200u16), Just(204), Just(408), Just(422), Just(500), 100u16..600],
+            value in json(),
+            wrap in any::<bool>(),
+            retry_after in proptest::option::of(".{0,40}"),
+        ) {
+            let value = if wrap { serde_json::json!({"status": "success", "data": value}) } else { value };
+            let body = serde_json::to_vec(&value).unwrap();
+            decode_everything(&Response { status, retry_after, body });
+        }
+    }
+}
