@@ -93,6 +93,7 @@ mod progress;
 mod request;
 mod response;
 mod retry;
+mod trace;
 mod transport;
 mod types;
 mod upload;

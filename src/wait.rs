@@ -276,6 +276,8 @@ pub(crate) struct Waiter<'a> {
     interval: Duration,
     news: bool,
     names_from_execute: bool,
+    /// The failure the next sleep is a retry of, if any.
+    last_failure: Option<String>,
 }
 
 impl<'a> Waiter<'a> {
@@ -301,6 +303,7 @@ impl<'a> Waiter<'a> {
             interval: options.poll_interval,
             news: false,
             names_from_execute: false,
+            last_failure: None,
         }
     }
 
@@ -435,6 +438,7 @@ impl<'a> Waiter<'a> {
     /// bound is retried (after a `Retrying` event) when the deadline leaves time for it;
     /// any other failure ends the wait.
     pub fn after_poll(&mut self, outcome: Result<()>) -> Result<Step> {
+        self.last_failure = None;
         let delay = match outcome {
             Ok(()) if self.is_complete() => return Ok(Step::Done),
             Ok(()) => {
@@ -453,6 +457,7 @@ impl<'a> Waiter<'a> {
                     return Ok(Step::TimedOut);
                 }
                 self.failures += 1;
+                self.last_failure = Some(error.to_string());
                 self.emit(RunEvent::Retrying {
                     run_id: self.run_id.clone(),
                     attempt: self.failures,
@@ -466,6 +471,11 @@ impl<'a> Waiter<'a> {
             Duration::ZERO => Ok(Step::TimedOut),
             left => Ok(Step::Sleep(delay.min(left))),
         }
+    }
+
+    /// When the coming sleep is before a retry: which one, and what failed.
+    pub fn retrying(&self) -> Option<(u32, &str)> {
+        self.last_failure.as_deref().map(|e| (self.failures, e))
     }
 
     /// A poll went through: the failure streak ends, and the interval backs off when

@@ -11,6 +11,7 @@ use crate::paging::RunsQuery;
 use crate::request::{self, Request, Response};
 use crate::response;
 use crate::retry::Retrier;
+use crate::trace::{self, RequestTrace};
 use crate::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunPage};
 
 #[maybe_async]
@@ -52,9 +53,10 @@ impl Client {
         let mut retrier = Retrier::new(&self.settings.retry);
         let idempotence = req.idempotence();
         let mut req = req;
+        let mut attempt = 1;
         loop {
             let again = req.try_clone();
-            let failure = match self.send_once(req).await {
+            let failure = match self.send_once(req, attempt).await {
                 Ok(resp) => match response::retryable_status(&resp) {
                     // An answer a retry may change (429, 5xx): the policy decides.
                     Some(error) => error,
@@ -64,8 +66,10 @@ impl Client {
             };
             match (retrier.after_failure(&failure, idempotence), again) {
                 (Some(delay), Some(next)) => {
+                    trace::retrying(&next.url, attempt, delay, &failure);
                     transport::sleep(delay).await;
                     req = next;
+                    attempt += 1;
                 }
                 _ => return Err(failure),
             }
@@ -73,9 +77,12 @@ impl Client {
     }
 
     /// Sends a request once, within the client's bound on requests in flight.
-    async fn send_once(&self, req: Request) -> Result<Response> {
+    async fn send_once(&self, req: Request, attempt: u32) -> Result<Response> {
         let _pass = transport::enter(&self.gate).await;
-        transport::send(&self.http, &self.settings, req).await
+        let trace = RequestTrace::start(req.method, &req.url, attempt);
+        let outcome = transport::send(&self.http, &self.settings, req).await;
+        trace.finish(&outcome);
+        outcome
     }
 
     /// Sends a request for a wait: once (the wait's own rules decide about retries), and
@@ -88,7 +95,7 @@ impl Client {
         match deadline {
             Some(deadline) => {
                 let limit = deadline.saturating_duration_since(Instant::now());
-                self.send_once(req.within(Some(limit))).await
+                self.send_once(req.within(Some(limit)), 1).await
             }
             None => self.send(req).await,
         }

@@ -7,6 +7,7 @@ use super::{Client, maybe_async, transport};
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::request;
+use crate::trace::WaitTrace;
 use crate::wait::{Step, WaitOptions, Waiter, WorkflowResult};
 
 #[maybe_async]
@@ -95,7 +96,18 @@ impl Client {
             .await
     }
 
-    async fn wait(&self, mut waiter: Waiter<'_>) -> Result<WorkflowResult> {
+    async fn wait(&self, waiter: Waiter<'_>) -> Result<WorkflowResult> {
+        let trace = WaitTrace::start(waiter.run_id());
+        let outcome = self.wait_traced(waiter, &trace).await;
+        trace.finish(&outcome);
+        outcome
+    }
+
+    async fn wait_traced(
+        &self,
+        mut waiter: Waiter<'_>,
+        trace: &WaitTrace,
+    ) -> Result<WorkflowResult> {
         loop {
             let step = match waiter.time_left() {
                 Duration::ZERO => Step::TimedOut,
@@ -106,7 +118,12 @@ impl Client {
             };
             match step {
                 Step::Done => return Ok(waiter.finish()),
-                Step::Sleep(delay) => transport::sleep(delay).await,
+                Step::Sleep(delay) => {
+                    if let Some((attempt, error)) = waiter.retrying() {
+                        trace.poll_retry(attempt, delay, error);
+                    }
+                    transport::sleep(delay).await
+                }
                 Step::TimedOut => {
                     if waiter.cancel_on_timeout() {
                         // Best effort: the timeout is what the caller needs to hear about.

@@ -1,0 +1,121 @@
+//! Tracing (feature `tracing`): a span per request and per wait, events for retries. What
+//! is recorded never holds the API key, input values or a link's signature: paths go
+//! without their query, errors are the SDK's own messages (which never hold them either).
+//! Without the feature every function here is empty and the calls compile to nothing.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::request::{Method, Response};
+
+/// The path of a URL, without scheme, host and query: `/api/v1/runs/output`.
+#[cfg(feature = "tracing")]
+fn path_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
+/// One attempt of one request.
+pub(crate) struct RequestTrace {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    #[cfg(feature = "tracing")]
+    started: std::time::Instant,
+}
+
+impl RequestTrace {
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub fn start(method: Method, url: &str, attempt: u32) -> Self {
+        RequestTrace {
+            #[cfg(feature = "tracing")]
+            span: tracing::info_span!(
+                "flowscale.request",
+                method = match method {
+                    Method::Get => "GET",
+                    Method::Post => "POST",
+                },
+                path = path_of(url),
+                attempt,
+                status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+                error = tracing::field::Empty,
+            ),
+            #[cfg(feature = "tracing")]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub fn finish(self, outcome: &Result<Response>) {
+        #[cfg(feature = "tracing")]
+        {
+            let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            self.span.record("duration_ms", ms);
+            match outcome {
+                Ok(resp) => {
+                    self.span.record("status", resp.status);
+                }
+                Err(e) => {
+                    self.span.record("error", tracing::field::display(e));
+                }
+            }
+            self.span.in_scope(|| tracing::debug!("request done"));
+        }
+    }
+}
+
+/// A single call about to be sent again.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn retrying(url: &str, attempt: u32, delay: Duration, error: &Error) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(
+        path = path_of(url),
+        next_attempt = attempt + 1,
+        delay_ms = delay.as_millis() as u64,
+        error = %error,
+        "flowscale: retrying"
+    );
+}
+
+/// One wait, for its whole length.
+pub(crate) struct WaitTrace {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl WaitTrace {
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub fn start(run_id: &str) -> Self {
+        WaitTrace {
+            #[cfg(feature = "tracing")]
+            span: tracing::info_span!("flowscale.wait", run_id, outcome = tracing::field::Empty),
+        }
+    }
+
+    /// A poll failed and will be tried again.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub fn poll_retry(&self, attempt: u32, delay: Duration, error: &str) {
+        #[cfg(feature = "tracing")]
+        self.span.in_scope(|| {
+            tracing::warn!(
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                error,
+                "flowscale: poll failed, retrying"
+            )
+        });
+    }
+
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub fn finish<T>(self, outcome: &Result<T>) {
+        #[cfg(feature = "tracing")]
+        {
+            match outcome {
+                Ok(_) => self.span.record("outcome", "completed"),
+                Err(e) => self.span.record("outcome", tracing::field::display(e)),
+            };
+            self.span.in_scope(|| tracing::debug!("wait done"));
+        }
+    }
+}
