@@ -2,23 +2,28 @@
 //! say), with a few demo workflows registered.
 //!
 //! ```sh
-//! cargo run --example mock_server -- --port 8080 [--key mock-api-key] [--legacy]
+//! cargo run --example mock_server -- --port 8080 [--key mock-api-key] [--legacy | --current]
 //! ```
+//!
+//! By default the answers carry every key any server generation or Python SDK release
+//! documents (`flowscale::mock::Shapes::Union`); `--legacy` and `--current` serve exactly one
+//! generation's shapes.
 
-use flowscale::mock::{DEFAULT_API_KEY, MockServer};
+use flowscale::mock::{DEFAULT_API_KEY, MockServer, Shapes};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut port = 8080u16;
     let mut key = DEFAULT_API_KEY.to_string();
-    let mut legacy = false;
+    let mut shapes = Shapes::Union;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => port = args.next().ok_or("--port needs a number")?.parse()?,
             "--key" => key = args.next().ok_or("--key needs a value")?,
-            "--legacy" => legacy = true,
+            "--legacy" => shapes = Shapes::Legacy,
+            "--current" => shapes = Shapes::Current,
             "-h" | "--help" => {
-                println!("usage: mock_server [--port N] [--key KEY] [--legacy]");
+                println!("usage: mock_server [--port N] [--key KEY] [--legacy | --current]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}; see --help").into()),
@@ -26,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let server = MockServer::start_on(&format!("127.0.0.1:{port}"))?;
     server.set_api_key(key.clone());
-    server.serve_legacy_shapes(legacy);
+    server.serve_shapes(shapes);
     let mut names = Vec::new();
     for workflow in flowscale::mock::demo_workflows() {
         names.push(workflow.id().to_owned());

@@ -182,10 +182,56 @@ fn flatten(name: String, input: Input, out: &mut Vec<(String, Part)>) -> Result<
 pub(crate) fn field_text(input: &Input) -> Option<String> {
     match input {
         Input::Text(s) => Some(s.clone()),
-        Input::Number(n) => Some(n.to_string()),
+        Input::Number(n) => Some(match n.as_f64().filter(|_| n.is_f64()) {
+            Some(x) => python_float(x),
+            None => n.to_string(),
+        }),
         Input::Bool(b) => Some(b.to_string()),
         Input::Json(v) => Some(v.to_string()),
         _ => None,
+    }
+}
+
+/// A float as Python's `str(float)` writes it, so that requests equal the Python SDK's:
+/// the shortest digits that read back as the same number, in fixed notation for
+/// `1e-4 <= |x| < 1e16` (`7.5`, `123.0`, `0.0001`), else scientific with a signed exponent of
+/// at least two digits (`1e-07`, `1e+16`).
+pub(crate) fn python_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".to_owned();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    // Rust's `{:e}` gives the same shortest digits: `-1.25e-7`, `7.5e0`, `0e0`.
+    let scientific = format!("{x:e}");
+    let (mantissa, exponent) = scientific.split_once('e').expect("{:e} has an exponent");
+    let exponent: i32 = exponent.parse().expect("{:e} has a numeric exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if (-4..16).contains(&exponent) {
+        let point = exponent + 1;
+        let fixed = if point <= 0 {
+            format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+        } else if point as usize >= digits.len() {
+            format!("{digits}{}.0", "0".repeat(point as usize - digits.len()))
+        } else {
+            let (int, frac) = digits.split_at(point as usize);
+            format!("{int}.{frac}")
+        };
+        format!("{sign}{fixed}")
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let mantissa = if rest.is_empty() {
+            first.to_owned()
+        } else {
+            format!("{first}.{rest}")
+        };
+        let exp_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exp_sign}{:02}", exponent.unsigned_abs())
     }
 }
 
@@ -439,6 +485,26 @@ mod tests {
         assert_eq!(escape_quoted("a\"b\r\nc"), "a%22b%0D%0Ac");
         assert_eq!(escape_quoted("tab\there\u{e}\u{7f}é"), "tab%09here%0E%7Fé");
         assert_eq!(escape_quoted("C:\\dir\\a.png"), "C:\\\\dir\\\\a.png");
+    }
+
+    #[test]
+    fn floats_read_as_python_writes_them() {
+        for (x, text) in [
+            (1e-7, "1e-07"),
+            (7.5, "7.5"),
+            (1e16, "1e+16"),
+            (123.0, "123.0"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1e15, "1000000000000000.0"),
+            (5e-324, "5e-324"),
+            (1.5e300, "1.5e+300"),
+            (-3.25e-10, "-3.25e-10"),
+        ] {
+            assert_eq!(python_float(x), text);
+        }
     }
 
     #[test]

@@ -111,3 +111,60 @@ fn a_run_moves_through_its_statuses_on_the_clock() {
         [("workflow_id".to_string(), "wf".to_string())]
     );
 }
+
+/// The keys of an object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_default_shapes_are_the_union_of_every_documented_one_and_strict_shapes_stay() {
+    use flowscale::mock::Shapes;
+    let server = MockServer::start();
+    server.register(Workflow::new("wf").outputs(["image"]));
+    let key = Some(DEFAULT_API_KEY);
+    let base = server.url().to_owned();
+    let shapes = |label: &str| {
+        let (_, execute) = call(
+            "POST",
+            &format!("{base}/api/v1/runs?workflow_id=wf&seed=1"),
+            key,
+        );
+        let (_, runs) = call("GET", &format!("{base}/api/v1/runs?group_id=g"), key);
+        let (_, health) = call("GET", &format!("{base}/api/v1/comfy/health"), key);
+        let (_, queue) = call("GET", &format!("{base}/api/v1/comfy/queue"), key);
+        (
+            label.to_owned(),
+            keys(&execute["data"]),
+            keys(&runs["data"]),
+            runs.get("meta").is_some(),
+            keys(&health["data"][0]),
+            keys(&queue["data"][0]),
+        )
+    };
+    let union = shapes("union");
+    assert_eq!(union.1, ["output_names", "run_id", "workflow_id"]);
+    assert_eq!(union.2, ["count", "group_id", "runs"]);
+    assert!(union.3, "the runs list keeps its meta");
+    assert_eq!(union.4, ["container", "status"]);
+    assert_eq!(union.5, ["container", "queue"]);
+
+    server.serve_shapes(Shapes::Current);
+    let current = shapes("current");
+    assert_eq!(current.1, ["run_id", "workflow_id"]);
+    assert_eq!(current.2, ["runs"]);
+    assert!(current.3);
+
+    server.serve_shapes(Shapes::Legacy);
+    let legacy = shapes("legacy");
+    assert_eq!(
+        legacy.1,
+        ["node_errors", "number", "output_names", "run_id"]
+    );
+    assert_eq!(legacy.2, ["count", "group_id", "runs"]);
+    assert!(!legacy.3);
+    assert_eq!(legacy.4, ["status", "url"]);
+    assert_eq!(legacy.5, ["comfy_uri", "queue"]);
+}

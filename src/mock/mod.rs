@@ -155,6 +155,29 @@ pub fn demo_workflows() -> Vec<Workflow> {
     ]
 }
 
+/// The shapes the simulator's answers take.
+///
+/// FlowScale's server generations and the Python SDK releases' docs disagree on a few keys;
+/// the default serves every documented key at once where they do not conflict, so a client
+/// written against any of them works. The strict shapes are for tests that need exactly one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Shapes {
+    /// The union (the default): execute answers `{run_id, workflow_id, output_names}`
+    /// (the Python SDK's README reads `output_names` there); the runs list has `runs`,
+    /// `count` and `group_id` in `data` and the paging `meta`; health and queue name each
+    /// container `container`, as every Python SDK release documents.
+    #[default]
+    Union,
+    /// Exactly the current server: execute `{run_id, workflow_id}`, the runs list
+    /// `{runs}` with `meta`, containers named `container`.
+    Current,
+    /// Exactly the older server: execute `{run_id, number, node_errors, output_names}`, the
+    /// runs list `{group_id, count, runs}` without `meta`, containers named `url` (health)
+    /// and `comfy_uri` (queue) as the OpenAPI file has them.
+    Legacy,
+}
+
 /// Which route a [`Fault`] applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -380,12 +403,20 @@ impl MockServer {
         self
     }
 
-    /// Answer in the older server generation's shapes: execute returns
-    /// `{run_id, number, node_errors, output_names}`, the runs list `{group_id, count, runs}`
-    /// without `meta`, health and queue name containers `url` and `comfy_uri`.
-    pub fn serve_legacy_shapes(&self, legacy: bool) -> &Self {
-        self.state().legacy = legacy;
+    /// Which answer shapes to serve (default [`Shapes::Union`]).
+    pub fn serve_shapes(&self, shapes: Shapes) -> &Self {
+        self.state().shapes = shapes;
         self
+    }
+
+    /// `serve_shapes(Shapes::Legacy)` when `true`, back to the default
+    /// [`Shapes::Union`] when `false`.
+    pub fn serve_legacy_shapes(&self, legacy: bool) -> &Self {
+        self.serve_shapes(if legacy {
+            Shapes::Legacy
+        } else {
+            Shapes::Union
+        })
     }
 
     /// How many ComfyUI containers health and queue report (default 2).

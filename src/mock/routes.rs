@@ -15,7 +15,7 @@ use futures_util::stream;
 use serde_json::{Value, json};
 
 use super::state::{State as Sim, download_url};
-use super::{Fault, RecordedFile, RecordedRequest, Route};
+use super::{Fault, RecordedFile, RecordedRequest, Route, Shapes};
 use crate::types::RunStatus;
 
 type Shared = Arc<Mutex<Sim>>;
@@ -207,7 +207,11 @@ async fn not_found() -> Response {
 async fn health(State(state): State<Shared>) -> Response {
     let sim = lock(&state);
     let (running, _) = sim.placement(Instant::now());
-    let key = if sim.legacy { "url" } else { "container" };
+    let key = if sim.shapes == Shapes::Legacy {
+        "url"
+    } else {
+        "container"
+    };
     let data: Vec<Value> = (0..sim.containers)
         .map(|i| {
             let busy = running.iter().any(|(c, _)| *c == i);
@@ -220,7 +224,11 @@ async fn health(State(state): State<Shared>) -> Response {
 async fn queue(State(state): State<Shared>) -> Response {
     let sim = lock(&state);
     let (running, pending) = sim.placement(Instant::now());
-    let key = if sim.legacy { "comfy_uri" } else { "container" };
+    let key = if sim.shapes == Shapes::Legacy {
+        "comfy_uri"
+    } else {
+        "container"
+    };
     let data: Vec<Value> = (0..sim.containers)
         .map(|i| {
             let here: Vec<Value> = running
@@ -338,16 +346,15 @@ async fn execute(State(state): State<Shared>, req: Request) -> Response {
     if !missing.is_empty() {
         return unprocessable(&missing, "Field required", "missing");
     }
-    let legacy = sim.legacy;
+    let shapes = sim.shapes;
     let run = sim.create_run(&workflow, group_id, fields, files);
-    if legacy {
-        success(
-            json!({"run_id": run.id, "number": run.number, "node_errors": {},
-                       "output_names": run.outputs}),
-        )
-    } else {
-        success(json!({"run_id": run.id, "workflow_id": run.workflow_id}))
-    }
+    success(match shapes {
+        Shapes::Legacy => json!({"run_id": run.id, "number": run.number, "node_errors": {},
+                                 "output_names": run.outputs}),
+        Shapes::Current => json!({"run_id": run.id, "workflow_id": run.workflow_id}),
+        Shapes::Union => json!({"run_id": run.id, "workflow_id": run.workflow_id,
+                                "output_names": run.outputs}),
+    })
 }
 
 async fn output(State(state): State<Shared>, uri: Uri) -> Response {
@@ -451,12 +458,16 @@ async fn list_runs(State(state): State<Shared>, uri: Uri) -> Response {
         .take(page_size as usize)
         .map(|(_, v)| v)
         .collect();
-    if sim.legacy {
-        return success(json!({"group_id": group_id, "count": total, "runs": page_runs}));
-    }
+    let data = match sim.shapes {
+        Shapes::Legacy => {
+            return success(json!({"group_id": group_id, "count": total, "runs": page_runs}));
+        }
+        Shapes::Current => json!({"runs": page_runs}),
+        Shapes::Union => json!({"runs": page_runs, "count": total, "group_id": group_id}),
+    };
     axum::Json(json!({
         "status": "success",
-        "data": {"runs": page_runs},
+        "data": data,
         "meta": {"sort_by": sort_by, "sort_order": sort_order, "page": page, "group_id": group_id,
                  "page_size": page_size, "total_count": total, "total_pages": total_pages},
     }))

@@ -174,3 +174,46 @@ async fn requests_match_the_python_sdk_field_by_field() {
         );
     }
 }
+
+/// Numbers go out as the Python SDK writes them (`str(float)`: `1e-07`, `1e+16`, `123.0`),
+/// checked against what flowscale 1.0.1 really sent (`tests/data/python-numbers.json`,
+/// captured with `../shared/reference/capture_server.py`).
+#[maybe_async]
+#[case]
+async fn numbers_are_sent_as_the_python_sdk_sends_them() {
+    let captured: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/python-numbers.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let numbers = captured["numbers"].as_array().unwrap();
+    let mut inputs = Inputs::new();
+    for n in numbers {
+        inputs = inputs.set(n["field"].as_str().unwrap(), n["json"].clone());
+    }
+    let mut server = server().await;
+    let rec = Recorder::new();
+    let _m = server
+        .mock("POST", "/api/v1/runs")
+        .match_query(mockito::Matcher::Any)
+        .match_request(rec.matcher())
+        .with_body(json!({"status": "success", "data": {"run_id": "r1"}}).to_string())
+        .create();
+    Client::new("k", server.url())
+        .unwrap()
+        .execute_workflow("wf1", inputs, None)
+        .await
+        .unwrap();
+    let sent = rec.one().body.fields();
+    assert_eq!(captured["body_kind"], "urlencoded");
+    for n in numbers {
+        let field = n["field"].as_str().unwrap();
+        let ours = sent
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.as_str());
+        assert_eq!(ours, n["sent"].as_str(), "{field} = {}", n["json"]);
+    }
+}
