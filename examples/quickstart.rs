@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flowscale::mock::{MockServer, Workflow};
+use flowscale::mock::{MockServer, demo_workflows};
 use flowscale::{Client, DownloadOptions, Inputs, Transfer, WaitOptions};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -35,14 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Client::from_env()?, None, workflow_id, text, image)
     } else {
         let server = MockServer::start();
-        server.register(
-            Workflow::new("demo-img2img")
-                .required_input("text_51536")
-                .required_input("image_35728")
-                .outputs(["filename_prefix", "preview"])
-                .queued_for(Duration::from_millis(300))
-                .duration(Duration::from_millis(1500)),
-        );
+        // The simulator's demo workflows include `demo-img2img`: a prompt and an image in,
+        // two images out, 1.5 s of running.
+        for workflow in demo_workflows() {
+            server.register(workflow);
+        }
         println!(
             "No FLOWSCALE_API_KEY set: using the built-in simulator at {}",
             server.url()

@@ -46,15 +46,7 @@ async fn a_stopped_batch_resumes_without_submitting_anything_twice() {
             .duration(Duration::from_millis(400)),
     );
     let client = Client::new(server.api_key(), server.url()).unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "flowscale-batch-{}-{}",
-        std::process::id(),
-        std::thread::current()
-            .name()
-            .unwrap_or("t")
-            .replace("::", "-")
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::common::fresh_dir("batch");
 
     // Run 1: stopped after 8 submissions; waits too short to see any run finish, as if
     // the process had been killed while waiting.

@@ -1,7 +1,7 @@
 //! Saving outputs to disk: hostile names stay inside the directory, nothing is overwritten
 //! or left half-written, progress is reported, and in-memory downloads are capped.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,22 +13,7 @@ use flowscale::{
 use serde_json::json;
 
 use super::{Client, case, maybe_async, server};
-use crate::common::{KEY, fixture};
-
-/// A fresh, empty directory for one test.
-fn fresh_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "flowscale-{test}-{}-{}",
-        std::process::id(),
-        std::thread::current()
-            .name()
-            .unwrap_or("t")
-            .replace("::", "-")
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use crate::common::{KEY, fixture, fresh_dir};
 
 /// Every file in `dir`, by name, with its content.
 fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -449,3 +449,19 @@ pub fn slow_sink(chunk: usize, gap: std::time::Duration, life: std::time::Durati
     });
     url
 }
+
+/// A fresh, empty directory for one test (named after the test's thread, so that the two
+/// clients' copies of a case never share one).
+pub fn fresh_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "flowscale-{test}-{}-{}",
+        std::process::id(),
+        std::thread::current()
+            .name()
+            .unwrap_or("t")
+            .replace("::", "-")
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
