@@ -43,7 +43,9 @@ async fn a_stopped_batch_resumes_without_submitting_anything_twice() {
             .required_input("text_1")
             .outputs(["image"])
             .queued_for(Duration::ZERO)
-            .duration(Duration::from_millis(400)),
+            // Far longer than the first run's waits, even when a busy disk makes each
+            // synced manifest line slow to write.
+            .duration(Duration::from_secs(3)),
     );
     let client = Client::new(server.api_key(), server.url()).unwrap();
     let dir = crate::common::fresh_dir("batch");
