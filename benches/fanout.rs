@@ -17,20 +17,15 @@ use std::time::{Duration, Instant};
 use flowscale::mock::{MockServer, Workflow};
 use flowscale::{AsyncClient, Inputs, WaitOptions};
 
+#[path = "support/process.rs"]
+mod process;
+use process::peak_mib;
+
 const RUN: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_secs(2);
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
-
-fn peak_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn fd_limit() -> String {

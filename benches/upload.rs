@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 use flowscale::{AsyncClient, Client, Inputs};
 
 /// A loopback HTTP/1.1 server that drains each request body and answers like FlowScale.
+#[path = "support/process.rs"]
+mod process;
+use process::peak_mib;
+
 fn sink() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -83,16 +87,6 @@ fn serve(stream: TcpStream) {
             return;
         }
     }
-}
-
-/// Peak resident memory of this process so far, in MiB.
-fn peak_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 struct Row {

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 use flowscale::mock::{MockServer, Workflow, demo_workflows};
 use serde_json::Value;
 
+mod common;
+
+use common::executes;
+
 const SECRET: &str = "cli-secret-key-123";
 
 /// A simulator with the demo workflows and a long one, expecting [`SECRET`].
@@ -380,15 +384,6 @@ fn a_file_can_come_from_stdin_and_a_literal_at_sign_from_a_double_one() {
     assert_eq!(stored.files[0].name, "image");
     assert_eq!(stored.files[0].bytes, png);
     assert_eq!(stored.fields, [("handle".to_string(), "@cat".to_string())]);
-}
-
-/// Executes the simulator has seen.
-fn executes(server: &MockServer) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/api/v1/runs")
-        .count()
 }
 
 #[test]

@@ -9,6 +9,7 @@ use flowscale::mock::{MockServer, Workflow};
 use flowscale::{Batch, BatchEvent, Inputs, Job, JobStatus, WaitOptions};
 
 use super::{Client, case, maybe_async};
+use crate::common::executes;
 
 /// 20 jobs; every fifth lacks the required input, so its submission fails (422).
 fn jobs(first_text: &str) -> Vec<Job> {
@@ -24,14 +25,6 @@ fn jobs(first_text: &str) -> Vec<Job> {
             Job::new(format!("job-{i}"), inputs)
         })
         .collect()
-}
-
-fn executes(server: &MockServer) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/api/v1/runs")
-        .count()
 }
 
 #[maybe_async]

@@ -465,3 +465,13 @@ pub fn fresh_dir(test: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// How many runs the simulator was asked to start.
+#[cfg(feature = "mock")]
+pub fn executes(server: &flowscale::mock::MockServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/runs")
+        .count()
+}
