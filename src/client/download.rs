@@ -8,7 +8,7 @@ use crate::download::{self, DownloadOptions, NameBook, SavedOutput};
 use crate::error::{Error, Result};
 use crate::failure::TransportErrorKind;
 use crate::file_name;
-use crate::progress::{Meter, Transfer};
+use crate::progress::Meter;
 use crate::types::RunStatus;
 use crate::wait::{OutputFile, WorkflowResult, file_for};
 
@@ -165,7 +165,7 @@ impl Client {
             let partial = partial.clone();
             transport::run_blocking(move || download::create_partial(&partial)).await?
         };
-        let mut meter = Meter::new(None, Transfer::Upload, None);
+        let mut meter = Meter::off();
         let written = transport::save(url, body, file, &partial, &mut meter)
             .await
             .and_then(|written| download::check_length(url, written, head.content_length));
