@@ -165,7 +165,13 @@ pub(crate) struct State {
     pub api_key: String,
     pub base_url: String,
     pub workflows: HashMap<String, Workflow>,
+    /// Every run, oldest first (never removed, so the indexes below stay valid).
     pub runs: Vec<StoredRun>,
+    /// Where each run is in `runs`, by id: thousands of concurrent waits poll their runs,
+    /// and a scan per poll made the simulator, not the client, the bottleneck.
+    by_id: HashMap<String, usize>,
+    /// Where the run producing each output is in `runs`, by output name.
+    by_output: HashMap<String, usize>,
     pub faults: Vec<PendingFault>,
     pub latency: Duration,
     pub shapes: super::Shapes,
@@ -183,6 +189,8 @@ impl State {
             base_url,
             workflows: HashMap::new(),
             runs: Vec::new(),
+            by_id: HashMap::new(),
+            by_output: HashMap::new(),
             faults: Vec::new(),
             latency: Duration::ZERO,
             shapes: super::Shapes::Union,
@@ -234,7 +242,12 @@ impl State {
                     suffix(n ^ self.salt, prefix)
                 )
             })
-            .collect();
+            .collect::<Vec<String>>();
+        let index = self.runs.len();
+        self.by_id.insert(id.clone(), index);
+        for name in &outputs {
+            self.by_output.insert(name.clone(), index);
+        }
         self.runs.push(StoredRun {
             id,
             workflow_id: workflow.id.clone(),
@@ -253,17 +266,14 @@ impl State {
     }
 
     pub fn run(&self, id: &str) -> Option<&StoredRun> {
-        self.runs.iter().find(|r| r.id == id)
+        self.by_id.get(id).map(|&i| &self.runs[i])
     }
 
     /// Cancels a run that has not finished. `Err` with a message otherwise.
     pub fn cancel(&mut self, id: &str) -> Result<(), (u16, &'static str)> {
         let now = Instant::now();
-        let run = self
-            .runs
-            .iter_mut()
-            .find(|r| r.id == id)
-            .ok_or((404, "Run not found"))?;
+        let i = *self.by_id.get(id).ok_or((404, "Run not found"))?;
+        let run = &mut self.runs[i];
         if run.status(now).is_finished() {
             return Err((400, "Run already finished"));
         }
@@ -275,11 +285,10 @@ impl State {
     /// Returns the run and the output's name as the run lists it (no extension).
     pub fn run_with_output(&self, name: &str) -> Option<(&StoredRun, &str)> {
         let bare = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-        self.runs.iter().find_map(|r| {
-            r.outputs
-                .iter()
-                .find(|o| *o == name || *o == bare)
-                .map(|o| (r, o.as_str()))
+        [name, bare].into_iter().find_map(|key| {
+            let run = &self.runs[*self.by_output.get(key)?];
+            let output = run.outputs.iter().find(|o| *o == key)?;
+            Some((run, output.as_str()))
         })
     }
 
