@@ -46,6 +46,7 @@ type EventCallback = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 pub struct WaitOptions {
     timeout: Duration,
     poll_interval: Duration,
+    first_poll_after: Option<Duration>,
     backoff: Option<(f64, Duration)>,
     cancel_on_timeout: bool,
     max_poll_failures: u32,
@@ -57,6 +58,7 @@ impl Default for WaitOptions {
         WaitOptions {
             timeout: DEFAULT_WAIT_TIMEOUT,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            first_poll_after: None,
             backoff: None,
             cancel_on_timeout: false,
             max_poll_failures: DEFAULT_MAX_POLL_FAILURES,
@@ -70,6 +72,7 @@ impl fmt::Debug for WaitOptions {
         f.debug_struct("WaitOptions")
             .field("timeout", &self.timeout)
             .field("poll_interval", &self.poll_interval)
+            .field("first_poll_after", &self.first_poll_after)
             .field("backoff", &self.backoff)
             .field("cancel_on_timeout", &self.cancel_on_timeout)
             .field("max_poll_failures", &self.max_poll_failures)
@@ -93,10 +96,22 @@ impl WaitOptions {
         self
     }
 
-    /// Time between two polls (the first poll is immediate); at least
-    /// [`MIN_POLL_INTERVAL`] (50 ms), a smaller value is raised to it.
+    /// Time between two polls; at least [`MIN_POLL_INTERVAL`] (50 ms), a smaller value is
+    /// raised to it.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval.max(MIN_POLL_INTERVAL);
+        self
+    }
+
+    /// How long after submitting a run (`execute_workflow_and_wait`) the first poll goes
+    /// out. By default one poll interval: a run submitted a moment ago is not done yet,
+    /// and polling it at once only competes with other work (thousands of waits started
+    /// together would poll their runs while later ones are still being submitted).
+    /// `Duration::ZERO` polls at once. Never more than half the deadline, so a short wait
+    /// still sees its run's status once. `wait_for_run` always polls at once: its run was
+    /// started earlier.
+    pub fn first_poll_after(mut self, delay: Duration) -> Self {
+        self.first_poll_after = Some(delay);
         self
     }
 
@@ -278,6 +293,8 @@ pub(crate) struct Waiter<'a> {
     names_from_execute: bool,
     /// The failure the next sleep is a retry of, if any.
     last_failure: Option<String>,
+    /// The pause before the first poll, until it is taken.
+    first_delay: Option<Duration>,
 }
 
 impl<'a> Waiter<'a> {
@@ -304,6 +321,7 @@ impl<'a> Waiter<'a> {
             news: false,
             names_from_execute: false,
             last_failure: None,
+            first_delay: None,
         }
     }
 
@@ -338,6 +356,21 @@ impl<'a> Waiter<'a> {
         });
         self.add_names(names);
         self.names_from_execute = !self.outputs.is_empty();
+        let delay = self.options.first_poll_after;
+        self.first_delay = Some(delay.unwrap_or(self.options.poll_interval));
+    }
+
+    /// What comes before the next poll: once, after a fresh submission, a pause (at most
+    /// half the time left); `None` when the poll can go out now.
+    pub fn before_poll(&mut self) -> Option<Step> {
+        let left = self.time_left();
+        if left.is_zero() {
+            return Some(Step::TimedOut);
+        }
+        match self.first_delay.take() {
+            Some(delay) if !delay.is_zero() => Some(Step::Sleep(delay.min(left / 2))),
+            _ => None,
+        }
     }
 
     /// Adds output names not seen yet, keeping their order.
@@ -574,5 +607,39 @@ mod tests {
         );
         assert_eq!(found("other"), None);
         assert_eq!(found("missing"), None);
+    }
+
+    #[test]
+    fn a_fresh_run_is_first_polled_after_one_interval_and_only_then() {
+        let options = WaitOptions::new()
+            .timeout(Duration::from_secs(600))
+            .poll_interval(Duration::from_secs(2));
+        let mut waiter = Waiter::new(&options, "r".into(), None);
+        waiter.submitted(&[]);
+        assert!(
+            matches!(waiter.before_poll(), Some(Step::Sleep(d)) if d == Duration::from_secs(2))
+        );
+        assert!(waiter.before_poll().is_none(), "the pause is taken once");
+
+        // A run picked up again is polled at once.
+        let mut resumed = Waiter::new(&options, "r".into(), None);
+        assert!(resumed.before_poll().is_none());
+    }
+
+    #[test]
+    fn the_first_poll_comes_by_half_the_deadline_or_at_once_when_asked() {
+        let short = WaitOptions::new()
+            .timeout(Duration::from_secs(4))
+            .poll_interval(Duration::from_secs(60));
+        let mut waiter = Waiter::new(&short, "r".into(), None);
+        waiter.submitted(&[]);
+        assert!(
+            matches!(waiter.before_poll(), Some(Step::Sleep(d)) if d <= Duration::from_secs(2))
+        );
+
+        let eager = WaitOptions::new().first_poll_after(Duration::ZERO);
+        let mut waiter = Waiter::new(&eager, "r".into(), None);
+        waiter.submitted(&[]);
+        assert!(waiter.before_poll().is_none());
     }
 }

@@ -1,8 +1,6 @@
 //! The wait loop, written once and compiled into both clients: poll the run and its
 //! outputs until every output is ready, the run fails, or the deadline passes.
 
-use std::time::Duration;
-
 use super::{Client, maybe_async, transport};
 use crate::error::Result;
 use crate::inputs::Inputs;
@@ -109,9 +107,9 @@ impl Client {
         trace: &WaitTrace,
     ) -> Result<WorkflowResult> {
         loop {
-            let step = match waiter.time_left() {
-                Duration::ZERO => Step::TimedOut,
-                _ => {
+            let step = match waiter.before_poll() {
+                Some(step) => step,
+                None => {
                     let outcome = self.poll(&mut waiter).await;
                     waiter.after_poll(outcome)?
                 }
