@@ -120,6 +120,12 @@ impl Inputs {
         self.entries.is_empty()
     }
 
+    /// Whether encoding these fields opens files (which the async client does off its
+    /// runtime's workers; anything else is encoded in place).
+    pub(crate) fn opens_files(&self) -> bool {
+        self.entries.iter().any(|(_, input)| input.opens_files())
+    }
+
     /// The fields, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Input)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
@@ -248,6 +254,15 @@ pub enum Input {
 }
 
 impl Input {
+    /// Whether encoding this input opens a file.
+    pub(crate) fn opens_files(&self) -> bool {
+        match self {
+            Input::File { .. } => true,
+            Input::List(items) => items.iter().any(Input::opens_files),
+            _ => false,
+        }
+    }
+
     /// A file from disk, with the filename and Content-Type derived from the path.
     pub fn file(path: impl Into<PathBuf>) -> Self {
         Input::File {

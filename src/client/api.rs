@@ -167,7 +167,12 @@ impl Client {
     ) -> Result<Execution> {
         request::check_execute(workflow_id, group_id)?;
         let inputs = inputs.into();
-        let form = transport::run_blocking(move || form::encode(inputs)).await?;
+        // Opening files blocks: off the runtime's workers. Text alone is encoded in place.
+        let form = if inputs.opens_files() {
+            transport::run_blocking(move || form::encode(inputs)).await?
+        } else {
+            form::encode(inputs)?
+        };
         let req = request::execute(&self.settings.base_url, workflow_id, group_id, form);
         let resp = self.send(req).await?;
         response::data(&resp)
