@@ -1,0 +1,121 @@
+//! Our SDK as a contender: one process that does one job and exits, started by the driver
+//! exactly as curl and the Python SDK are, so every figure includes process start-up.
+//!
+//! `record contender <client> <job> <args...>`, where `<client>` is `blocking`, `async`
+//! (a multi-thread runtime, what `#[tokio::main]` builds) or `async-current-thread`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use flowscale::{AsyncClient, Client, Inputs, WaitOptions};
+
+const KEY: &str = "bench-key";
+
+/// Runs the job named in `args`; any failure ends the process with a message and code 1.
+pub fn main(args: &[String]) {
+    let [client, job, rest @ ..] = args else {
+        fail("usage: record contender <blocking|async|async-current-thread> <job> <args...>");
+    };
+    let runtime = match client.as_str() {
+        "blocking" => None,
+        "async" => Some(tokio::runtime::Builder::new_multi_thread()),
+        "async-current-thread" => Some(tokio::runtime::Builder::new_current_thread()),
+        other => fail(&format!("unknown client {other}")),
+    };
+    let Some(mut runtime) = runtime else {
+        return blocking(job, rest);
+    };
+    let runtime = runtime.enable_all().build().unwrap();
+    runtime.block_on(asynchronous(job, rest));
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("contender: {message}");
+    std::process::exit(1)
+}
+
+fn check<T>(outcome: flowscale::Result<T>) -> T {
+    outcome.unwrap_or_else(|e| fail(&e.to_string()))
+}
+
+/// The upload's inputs: a text field and the file, with a progress callback when asked
+/// (it counts the reports, so it cannot be optimised away).
+fn upload_inputs(path: &str, progress: &str) -> Inputs {
+    let inputs = Inputs::new()
+        .set("prompt", "bench")
+        .set("video_1", Path::new(path));
+    if progress != "progress" {
+        return inputs;
+    }
+    let reports = Arc::new(AtomicU64::new(0));
+    inputs.on_progress(move |p| {
+        reports.fetch_max(p.done, Ordering::Relaxed);
+    })
+}
+
+fn blocking(job: &str, args: &[String]) {
+    match (job, args) {
+        ("upload", [base, path, progress]) => {
+            let client = check(Client::new(KEY, base));
+            check(client.execute_workflow("wf", upload_inputs(path, progress), None));
+        }
+        ("download", [url, dest]) => {
+            let client = check(Client::new(KEY, "http://127.0.0.1:1"));
+            check(client.download(url, dest));
+        }
+        ("get-run", [base, n]) => {
+            let client = check(Client::new(KEY, base));
+            for _ in 0..n.parse::<u32>().unwrap() {
+                check(client.get_run("r1"));
+            }
+        }
+        _ => fail(&format!("the blocking client has no job {job} {args:?}")),
+    }
+}
+
+async fn asynchronous(job: &str, args: &[String]) {
+    match (job, args) {
+        ("upload", [base, path, progress]) => {
+            let client = check(AsyncClient::new(KEY, base));
+            let inputs = upload_inputs(path, progress);
+            check(client.execute_workflow("wf", inputs, None).await);
+        }
+        ("download", [url, dest]) => {
+            let client = check(AsyncClient::new(KEY, "http://127.0.0.1:1"));
+            check(client.download(url, dest).await);
+        }
+        ("get-run", [base, n]) => {
+            let client = check(AsyncClient::new(KEY, base));
+            for _ in 0..n.parse::<u32>().unwrap() {
+                check(client.get_run("r1").await);
+            }
+        }
+        ("fan-out", [base, key, waits, poll_ms]) => fan_out(base, key, waits, poll_ms).await,
+        _ => fail(&format!("the async client has no job {job} {args:?}")),
+    }
+}
+
+/// `waits` concurrent `execute_workflow_and_wait` calls on one client (the default bound on
+/// requests in flight), against the simulator's `fanout` workflow.
+async fn fan_out(base: &str, key: &str, waits: &str, poll_ms: &str) {
+    let client = check(AsyncClient::new(key, base));
+    let options = WaitOptions::new()
+        .poll_interval(Duration::from_millis(poll_ms.parse().unwrap()))
+        .timeout(Duration::from_secs(300));
+    let tasks: Vec<_> = (0..waits.parse::<u64>().unwrap())
+        .map(|i| {
+            let (client, options) = (client.clone(), options.clone());
+            tokio::spawn(async move {
+                let inputs = Inputs::new().set("seed", i);
+                client
+                    .execute_workflow_and_wait("fanout", inputs, None, &options)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        check(task.await.unwrap());
+    }
+}

@@ -1,0 +1,113 @@
+//! A loopback stand-in for FlowScale that costs the contenders as little as possible: plain
+//! HTTP/1.1 with keep-alive, a thread per connection.
+//!
+//! - `POST /api/v1/runs?...` reads the body (with `Content-Length` or chunked), discards
+//!   it, and answers like an execute;
+//! - `GET /api/v1/runs/<id>` answers a small completed run;
+//! - `GET /files/<n>.bin` sends `n` MiB of bytes from memory, with their `Content-Length`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+/// Starts the server on a free loopback port; returns its base URL.
+pub fn start() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    url
+}
+
+const EXECUTE: &[u8] = br#"{"status":"success","data":{"run_id":"r1","workflow_id":"wf","number":0,"node_errors":{},"output_names":[]}}"#;
+const RUN: &[u8] = br#"{"status":"success","data":{"_id":"r1","team_id":"t","workflow_id":"wf","group_id":null,"status":"completed","inputs":[{"path":"prompt","value":"bench"}],"outputs":[{"filename":"image_00001_.png","url":"https://example.invalid/image_00001_.png"}],"created_at":"2026-11-29T00:00:00Z","started_at":"2026-11-29T00:00:01Z","completed_at":"2026-11-29T00:00:09Z"}}"#;
+
+fn serve(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::with_capacity(256 * 1024, stream.try_clone().unwrap());
+    let mut out = stream;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let (mut length, mut chunked) = (0u64, false);
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let lower = line.trim_end().to_ascii_lowercase();
+            if lower.is_empty() {
+                break;
+            }
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+            if lower.starts_with("expect:")
+                && out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+            {
+                return;
+            }
+        }
+        if drain(&mut reader, length, chunked).is_err() {
+            return;
+        }
+        let answered = if let Some(file) = target.strip_prefix("/files/") {
+            let mib = file.trim_end_matches(".bin").parse().unwrap_or(1);
+            send_file(&mut out, mib)
+        } else if target.starts_with("/api/v1/runs/") {
+            send_json(&mut out, RUN)
+        } else {
+            send_json(&mut out, EXECUTE)
+        };
+        if answered.is_err() {
+            return;
+        }
+    }
+}
+
+fn drain(reader: &mut impl BufRead, length: u64, chunked: bool) -> std::io::Result<()> {
+    if !chunked {
+        std::io::copy(&mut reader.take(length), &mut std::io::sink())?;
+        return Ok(());
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let size = u64::from_str_radix(line.trim(), 16).unwrap_or(0);
+        std::io::copy(&mut reader.take(size + 2), &mut std::io::sink())?;
+        if size == 0 {
+            return Ok(());
+        }
+    }
+}
+
+fn send_json(out: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut reply = head.into_bytes();
+    reply.extend_from_slice(body);
+    out.write_all(&reply)
+}
+
+fn send_file(out: &mut TcpStream, mib: u64) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\n\r\n",
+        mib << 20
+    );
+    out.write_all(head.as_bytes())?;
+    let block: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    for _ in 0..mib {
+        out.write_all(&block)?;
+    }
+    Ok(())
+}
