@@ -77,6 +77,7 @@ compile_error!(
      and/or `async` (flowscale::AsyncClient), e.g. `flowscale = { version = \"0.1\", features = [\"async\"] }`"
 );
 
+mod aligned;
 mod batch;
 #[cfg(feature = "blocking")]
 mod build_cache;

@@ -14,6 +14,7 @@ use super::{
     API_KEY_HEADER, DownloadHead, MAX_DOWNLOAD_REDIRECTS, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES,
     roots,
 };
+use crate::aligned::AlignedReader;
 use crate::config::Settings;
 use crate::download;
 use crate::error::{Error, Result};
@@ -279,6 +280,10 @@ pub(crate) fn run_blocking<T>(work: impl FnOnce() -> Result<T> + Send + 'static)
 const ASYNC_ONLY: &str = "async readers and streamed fields (Reader::from_async, \
                           Inputs::streamed_fields) can only be sent by AsyncClient";
 
+/// How much of a file one read takes: ureq's own buffer size, so each of its reads is one
+/// read of the file.
+const FILE_PIECE: usize = 128 * 1024;
+
 /// A form body as one `Read`: the segments in order, each checked against its length.
 struct BodyReader {
     rest: VecDeque<Segment>,
@@ -321,7 +326,7 @@ impl Read for BodyReader {
             let check = SegmentCheck::new(segment.origin(), &self.state);
             let reader: Box<dyn Read + Send> = match segment {
                 Segment::Bytes(bytes) => Box::new(Cursor::new(bytes)),
-                Segment::File { file, .. } => Box::new(file),
+                Segment::File { file, .. } => Box::new(AlignedReader::new(file, FILE_PIECE)),
                 Segment::Reader { source, .. } => match source.into_sync() {
                     Some(reader) => reader,
                     None => return Err(self.state.record(Error::input("reader", ASYNC_ONLY))),
