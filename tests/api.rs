@@ -87,6 +87,36 @@ mod blocking {
         );
         m.assert();
     }
+
+    #[test]
+    fn requests_in_flight_and_sockets_stay_within_the_bound() {
+        let (url, peaks) = crate::common::counting_server(std::time::Duration::from_millis(100));
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(url)
+            .max_concurrent_requests(3)
+            .build()
+            .unwrap();
+        let calls: Vec<_> = (0..12)
+            .map(|_| {
+                let client = client.clone();
+                std::thread::spawn(move || client.get_run("r1"))
+            })
+            .collect();
+        for call in calls {
+            call.join().unwrap().unwrap();
+        }
+        assert!(
+            peaks.most_in_flight() <= 3,
+            "{} in flight",
+            peaks.most_in_flight()
+        );
+        assert!(
+            peaks.most_open() <= 6,
+            "{} connections open",
+            peaks.most_open()
+        );
+    }
 }
 
 #[path = "cases"]
@@ -256,5 +286,30 @@ mod nonblocking {
         // Clients are shared between tasks.
         fn share<T: Send + Sync + Clone>(_: &T) {}
         share(&client);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_in_flight_and_sockets_stay_within_the_bound() {
+        let (url, peaks) = crate::common::counting_server(std::time::Duration::from_millis(100));
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(url)
+            .max_concurrent_requests(3)
+            .build()
+            .unwrap();
+        let calls = (0..12).map(|_| client.get_run("r1"));
+        for outcome in futures_util::future::join_all(calls).await {
+            outcome.unwrap();
+        }
+        assert!(
+            peaks.most_in_flight() <= 3,
+            "{} in flight",
+            peaks.most_in_flight()
+        );
+        assert!(
+            peaks.most_open() <= 6,
+            "{} connections open",
+            peaks.most_open()
+        );
     }
 }

@@ -80,6 +80,13 @@ impl ClientBuilder {
     /// The most requests this client (and its clones) has in flight at once; more wait
     /// for a turn instead of opening more connections (default 64, at least 1). Keeps a
     /// program that starts thousands of waits within its open-file limit.
+    ///
+    /// Open sockets stay under twice this number: each request in flight holds one, and the
+    /// idle keep-alive connections are capped (at this number in `AsyncClient`; `Client`'s
+    /// ureq keeps at most 3 per host). The pool of `AsyncClient` (reqwest) may open a new
+    /// connection while a finished one is still on its way back to the pool, which is why
+    /// the sockets can outnumber the requests in flight; `BENCHMARKS.md` records the most
+    /// seen with 10,000 concurrent waits.
     pub fn max_concurrent_requests(mut self, n: usize) -> Self {
         self.draft.max_concurrent_requests = Some(n);
         self

@@ -17,6 +17,7 @@ use super::{
     API_KEY_HEADER, DownloadHead, MAX_DOWNLOAD_REDIRECTS, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES,
     roots,
 };
+use crate::aligned;
 use crate::config::Settings;
 use crate::download;
 use crate::error::{Error, Result};
@@ -61,7 +62,8 @@ pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         .user_agent(settings.user_agent.as_str())
-        .redirect(reqwest::redirect::Policy::none());
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(settings.max_concurrent_requests);
     if !roots::platform_store_available() {
         let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
@@ -445,15 +447,16 @@ fn read_on_pool(mut reader: Box<dyn Read + Send>) -> ByteStream {
 /// One read of up to a piece (a file gives a full one; a slower source what it has, so it
 /// is sent as it comes); an empty piece is the end of the source.
 fn read_piece(reader: &mut dyn Read) -> io::Result<Bytes> {
-    let mut buf = vec![0; READ_PIECE];
+    // Read into the part of the buffer that starts on a cache line (see `aligned`).
+    let mut buf = vec![0; READ_PIECE + aligned::ALIGN];
+    let start = aligned::aligned_start(&buf);
     let n = loop {
-        match reader.read(&mut buf) {
+        match reader.read(&mut buf[start..start + READ_PIECE]) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => break other?,
         }
     };
-    buf.truncate(n);
-    Ok(Bytes::from(buf))
+    Ok(Bytes::from(buf).slice(start..start + n))
 }
 
 /// Passes a stream through, failing it if its source fails or yields more or fewer bytes

@@ -475,3 +475,79 @@ pub fn executes(server: &flowscale::mock::MockServer) -> usize {
         .filter(|r| r.method == "POST" && r.path == "/api/v1/runs")
         .count()
 }
+
+/// The most of each a [`counting_server`] saw at once.
+#[derive(Default)]
+pub struct Peaks {
+    open: std::sync::atomic::AtomicUsize,
+    most_open: std::sync::atomic::AtomicUsize,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+impl Peaks {
+    /// The most connections open at once.
+    pub fn most_open(&self) -> usize {
+        self.most_open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The most requests being answered at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.most_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn enter(now: &std::sync::atomic::AtomicUsize, most: &std::sync::atomic::AtomicUsize) {
+        let n = now.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        most.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn leave(now: &std::sync::atomic::AtomicUsize) {
+        now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A keep-alive HTTP/1.1 server that answers every request with a completed run after
+/// `delay`, counting the connections open and the requests in flight.
+pub fn counting_server(delay: std::time::Duration) -> (String, Arc<Peaks>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let peaks = Arc::new(Peaks::default());
+    let shared = peaks.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let peaks = shared.clone();
+            std::thread::spawn(move || {
+                Peaks::enter(&peaks.open, &peaks.most_open);
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                let body = ok(serde_json::json!({"_id": "r1", "status": "completed"}));
+                'requests: loop {
+                    let mut line = String::new();
+                    // A GET's head ends with an empty line; nothing else comes.
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => break 'requests,
+                            Ok(_) if line.trim().is_empty() => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    Peaks::enter(&peaks.in_flight, &peaks.most_in_flight);
+                    std::thread::sleep(delay);
+                    Peaks::leave(&peaks.in_flight);
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if out.write_all(reply.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+                Peaks::leave(&peaks.open);
+            });
+        }
+    });
+    (url, peaks)
+}
