@@ -534,3 +534,82 @@ async fn a_simulator_that_cannot_start_says_so() {
     let addr = taken.local_addr().unwrap().to_string();
     assert!(MockServer::start_on(&addr).is_err());
 }
+
+/// When each event of a wait came, from the wait's start.
+fn timed_events(options: WaitOptions) -> (WaitOptions, Arc<Mutex<Vec<(Duration, RunEvent)>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let start = std::time::Instant::now();
+    let options =
+        options.on_event(move |e| sink.lock().unwrap().push((start.elapsed(), e.clone())));
+    (options, events)
+}
+
+#[maybe_async]
+#[case]
+async fn a_fresh_run_is_first_polled_one_interval_after_it_was_submitted() {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("instant")
+            .queued_for(Duration::ZERO)
+            .duration(Duration::ZERO),
+    );
+    let client = client(&server);
+    let interval = Duration::from_millis(400);
+    let (options, events) = timed_events(
+        WaitOptions::new()
+            .poll_interval(interval)
+            .timeout(Duration::from_secs(60)),
+    );
+    client
+        .execute_workflow_and_wait("instant", Inputs::new(), None, &options)
+        .await
+        .unwrap();
+    let events = events.lock().unwrap();
+    let submitted = events
+        .iter()
+        .find(|(_, e)| matches!(e, RunEvent::Submitted { .. }))
+        .unwrap()
+        .0;
+    // The first status can only come from a poll.
+    let first_status = events
+        .iter()
+        .find(|(_, e)| matches!(e, RunEvent::StatusChanged { .. }))
+        .unwrap()
+        .0;
+    assert!(
+        first_status - submitted >= interval,
+        "first poll {:?} after the submission",
+        first_status - submitted
+    );
+    let polls = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/api/v1/runs/"))
+        .filter(|r| r.path != "/api/v1/runs/output")
+        .count();
+    assert_eq!(polls, 1, "the run was done by the first poll");
+}
+
+#[maybe_async]
+#[case]
+async fn a_wait_asked_to_poll_at_once_does_not_sleep_first() {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("instant")
+            .queued_for(Duration::ZERO)
+            .duration(Duration::ZERO),
+    );
+    let client = client(&server);
+    // Polls a minute apart: only a first poll at once can finish this wait soon.
+    let options = WaitOptions::new()
+        .poll_interval(Duration::from_secs(60))
+        .first_poll_after(Duration::ZERO)
+        .timeout(Duration::from_secs(300));
+    let started = std::time::Instant::now();
+    client
+        .execute_workflow_and_wait("instant", Inputs::new(), None, &options)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
