@@ -87,6 +87,7 @@ mod error;
 mod failure;
 mod file_name;
 mod fingerprint;
+mod flush;
 mod form;
 pub mod inputs;
 mod paging;

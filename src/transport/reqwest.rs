@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::download;
 use crate::error::{Error, Result};
 use crate::failure::{TransportErrorKind, classify_chain};
+use crate::flush::Flusher;
 use crate::form::{self, Segment};
 use crate::inputs::{FieldStream, ReaderSource};
 use crate::progress::Meter;
@@ -299,6 +300,7 @@ pub(crate) async fn save(
     path: &Path,
     meter: &mut Meter,
 ) -> Result<u64> {
+    let mut flusher = Flusher::new(&file);
     let mut file = tokio::fs::File::from_std(file);
     let mut written = 0u64;
     let redacted = download::redact(url);
@@ -306,9 +308,11 @@ pub(crate) async fn save(
         file.write_all(&chunk)
             .await
             .map_err(|e| Error::io(path, e))?;
+        flusher.wrote(chunk.len());
         written += chunk.len() as u64;
         meter.add(chunk.len());
     }
+    drop(flusher);
     file.sync_all().await.map_err(|e| Error::io(path, e))?;
     Ok(written)
 }

@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::download;
 use crate::error::{Error, Result};
 use crate::failure::{TransportErrorKind, classify_chain};
+use crate::flush::Flusher;
 use crate::form::Segment;
 use crate::progress::Meter;
 use crate::request::{Method, Request, Response};
@@ -168,24 +169,31 @@ pub(crate) fn fetch(
 pub(crate) fn save(
     url: &str,
     mut body: DownloadBody,
-    mut file: File,
+    file: File,
     path: &Path,
     meter: &mut Meter,
 ) -> Result<u64> {
     let mut reader = body.with_config().limit(u64::MAX).reader();
-    let mut buf = vec![0; 64 * 1024];
+    let mut buf = vec![0; 1024 * 1024 + crate::aligned::ALIGN];
+    let start = crate::aligned::aligned_start(&buf);
+    let buf = &mut buf[start..start + 1024 * 1024];
     let mut written = 0u64;
+    let mut flusher = Flusher::new(&file);
     loop {
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(read_failure(url, e)),
         };
-        file.write_all(&buf[..n]).map_err(|e| Error::io(path, e))?;
+        (&file)
+            .write_all(&buf[..n])
+            .map_err(|e| Error::io(path, e))?;
+        flusher.wrote(n);
         written += n as u64;
         meter.add(n);
     }
+    drop(flusher);
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(written)
 }
