@@ -281,9 +281,12 @@ fn downloads(base: &str, dir: &Path, mib: u64) -> Table {
     }
 }
 
+/// Removes a downloaded file, then waits for the disk to settle, so that no contender pays
+/// for the writes of the one before.
 fn remover(path: PathBuf) -> impl Fn() + 'static {
     move || {
         let _ = std::fs::remove_file(&path);
+        let _ = Command::new("sync").status();
     }
 }
 
