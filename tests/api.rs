@@ -288,6 +288,40 @@ mod nonblocking {
         share(&client);
     }
 
+    /// Text needs no file opened: it is encoded in place, so a program whose blocking pool
+    /// is busy (here: its only thread, for a minute) still starts runs at once.
+    #[test]
+    fn a_text_only_run_does_not_wait_for_the_blocking_pool() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let outcome = runtime.block_on(async {
+            let mut server = server().await;
+            let _m = server
+                .mock("POST", "/api/v1/runs")
+                .match_query(mockito::Matcher::Any)
+                .with_body(crate::common::ok(serde_json::json!({"run_id": "r1"})))
+                .create_async()
+                .await;
+            tokio::task::spawn_blocking(|| std::thread::sleep(std::time::Duration::from_secs(60)));
+            let client = Client::new(crate::common::KEY, server.url()).unwrap();
+            let inputs = flowscale::Inputs::new()
+                .set("prompt", "a cat")
+                .set("seed", 7)
+                .json("extra", serde_json::json!({"a": [1, 2]}));
+            let run = client.execute_workflow("wf1", inputs, None);
+            tokio::time::timeout(std::time::Duration::from_secs(20), run).await
+        });
+        runtime.shutdown_background();
+        let execution = outcome
+            .expect("the run started without the blocking pool")
+            .unwrap();
+        assert_eq!(execution.run_id, "r1");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn requests_in_flight_and_sockets_stay_within_the_bound() {
         let (url, peaks) = crate::common::counting_server(std::time::Duration::from_millis(100));
