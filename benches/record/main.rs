@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo bench --bench record                      # every table, medians of 5
-//! cargo bench --bench record -- upload get-run    # some tables: upload download get-run fan-out
+//! cargo bench --bench record -- upload get-run    # some: upload progress download get-run fan-out
 //! FLOWSCALE_BENCH_REPS=3 cargo bench --bench record
 //! bash benches/builds.sh                          # the build table (clean builds, slow)
 //! ```
@@ -128,6 +128,8 @@ struct Table {
     contenders: Vec<Contender>,
     against: Against,
     count_sockets: bool,
+    /// How many times the usual rounds this table takes (for small differences).
+    rounds_factor: usize,
 }
 
 fn ours(client: &str, job: &str, args: &[&str]) -> Command {
@@ -169,6 +171,11 @@ fn record(args: &[String]) {
             print_table(table, reps);
         }
     }
+    if wants("progress") {
+        let mib = env_or("FLOWSCALE_BENCH_PROGRESS_MB", 512);
+        let file = scratch.file(&format!("upload-{mib}.mp4"), mib);
+        print_table(progress(&base, &file, mib), reps);
+    }
     if wants("download") {
         let mib = env_or("FLOWSCALE_BENCH_DOWNLOAD_MB", 512);
         print_table(downloads(&base, &scratch.0, mib), reps);
@@ -200,16 +207,10 @@ fn uploads(base: &str, file: &Path, mib: u64, python: Option<&str>) -> Table {
         cmd
     }));
     for (name, client) in [("Client", "blocking"), ("AsyncClient", "async")] {
-        for progress in ["quiet", "progress"] {
-            let label = match progress {
-                "quiet" => format!("flowscale {name}"),
-                _ => format!("flowscale {name}, progress reported"),
-            };
-            let (base, path) = (base.to_owned(), path.clone());
-            contenders.push(Contender::new(label, move || {
-                ours(client, "upload", &[&base, &path, progress])
-            }));
-        }
+        let (base, path) = (base.to_owned(), path.clone());
+        contenders.push(Contender::new(format!("flowscale {name}"), move || {
+            ours(client, "upload", &[&base, &path, "quiet"])
+        }));
     }
     // The Python SDK reads the whole file into memory: at 2 GiB that is minutes of swapless
     // allocation on a small machine for a figure the 512 MiB row already gives.
@@ -228,6 +229,36 @@ fn uploads(base: &str, file: &Path, mib: u64, python: Option<&str>) -> Table {
         contenders,
         against: Against::First,
         count_sockets: false,
+        rounds_factor: 1,
+    }
+}
+
+/// The cost of upload progress reporting: the same upload with and without a callback,
+/// side by side. The difference is small against the noise of a shared machine, so this
+/// table takes three times the rounds of the others.
+fn progress(base: &str, file: &Path, mib: u64) -> Table {
+    let path = file.display().to_string();
+    let mut contenders = Vec::new();
+    for (name, client) in [("Client", "blocking"), ("AsyncClient", "async")] {
+        for progress in ["quiet", "progress"] {
+            let label = match progress {
+                "quiet" => format!("flowscale {name}"),
+                _ => format!("flowscale {name}, progress reported"),
+            };
+            let (base, path) = (base.to_owned(), path.clone());
+            contenders.push(Contender::new(label, move || {
+                ours(client, "upload", &[&base, &path, progress])
+            }));
+        }
+    }
+    Table {
+        title: format!(
+            "Upload progress reporting: one {mib} MiB file, with and without a callback"
+        ),
+        contenders,
+        against: Against::First,
+        count_sockets: false,
+        rounds_factor: 3,
     }
 }
 
@@ -278,6 +309,7 @@ fn downloads(base: &str, dir: &Path, mib: u64) -> Table {
         contenders,
         against: Against::First,
         count_sockets: false,
+        rounds_factor: 1,
     }
 }
 
@@ -334,6 +366,7 @@ fn get_runs(base: &str, dir: &Path, n: u64, python: Option<&str>) -> Table {
         contenders,
         against: Against::First,
         count_sockets: false,
+        rounds_factor: 1,
     }
 }
 
@@ -358,10 +391,12 @@ fn fan_out(simulator: &str, waits: u64, run_ms: u64, poll_ms: u64) -> Table {
         contenders: vec![contender],
         against: Against::Duration(Duration::from_millis(run_ms)),
         count_sockets: true,
+        rounds_factor: 1,
     }
 }
 
 fn print_table(mut table: Table, reps: usize) {
+    let reps = reps * table.rounds_factor;
     let n = table.contenders.len();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); n];
     for round in 0..reps {
@@ -381,20 +416,21 @@ fn print_table(mut table: Table, reps: usize) {
         Against::Duration(d) => ("wall / one run".to_owned(), d),
     };
     println!("\n### {}\n", table.title);
-    print!("| contender | wall, median of {reps} | {ratio_head} | peak RSS |");
+    print!("| contender | wall, median of {reps} | {ratio_head} | CPU time | peak RSS |");
     if table.count_sockets {
         print!(" most sockets open |");
     }
     println!(
-        "\n|---|---:|---:|---:|{}",
+        "\n|---|---:|---:|---:|---:|{}",
         if table.count_sockets { "---:|" } else { "" }
     );
     for (contender, m) in table.contenders.iter().zip(&medians) {
         print!(
-            "| {} | {:.3} s | {:.2}x | {:.1} MiB |",
+            "| {} | {:.3} s | {:.2}x | {:.3} s | {:.1} MiB |",
             contender.name,
             m.wall.as_secs_f64(),
             m.wall.as_secs_f64() / base.as_secs_f64(),
+            m.cpu.as_secs_f64(),
             m.peak_mib
         );
         if table.count_sockets {
@@ -409,9 +445,10 @@ fn print_table(mut table: Table, reps: usize) {
         };
         if loud.name.ends_with("progress reported") {
             println!(
-                "\nProgress reporting in {}: {:+.1}% wall time.",
+                "\nProgress reporting in {}: {:+.1}% wall time, {:+.1}% CPU time.",
                 quiet.name,
-                (on.wall.as_secs_f64() / off.wall.as_secs_f64() - 1.0) * 100.0
+                (on.wall.as_secs_f64() / off.wall.as_secs_f64() - 1.0) * 100.0,
+                (on.cpu.as_secs_f64() / off.cpu.as_secs_f64() - 1.0) * 100.0
             );
         }
     }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
     pub wall: Duration,
+    /// User and system CPU time of the process (and of its threads).
+    pub cpu: Duration,
     pub peak_mib: f64,
     pub most_sockets: usize,
 }
@@ -47,8 +49,10 @@ pub fn run(cmd: &mut Command, count_sockets: bool) -> Sample {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "{cmd:?} failed (wait status {status})"
     );
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Sample {
         wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
         // Linux reports ru_maxrss in KiB.
         peak_mib: usage.ru_maxrss as f64 / 1024.0,
         most_sockets: most.load(Ordering::Relaxed),
@@ -83,7 +87,8 @@ fn sockets(pid: libc::pid_t) -> usize {
         .count()
 }
 
-/// The median of each measure over several samples (each taken on its own).
+/// The median of each measure over several samples (each taken on its own), except for
+/// sockets: the most any sample saw.
 pub fn median(samples: &[Sample]) -> Sample {
     fn mid<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -91,6 +96,7 @@ pub fn median(samples: &[Sample]) -> Sample {
     }
     Sample {
         wall: mid(samples.iter().map(|s| s.wall).collect()),
+        cpu: mid(samples.iter().map(|s| s.cpu).collect()),
         peak_mib: mid(samples.iter().map(|s| s.peak_mib).collect()),
         most_sockets: samples.iter().map(|s| s.most_sockets).max().unwrap_or(0),
     }
