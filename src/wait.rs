@@ -96,8 +96,9 @@ impl WaitOptions {
         self
     }
 
-    /// Time between two polls; at least [`MIN_POLL_INTERVAL`] (50 ms), a smaller value is
-    /// raised to it.
+    /// Time between two polls, from the start of one to the start of the next (a poll that
+    /// takes longer is followed by a pause of [`MIN_POLL_INTERVAL`]); at least
+    /// [`MIN_POLL_INTERVAL`] (50 ms), a smaller value is raised to it.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval.max(MIN_POLL_INTERVAL);
         self
@@ -295,6 +296,9 @@ pub(crate) struct Waiter<'a> {
     last_failure: Option<String>,
     /// The pause before the first poll, until it is taken.
     first_delay: Option<Duration>,
+    /// When the poll in progress (or the last one) started: polls keep to their interval
+    /// from start to start, so slow answers do not make every later poll later.
+    poll_started: Option<Instant>,
 }
 
 impl<'a> Waiter<'a> {
@@ -322,6 +326,7 @@ impl<'a> Waiter<'a> {
             names_from_execute: false,
             last_failure: None,
             first_delay: None,
+            poll_started: None,
         }
     }
 
@@ -369,7 +374,10 @@ impl<'a> Waiter<'a> {
         }
         match self.first_delay.take() {
             Some(delay) if !delay.is_zero() => Some(Step::Sleep(delay.min(left / 2))),
-            _ => None,
+            _ => {
+                self.poll_started = Some(Instant::now());
+                None
+            }
         }
     }
 
@@ -476,7 +484,9 @@ impl<'a> Waiter<'a> {
             Ok(()) if self.is_complete() => return Ok(Step::Done),
             Ok(()) => {
                 self.poll_succeeded();
-                self.interval
+                // The interval runs from the start of this poll, but a pause always follows.
+                let took = self.poll_started.map_or(Duration::ZERO, |t| t.elapsed());
+                self.interval.saturating_sub(took).max(MIN_POLL_INTERVAL)
             }
             Err(error) => {
                 if !error.is_retryable() || self.failures >= self.options.max_poll_failures {
@@ -641,5 +651,26 @@ mod tests {
         let mut waiter = Waiter::new(&eager, "r".into(), None);
         waiter.submitted(&[]);
         assert!(waiter.before_poll().is_none());
+    }
+
+    #[test]
+    fn polls_keep_their_interval_from_start_to_start() {
+        let options = WaitOptions::new().poll_interval(Duration::from_secs(1));
+        let mut waiter = Waiter::new(&options, "r".into(), None);
+        assert!(waiter.before_poll().is_none());
+        std::thread::sleep(Duration::from_millis(30));
+        match waiter.after_poll(Ok(())).unwrap() {
+            Step::Sleep(d) => assert!(d <= Duration::from_millis(970), "{d:?}"),
+            _ => panic!("the wait goes on"),
+        }
+
+        // A poll slower than the interval is still followed by a pause.
+        let options = WaitOptions::new().poll_interval(MIN_POLL_INTERVAL);
+        let mut waiter = Waiter::new(&options, "r".into(), None);
+        assert!(waiter.before_poll().is_none());
+        std::thread::sleep(MIN_POLL_INTERVAL * 2);
+        assert!(
+            matches!(waiter.after_poll(Ok(())).unwrap(), Step::Sleep(d) if d == MIN_POLL_INTERVAL)
+        );
     }
 }
