@@ -49,6 +49,7 @@ pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
         .timeout_recv_response(Some(settings.response_timeout))
         .timeout_per_read(Some(settings.response_timeout))
         .timeout_per_write(Some(settings.response_timeout))
+        .output_buffer_size(OUTPUT_BUFFER)
         .user_agent(settings.user_agent.as_str())
         .tls_config(TlsConfig::builder().root_certs(roots).build())
         .build()
@@ -288,9 +289,14 @@ pub(crate) fn run_blocking<T>(work: impl FnOnce() -> Result<T> + Send + 'static)
 const ASYNC_ONLY: &str = "async readers and streamed fields (Reader::from_async, \
                           Inputs::streamed_fields) can only be sent by AsyncClient";
 
+/// How much of a request body ureq sends at a time: four times its default, which made a
+/// 512 MiB upload 0.96x curl's time instead of 0.79x (15 rounds side by side); 1 MiB gained
+/// nothing more. Only the pages a request uses are touched.
+const OUTPUT_BUFFER: usize = 512 * 1024;
+
 /// How much of a file one read takes: ureq's own buffer size, so each of its reads is one
 /// read of the file.
-const FILE_PIECE: usize = 128 * 1024;
+const FILE_PIECE: usize = OUTPUT_BUFFER;
 
 /// A form body as one `Read`: the segments in order, each checked against its length.
 struct BodyReader {
