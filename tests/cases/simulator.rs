@@ -535,8 +535,11 @@ async fn a_simulator_that_cannot_start_says_so() {
     assert!(MockServer::start_on(&addr).is_err());
 }
 
+/// Events with when they came, from the start of the wait.
+type TimedEvents = Arc<Mutex<Vec<(Duration, RunEvent)>>>;
+
 /// When each event of a wait came, from the wait's start.
-fn timed_events(options: WaitOptions) -> (WaitOptions, Arc<Mutex<Vec<(Duration, RunEvent)>>>) {
+fn timed_events(options: WaitOptions) -> (WaitOptions, TimedEvents) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let start = std::time::Instant::now();
