@@ -49,8 +49,8 @@ pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
         .timeout_recv_response(Some(settings.response_timeout))
         .timeout_per_read(Some(settings.response_timeout))
         .timeout_per_write(Some(settings.response_timeout))
-        .output_buffer_size(OUTPUT_BUFFER)
-        .input_buffer_size(OUTPUT_BUFFER)
+        .output_buffer_size(IO_BUFFER)
+        .input_buffer_size(IO_BUFFER)
         .user_agent(settings.user_agent.as_str())
         .tls_config(TlsConfig::builder().root_certs(roots).build())
         .build()
@@ -294,11 +294,11 @@ const ASYNC_ONLY: &str = "async readers and streamed fields (Reader::from_async,
 /// then took 0.79x curl's time instead of 0.96x (15 rounds side by side); 1 MiB gained
 /// nothing more. A 512 MiB download used 15% less CPU. Only the pages a request uses are
 /// touched.
-const OUTPUT_BUFFER: usize = 512 * 1024;
+const IO_BUFFER: usize = 512 * 1024;
 
 /// How much of a file one read takes: ureq's own buffer size, so each of its reads is one
 /// read of the file.
-const FILE_PIECE: usize = OUTPUT_BUFFER;
+const FILE_PIECE: usize = IO_BUFFER;
 
 /// A form body as one `Read`: the segments in order, each checked against its length.
 struct BodyReader {
