@@ -106,16 +106,7 @@ mod blocking {
         for call in calls {
             call.join().unwrap().unwrap();
         }
-        assert!(
-            peaks.most_in_flight() <= 3,
-            "{} in flight",
-            peaks.most_in_flight()
-        );
-        assert!(
-            peaks.most_open() <= 6,
-            "{} connections open",
-            peaks.most_open()
-        );
+        peaks.assert_within(3);
     }
 }
 
@@ -335,15 +326,6 @@ mod nonblocking {
         for outcome in futures_util::future::join_all(calls).await {
             outcome.unwrap();
         }
-        assert!(
-            peaks.most_in_flight() <= 3,
-            "{} in flight",
-            peaks.most_in_flight()
-        );
-        assert!(
-            peaks.most_open() <= 6,
-            "{} connections open",
-            peaks.most_open()
-        );
+        peaks.assert_within(3);
     }
 }

@@ -32,6 +32,13 @@ fn quick() -> WaitOptions {
         .timeout(Duration::from_secs(20))
 }
 
+/// A workflow whose runs are done as soon as they start.
+fn instant(id: &str) -> Workflow {
+    Workflow::new(id)
+        .queued_for(Duration::ZERO)
+        .duration(Duration::ZERO)
+}
+
 fn img2img() -> Workflow {
     Workflow::new("img2img")
         .required_input("text_1")
@@ -200,11 +207,7 @@ async fn health_and_queue_follow_the_runs() {
 #[case]
 async fn runs_are_listed_sorted_filtered_and_paged() {
     let server = MockServer::start();
-    server.register(
-        Workflow::new("wf")
-            .queued_for(Duration::ZERO)
-            .duration(Duration::ZERO),
-    );
+    server.register(instant("wf"));
     let client = client(&server);
     let mut ids = vec![];
     for i in 0..7 {
@@ -552,11 +555,7 @@ fn timed_events(options: WaitOptions) -> (WaitOptions, TimedEvents) {
 #[case]
 async fn a_fresh_run_is_first_polled_one_interval_after_it_was_submitted() {
     let server = MockServer::start();
-    server.register(
-        Workflow::new("instant")
-            .queued_for(Duration::ZERO)
-            .duration(Duration::ZERO),
-    );
+    server.register(instant("instant"));
     let client = client(&server);
     let interval = Duration::from_millis(400);
     let (options, events) = timed_events(
@@ -598,11 +597,7 @@ async fn a_fresh_run_is_first_polled_one_interval_after_it_was_submitted() {
 #[case]
 async fn a_wait_asked_to_poll_at_once_does_not_sleep_first() {
     let server = MockServer::start();
-    server.register(
-        Workflow::new("instant")
-            .queued_for(Duration::ZERO)
-            .duration(Duration::ZERO),
-    );
+    server.register(instant("instant"));
     let client = client(&server);
     // Polls a minute apart: only a first poll at once can finish this wait soon.
     let options = WaitOptions::new()

@@ -497,6 +497,21 @@ impl Peaks {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Checks a client bound to `bound` requests: no more in flight, and under twice as
+    /// many connections (those in use, and at most as many idle).
+    pub fn assert_within(&self, bound: usize) {
+        assert!(
+            self.most_in_flight() <= bound,
+            "{} requests in flight",
+            self.most_in_flight()
+        );
+        assert!(
+            self.most_open() <= 2 * bound,
+            "{} connections open",
+            self.most_open()
+        );
+    }
+
     fn enter(now: &std::sync::atomic::AtomicUsize, most: &std::sync::atomic::AtomicUsize) {
         let n = now.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         most.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
