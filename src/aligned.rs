@@ -7,6 +7,7 @@
 //! upload that reads its file straight into the HTTP client's buffer pays that on every
 //! piece. Uploads read files through these helpers instead.
 
+#[cfg(feature = "blocking")]
 use std::io::{self, Read};
 
 /// The boundary the buffers start on: a cache line.
