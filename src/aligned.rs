@@ -11,11 +11,14 @@
 use std::io::{self, Read};
 
 /// The boundary the buffers start on: a cache line.
-pub(crate) const ALIGN: usize = 64;
+const ALIGN: usize = 64;
 
-/// Where in `buf` the first byte on a cache-line boundary is (`buf.len()` if none is).
-pub(crate) fn aligned_start(buf: &[u8]) -> usize {
-    buf.as_ptr().align_offset(ALIGN).min(buf.len())
+/// A zeroed buffer with room for `len` bytes from a cache-line boundary, and where in it
+/// that boundary is: use `buf[start..start + len]`.
+pub(crate) fn buffer(len: usize) -> (Vec<u8>, usize) {
+    let buf = vec![0; len + ALIGN];
+    let start = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
+    (buf, start)
 }
 
 /// A reader read a piece at a time into an aligned buffer of its own, and handed on from
@@ -36,8 +39,7 @@ pub(crate) struct AlignedReader<R> {
 impl<R: Read> AlignedReader<R> {
     /// Reads `inner` in pieces of `piece` bytes.
     pub fn new(inner: R, piece: usize) -> Self {
-        let buf = vec![0; piece + ALIGN];
-        let start = aligned_start(&buf);
+        let (buf, start) = buffer(piece);
         AlignedReader {
             inner,
             buf,

@@ -452,8 +452,7 @@ fn read_on_pool(mut reader: Box<dyn Read + Send>) -> ByteStream {
 /// is sent as it comes); an empty piece is the end of the source.
 fn read_piece(reader: &mut dyn Read) -> io::Result<Bytes> {
     // Read into the part of the buffer that starts on a cache line (see `aligned`).
-    let mut buf = vec![0; READ_PIECE + aligned::ALIGN];
-    let start = aligned::aligned_start(&buf);
+    let (mut buf, start) = aligned::buffer(READ_PIECE);
     let n = loop {
         match reader.read(&mut buf[start..start + READ_PIECE]) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

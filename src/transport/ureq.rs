@@ -176,8 +176,7 @@ pub(crate) fn save(
     meter: &mut Meter,
 ) -> Result<u64> {
     let mut reader = body.with_config().limit(u64::MAX).reader();
-    let mut buf = vec![0; 1024 * 1024 + crate::aligned::ALIGN];
-    let start = crate::aligned::aligned_start(&buf);
+    let (mut buf, start) = crate::aligned::buffer(1024 * 1024);
     let buf = &mut buf[start..start + 1024 * 1024];
     let mut written = 0u64;
     let mut flusher = Flusher::new(&file);
