@@ -279,6 +279,42 @@ mod nonblocking {
         share(&client);
     }
 
+    /// A blocking reader runs on the runtime's blocking pool: if it panics there, the upload
+    /// fails; it does not pass for a reader that ended.
+    #[tokio::test]
+    async fn a_reader_that_panics_fails_the_upload() {
+        struct Panicking(bool);
+        impl std::io::Read for Panicking {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    panic!("a reader's bug");
+                }
+                buf[..4].copy_from_slice(b"data");
+                Ok(4)
+            }
+        }
+        let mut server = server().await;
+        let m = server
+            .mock("POST", "/api/v1/runs")
+            .match_query(mockito::Matcher::Any)
+            .with_body(crate::common::ok(serde_json::json!({"run_id": "r1"})))
+            .expect(0)
+            .create_async()
+            .await;
+        let client = Client::new(crate::common::KEY, server.url()).unwrap();
+        let inputs =
+            flowscale::Inputs::new().set("f", flowscale::Reader::new(Panicking(false), "f.bin"));
+        let err = client
+            .execute_workflow("wf1", inputs, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, flowscale::Error::Input { field, .. } if field == "f"),
+            "{err:?}"
+        );
+        m.assert_async().await;
+    }
+
     /// Text needs no file opened: it is encoded in place, so a program whose blocking pool
     /// is busy (here: its only thread, for a minute) still starts runs at once.
     #[test]

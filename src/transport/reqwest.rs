@@ -427,7 +427,7 @@ fn deferred_stream(fields: FieldStream, boundary: String, state: UploadState) ->
 /// is dropped (the channel closes).
 fn read_on_pool(mut reader: Box<dyn Read + Send>) -> ByteStream {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(PIECES_AHEAD);
-    tokio::task::spawn_blocking(move || {
+    let task = tokio::task::spawn_blocking(move || {
         loop {
             match read_piece(&mut reader) {
                 Ok(piece) if piece.is_empty() => return,
@@ -443,9 +443,19 @@ fn read_on_pool(mut reader: Box<dyn Read + Send>) -> ByteStream {
             }
         }
     });
-    Box::pin(stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|piece| (piece, rx))
-    }))
+    Box::pin(stream::unfold(
+        (rx, Some(task)),
+        |(mut rx, task)| async move {
+            match rx.recv().await {
+                Some(piece) => Some((piece, (rx, task))),
+                // The thread is done. If the reader panicked, that must not pass for its end.
+                None => match task?.await {
+                    Err(e) => Some((Err(io::Error::other(e)), (rx, None))),
+                    Ok(()) => None,
+                },
+            }
+        },
+    ))
 }
 
 /// One read of up to a piece (a file gives a full one; a slower source what it has, so it

@@ -228,6 +228,46 @@ async fn missing_or_bad_files_fail_before_sending() {
     m.assert();
 }
 
+/// A reader that gives some bytes, then fails.
+struct Failing(usize);
+
+impl std::io::Read for Failing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0 == 0 {
+            return Err(std::io::Error::other("the disk went away"));
+        }
+        let n = self.0.min(buf.len());
+        buf[..n].fill(b'x');
+        self.0 -= n;
+        Ok(n)
+    }
+}
+
+#[maybe_async]
+#[case]
+async fn a_reader_that_fails_midway_fails_the_upload_with_its_error() {
+    let mut server = server().await;
+    let _m = server
+        .mock("POST", "/api/v1/runs")
+        .match_query(mockito::Matcher::Any)
+        .with_body(ok(json!({"run_id": "r1"})))
+        .create();
+    let client = Client::new(KEY, server.url()).unwrap();
+    // No length: the body goes out chunked, so only the error can tell it is cut short.
+    let inputs = Inputs::new().set("f", Reader::new(Failing(3 << 20), "f.bin"));
+    let err = client
+        .execute_workflow("wf1", inputs, None)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Input { field, reason, .. } => {
+            assert_eq!(field, "f");
+            assert!(reason.contains("the disk went away"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[maybe_async]
 #[case]
 async fn a_reader_that_lies_about_its_length_stops_the_upload() {
