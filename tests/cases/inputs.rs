@@ -25,6 +25,30 @@ async fn send(inputs: Inputs) -> crate::common::Seen {
     rec.one()
 }
 
+/// Sends `inputs` to a fresh mock server that would accept them, expecting the upload to
+/// fail: the error, for a reader's fault, names its field and says what went wrong.
+#[maybe_async]
+async fn reader_fault(inputs: Inputs, field_name: &str) -> String {
+    let mut server = server().await;
+    let _m = server
+        .mock("POST", "/api/v1/runs")
+        .match_query(mockito::Matcher::Any)
+        .with_body(ok(json!({"run_id": "r1"})))
+        .create();
+    let client = Client::new(KEY, server.url()).unwrap();
+    let err = client
+        .execute_workflow("wf1", inputs, None)
+        .await
+        .unwrap_err();
+    match err {
+        Error::Input { field, reason, .. } => {
+            assert_eq!(field, field_name);
+            reason
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<_> = p
         .iter()
@@ -246,54 +270,22 @@ impl std::io::Read for Failing {
 #[maybe_async]
 #[case]
 async fn a_reader_that_fails_midway_fails_the_upload_with_its_error() {
-    let mut server = server().await;
-    let _m = server
-        .mock("POST", "/api/v1/runs")
-        .match_query(mockito::Matcher::Any)
-        .with_body(ok(json!({"run_id": "r1"})))
-        .create();
-    let client = Client::new(KEY, server.url()).unwrap();
     // No length: the body goes out chunked, so only the error can tell it is cut short.
     let inputs = Inputs::new().set("f", Reader::new(Failing(3 << 20), "f.bin"));
-    let err = client
-        .execute_workflow("wf1", inputs, None)
-        .await
-        .unwrap_err();
-    match &err {
-        Error::Input { field, reason, .. } => {
-            assert_eq!(field, "f");
-            assert!(reason.contains("the disk went away"), "{reason}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let reason = reader_fault(inputs, "f").await;
+    assert!(reason.contains("the disk went away"), "{reason}");
 }
 
 #[maybe_async]
 #[case]
 async fn a_reader_that_lies_about_its_length_stops_the_upload() {
-    let mut server = server().await;
-    let _m = server
-        .mock("POST", "/api/v1/runs")
-        .match_query(mockito::Matcher::Any)
-        .with_body(ok(json!({"run_id": "r1"})))
-        .create();
-    let client = Client::new(KEY, server.url()).unwrap();
     let inputs = Inputs::new().set("f", Reader::new(&b"short"[..], "f.bin").with_length(100));
-    let err = client
-        .execute_workflow("wf1", inputs, None)
-        .await
-        .unwrap_err();
     // The caller's reader is at fault, not the connection: said the same by both clients.
-    match &err {
-        Error::Input { field, reason, .. } => {
-            assert_eq!(field, "f");
-            assert!(
-                reason.contains("5 bytes where 100 were announced"),
-                "{reason}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
+    let reason = reader_fault(inputs, "f").await;
+    assert!(
+        reason.contains("5 bytes where 100 were announced"),
+        "{reason}"
+    );
 }
 
 #[maybe_async]
