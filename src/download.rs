@@ -1,13 +1,13 @@
 //! Downloading outputs to disk, the mode-independent part: [`DownloadOptions`],
-//! [`SavedOutput`], and the file bookkeeping. Downloads go to `<name>.part` and are renamed
-//! into place only when complete, so a broken download never looks like a finished file;
-//! `download_outputs` reserves every name with create-new semantics inside its directory,
-//! so no server answer can make it write elsewhere or over an existing file. Download links
-//! are presigned third-party URLs: the API key is never sent.
+//! [`SavedOutput`], and the choice of names. Bytes reach a final name only through
+//! [`crate::partial`] (complete, synced, never over another file); `download_outputs`
+//! takes every name inside its directory, so no server answer can make it write elsewhere
+//! or over an existing file. Download links are presigned third-party URLs: the API key is
+//! never sent.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::failure::TransportErrorKind;
 use crate::file_name;
+use crate::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::progress::{Meter, Progress, ProgressCallback, Transfer};
 
 /// How many outputs `AsyncClient::download_outputs` saves at once by default.
@@ -128,21 +129,49 @@ impl SavedOutput {
 }
 
 /// The names taken by one `download_outputs` call, so that two outputs never get the same
-/// file even when overwriting.
+/// file even when overwriting. Names are compared as file systems that ignore case or
+/// Unicode normalization (macOS, Windows) would: see [`fold`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct NameBook(Arc<Mutex<HashSet<String>>>);
 
-/// A file name reserved for one output: the final path (created empty, unless
-/// overwriting) and the partial file the bytes go to first.
-/// Dropped before [`Reserved::commit`] (a failed download, a cancelled future), it
-/// removes the partial file and the reserved name, so nothing is left looking complete.
-#[derive(Debug)]
-pub(crate) struct Reserved {
-    pub path: PathBuf,
-    pub partial: PathBuf,
-    /// Whether `path` was created by the reservation (and must go if the download fails).
-    created: bool,
-    committed: bool,
+impl NameBook {
+    /// Takes `name` for this call; false if an output of this call has it (or a name that
+    /// one of those file systems takes for the same).
+    fn take(&self, name: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(fold(name))
+    }
+}
+
+/// A name as a case-insensitive, normalization-insensitive file system sees it, or
+/// coarser: lowercased, and every run of non-ASCII characters (with an ASCII letter that a
+/// combining mark follows: `e` + U+0301 is `é` decomposed) made one `?`. Two names that
+/// such a file system takes for one always fold alike; two that fold alike only cost a
+/// numbered suffix.
+pub(crate) fn fold(name: &str) -> String {
+    let lower: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
+    let mut folded = String::with_capacity(lower.len());
+    for (i, &c) in lower.iter().enumerate() {
+        let composed = lower.get(i + 1).is_some_and(|&next| combining(next));
+        if c.is_ascii() && !composed {
+            folded.push(c);
+        } else if !folded.ends_with('?') {
+            folded.push('?');
+        }
+    }
+    folded
+}
+
+/// Combining marks: the blocks that decomposed accents come from.
+fn combining(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
 }
 
 /// For each output name, the suffix its file name starts from: the k-th output whose name
@@ -153,7 +182,7 @@ pub(crate) fn first_suffixes<'a>(names: impl IntoIterator<Item = &'a str>) -> Ve
     names
         .into_iter()
         .map(|name| {
-            let base = file_name::sanitize(name, "").to_lowercase();
+            let base = fold(&file_name::sanitize(name, ""));
             match seen.iter_mut().find(|(b, _)| *b == base) {
                 Some((_, count)) => {
                     *count += 1;
@@ -168,10 +197,28 @@ pub(crate) fn first_suffixes<'a>(names: impl IntoIterator<Item = &'a str>) -> Ve
         .collect()
 }
 
-/// Creates `dir` if needed and reserves a file for output `name` with extension `ext`
-/// (from [`file_name::extension`]): the sanitised name with the suffix `-first` (none for
-/// 0), or the next one up when it is taken by this call or, unless `overwrite`, exists in
-/// `dir`. Returns the reservation and its open partial file.
+/// The most numbered names tried for one output.
+const MAX_SUFFIX: u32 = 100_000;
+
+/// One output being saved into a directory: the partial file its bytes go to, and the
+/// name it will get. No file exists at the final name until [`Reserved::commit`]; dropped
+/// before that (a failed download, a dropped future), it removes its partial file.
+#[derive(Debug)]
+pub(crate) struct Reserved {
+    dir: PathBuf,
+    base: String,
+    ext: String,
+    /// The suffix of the name taken (0 for none).
+    n: u32,
+    overwrite: bool,
+    book: NameBook,
+    partial: PartialFile,
+}
+
+/// Creates `dir` if needed and takes a name for output `name` with extension `ext` (from
+/// [`file_name::extension`]): the sanitised name with the suffix `-first` (none for 0),
+/// or the next one up when it is taken by this call, is held by another download, or,
+/// unless `overwrite`, exists in `dir`. Returns the reservation and its open partial file.
 pub(crate) fn reserve(
     dir: &Path,
     (name, first): (&str, u32),
@@ -181,90 +228,86 @@ pub(crate) fn reserve(
 ) -> Result<(Reserved, File)> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let base = file_name::sanitize(name, ext);
-    for n in first..first + 100_000 {
-        let candidate = match n {
-            0 => format!("{base}{ext}"),
-            n => format!("{base}-{n}{ext}"),
-        };
-        if !book
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(candidate.clone())
-        {
+    for n in first..MAX_SUFFIX {
+        let candidate = candidate(&base, n, ext);
+        if !book.take(&candidate) {
             continue;
         }
         let path = dir.join(&candidate);
-        let created = if overwrite {
-            false
-        } else {
-            match create_new(&path) {
-                Ok(_) => true,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(path, e)),
-            }
-        };
-        let partial = dir.join(format!("{candidate}.part"));
-        match create_new(&partial) {
-            Ok(file) => {
+        if !overwrite && path.symlink_metadata().is_ok() {
+            continue;
+        }
+        match PartialFile::create(&path) {
+            Ok((partial, file)) => {
                 let reserved = Reserved {
-                    path,
+                    dir: dir.to_owned(),
+                    base,
+                    ext: ext.to_owned(),
+                    n,
+                    overwrite,
+                    book: book.clone(),
                     partial,
-                    created,
-                    committed: false,
                 };
                 return Ok((reserved, file));
             }
-            // Someone else's partial file (or a link planted there): leave it, take the
-            // next name.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                if created {
-                    let _ = std::fs::remove_file(&path);
-                }
-            }
-            Err(e) => {
-                if created {
-                    let _ = std::fs::remove_file(&path);
-                }
-                return Err(Error::io(partial, e));
-            }
+            Err(Unavailable::InUse(_)) => continue,
+            Err(Unavailable::Failed(e)) => return Err(e),
         }
     }
-    Err(Error::io(
-        dir,
-        io::Error::new(io::ErrorKind::AlreadyExists, "no free file name"),
-    ))
+    Err(no_free_name(dir))
 }
 
-fn create_new(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
+fn candidate(base: &str, n: u32, ext: &str) -> String {
+    match n {
+        0 => format!("{base}{ext}"),
+        n => format!("{base}-{n}{ext}"),
+    }
+}
+
+fn no_free_name(dir: &Path) -> Error {
+    Error::io(
+        dir,
+        io::Error::new(io::ErrorKind::AlreadyExists, "no free file name"),
+    )
 }
 
 impl Reserved {
-    /// Moves the complete partial file into place.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        finish(&self.partial, &self.path)?;
-        self.committed = true;
-        Ok(std::mem::take(&mut self.path))
+    /// The partial file the bytes go to.
+    pub fn partial(&self) -> &Path {
+        self.partial.path()
     }
-}
 
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        if !self.committed {
-            discard(&self.partial);
-            if self.created {
-                discard(&self.path);
+    /// The name the output is to get (a later one if this one appears meanwhile).
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(candidate(&self.base, self.n, &self.ext))
+    }
+
+    /// Moves the complete partial file into place, never over a file that appeared at its
+    /// name meanwhile (unless overwriting): then it takes the next free name.
+    pub fn commit(self) -> Result<PathBuf> {
+        let Reserved {
+            dir,
+            base,
+            ext,
+            n,
+            overwrite,
+            book,
+            mut partial,
+        } = self;
+        for k in n..MAX_SUFFIX {
+            let name = candidate(&base, k, &ext);
+            if k != n && !book.take(&name) {
+                continue;
+            }
+            let path = dir.join(&name);
+            match partial.commit(&path, overwrite) {
+                Ok(()) => return Ok(path),
+                Err(NotCommitted::Taken(back)) => partial = back,
+                Err(NotCommitted::Failed(e)) => return Err(e),
             }
         }
+        Err(no_free_name(&dir))
     }
-}
-
-/// `<dest>.part`, beside the destination.
-pub(crate) fn partial_path(dest: &Path) -> PathBuf {
-    let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    dest.with_file_name(name)
 }
 
 /// Checks a download URL before anything is sent.
@@ -312,19 +355,4 @@ pub(crate) fn check_length(url: &str, written: u64, announced: Option<u64>) -> R
         )),
         _ => Ok(written),
     }
-}
-
-/// Creates (or empties) the partial file a download is written to.
-pub(crate) fn create_partial(partial: &Path) -> Result<File> {
-    File::create(partial).map_err(|e| Error::io(partial, e))
-}
-
-/// Moves a complete download into place.
-pub(crate) fn finish(partial: &Path, dest: &Path) -> Result<()> {
-    std::fs::rename(partial, dest).map_err(|e| Error::io(dest, e))
-}
-
-/// Removes what a failed download left.
-pub(crate) fn discard(partial: &Path) {
-    let _ = std::fs::remove_file(partial);
 }

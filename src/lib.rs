@@ -65,7 +65,9 @@
 //! Features are additive: with both clients on, both exist.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![forbid(unsafe_code)]
+// One exception, `partial::lock` (a `flock` call: std's `File::try_lock` needs Rust 1.89,
+// newer than `rust-version`).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 // `src/client/` is compiled twice on purpose (once per client): see the `blocking` and
 // `nonblocking` modules below.
@@ -91,6 +93,7 @@ mod flush;
 mod form;
 pub mod inputs;
 mod paging;
+mod partial;
 mod progress;
 mod request;
 mod response;

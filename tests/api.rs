@@ -134,6 +134,25 @@ mod nonblocking {
     mod wait;
 
     #[tokio::test]
+    async fn a_dropped_download_leaves_no_partial_file() {
+        // One byte a second: the download is still going when its future is dropped.
+        let url = crate::common::drip_server(b"0123456789", std::time::Duration::from_secs(30));
+        let dir = crate::common::fresh_dir("dropped-download");
+        let dest = dir.join("out.png");
+        let client = Client::new(crate::common::KEY, "http://127.0.0.1:9").unwrap();
+        let link = format!("{url}/out.png");
+        let download = client.download(&link, &dest);
+        let cut = tokio::time::timeout(std::time::Duration::from_millis(1500), download).await;
+        assert!(cut.is_err(), "the download was cut short");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "no file, no .part"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
     async fn a_callers_reqwest_client_is_used() {
         let mut server = server().await;
         let m = server

@@ -8,6 +8,7 @@ use crate::download::{self, DownloadOptions, NameBook, SavedOutput};
 use crate::error::{Error, Result};
 use crate::failure::TransportErrorKind;
 use crate::file_name;
+use crate::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::progress::Meter;
 use crate::types::RunStatus;
 use crate::wait::{OutputFile, WorkflowResult, file_for};
@@ -130,11 +131,12 @@ impl Client {
             let reserve = move || download::reserve(&dir, (&name, first), &ext, overwrite, &book);
             transport::run_blocking(reserve).await?
         };
-        let mut meter = options.meter(&out.name, &reserved.path, head.content_length);
-        let written = transport::save(url, body, file, &reserved.partial, &mut meter)
+        let mut meter = options.meter(&out.name, &reserved.path(), head.content_length);
+        let partial = reserved.partial().to_owned();
+        let written = transport::save(url, body, file, &partial, &mut meter)
             .await
             .and_then(|n| download::check_length(url, n, head.content_length))?;
-        // Dropping `reserved` on any error removes its files.
+        // Dropping `reserved` on any error removes its partial file.
         let path = transport::run_blocking(move || reserved.commit()).await?;
         meter.finish();
         Ok(SavedOutput::new(out.name.clone(), path, written))
@@ -145,9 +147,12 @@ impl Client {
     /// presigned. `dest` is taken as given and replaced if it exists: to save a run's
     /// outputs under names the server chose, use `download_outputs`, which sanitises them.
     ///
-    /// The bytes go to `<dest>.part` first, which is renamed to `dest` only once the whole
-    /// body has arrived (and matched its `Content-Length`); on failure it is removed, so a
-    /// partial download is never left looking complete.
+    /// The bytes go to `<dest>.part` first (created new, never through a link; one left by
+    /// a killed process is taken over), which is renamed to `dest` only once the whole body
+    /// has arrived, matched its `Content-Length` and is synced; on failure, or when the
+    /// future is dropped, it is removed, so a partial download is never left looking
+    /// complete. Two downloads to one `dest` at once: the second fails with
+    /// [`Error::Io`](crate::Error::Io) before anything is written.
     #[doc = example!(client {
         "let bytes = client.download(\"https://bucket.example/out.png?sig=...\", \"out.png\")?;"
         "println!(\"{bytes} bytes\");"
@@ -160,21 +165,36 @@ impl Client {
         let dest = dest.as_ref().to_path_buf();
         download::check_dest(&dest)?;
         let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
-        let partial = download::partial_path(&dest);
-        let file = {
-            let partial = partial.clone();
-            transport::run_blocking(move || download::create_partial(&partial)).await?
+        let (partial, file) = {
+            let dest = dest.clone();
+            transport::run_blocking(move || match PartialFile::create(&dest) {
+                Ok(created) => Ok(created),
+                Err(Unavailable::InUse(partial)) => Err(Error::io(
+                    &partial,
+                    std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "another download to this file is in progress, or something that is \
+                         not a file of ours is in the way",
+                    ),
+                )),
+                Err(Unavailable::Failed(e)) => Err(e),
+            })
+            .await?
         };
         let mut meter = Meter::off();
-        let written = transport::save(url, body, file, &partial, &mut meter)
+        let path = partial.path().to_owned();
+        let written = transport::save(url, body, file, &path, &mut meter)
             .await
-            .and_then(|written| download::check_length(url, written, head.content_length));
-        transport::run_blocking(move || match written {
-            Ok(n) => download::finish(&partial, &dest).map(|()| n),
-            Err(e) => {
-                download::discard(&partial);
-                Err(e)
-            }
+            .and_then(|written| download::check_length(url, written, head.content_length))?;
+        // Dropping `partial` on any error (or with this future) removes it.
+        transport::run_blocking(move || match partial.commit(&dest, true) {
+            Ok(()) => Ok(written),
+            Err(NotCommitted::Failed(e)) => Err(e),
+            // A replacing commit does not look at what is there; kept for completeness.
+            Err(NotCommitted::Taken(_)) => Err(Error::io(
+                &dest,
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            )),
         })
         .await
     }

@@ -86,3 +86,39 @@ async fn failed_downloads_leave_nothing_behind() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[maybe_async]
+#[case]
+async fn a_link_planted_at_the_partial_name_is_never_followed() {
+    let mut storage = server().await;
+    let _m = storage
+        .mock("GET", "/out.png")
+        .with_body("downloaded")
+        .create();
+    let dest = temp("planted");
+    let dir = dest.parent().unwrap().to_path_buf();
+    let precious = dir.join("precious.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    std::os::unix::fs::symlink(&precious, dir.join("out.png.part")).unwrap();
+    let client = Client::new(KEY, "http://127.0.0.1:9").unwrap();
+    let err = client
+        .download(&format!("{}/out.png", storage.url()), &dest)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    assert!(!dest.exists());
+
+    // A partial file of our own, left by a killed process, is taken over.
+    std::fs::remove_file(dir.join("out.png.part")).unwrap();
+    std::fs::write(dir.join("out.png.part"), "half").unwrap();
+    let n = client
+        .download(&format!("{}/out.png", storage.url()), &dest)
+        .await
+        .unwrap();
+    assert_eq!(n, 10);
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "downloaded");
+    assert!(!dir.join("out.png.part").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -317,3 +317,97 @@ async fn download_bytes_refuses_a_body_over_its_cap() {
     let bytes = client.download_bytes(&url, 1000).await.unwrap();
     assert_eq!(bytes, vec![7u8; 1000]);
 }
+
+#[maybe_async]
+#[case]
+async fn names_that_differ_only_in_case_or_normalization_never_share_a_file() {
+    let mut server = server().await;
+    // Names a case-insensitive or normalizing file system (macOS, Windows) takes for one.
+    let names = [
+        "image",
+        "Image",
+        "caf\u{e9}",
+        "cafe\u{301}",
+        "\u{212a}ey",
+        "key",
+    ];
+    let mut mocks = Vec::new();
+    let mut outputs = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let path = format!("/n/{i}.png");
+        mocks.push(
+            server
+                .mock("GET", path.as_str())
+                .with_body(format!("body {i}"))
+                .create(),
+        );
+        outputs.push(json!({"name": name, "download_url": format!("{}{path}", server.url()), "generation_status": "success"}));
+    }
+    let dir = fresh_dir("folding");
+    let saved = Client::new(KEY, server.url())
+        .unwrap()
+        .download_outputs(
+            &result_of(json!(outputs)),
+            &dir,
+            &DownloadOptions::new().overwrite(true),
+        )
+        .await
+        .unwrap();
+    let folded: std::collections::HashSet<String> = saved
+        .iter()
+        .map(|s| {
+            let name = s.path.file_name().unwrap().to_str().unwrap();
+            // What such a file system compares: case folded, accents composed.
+            name.to_lowercase()
+                .replace("e\u{301}", "\u{e9}")
+                .replace('\u{212a}', "k")
+        })
+        .collect();
+    assert_eq!(folded.len(), names.len(), "{saved:?}");
+    for (i, s) in saved.iter().enumerate() {
+        assert_eq!(
+            std::fs::read(&s.path).unwrap(),
+            format!("body {i}").as_bytes()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[maybe_async]
+#[case]
+async fn a_partial_file_a_killed_process_left_is_taken_over_under_the_same_name() {
+    let mut server = server().await;
+    let _m = server
+        .mock("GET", "/big.png")
+        .with_body(vec![5u8; 50_000])
+        .create();
+    let dir = fresh_dir("stale-partial");
+    // What `kill -9` mid-download leaves: the partial file, and nothing at the final name.
+    std::fs::write(dir.join("big.png.part"), vec![1u8; 20_000]).unwrap();
+    let outputs = json!([{"name": "big", "download_url": format!("{}/big.png", server.url()), "generation_status": "success"}]);
+    let seen_early = Arc::new(Mutex::new(Vec::new()));
+    let seen = seen_early.clone();
+    let options = DownloadOptions::new().on_progress(move |p: &Progress| {
+        if let Transfer::Download { path, .. } = &p.transfer
+            && !p.is_complete()
+        {
+            seen.lock().unwrap().push(path.exists());
+        }
+    });
+    let saved = Client::new(KEY, server.url())
+        .unwrap()
+        .download_outputs(&result_of(outputs), &dir, &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        saved[0].path,
+        dir.join("big.png"),
+        "the name an uninterrupted run gives"
+    );
+    assert_eq!(files_in(&dir), [("big.png".to_string(), vec![5u8; 50_000])]);
+    assert!(
+        !seen_early.lock().unwrap().contains(&true),
+        "no file at the final name before it is complete"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
