@@ -73,7 +73,18 @@ impl BuildCache {
 
         let fingerprint = inputs.fingerprint(workflow_id, None)?;
         let recorded = batch::read_manifest(&self.dir)?;
-        if let Plan::Reuse(saved) = batch::plan(recorded.get(&fingerprint), false, &self.dir) {
+        for skipped in &recorded.skipped {
+            println!(
+                "cargo:warning={} line {} left out: {}",
+                self.dir.join(batch::MANIFEST_FILE).display(),
+                skipped.line,
+                skipped.reason
+            );
+        }
+        let last = recorded
+            .last
+            .get(&(workflow_id.to_owned(), fingerprint.clone()));
+        if let Plan::Reuse(saved) = batch::plan(last, false, &self.dir)? {
             return Ok(saved.into_iter().map(|s| s.path).collect());
         }
         if std::env::var_os(ENV_API_KEY).is_none() {

@@ -79,6 +79,18 @@ pub enum Error {
         last_status: Option<RunStatus>,
     },
 
+    /// The wait was stopped by a flag given to
+    /// [`WaitOptions::stop_on`](crate::WaitOptions::stop_on) (or
+    /// [`Batch::stop_on`](crate::Batch::stop_on)) before the run finished.
+    ///
+    /// The run goes on on FlowScale: `run_id` lets you wait for it again.
+    #[error("stopped waiting for run {run_id}")]
+    #[non_exhaustive]
+    Interrupted {
+        /// The run that was being waited for.
+        run_id: String,
+    },
+
     /// The run ended in `failed`, `error` or `cancelled`.
     #[error("run {run_id} ended with status `{status}`")]
     #[non_exhaustive]
@@ -160,7 +172,9 @@ impl Error {
     /// The run this error is about, when known.
     pub fn run_id(&self) -> Option<&str> {
         match self {
-            Error::Timeout { run_id, .. } | Error::RunFailed { run_id, .. } => Some(run_id),
+            Error::Timeout { run_id, .. }
+            | Error::RunFailed { run_id, .. }
+            | Error::Interrupted { run_id } => Some(run_id),
             Error::RunTimedOut { run_id, .. } => run_id.as_deref(),
             _ => None,
         }

@@ -121,6 +121,27 @@ impl Inputs {
     }
 }
 
+impl Inputs {
+    /// Every field as it is sent, in name order: a text field's text, a file's name.
+    /// Empty when the inputs cannot be read without consuming them (readers, streams).
+    pub(crate) fn sent_fields(&self) -> Vec<(String, String)> {
+        let mut leaves = Vec::new();
+        for (name, input) in self.entries() {
+            if flatten(name.clone(), input, &mut leaves).is_err() {
+                return Vec::new();
+            }
+        }
+        leaves.sort_by(|a, b| a.0.cmp(&b.0));
+        leaves
+            .into_iter()
+            .map(|(name, leaf)| match leaf {
+                Leaf::Text(text) => (name, text),
+                Leaf::File { filename, .. } => (name, filename),
+            })
+            .collect()
+    }
+}
+
 fn flatten<'a>(name: String, input: &'a Input, out: &mut Vec<(String, Leaf<'a>)>) -> Result<()> {
     if let Some(text) = field_text(input) {
         out.push((name, Leaf::Text(text)));

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,9 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// The most of a wait's deadline kept for the cancel request when
 /// [`WaitOptions::cancel_on_timeout`] is on (a tenth of shorter deadlines).
 pub const CANCEL_RESERVE: Duration = Duration::from_secs(1);
+
+/// How often a pause looks at the stop flags of [`WaitOptions::stop_on`].
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 type EventCallback = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 
@@ -51,6 +55,8 @@ pub struct WaitOptions {
     cancel_on_timeout: bool,
     max_poll_failures: u32,
     on_event: Option<EventCallback>,
+    /// Flags that end the wait when set (see [`WaitOptions::stop_on`]).
+    stop: Vec<Arc<AtomicBool>>,
 }
 
 impl Default for WaitOptions {
@@ -63,6 +69,7 @@ impl Default for WaitOptions {
             cancel_on_timeout: false,
             max_poll_failures: DEFAULT_MAX_POLL_FAILURES,
             on_event: None,
+            stop: Vec::new(),
         }
     }
 }
@@ -77,6 +84,7 @@ impl fmt::Debug for WaitOptions {
             .field("cancel_on_timeout", &self.cancel_on_timeout)
             .field("max_poll_failures", &self.max_poll_failures)
             .field("on_event", &self.on_event.as_ref().map(|_| "Fn(&RunEvent)"))
+            .field("stop_on", &self.stop.len())
             .finish()
     }
 }
@@ -149,6 +157,20 @@ impl WaitOptions {
     pub fn on_event(mut self, callback: impl Fn(&RunEvent) + Send + Sync + 'static) -> Self {
         self.on_event = Some(Arc::new(callback));
         self
+    }
+
+    /// Ends the wait with [`Error::Interrupted`] (which carries the run id) once `flag` is
+    /// set: a Ctrl-C handler sets it, say. It is looked at before every poll and at least
+    /// every 100 ms of a pause; a request in flight is not cut short. The run goes on on
+    /// FlowScale. May be given more than once: any of the flags stops the wait.
+    pub fn stop_on(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop.push(flag);
+        self
+    }
+
+    /// Whether a flag given to [`WaitOptions::stop_on`] is set.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stop.iter().any(|f| f.load(Ordering::SeqCst))
     }
 }
 
@@ -336,6 +358,23 @@ impl<'a> Waiter<'a> {
 
     pub fn cancel_on_timeout(&self) -> bool {
         self.options.cancel_on_timeout
+    }
+
+    /// The wait was asked to stop ([`WaitOptions::stop_on`]): the error to end it with.
+    pub fn interrupted(&self) -> Option<Error> {
+        self.options.stopped().then(|| Error::Interrupted {
+            run_id: self.run_id.clone(),
+        })
+    }
+
+    /// How long to sleep before looking at the stop flags again: all of `delay`, or at
+    /// most 100 ms while a flag could end the wait.
+    pub fn pause(&self, delay: Duration) -> Duration {
+        if self.options.stop.is_empty() {
+            delay
+        } else {
+            delay.min(STOP_CHECK)
+        }
     }
 
     /// When polling must stop: every poll request is bounded by it.

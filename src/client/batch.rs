@@ -6,9 +6,10 @@ use std::sync::Arc;
 use super::{Client, maybe_async, transport};
 use crate::batch::{
     self, Batch, BatchReport, BatchRun, JobOutcome, JobStatus, Manifest, Plan, Prepared, Record,
-    Tally,
+    SubmitError, Tally,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 
 #[maybe_async]
 impl Client {
@@ -22,10 +23,28 @@ impl Client {
     /// never leads to a second submission. Each completed run's outputs are saved with
     /// `download_outputs` into `<dir>/<job>-<fingerprint>/`.
     ///
+    /// Before a submission is sent, the manifest records that it is about to be; if the
+    /// process dies before the answer is recorded, the next run looks for the run among
+    /// those FlowScale lists (same workflow, the inputs as sent, created since) and attaches
+    /// to it, and submits only when there is none. A torn last line (a crash mid-write) is
+    /// repaired when the manifest is opened; a complete line that cannot be read is
+    /// reported as [`BatchEvent::SkippedLine`](crate::BatchEvent::SkippedLine).
+    ///
     /// One failing job never stops the others: the report lists every job's outcome. A
-    /// job whose wait timed out stays `Submitted` and is attached to on the next run; a
-    /// failed job is submitted again only with [`Batch::retry_failed`]. The error is only
-    /// for a manifest that cannot be read or written.
+    /// job is [`Failed`](JobStatus::Failed) only when FlowScale refused its submission or
+    /// said its run failed (or timed out on its side); any other error (a deadline, the
+    /// network, a revoked key, an answer that cannot be read) leaves it
+    /// [`Submitted`](JobStatus::Submitted), and the next run attaches to its run. A failed
+    /// job is submitted again only with [`Batch::retry_failed`]. Each job's outputs are
+    /// saved into a folder of its own, replacing what an interrupted save left there.
+    ///
+    /// # Errors
+    /// A manifest that cannot be read, or that records a saved file outside `dir`, is an
+    /// error before anything is sent; two jobs of one name with identical inputs are an
+    /// [`Error::Input`](crate::Error::Input). A manifest write that fails (a full disk)
+    /// stops the batch: nothing more is submitted, waits end, and once every job in
+    /// flight has been reported through [`Batch::on_event`] (with its run id) the write's
+    /// error is returned.
     #[doc = example!(client {
         "use flowscale::{Batch, Inputs, Job};"
         "let jobs = [\"cat.png\", \"dog.png\"].map(|f| Job::new(f, Inputs::new().set(\"image_35728\", std::path::Path::new(f))));"
@@ -54,26 +73,34 @@ impl Client {
             let (dir, workflow_id, group_id) = (dir.clone(), workflow_id.clone(), group_id.clone());
             transport::run_blocking(move || {
                 let manifest = Manifest::open(&dir)?;
-                Ok((
-                    manifest,
-                    batch::prepare(&workflow_id, group_id.as_deref(), jobs),
-                ))
+                let mut jobs = batch::prepare(&workflow_id, group_id.as_deref(), jobs)?;
+                for job in &mut jobs {
+                    if let Ok(fp) = &job.fingerprint {
+                        let last = manifest.last(&(job.name.clone(), fp.clone()));
+                        job.plan = batch::plan(last, retry_failed, &dir)?;
+                    }
+                }
+                Ok((manifest, jobs))
             })
             .await?
         };
+        tally.skipped(&manifest.recorded.skipped);
         let run = BatchRun {
             workflow_id,
             group_id,
             dir,
-            wait,
-            download,
-            retry_failed,
+            wait: tally.wait_options(&wait),
+            download: download.overwrite(true),
             concurrency,
             manifest: Arc::new(manifest),
             tally,
+            claimed: Default::default(),
         };
         let jobs = self.run_jobs(&run, jobs).await;
-        Ok(BatchReport { jobs })
+        match run.tally.broken() {
+            Some(e) => Err(e),
+            None => Ok(BatchReport { jobs }),
+        }
     }
 
     /// One job, from plan to outcome.
@@ -87,17 +114,14 @@ impl Client {
                 return outcome;
             }
         };
-        let mut outcome = JobOutcome::new(&job.name, Some(fingerprint.clone()), JobStatus::Failed);
-        let last = run.manifest.last(&fingerprint);
-        let run_id = match batch::plan(last, run.retry_failed, &run.dir) {
+        let key = (job.name.clone(), fingerprint.clone());
+        let mut outcome = JobOutcome::new(&job.name, Some(fingerprint), JobStatus::Failed);
+        let run_id = match job.plan {
             Plan::Reuse(saved) => {
                 outcome.status = JobStatus::Completed;
                 outcome.saved = saved;
                 outcome.reused = true;
-                outcome.run_id = run
-                    .manifest
-                    .last(&fingerprint)
-                    .and_then(|r| r.run_id.clone());
+                outcome.run_id = run.manifest.last(&key).and_then(|r| r.run_id.clone());
                 run.tally.finished(&outcome, false);
                 return outcome;
             }
@@ -112,88 +136,209 @@ impl Client {
                 run.tally.submitted(&job.name, &run_id, true);
                 run_id
             }
-            Plan::Submit if run.tally.stopped() => {
-                outcome.status = JobStatus::NotStarted;
-                run.tally.finished(&outcome, false);
-                return outcome;
-            }
-            Plan::Submit => {
-                let group = run.group_id.as_deref();
-                match self
-                    .execute_workflow(&run.workflow_id, job.inputs, group)
-                    .await
-                {
-                    Ok(exec) => {
-                        outcome.run_id = Some(exec.run_id.clone());
-                        outcome.status = JobStatus::Submitted;
-                        // Recorded before anything else happens to the run.
-                        if let Err(e) = self.record(run, &outcome).await {
-                            outcome.error = Some(format!("the run id could not be recorded: {e}"));
-                        }
-                        run.tally.submitted(&job.name, &exec.run_id, false);
-                        exec.run_id
-                    }
-                    Err(e) => {
-                        outcome.error = Some(e.to_string());
-                        self.finish_job(run, &mut outcome, false).await;
+            Plan::Find(sent_at) => match self.find_lost(run, &job.fields, sent_at).await {
+                Ok(Some(run_id)) => {
+                    outcome.status = JobStatus::Submitted;
+                    outcome.run_id = Some(run_id.clone());
+                    if !self.record(run, &mut outcome).await {
+                        run.tally.finished(&outcome, false);
                         return outcome;
                     }
+                    run.tally.submitted(&job.name, &run_id, true);
+                    run_id
                 }
-            }
+                Ok(None) => match self.submit(run, job.inputs, &mut outcome).await {
+                    Some(run_id) => run_id,
+                    None => return outcome,
+                },
+                Err(e) => {
+                    outcome.status = JobStatus::Submitted;
+                    outcome.error = Some(format!(
+                        "an earlier submission may have started a run, and the runs could \
+                         not be listed to find it ({e}); nothing was submitted"
+                    ));
+                    run.tally.finished(&outcome, false);
+                    return outcome;
+                }
+            },
+            Plan::Submit => match self.submit(run, job.inputs, &mut outcome).await {
+                Some(run_id) => run_id,
+                None => return outcome,
+            },
         };
         outcome.run_id = Some(run_id.clone());
+        outcome.status = JobStatus::Submitted;
         match self.wait_for_run(&run_id, &run.wait).await {
             Ok(result) => {
-                let dir = batch::job_dir(&run.dir, &job.name, &fingerprint);
+                let dir = batch::job_dir(&run.dir, &job.name, &key.1);
                 match self.download_outputs(&result, &dir, &run.download).await {
                     Ok(saved) => {
                         outcome.status = JobStatus::Completed;
                         outcome.saved = saved;
                         outcome.error = None;
                     }
-                    Err(e) => {
-                        outcome.status = JobStatus::Submitted;
-                        outcome.error = Some(format!("saving the outputs failed: {e}"));
-                    }
+                    Err(e) => outcome.error = Some(format!("saving the outputs failed: {e}")),
                 }
             }
-            // The run itself failed, or the server does not know it: final.
-            Err(e @ (Error::RunFailed { .. } | Error::RunTimedOut { .. })) => {
+            // FlowScale said the run failed: final.
+            Err(e) if batch::run_failed(&e) => {
                 outcome.status = JobStatus::Failed;
                 outcome.error = Some(e.to_string());
             }
-            Err(e) if !e.is_retryable() && !matches!(e, Error::Timeout { .. }) => {
-                outcome.status = JobStatus::Failed;
-                outcome.error = Some(e.to_string());
-            }
-            // A wait cut short (deadline, network): the run goes on; attach next time.
-            Err(e) => {
-                outcome.status = JobStatus::Submitted;
-                outcome.error = Some(e.to_string());
-            }
+            // The wait could not go on (deadline, network, key, stop): the run goes on;
+            // the next run of the batch attaches to it.
+            Err(e) => outcome.error = Some(e.to_string()),
         }
-        self.finish_job(run, &mut outcome, true).await;
+        self.record(run, &mut outcome).await;
+        run.tally.finished(&outcome, true);
         outcome
     }
 
-    /// Records a job's end and tells the callback.
-    async fn finish_job(&self, run: &BatchRun, outcome: &mut JobOutcome, was_running: bool) {
-        if let Err(e) = self.record(run, outcome).await {
-            let recorded = format!("the outcome could not be recorded: {e}");
-            outcome.error = Some(match outcome.error.take() {
-                Some(before) => format!("{before}; {recorded}"),
-                None => recorded,
-            });
+    /// Submits a job: records that a submission is about to be sent, sends it, records its
+    /// run id. The run id, or `None` when the job has ended (and was reported).
+    async fn submit(
+        &self,
+        run: &BatchRun,
+        inputs: crate::inputs::Inputs,
+        outcome: &mut JobOutcome,
+    ) -> Option<String> {
+        if run.tally.stopped() {
+            outcome.status = JobStatus::NotStarted;
+            run.tally.finished(outcome, false);
+            return None;
         }
-        run.tally.finished(outcome, was_running);
+        outcome.status = JobStatus::Submitted;
+        let intent = outcome.record(&run.dir).map(|mut r| {
+            r.sent_at = Some(batch::now_secs());
+            r
+        });
+        if let Err(e) = self.append(run, intent).await {
+            outcome.status = JobStatus::NotStarted;
+            outcome.error = Some(format!(
+                "not submitted: the manifest could not be written: {e}"
+            ));
+            run.tally.broke(e);
+            run.tally.finished(outcome, false);
+            return None;
+        }
+        let group = run.group_id.as_deref();
+        match self.execute_workflow(&run.workflow_id, inputs, group).await {
+            Ok(exec) => {
+                outcome.run_id = Some(exec.run_id.clone());
+                claim(run, &exec.run_id);
+                // Recorded before anything else happens to the run.
+                if !self.record(run, outcome).await {
+                    run.tally.finished(outcome, false);
+                    return None;
+                }
+                run.tally.submitted(&outcome.name, &exec.run_id, false);
+                Some(exec.run_id)
+            }
+            Err(e) => {
+                let error = e.to_string();
+                match batch::submit_error(&e) {
+                    SubmitError::NotAccepted => {
+                        outcome.status = JobStatus::NotStarted;
+                        outcome.error = Some(format!("not submitted: {error}"));
+                        self.record(run, outcome).await;
+                    }
+                    SubmitError::Refused => {
+                        outcome.status = JobStatus::Failed;
+                        outcome.error = Some(error);
+                        self.record(run, outcome).await;
+                    }
+                    // The record of the submission stays: the next run looks for its run.
+                    SubmitError::Unknown => {
+                        outcome.error = Some(format!(
+                            "the submission may have started a run ({error}); the next run of \
+                             the batch looks for it before submitting again"
+                        ));
+                    }
+                }
+                run.tally.finished(outcome, false);
+                None
+            }
+        }
     }
 
-    /// Appends a job's state to the manifest, synced, off the async runtime's workers.
-    async fn record(&self, run: &BatchRun, outcome: &JobOutcome) -> Result<()> {
-        let Some(record): Option<Record> = outcome.record(&run.dir) else {
+    /// Looks among the runs FlowScale lists for the run of a submission sent at `sent_at`
+    /// whose answer was never recorded, and claims the oldest match.
+    async fn find_lost(
+        &self,
+        run: &BatchRun,
+        fields: &[(String, String)],
+        sent_at: u64,
+    ) -> Result<Option<String>> {
+        let floor = sent_at.saturating_sub(batch::LOST_SUBMISSION_SLACK_SECS);
+        let mut query = RunsQuery::new()
+            .sort_by(SortBy::CreatedAt)
+            .sort_order(SortOrder::Desc)
+            .page_size(MAX_PAGE_SIZE);
+        if let Some(group) = &run.group_id {
+            query = query.group_id(group.clone());
+        }
+        // Newest first: the last match seen is the oldest.
+        let mut matches = Vec::new();
+        for page in 1..=batch::LOST_SUBMISSION_PAGES {
+            let runs = self.get_runs(&query.clone().page(page)).await?.runs;
+            let full = runs.len() >= MAX_PAGE_SIZE as usize;
+            let older = runs
+                .iter()
+                .any(|r| batch::created_secs(r).is_some_and(|t| t < floor));
+            matches.extend(
+                runs.into_iter()
+                    .filter(|r| batch::may_be_lost_submission(r, &run.workflow_id, fields, floor))
+                    .map(|r| r.id),
+            );
+            if older || !full {
+                break;
+            }
+        }
+        let mut claimed = run
+            .claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let found = matches
+            .into_iter()
+            .rev()
+            .find(|id| !run.manifest.recorded.claimed.contains(id) && !claimed.contains(id));
+        if let Some(id) = &found {
+            claimed.insert(id.clone());
+        }
+        Ok(found)
+    }
+
+    /// Records a job's state. A write that fails stops the batch (nothing more is
+    /// submitted, waits end) and is noted on the outcome; false then.
+    async fn record(&self, run: &BatchRun, outcome: &mut JobOutcome) -> bool {
+        match self.append(run, outcome.record(&run.dir)).await {
+            Ok(()) => true,
+            Err(e) => {
+                let recorded = format!("not recorded in the manifest: {e}");
+                outcome.error = Some(match outcome.error.take() {
+                    Some(before) => format!("{before}; {recorded}"),
+                    None => recorded,
+                });
+                run.tally.broke(e);
+                false
+            }
+        }
+    }
+
+    /// Appends a record to the manifest, synced, off the async runtime's workers.
+    async fn append(&self, run: &BatchRun, record: Option<Record>) -> Result<()> {
+        let Some(record) = record else {
             return Ok(());
         };
         let manifest = run.manifest.clone();
         transport::run_blocking(move || manifest.append(&record)).await
     }
+}
+
+/// Notes a run id as taken by a job of this batch run.
+fn claim(run: &BatchRun, run_id: &str) {
+    run.claimed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(run_id.to_owned());
 }

@@ -107,6 +107,9 @@ impl Client {
         trace: &WaitTrace,
     ) -> Result<WorkflowResult> {
         loop {
+            if let Some(stopped) = waiter.interrupted() {
+                return Err(stopped);
+            }
             let step = match waiter.before_poll() {
                 Some(step) => step,
                 None => {
@@ -120,7 +123,7 @@ impl Client {
                     if let Some((attempt, error)) = waiter.retrying() {
                         trace.poll_retry(attempt, delay, error);
                     }
-                    transport::sleep(delay).await
+                    self.pause(&waiter, delay).await?
                 }
                 Step::TimedOut => {
                     if waiter.cancel_on_timeout() {
@@ -131,6 +134,21 @@ impl Client {
                     return Err(waiter.timeout_error());
                 }
             }
+        }
+    }
+
+    /// Sleeps `delay`, or less when a stop flag is set meanwhile.
+    async fn pause(&self, waiter: &Waiter<'_>, delay: std::time::Duration) -> Result<()> {
+        let end = std::time::Instant::now() + delay;
+        loop {
+            if let Some(stopped) = waiter.interrupted() {
+                return Err(stopped);
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            transport::sleep(waiter.pause(left)).await;
         }
     }
 
