@@ -15,7 +15,8 @@ Exit codes:
   1    API error, failed run, or anything else that went wrong
   2    usage error (bad arguments)
   3    a wait timed out (the run goes on: resume with `flowscale wait RUN_ID`)
-  130  interrupted (Ctrl-C; a run being waited for goes on)";
+  130  interrupted (Ctrl-C; a run being waited for goes on; a submission already sent is
+       let finish first, so its run id is printed or recorded)";
 
 /// Run FlowScale ComfyUI workflows from a shell: upload inputs, wait, save the outputs.
 #[derive(Debug, Parser)]
@@ -66,11 +67,15 @@ Example:
     /// Run a workflow over many inputs, a few at a time; re-running resumes
     #[command(after_help = "\
 Jobs come from a JSON-lines file (one object of inputs per line; \"@path\" values are files
-relative to the file) or from --each NAME=DIR (one job per file in DIR, or per match of a
-pattern like photos/*.png). -i inputs are added to every job.
+relative to the file; a \"name\" string names the job, else it is line-N) or from --each
+NAME=DIR (one job per file in DIR, or per match of a pattern like photos/*.png; the job is
+named after its file). -i inputs are added to every job. A job is known by its name and
+its inputs: two jobs with the same inputs under different names are two runs.
 
 Progress is kept in DIR/manifest.jsonl: running the same command again skips completed jobs,
 waits for runs already submitted, and submits only the rest; nothing is paid for twice.
+Ctrl-C submits nothing more, records the submissions already sent, and exits 130; a second
+Ctrl-C quits at once. Exit 3: some jobs need another run; exit 1: some failed on FlowScale.
 
 Example:
   flowscale batch demo-img2img --each image_35728=photos/ -i text_51536=\"a cat\" -o out/")]

@@ -3,6 +3,8 @@
 //! summary table.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use flowscale::{
     Batch, BatchEvent, Client, DownloadOptions, Input, Inputs, Job, JobStatus, WaitOptions,
@@ -11,11 +13,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
 use crate::args::BatchArgs;
-use crate::commands::{Mode, add_inputs, emit, set_resume};
-use crate::failure::{EXIT_FAILED, EXIT_TIMEOUT, Failure};
+use crate::commands::{Mode, add_inputs, emit};
+use crate::failure::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TIMEOUT, Failure};
+use crate::interrupt;
 
 /// Runs the batch and prints its summary; fails (exit 1) when a job failed, (exit 3) when
-/// a job's run is still going.
+/// a job needs another run of the command (its run still going, or not started), (exit
+/// 130) when Ctrl-C stopped it.
 pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> {
     let mut jobs = match (&args.jobs, &args.each) {
         (Some(file), _) => jobs_from_file(file)?,
@@ -63,15 +67,36 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 bar.set_position((counts.done + counts.failed) as u64);
                 bar.set_message(format!("{} running", counts.running));
             }
-            if !lines.is_hidden() {
+            if let BatchEvent::SkippedLine { .. } = event {
+                // A warning, whatever the mode.
+                match lines.is_hidden() {
+                    true => eprintln!("{event}"),
+                    false => {
+                        let _ = lines.println(event.to_string());
+                    }
+                }
+            } else if !lines.is_hidden() {
                 let _ = lines.println(format!("  {event}"));
             }
         });
     if let Some(group) = &args.group {
         batch = batch.group_id(group.clone());
     }
-    set_resume("recorded runs go on; run the same command again to resume".to_owned());
-    let report = client.run_batch(batch)?;
+    interrupt::set_resume(
+        None,
+        "recorded runs go on; run the same command again to resume".to_owned(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    interrupt::batch(stop.clone());
+    let report = client.run_batch(batch.stop_on(stop)).map_err(|e| {
+        let mut failure = Failure::from(e);
+        failure.hint = Some(
+            "fix the cause, then run the same command again: runs submitted so far are \
+             listed above and in the manifest"
+                .to_owned(),
+        );
+        failure
+    })?;
     overall.finish_and_clear();
 
     emit(mode, &report, || {
@@ -109,26 +134,63 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
         lines
     })?;
 
+    let names = |wanted: &[JobStatus]| -> Vec<&str> {
+        report
+            .jobs
+            .iter()
+            .filter(|j| wanted.contains(&j.status))
+            .map(|j| j.name.as_str())
+            .collect()
+    };
     let (failed, pending) = (
-        report.count(JobStatus::Failed),
-        report.count(JobStatus::Submitted),
+        names(&[JobStatus::Failed]),
+        names(&[JobStatus::Submitted, JobStatus::NotStarted]),
     );
-    let rerun = "run the same command again to resume".to_owned();
-    if failed > 0 {
+    let total = report.jobs.len();
+    if interrupt::pressed() {
         return Err(Failure {
-            message: format!("{failed} of {} jobs failed", report.jobs.len()),
-            hint: Some(format!(
-                "{rerun}; add --retry-failed to submit the failed ones again"
-            )),
+            message: format!("interrupted: {} of {total} jobs need another run", pending.len()),
+            hint: Some("run the same command again to resume: recorded runs are attached to, the rest submitted".to_owned()),
+            run_id: None,
+            code: EXIT_INTERRUPTED,
+            result_printed: true,
+        });
+    }
+    if !failed.is_empty() {
+        let mut message = format!(
+            "{} of {total} jobs failed on FlowScale: {}",
+            failed.len(),
+            list(&failed)
+        );
+        if !pending.is_empty() {
+            message.push_str(&format!(
+                "; {} need another run: {}",
+                pending.len(),
+                list(&pending)
+            ));
+        }
+        return Err(Failure {
+            message,
+            hint: Some(
+                "add --retry-failed to submit the failed jobs again (they are paid for again)"
+                    .to_owned(),
+            ),
             run_id: None,
             code: EXIT_FAILED,
             result_printed: true,
         });
     }
-    if pending > 0 {
+    if !pending.is_empty() {
         return Err(Failure {
-            message: format!("{pending} of {} jobs are still running", report.jobs.len()),
-            hint: Some(rerun),
+            message: format!(
+                "{} of {total} jobs need another run (still running, or not started): {}",
+                pending.len(),
+                list(&pending)
+            ),
+            hint: Some(
+                "run the same command again: recorded runs are attached to, nothing is paid twice"
+                    .to_owned(),
+            ),
             run_id: None,
             code: EXIT_TIMEOUT,
             result_printed: true,
@@ -137,8 +199,20 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     Ok(())
 }
 
+/// Job names for a message: the first few, then how many more.
+fn list(names: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
 /// One job per line of a JSON-lines file: an object of inputs; `"@path"` is a file
-/// relative to the file, `"@@text"` the text `@text`.
+/// relative to the file, `"@@text"` the text `@text`. A `"name"` string names the job
+/// (else `line-N`): the manifest knows a job by its name and inputs, so two lines with the
+/// same inputs are two runs.
 fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Failure::usage(
@@ -148,6 +222,7 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
     })?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut jobs = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -163,6 +238,21 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
             Ok(_) => return Err(bad("not a JSON object".into())),
             Err(e) => return Err(bad(e.to_string())),
         };
+        let mut object = object;
+        let job = match object.remove("name") {
+            Some(Value::String(name)) if !name.is_empty() => name,
+            None => format!("line-{}", n + 1),
+            Some(_) => {
+                return Err(bad(
+                    "\"name\" must be a non-empty string (the job's name)".into()
+                ));
+            }
+        };
+        if !names.insert(job.clone()) {
+            return Err(bad(format!(
+                "a job named `{job}` comes earlier in the file"
+            )));
+        }
         let mut inputs = Inputs::new();
         for (name, value) in object {
             inputs = match value {
@@ -171,7 +261,7 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
                 other => inputs.set(name, Input::from(other)),
             };
         }
-        jobs.push(Job::new(format!("line-{}", n + 1), inputs));
+        jobs.push(Job::new(job, inputs));
     }
     Ok(jobs)
 }

@@ -2,7 +2,6 @@
 //! JSON document (`--json`). Results go to stdout; bars and the spinner to stderr.
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use flowscale::{
     Client, DownloadOptions, Inputs, Reader, RunEvent, RunsQuery, SavedOutput, WaitOptions,
@@ -13,6 +12,7 @@ use serde_json::{Value, json};
 use crate::args::{Command, RunArgs, RunsArgs, WaitSettings};
 use crate::display::Bars;
 use crate::failure::Failure;
+use crate::interrupt;
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,9 +21,6 @@ pub enum Mode {
     Quiet,
     Json,
 }
-
-/// How to resume what is under way, for the Ctrl-C handler.
-pub static RESUME: Mutex<Option<String>> = Mutex::new(None);
 
 /// Runs one command.
 pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure> {
@@ -115,7 +112,17 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     inputs = inputs.on_progress(move |p| upload.upload(p));
     let group = args.group.as_deref();
     if args.no_wait {
-        let exec = client.execute_workflow(&args.workflow_id, inputs, group)?;
+        interrupt::submitting(true);
+        let exec = client.execute_workflow(&args.workflow_id, inputs, group);
+        if let Ok(exec) = &exec {
+            remember(&exec.run_id);
+            if interrupt::pressed() && mode != Mode::Json {
+                // Interrupted while the submission was on the wire: the run exists.
+                println!("{}", exec.run_id);
+            }
+        }
+        interrupt::submitting(false);
+        let exec = exec?;
         bars.finish();
         let doc = json!({"run_id": exec.run_id, "workflow_id": exec.workflow_id});
         return emit(mode, &doc, || match mode {
@@ -127,7 +134,10 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
         });
     }
     let options = wait_options(&args.wait, &bars, mode);
+    // A Ctrl-C from here until the run id is printed lets the submission finish first.
+    interrupt::submitting(true);
     let result = client.execute_workflow_and_wait(&args.workflow_id, inputs, group, &options);
+    interrupt::submitting(false);
     finish_wait(client, result, &args.wait, &bars, mode)
 }
 
@@ -146,6 +156,8 @@ fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions
                     Mode::Quiet => println!("{run_id}"),
                     Mode::Json => {}
                 }
+                // The id is out: a Ctrl-C pressed meanwhile ends the tool now.
+                interrupt::submitting(false);
             }
             bars.event(event);
         })
@@ -172,7 +184,7 @@ fn finish_wait(
         client.download_outputs(&result, &settings.output_dir, &save_options(bars))?
     };
     bars.finish();
-    *RESUME.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    interrupt::clear_resume();
     let outputs: Vec<Value> = result
         .outputs
         .iter()
@@ -305,14 +317,10 @@ pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure>
 
 /// Notes the run being waited for, for the Ctrl-C handler.
 fn remember(run_id: &str) {
-    set_resume(format!(
-        "run {run_id} goes on; resume with: flowscale wait {run_id}"
-    ));
-}
-
-/// Sets what the Ctrl-C handler says.
-pub fn set_resume(hint: String) {
-    *RESUME.lock().unwrap_or_else(|e| e.into_inner()) = Some(hint);
+    interrupt::set_resume(
+        Some(run_id),
+        format!("run {run_id} goes on; resume with: flowscale wait {run_id}"),
+    );
 }
 
 /// Prints a result: one JSON document, or lines.

@@ -43,6 +43,12 @@ impl From<Error> for Failure {
                     "the run goes on: resume with `flowscale wait {run_id}`"
                 )),
             ),
+            Error::Interrupted { run_id, .. } => (
+                EXIT_INTERRUPTED,
+                Some(format!(
+                    "the run goes on: resume with `flowscale wait {run_id}`"
+                )),
+            ),
             Error::Api {
                 status: 401 | 403, ..
             } => (

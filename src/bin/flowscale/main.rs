@@ -14,6 +14,7 @@ mod commands;
 mod config;
 mod display;
 mod failure;
+mod interrupt;
 
 use std::process::ExitCode;
 
@@ -22,8 +23,8 @@ use clap::Parser;
 use args::Cli;
 #[cfg(feature = "mock")]
 use args::Command;
-use commands::{Mode, RESUME};
-use failure::{EXIT_INTERRUPTED, Failure};
+use commands::Mode;
+use failure::Failure;
 
 fn main() -> ExitCode {
     // A bug must still end in one `error:` line, not a backtrace.
@@ -38,15 +39,8 @@ fn main() -> ExitCode {
     } else {
         Mode::Human
     };
-    // Ctrl-C during a wait leaves the run going on FlowScale and says how to resume.
-    let _ = ctrlc::set_handler(|| {
-        let resume = RESUME.lock().ok().and_then(|r| r.clone());
-        match resume {
-            Some(resume) => eprintln!("\ninterrupted: {resume}"),
-            None => eprintln!("\ninterrupted"),
-        }
-        std::process::exit(EXIT_INTERRUPTED);
-    });
+    // Ctrl-C never loses a submission on the wire, and says how to resume.
+    interrupt::install(mode == Mode::Json);
     match execute(cli, mode) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -1,0 +1,108 @@
+//! Ctrl-C, cooperatively. A run whose submission is on the wire may already be paid for:
+//! the first Ctrl-C lets that submission finish so that its run id is printed (`run`) or
+//! recorded (`batch`) before the tool exits 130 with the line that resumes it. During a
+//! wait, nothing is lost by leaving at once, so the first Ctrl-C does. A second Ctrl-C
+//! always exits at once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::failure::EXIT_INTERRUPTED;
+
+/// What the tool is doing, for the handler.
+enum Phase {
+    /// Nothing that a Ctrl-C could make lose: exit at once.
+    Other,
+    /// A submission is on the wire: let it finish.
+    Submitting,
+    /// A batch: stop it through its flag (no new submissions, waits end).
+    Batch(Arc<AtomicBool>),
+}
+
+static PHASE: Mutex<Phase> = Mutex::new(Phase::Other);
+static PRESSED: AtomicBool = AtomicBool::new(false);
+/// How to resume what is under way, said on the way out.
+static RESUME: Mutex<Option<String>> = Mutex::new(None);
+/// The run under way, for the `--json` document on the way out.
+static RUN_ID: Mutex<Option<String>> = Mutex::new(None);
+/// Whether stdout takes one JSON document (`--json`).
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Installs the handler; with `json`, the way out prints the `--json` error document.
+pub fn install(json: bool) {
+    JSON.store(json, Ordering::SeqCst);
+    let _ = ctrlc::set_handler(|| {
+        if PRESSED.swap(true, Ordering::SeqCst) {
+            leave();
+        }
+        match &*PHASE.lock().unwrap_or_else(PoisonError::into_inner) {
+            Phase::Other => leave(),
+            Phase::Submitting => eprintln!(
+                "\ninterrupted: finishing the submission already sent, so that its run id is \
+                 not lost (Ctrl-C again to quit at once)"
+            ),
+            Phase::Batch(stop) => {
+                stop.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "\ninterrupted: submitting nothing more; recording the submissions already \
+                     sent (Ctrl-C again to quit at once)"
+                );
+            }
+        }
+    });
+}
+
+/// Exits 130 with the resume line.
+fn leave() -> ! {
+    match resume() {
+        Some(resume) => eprintln!("\ninterrupted: {resume}"),
+        None => eprintln!("\ninterrupted"),
+    }
+    if JSON.load(Ordering::SeqCst) {
+        let run_id = RUN_ID.lock().ok().and_then(|r| r.clone());
+        let doc = serde_json::json!({
+            "error": "interrupted",
+            "run_id": run_id,
+            "exit_code": EXIT_INTERRUPTED,
+        });
+        println!("{doc}");
+    }
+    std::process::exit(EXIT_INTERRUPTED);
+}
+
+/// A submission is about to be sent (`true`) or has been answered (`false`). Once it is
+/// answered, a Ctrl-C pressed meanwhile ends the tool (the run id is printed by then).
+pub fn submitting(on: bool) {
+    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) =
+        if on { Phase::Submitting } else { Phase::Other };
+    if !on && pressed() {
+        leave();
+    }
+}
+
+/// A batch runs: the first Ctrl-C sets `stop`.
+pub fn batch(stop: Arc<AtomicBool>) {
+    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) = Phase::Batch(stop);
+}
+
+/// Whether Ctrl-C was pressed.
+pub fn pressed() -> bool {
+    PRESSED.load(Ordering::SeqCst)
+}
+
+/// Sets what the way out says, and the run under way if there is one.
+pub fn set_resume(run_id: Option<&str>, hint: String) {
+    *RESUME.lock().unwrap_or_else(PoisonError::into_inner) = Some(hint);
+    *RUN_ID.lock().unwrap_or_else(PoisonError::into_inner) = run_id.map(str::to_owned);
+}
+
+/// Clears it: nothing is under way.
+pub fn clear_resume() {
+    *RESUME.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    *RUN_ID.lock().unwrap_or_else(PoisonError::into_inner) = None;
+}
+
+/// What the way out says.
+pub fn resume() -> Option<String> {
+    RESUME.lock().ok().and_then(|r| r.clone())
+}
