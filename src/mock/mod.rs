@@ -53,6 +53,8 @@ pub struct Workflow {
     pub(crate) outputs: Vec<String>,
     pub(crate) phases: Vec<(RunStatus, Duration)>,
     pub(crate) times_out: bool,
+    /// The size of each output served, when not the built-in PNG.
+    pub(crate) output_size: Option<usize>,
 }
 
 impl Workflow {
@@ -69,6 +71,7 @@ impl Workflow {
                 (RunStatus::Completed, Duration::ZERO),
             ],
             times_out: false,
+            output_size: None,
         }
     }
 
@@ -111,6 +114,14 @@ impl Workflow {
         if let Some(last) = self.phases.last_mut() {
             last.0 = RunStatus::Failed;
         }
+        self
+    }
+
+    /// Each output served as `bytes` bytes of its own (a pattern made from its name, the
+    /// same every time: see [`MockServer::output_bytes`]) instead of the built-in 166-byte
+    /// PNG: for downloads big enough to be interrupted.
+    pub fn output_size(mut self, bytes: usize) -> Self {
+        self.output_size = Some(bytes);
         self
     }
 
@@ -221,6 +232,9 @@ pub enum Fault {
     TruncateBody,
     /// Wait this long before answering normally.
     Delay(Duration),
+    /// Handle the request, then wait this long before answering: for an execute, the run
+    /// exists (and is paid for) while its answer is still on its way.
+    DelayAnswer(Duration),
 }
 
 /// A file the simulator received.
@@ -423,6 +437,29 @@ impl MockServer {
     pub fn set_containers(&self, n: usize) -> &Self {
         self.state().containers = n.max(1);
         self
+    }
+
+    /// Downloads of outputs are sent `chunk` bytes at a time with `gap` between chunks (a
+    /// slow link), from now on; `None` sends them at once again.
+    pub fn throttle_downloads(&self, throttle: Option<(usize, Duration)>) -> &Self {
+        self.state().download_throttle = throttle.map(|(chunk, gap)| (chunk.max(1), gap));
+        self
+    }
+
+    /// The bytes the simulator serves for output `name` (with or without extension), once
+    /// its run has completed; `None` for an output it does not know.
+    pub fn output_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        let state = self.state();
+        let (run, output) = state.run_with_output(name)?;
+        Some(state::output_bytes(output, run.output_size))
+    }
+
+    /// Every run the simulator has created, oldest first.
+    pub fn runs(&self) -> Vec<StoredRunInfo> {
+        let state = self.state();
+        let ids: Vec<String> = state.runs.iter().map(|r| r.id.clone()).collect();
+        drop(state);
+        ids.iter().filter_map(|id| self.run(id)).collect()
     }
 
     /// Every request received so far, oldest first.

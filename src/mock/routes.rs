@@ -24,7 +24,6 @@ type Shared = Arc<Mutex<Sim>>;
 const KEEP_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The bytes served for every generated output: an 8x8 PNG.
-const OUTPUT_PNG: &[u8] = include_bytes!("output.png");
 
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
@@ -149,6 +148,11 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
             next.run(req).await
+        }
+        Some(Fault::DelayAnswer(d)) => {
+            let resp = next.run(req).await;
+            tokio::time::sleep(d).await;
+            resp
         }
         Some(Fault::Status(s)) => error(s, "Simulated failure"),
         Some(Fault::BadGatewayHtml) => (
@@ -489,6 +493,7 @@ async fn download(
     let Some(run) = sim.run(&run_id) else {
         return error(404, "No such file");
     };
+    let mut throttle = None;
     let bytes = if let Some(name) = file.strip_prefix("inputs/") {
         match run.files.iter().find(|f| f.filename == name) {
             Some(f) => f.bytes.clone(),
@@ -501,8 +506,28 @@ async fn download(
         {
             return error(404, "No such file");
         }
-        OUTPUT_PNG.to_vec()
+        throttle = sim.download_throttle;
+        super::state::output_bytes(stem, run.output_size)
     };
+    drop(sim);
     let content_type = crate::form::guess_type(&file);
-    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+    let Some((chunk, gap)) = throttle else {
+        return ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
+    };
+    let len = bytes.len();
+    let bytes = Bytes::from(bytes);
+    let pieces = (0..len)
+        .step_by(chunk)
+        .map(move |at| bytes.slice(at..(at + chunk).min(len)));
+    let body = futures_util::StreamExt::then(stream::iter(pieces), move |piece| async move {
+        tokio::time::sleep(gap).await;
+        Ok::<_, std::io::Error>(piece)
+    });
+    let mut resp = Response::new(Body::from_stream(body));
+    if let Ok(value) = HeaderValue::from_str(&content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    resp
 }

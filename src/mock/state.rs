@@ -24,6 +24,30 @@ pub(crate) struct StoredRun {
     phases: Vec<(RunStatus, Duration)>,
     cancelled: Option<Instant>,
     times_out: bool,
+    /// The size of each output served, when not the built-in PNG.
+    pub output_size: Option<usize>,
+}
+
+/// What the simulator serves for `output` (its name without extension): the built-in PNG,
+/// or `size` bytes of a pattern made from the name.
+pub(crate) fn output_bytes(output: &str, size: Option<usize>) -> Vec<u8> {
+    const PNG: &[u8] = include_bytes!("output.png");
+    let Some(size) = size else {
+        return PNG.to_vec();
+    };
+    let seed = output.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut x = seed | 1;
+    (0..size)
+        .map(|_| {
+            // xorshift: cheap, and different for every output.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
 }
 
 impl StoredRun {
@@ -177,6 +201,8 @@ pub(crate) struct State {
     pub shapes: super::Shapes,
     pub containers: usize,
     pub requests: Vec<RecordedRequest>,
+    /// Output downloads sent this many bytes at a time, with this gap.
+    pub download_throttle: Option<(usize, Duration)>,
     seq: u64,
     /// Makes ids differ between simulators (tests run several side by side).
     salt: u64,
@@ -196,6 +222,7 @@ impl State {
             shapes: super::Shapes::Union,
             containers: 2,
             requests: Vec::new(),
+            download_throttle: None,
             seq: 0,
             salt: {
                 use std::hash::{BuildHasher, Hasher};
@@ -261,6 +288,7 @@ impl State {
             phases: workflow.phases.clone(),
             cancelled: None,
             times_out: workflow.times_out,
+            output_size: workflow.output_size,
         });
         self.runs.last().expect("just pushed")
     }
