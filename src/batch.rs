@@ -658,7 +658,10 @@ pub(crate) fn read_manifest(dir: &Path) -> Result<Recorded> {
 fn read_records(file: &File, dir: &Path) -> Result<Recorded> {
     let path = dir.join(MANIFEST_FILE);
     let mut recorded = Recorded::default();
-    let mut reader = BufReader::new(file);
+    // Only what is there now (not a device that never ends, nor what another process
+    // appends meanwhile).
+    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    let mut reader = BufReader::new(std::io::Read::take(file, len));
     let mut buf = Vec::new();
     let mut number = 0;
     loop {

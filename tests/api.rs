@@ -57,6 +57,34 @@ mod blocking {
     }
 
     #[test]
+    fn two_downloads_to_one_file_never_share_a_partial_file() {
+        // One byte a second: the first download is still going when the second starts.
+        let url = crate::common::drip_server(b"0123", std::time::Duration::from_secs(30));
+        let dir = crate::common::fresh_dir("same-dest");
+        let dest = dir.join("out.png");
+        let client = Client::new(crate::common::KEY, "http://127.0.0.1:9").unwrap();
+        let first = {
+            let (client, url, dest) = (client.clone(), url.clone(), dest.clone());
+            std::thread::spawn(move || client.download(&format!("{url}/a.png"), &dest))
+        };
+        let partial = dir.join("out.png.part");
+        let start = std::time::Instant::now();
+        while !partial.exists() && start.elapsed() < std::time::Duration::from_secs(20) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let err = client.download(&format!("{url}/b.png"), &dest).unwrap_err();
+        assert!(matches!(err, flowscale::Error::Io { .. }), "{err}");
+        assert_eq!(
+            first.join().unwrap().unwrap(),
+            4,
+            "the first one is undisturbed"
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"0123");
+        assert!(!partial.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn streamed_fields_are_refused_by_the_blocking_client() {
         let client = Client::new(crate::common::KEY, "http://127.0.0.1:9").unwrap();
         let inputs = flowscale::Inputs::new().streamed_fields(futures_util::stream::empty());

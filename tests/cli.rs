@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use flowscale::mock::{MockServer, Workflow, demo_workflows};
+use flowscale::mock::{Fault, MockServer, Route, Workflow, demo_workflows};
 use serde_json::Value;
 
 mod common;
@@ -504,4 +504,88 @@ fn batch_from_a_jobs_file_reports_a_failed_job() {
         .find(|r| !r.files.is_empty())
         .unwrap();
     assert_eq!(uploaded.files[0].filename, "cat.png");
+}
+
+/// Sends SIGINT (Ctrl-C) to `child` once the simulator has seen `n` submissions start.
+fn interrupt_after_submissions(server: &MockServer, child: &std::process::Child, n: usize) {
+    let start = Instant::now();
+    while executes(server) < n && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn ctrl_c_while_a_submission_is_on_the_wire_prints_its_run_id_before_exiting() {
+    let server = simulator();
+    let dir = workdir("interrupt-submit");
+    // The submission is held a while before it is answered: Ctrl-C comes meanwhile.
+    server.fail_next(Route::Execute, 1, Fault::Delay(Duration::from_millis(700)));
+    let child = flowscale(&server, &dir)
+        .args(["run", "slow", "-i", "a=1", "--poll", "100ms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    interrupt_after_submissions(&server, &child, 1);
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    let runs = server.runs();
+    assert_eq!(runs.len(), 1, "the submission went through");
+    assert!(
+        err.contains(&format!("flowscale wait {}", runs[0].id)),
+        "{err}"
+    );
+    let out = String::from_utf8(output.stdout).unwrap();
+    assert!(out.contains(&runs[0].id), "the run id is printed: {out}");
+}
+
+#[test]
+fn ctrl_c_in_a_batch_records_what_was_sent_and_a_rerun_pays_nothing_twice() {
+    let server = simulator();
+    let dir = workdir("interrupt-batch");
+    std::fs::write(
+        dir.join("jobs.jsonl"),
+        "{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3}\n",
+    )
+    .unwrap();
+    server.fail_next(Route::Execute, 1, Fault::Delay(Duration::from_millis(700)));
+    let args = [
+        "batch",
+        "quick",
+        "--jobs",
+        "jobs.jsonl",
+        "--concurrency",
+        "1",
+        "--poll",
+        "100ms",
+        "-o",
+        "out",
+    ];
+    let child = flowscale(&server, &dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    interrupt_after_submissions(&server, &child, 1);
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains("run the same command again"), "{err}");
+    assert_eq!(server.runs().len(), 1, "nothing submitted after Ctrl-C");
+    let manifest = std::fs::read_to_string(dir.join("out").join(flowscale::MANIFEST_FILE)).unwrap();
+    assert!(
+        manifest.contains(&server.runs()[0].id),
+        "the run id is recorded: {manifest}"
+    );
+
+    let (code, out, err) = run(flowscale(&server, &dir).args(args));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(server.runs().len(), 3, "each job paid for once");
 }

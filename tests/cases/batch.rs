@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flowscale::mock::{MockServer, Workflow};
-use flowscale::{Batch, BatchEvent, Inputs, Job, JobStatus, WaitOptions};
+use flowscale::{Batch, BatchEvent, Error, Inputs, Job, JobStatus, WaitOptions};
 
 use super::{Client, case, maybe_async};
 use crate::common::executes;
@@ -141,4 +141,219 @@ async fn a_stopped_batch_resumes_without_submitting_anything_twice() {
     assert_eq!(executes(&server), 25);
     assert_eq!(fourth.count(JobStatus::Failed), 4);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A workflow whose runs end at once, and a client for it.
+fn quick_server() -> (MockServer, Client) {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("wf")
+            .outputs(["image"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(50)),
+    );
+    let client = Client::new(server.api_key(), server.url()).unwrap();
+    (server, client)
+}
+
+fn quick_wait() -> WaitOptions {
+    WaitOptions::new().poll_interval(Duration::from_millis(50))
+}
+
+fn manifest_lines(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join(flowscale::MANIFEST_FILE))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[maybe_async]
+#[case]
+async fn a_torn_manifest_tail_is_repaired_and_bad_lines_are_reported() {
+    let (server, client) = quick_server();
+    let dir = crate::common::fresh_dir("torn");
+    let batch = || {
+        Batch::new("wf", &dir)
+            .job(Job::new("one", Inputs::new().set("text_1", "a cat")))
+            .wait_options(quick_wait())
+    };
+    let first = client.run_batch(batch()).await.unwrap();
+    assert!(first.all_completed());
+    // A complete line that is not a record, then what a crash mid-write leaves.
+    let manifest = dir.join(flowscale::MANIFEST_FILE);
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.insert_str(0, "not a record\n");
+    text.push_str(r#"{"v":1,"fingerprint":"ab"#);
+    std::fs::write(&manifest, text).unwrap();
+    // A missing file makes the job attach again, so the run appends records.
+    let saved = &first.jobs[0].saved[0].path;
+    std::fs::remove_file(saved).unwrap();
+
+    let skipped = Arc::new(Mutex::new(Vec::new()));
+    let seen = skipped.clone();
+    let second = client
+        .run_batch(batch().on_event(move |e| {
+            if let BatchEvent::SkippedLine { skipped } = e {
+                seen.lock().unwrap().push(skipped.line);
+            }
+        }))
+        .await
+        .unwrap();
+    assert!(second.all_completed() && saved.is_file(), "{second:?}");
+    assert_eq!(
+        *skipped.lock().unwrap(),
+        [1],
+        "the bad line is reported by number"
+    );
+    // The torn tail is gone and every record line is whole, versioned JSON.
+    for line in &manifest_lines(&dir)[1..] {
+        let record: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(record["v"], 1, "{line}");
+    }
+    assert_eq!(executes(&server), 1, "attached, never submitted again");
+}
+
+#[maybe_async]
+#[case]
+async fn identical_inputs_under_two_names_are_two_runs_and_one_name_twice_is_refused() {
+    let (server, client) = quick_server();
+    let dir = crate::common::fresh_dir("samples");
+    let sample = |name: &str| Job::new(name, Inputs::new().set("text_1", "a lighthouse"));
+    let report = client
+        .run_batch(
+            Batch::new("wf", &dir)
+                .jobs([sample("sample-1"), sample("sample-2")])
+                .wait_options(quick_wait()),
+        )
+        .await
+        .unwrap();
+    assert!(report.all_completed(), "{report:?}");
+    assert_eq!(executes(&server), 2);
+    assert_ne!(report.jobs[0].run_id, report.jobs[1].run_id);
+    assert_ne!(report.jobs[0].saved[0].path, report.jobs[1].saved[0].path);
+
+    let err = client
+        .run_batch(Batch::new("wf", &dir).jobs([sample("twin"), sample("twin")]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Input { field, .. } if field == "jobs"),
+        "{err}"
+    );
+    assert_eq!(executes(&server), 2, "nothing sent");
+}
+
+#[maybe_async]
+#[case]
+async fn a_revoked_key_leaves_the_job_submitted_and_the_next_run_attaches() {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("wf")
+            .outputs(["image"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(300)),
+    );
+    let client = Client::new(server.api_key(), server.url()).unwrap();
+    let dir = crate::common::fresh_dir("revoked");
+    let job = || Job::new("one", Inputs::new().set("text_1", "a cat"));
+    let server = Arc::new(server);
+    let handle = server.clone();
+    let first = client
+        .run_batch(
+            Batch::new("wf", &dir)
+                .job(job())
+                .wait_options(quick_wait())
+                // The key is rotated the moment the run is submitted.
+                .on_event(move |e| {
+                    if matches!(e, BatchEvent::Submitted { .. }) {
+                        handle.set_api_key("rotated-key");
+                    }
+                }),
+        )
+        .await
+        .unwrap();
+    let job_outcome = &first.jobs[0];
+    assert_eq!(job_outcome.status, JobStatus::Submitted, "{job_outcome:?}");
+    assert!(
+        job_outcome.error.as_deref().unwrap_or("").contains("403"),
+        "{job_outcome:?}"
+    );
+
+    let rotated = Client::new("rotated-key", server.url()).unwrap();
+    let second = rotated
+        .run_batch(Batch::new("wf", &dir).job(job()).wait_options(quick_wait()))
+        .await
+        .unwrap();
+    assert!(second.all_completed(), "{second:?}");
+    assert_eq!(second.jobs[0].run_id, job_outcome.run_id);
+    assert_eq!(executes(&server), 1, "the run is not paid for twice");
+}
+
+#[maybe_async]
+#[case]
+async fn a_manifest_that_points_outside_its_directory_is_refused() {
+    let (server, client) = quick_server();
+    let dir = crate::common::fresh_dir("hostile-manifest");
+    let job = || Job::new("one", Inputs::new().set("text_1", "a cat"));
+    let fingerprint = Inputs::new()
+        .set("text_1", "a cat")
+        .fingerprint("wf", None)
+        .unwrap();
+    for path in ["/etc/hostname", "../../../../etc/hostname"] {
+        let record = serde_json::json!({
+            "v": 1, "fingerprint": fingerprint, "job": "one", "run_id": "r1",
+            "status": "completed", "saved": [{"name": "x", "path": path, "bytes": 1}],
+        });
+        std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{record}\n")).unwrap();
+        let err = client
+            .run_batch(Batch::new("wf", &dir).job(job()))
+            .await
+            .unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            chain.contains("line 1") && chain.contains("not inside"),
+            "{chain}"
+        );
+    }
+    // A link inside the directory that leads out of it is refused too.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc", dir.join("link")).unwrap();
+        let record = serde_json::json!({
+            "v": 1, "fingerprint": fingerprint, "job": "one", "run_id": "r1",
+            "status": "completed", "saved": [{"name": "x", "path": "link/hostname", "bytes": 1}],
+        });
+        std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{record}\n")).unwrap();
+        if std::path::Path::new("/etc/hostname").is_file() {
+            let err = client
+                .run_batch(Batch::new("wf", &dir).job(job()))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::Io { .. }), "{err}");
+        }
+    }
+    assert_eq!(executes(&server), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[maybe_async]
+#[case]
+async fn a_manifest_write_that_fails_stops_the_batch_with_an_error() {
+    let (server, client) = quick_server();
+    let dir = crate::common::fresh_dir("full-disk");
+    // Every write to /dev/full fails as on a full disk.
+    std::os::unix::fs::symlink("/dev/full", dir.join(flowscale::MANIFEST_FILE)).unwrap();
+    let jobs = (0..3).map(|i| Job::new(format!("job-{i}"), Inputs::new().set("text_1", i)));
+    let err = client
+        .run_batch(Batch::new("wf", &dir).jobs(jobs).wait_options(quick_wait()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert_eq!(
+        executes(&server),
+        0,
+        "nothing is submitted that cannot be recorded"
+    );
 }
