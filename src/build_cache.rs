@@ -14,7 +14,9 @@ use crate::{Client, ENV_API_KEY, ENV_API_URL};
 /// [fingerprint](crate::Inputs::fingerprint), for use in a `build.rs`.
 ///
 /// [`BuildCache::outputs`] prints the `cargo:rerun-if-changed` lines for every input file
-/// and `cargo:rerun-if-env-changed` for `FLOWSCALE_API_KEY` / `FLOWSCALE_API_URL`. It then
+/// and the manifest. (No `cargo:rerun-if-env-changed` for `FLOWSCALE_API_KEY`: cargo would
+/// store the key's value, in plain text, in the target directory's fingerprints, which CI
+/// systems cache and upload; and a cached asset does not depend on the key.) It then
 /// returns the cached files when the directory's manifest has this exact request; else it
 /// runs the workflow with [`Client::from_env`] and records the result there (through
 /// [`Client::run_batch`], so an interrupted build attaches to its run instead of paying
@@ -64,7 +66,8 @@ impl BuildCache {
         for (_, input) in inputs.entries() {
             rerun_if_changed(input);
         }
-        println!("cargo:rerun-if-env-changed={ENV_API_KEY}");
+        // Not the key: cargo records a watched variable's value in the target directory.
+        // The URL is no secret, and a new pod may serve a miss.
         println!("cargo:rerun-if-env-changed={ENV_API_URL}");
         println!(
             "cargo:rerun-if-changed={}",
