@@ -515,7 +515,9 @@ pub(crate) fn may_be_lost_submission(
                 i.path == *name
                     && match &i.value {
                         serde_json::Value::String(s) => s == value,
-                        other => other.to_string() == *value,
+                        // A server that stores `7` as a number.
+                        other => serde_json::from_str::<serde_json::Value>(value)
+                            .is_ok_and(|v| v == *other),
                     }
             })
         })

@@ -59,12 +59,15 @@ fn simulator(outputs: &[&str], at: At) -> MockServer {
             .duration(Duration::from_millis(300))
             .output_size(OUTPUT_SIZE),
     );
-    // Every submission is held 150 ms before it is read: a kill then finds it on the wire.
-    server.fail_next(
-        Route::Execute,
-        1000,
-        Fault::Delay(Duration::from_millis(150)),
-    );
+    // Every submission is held 150 ms before it is read (a kill then finds it on the
+    // wire), or its answer is held 150 ms after its run is created (the run is paid for,
+    // the tool has not heard of it).
+    let hold = Duration::from_millis(150);
+    let fault = match at {
+        At::Created(_) => Fault::DelayAnswer(hold),
+        _ => Fault::Delay(hold),
+    };
+    server.fail_next(Route::Execute, 1000, fault);
     // 384 KiB in 48 pieces, 4 ms apart: about 0.2 s per output.
     server.throttle_downloads(Some((8 * 1024, Duration::from_millis(4))));
     server

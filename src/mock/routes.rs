@@ -23,8 +23,6 @@ type Shared = Arc<Mutex<Sim>>;
 /// Files larger than this are counted but not kept in memory.
 const KEEP_BYTES: u64 = 16 * 1024 * 1024;
 
-/// The bytes served for every generated output: an 8x8 PNG.
-
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/v1/comfy/health", get(health))
