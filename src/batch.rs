@@ -366,8 +366,13 @@ pub(crate) enum Plan {
     /// Submitted before: wait for that run (never submit again).
     Attach(String),
     /// A submission was sent at this time (seconds since the epoch) and its answer never
-    /// recorded: look for the run before submitting again.
+    /// recorded: look for the run before submitting again (see `Client::run_batch`).
     Find(u64),
+    /// The run of a lost submission, found among FlowScale's runs: record it, then attach.
+    Found(String),
+    /// A lost submission could not be looked for (the runs could not be listed): send
+    /// nothing, report why.
+    Unresolved(String),
     /// Never submitted, or to be retried: submit.
     Submit,
 }
@@ -896,9 +901,6 @@ pub(crate) struct BatchRun {
     pub concurrency: usize,
     pub manifest: Arc<Manifest>,
     pub tally: Tally,
-    /// Run ids taken by a job of this batch run, so that two lost submissions are never
-    /// matched to one run.
-    pub claimed: Mutex<HashSet<String>>,
 }
 
 impl JobOutcome {

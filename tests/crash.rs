@@ -252,7 +252,15 @@ fn one_batch_point(i: usize, at: At) {
         [("a lighthouse", 2), ("a harbour", 1), ("boats at dawn", 1)]
             .map(|(t, n)| (t.to_owned(), n))
             .into();
-    assert_eq!(runs, expected, "after {at:?}: runs paid for, by prompt");
+    if runs != expected {
+        let manifest = std::fs::read_to_string(&manifest).unwrap_or_default();
+        let runs: Vec<_> = server
+            .runs()
+            .into_iter()
+            .map(|r| (r.id, r.fields))
+            .collect();
+        panic!("after {at:?}: runs paid for, by prompt: {runs:#?}\nmanifest:\n{manifest}");
+    }
 
     let jobs = report["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 4);

@@ -85,6 +85,11 @@ impl Client {
             .await?
         };
         tally.skipped(&manifest.recorded.skipped);
+        // Lost submissions are looked for before anything is submitted, so that no run this
+        // batch run submits is ever taken for one.
+        let mut jobs = jobs;
+        self.find_lost(&workflow_id, group_id.as_deref(), &manifest, &mut jobs)
+            .await;
         let run = BatchRun {
             workflow_id,
             group_id,
@@ -94,7 +99,6 @@ impl Client {
             concurrency,
             manifest: Arc::new(manifest),
             tally,
-            claimed: Default::default(),
         };
         let jobs = self.run_jobs(&run, jobs).await;
         match run.tally.broken() {
@@ -136,35 +140,31 @@ impl Client {
                 run.tally.submitted(&job.name, &run_id, true);
                 run_id
             }
-            Plan::Find(sent_at) => match self.find_lost(run, &job.fields, sent_at).await {
-                Ok(Some(run_id)) => {
-                    outcome.status = JobStatus::Submitted;
-                    outcome.run_id = Some(run_id.clone());
-                    if !self.record(run, &mut outcome).await {
-                        run.tally.finished(&outcome, false);
-                        return outcome;
-                    }
-                    run.tally.submitted(&job.name, &run_id, true);
-                    run_id
-                }
-                Ok(None) => match self.submit(run, job.inputs, &mut outcome).await {
-                    Some(run_id) => run_id,
-                    None => return outcome,
-                },
-                Err(e) => {
-                    outcome.status = JobStatus::Submitted;
-                    outcome.error = Some(format!(
-                        "an earlier submission may have started a run, and the runs could \
-                         not be listed to find it ({e}); nothing was submitted"
-                    ));
+            Plan::Found(run_id) => {
+                outcome.status = JobStatus::Submitted;
+                outcome.run_id = Some(run_id.clone());
+                if !self.record(run, &mut outcome).await {
                     run.tally.finished(&outcome, false);
                     return outcome;
                 }
-            },
-            Plan::Submit => match self.submit(run, job.inputs, &mut outcome).await {
-                Some(run_id) => run_id,
-                None => return outcome,
-            },
+                run.tally.submitted(&job.name, &run_id, true);
+                run_id
+            }
+            Plan::Unresolved(error) => {
+                outcome.status = JobStatus::Submitted;
+                outcome.error = Some(format!(
+                    "an earlier submission may have started a run, and the runs could not be \
+                     listed to find it ({error}); nothing was submitted"
+                ));
+                run.tally.finished(&outcome, false);
+                return outcome;
+            }
+            Plan::Find(_) | Plan::Submit => {
+                match self.submit(run, job.inputs, &mut outcome).await {
+                    Some(run_id) => run_id,
+                    None => return outcome,
+                }
+            }
         };
         outcome.run_id = Some(run_id.clone());
         outcome.status = JobStatus::Submitted;
@@ -225,7 +225,6 @@ impl Client {
         match self.execute_workflow(&run.workflow_id, inputs, group).await {
             Ok(exec) => {
                 outcome.run_id = Some(exec.run_id.clone());
-                claim(run, &exec.run_id);
                 // Recorded before anything else happens to the run.
                 if !self.record(run, outcome).await {
                     run.tally.finished(outcome, false);
@@ -261,51 +260,76 @@ impl Client {
         }
     }
 
-    /// Looks among the runs FlowScale lists for the run of a submission sent at `sent_at`
-    /// whose answer was never recorded, and claims the oldest match.
+    /// Resolves every job whose last submission was sent but never answered
+    /// ([`Plan::Find`]): one pass over the runs FlowScale lists (newest first, back to the
+    /// oldest send time less a slack for clocks), and each such job, in job order, takes
+    /// the oldest run that may be its own and that no job has recorded
+    /// ([`Plan::Found`]); a job with none is submitted ([`Plan::Submit`]).
     async fn find_lost(
         &self,
-        run: &BatchRun,
-        fields: &[(String, String)],
-        sent_at: u64,
-    ) -> Result<Option<String>> {
-        let floor = sent_at.saturating_sub(batch::LOST_SUBMISSION_SLACK_SECS);
+        workflow_id: &str,
+        group_id: Option<&str>,
+        manifest: &Manifest,
+        jobs: &mut [Prepared],
+    ) {
+        let oldest = jobs
+            .iter()
+            .filter_map(|j| match j.plan {
+                Plan::Find(sent_at) => Some(sent_at),
+                _ => None,
+            })
+            .min();
+        let Some(oldest) = oldest else { return };
+        let floor = oldest.saturating_sub(batch::LOST_SUBMISSION_SLACK_SECS);
         let mut query = RunsQuery::new()
             .sort_by(SortBy::CreatedAt)
             .sort_order(SortOrder::Desc)
             .page_size(MAX_PAGE_SIZE);
-        if let Some(group) = &run.group_id {
-            query = query.group_id(group.clone());
+        if let Some(group) = group_id {
+            query = query.group_id(group.to_owned());
         }
-        // Newest first: the last match seen is the oldest.
-        let mut matches = Vec::new();
+        let mut listed = Vec::new();
         for page in 1..=batch::LOST_SUBMISSION_PAGES {
-            let runs = self.get_runs(&query.clone().page(page)).await?.runs;
+            let runs = match self.get_runs(&query.clone().page(page)).await {
+                Ok(page) => page.runs,
+                Err(e) => {
+                    for job in jobs.iter_mut() {
+                        if let Plan::Find(_) = job.plan {
+                            job.plan = Plan::Unresolved(e.to_string());
+                        }
+                    }
+                    return;
+                }
+            };
             let full = runs.len() >= MAX_PAGE_SIZE as usize;
             let older = runs
                 .iter()
                 .any(|r| batch::created_secs(r).is_some_and(|t| t < floor));
-            matches.extend(
-                runs.into_iter()
-                    .filter(|r| batch::may_be_lost_submission(r, &run.workflow_id, fields, floor))
-                    .map(|r| r.id),
-            );
+            listed.extend(runs);
             if older || !full {
                 break;
             }
         }
-        let mut claimed = run
-            .claimed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let found = matches
-            .into_iter()
-            .rev()
-            .find(|id| !run.manifest.recorded.claimed.contains(id) && !claimed.contains(id));
-        if let Some(id) = &found {
-            claimed.insert(id.clone());
+        // Oldest first.
+        listed.reverse();
+        let mut taken = manifest.recorded.claimed.clone();
+        for job in jobs.iter_mut() {
+            let Plan::Find(sent_at) = job.plan else {
+                continue;
+            };
+            let floor = sent_at.saturating_sub(batch::LOST_SUBMISSION_SLACK_SECS);
+            let found = listed.iter().find(|r| {
+                !taken.contains(&r.id)
+                    && batch::may_be_lost_submission(r, workflow_id, &job.fields, floor)
+            });
+            job.plan = match found {
+                Some(r) => {
+                    taken.insert(r.id.clone());
+                    Plan::Found(r.id.clone())
+                }
+                None => Plan::Submit,
+            };
         }
-        Ok(found)
     }
 
     /// Records a job's state. A write that fails stops the batch (nothing more is
@@ -333,12 +357,4 @@ impl Client {
         let manifest = run.manifest.clone();
         transport::run_blocking(move || manifest.append(&record)).await
     }
-}
-
-/// Notes a run id as taken by a job of this batch run.
-fn claim(run: &BatchRun, run_id: &str) {
-    run.claimed
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(run_id.to_owned());
 }
