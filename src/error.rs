@@ -181,16 +181,11 @@ impl Error {
     }
 
     /// Whether sending the same request again later may succeed: connection problems
-    /// and timeouts (not TLS failures, oversized or cut-short bodies), 408 and 425 from
-    /// proxies, 429, and 5xx answers other than 501 and 505.
+    /// and timeouts (not TLS failures, oversized or cut-short bodies, failures nobody could
+    /// name), and the answers 425, 429, 500, 502, 503 and 504. The retry policy and the
+    /// wait's poll retries follow the same table.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Transport { kind, .. } => kind.is_retryable(),
-            Error::Api { status, .. } => {
-                matches!(status, 408 | 425 | 429 | 500 | 502..=504 | 506..=599)
-            }
-            _ => false,
-        }
+        crate::failure::retryable(self)
     }
 
     /// How long the server asked to wait before a retry (`Retry-After` on 429 or 503).

@@ -45,16 +45,48 @@ pub enum TransportErrorKind {
 }
 
 impl TransportErrorKind {
-    /// Whether the same request may succeed if sent again: not for TLS failures, bodies
-    /// over the limit, or bodies that did not match their announced length.
+    /// Whether the same request may succeed if sent again (see [`retryable`]): connection
+    /// failures and timeouts, not TLS failures, bodies over the limit or not matching their
+    /// announced length, nor failures nobody could name.
     pub fn is_retryable(&self) -> bool {
-        !matches!(
-            self,
+        match self {
+            TransportErrorKind::Dns
+            | TransportErrorKind::ConnectionRefused
+            | TransportErrorKind::ConnectTimeout
+            | TransportErrorKind::Connect
+            | TransportErrorKind::Timeout
+            | TransportErrorKind::ConnectionClosed => true,
             TransportErrorKind::Tls { .. }
-                | TransportErrorKind::BodyTooLarge { .. }
-                | TransportErrorKind::Truncated { .. }
-        )
+            | TransportErrorKind::Truncated { .. }
+            | TransportErrorKind::BodyTooLarge { .. }
+            | TransportErrorKind::Other => false,
+        }
     }
+}
+
+/// The one table of what a retry can heal, for every failure: the retry policy, the wait's
+/// poll retries and [`Error::is_retryable`](crate::Error::is_retryable) all ask it, and both
+/// transports map every failure into the kinds it names.
+///
+/// | failure | retryable |
+/// |---|---|
+/// | no connection: DNS, refused, connect timeout, unreachable | yes |
+/// | no answer in time; connection closed before the answer was whole | yes |
+/// | TLS failure; an answer over the size limit or not its announced length; anything unnamed | no |
+/// | HTTP 425, 429, 500, 502, 503, 504 | yes |
+/// | any other status (408 from `get_output` means the run timed out: final) | no |
+/// | input, decode, file system, configuration, a run's own end | no |
+pub(crate) fn retryable(error: &crate::Error) -> bool {
+    match error {
+        crate::Error::Transport { kind, .. } => kind.is_retryable(),
+        crate::Error::Api { status, .. } => retryable_status(*status),
+        _ => false,
+    }
+}
+
+/// The statuses of [`retryable`].
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 425 | 429 | 500 | 502 | 503 | 504)
 }
 
 impl fmt::Display for TransportErrorKind {

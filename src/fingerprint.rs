@@ -19,8 +19,35 @@ const DOMAIN: &[u8] = b"flowscale-fingerprint-v1\0";
 /// The SHA-256 of a run request (workflow id, group id, every field as it is sent, files
 /// by content), as 64 lowercase hex digits. See [`Inputs::fingerprint`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
 pub struct Fingerprint(String);
+
+impl From<Fingerprint> for String {
+    fn from(fingerprint: Fingerprint) -> String {
+        fingerprint.0
+    }
+}
+
+/// Only 64 lowercase hex digits are a fingerprint: a manifest line with anything else is
+/// unreadable (and reported), never a panic later.
+impl TryFrom<String> for Fingerprint {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<Self, String> {
+        let hex = text.len() == 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if hex {
+            Ok(Fingerprint(text))
+        } else {
+            Err(format!(
+                "`{}` is not a fingerprint (64 lowercase hex digits)",
+                text.chars().take(80).collect::<String>()
+            ))
+        }
+    }
+}
 
 impl Fingerprint {
     /// The 64 hex digits.

@@ -83,6 +83,7 @@ mod aligned;
 mod batch;
 #[cfg(feature = "blocking")]
 mod build_cache;
+mod clock;
 mod config;
 mod download;
 mod error;

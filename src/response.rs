@@ -81,10 +81,11 @@ fn decode_error(resp: &Response, e: serde_json::Error) -> Error {
     Error::decode(resp.status, &resp.body, e)
 }
 
-/// The error an error answer stands for, when a retry policy could act on it (429 and
-/// 5xx); `None` for answers that are final (4xx, 204, 408 from `get_output`...).
+/// The error an error answer stands for, when a retry policy could act on it (the
+/// statuses of `failure::retryable`); `None` for the rest (successes, and answers that are
+/// final: 4xx, 408 from `get_output`, 501...).
 pub(crate) fn retryable_status(resp: &Response) -> Option<Error> {
-    matches!(resp.status, 429 | 500..=599).then(|| api_error(resp))
+    crate::failure::retryable_status(resp.status).then(|| api_error(resp))
 }
 
 /// The error an unsuccessful response stands for, with the server's message made readable.

@@ -4,8 +4,8 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::clock;
 use crate::error::Error;
-use crate::failure::TransportErrorKind;
 
 /// Default attempts in all (the first try and two retries).
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
@@ -13,8 +13,10 @@ pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
 /// Which single calls are sent again after a transient failure, how often and how late.
 ///
 /// Retried, by default: GET requests (health, queue, runs, a run, an output) and
-/// `cancel_run` (cancelling twice is harmless), after a connection failure, a timeout
-/// waiting for the answer, or an answer of 429, 500, 502, 503 or 504. The delay before
+/// `cancel_run` (cancelling twice is harmless), after a failure that
+/// [`Error::is_retryable`](crate::Error::is_retryable) calls healable: a connection
+/// failure, a timeout waiting for the answer, or an answer of 425, 429, 500, 502, 503 or
+/// 504. The delay before
 /// attempt *n* is random between zero and `base_delay * 2^(n-1)` (exponential backoff with
 /// full jitter), at most `max_delay`; a `Retry-After` header (seconds or an HTTP date) is
 /// honoured up to `max_delay`. No retry starts once `max_total` has passed since the first
@@ -125,7 +127,7 @@ impl<'a> Retrier<'a> {
     /// After a failed attempt: the delay before the next one, or `None` to give up.
     pub fn after_failure(&mut self, error: &Error, idempotence: Idempotence) -> Option<Duration> {
         if idempotence == Idempotence::Unsafe
-            || !retryable(error)
+            || !error.is_retryable()
             || self.attempt >= self.policy.attempts
         {
             return None;
@@ -137,31 +139,13 @@ impl<'a> Retrier<'a> {
             .min(self.policy.max_delay);
         let delay = match error.retry_after() {
             Some(asked) => asked.min(self.policy.max_delay),
-            None => backoff.mul_f64(jitter()),
+            None => clock::scale(backoff, jitter()),
         };
-        if self.started.elapsed() + delay > self.policy.max_total {
+        if self.started.elapsed().saturating_add(delay) > self.policy.max_total {
             return None;
         }
         self.attempt += 1;
         Some(delay)
-    }
-}
-
-/// What a retry of a safe call can heal: connection failures, timeouts waiting for the
-/// answer, and 429, 500, 502, 503, 504.
-fn retryable(error: &Error) -> bool {
-    match error {
-        Error::Transport { kind, .. } => matches!(
-            kind,
-            TransportErrorKind::Dns
-                | TransportErrorKind::ConnectionRefused
-                | TransportErrorKind::ConnectTimeout
-                | TransportErrorKind::Connect
-                | TransportErrorKind::Timeout
-                | TransportErrorKind::ConnectionClosed
-        ),
-        Error::Api { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
-        _ => false,
     }
 }
 
@@ -176,55 +160,15 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// A `Retry-After` value as a delay from now: seconds, or an HTTP date (IMF-fixdate,
-/// `Sun, 06 Nov 1994 08:49:37 GMT`; a date in the past means now).
+/// A `Retry-After` value as a delay from now: seconds, or an HTTP date (RFC 9110's three
+/// forms, read by `httpdate`; a date in the past means now, one it cannot read is ignored).
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let when = parse_http_date(value)?;
+    let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
-fn parse_http_date(s: &str) -> Option<SystemTime> {
-    let rest = s.split_once(", ")?.1;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let day: u64 = day.parse().ok()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)? as u64
-        + 1;
-    let year: u64 = year.parse().ok()?;
-    let hms: Vec<u64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, m, sec] = hms.as_slice() else {
-        return None;
-    };
-    if !(1..=31).contains(&day) || year < 1970 || *h > 23 || *m > 59 || *sec > 60 {
-        return None;
-    }
-    // Days since 1970-01-01 (the civil-from-days inverse, Howard Hinnant's algorithm).
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -244,8 +188,16 @@ mod tests {
     fn http_dates_and_seconds_are_read() {
         let epoch_784111777 = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
         assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").ok(),
             Some(epoch_784111777)
+        );
+        // A year no date holds is no date, not a panic.
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 99999999999999999 08:49:37 GMT",
+                SystemTime::now()
+            ),
+            None
         );
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_770);
         assert_eq!(

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::types::{Output, Run, RunOutput, RunStatus};
 
@@ -326,7 +327,7 @@ pub(crate) struct Waiter<'a> {
 impl<'a> Waiter<'a> {
     pub fn new(options: &'a WaitOptions, run_id: String, workflow_id: Option<String>) -> Self {
         let started = Instant::now();
-        let deadline = started + options.timeout;
+        let deadline = clock::later(started, options.timeout);
         let reserve = if options.cancel_on_timeout {
             CANCEL_RESERVE.min(options.timeout / 10)
         } else {
@@ -338,7 +339,7 @@ impl<'a> Waiter<'a> {
             workflow_id,
             started,
             deadline,
-            poll_deadline: deadline - reserve,
+            poll_deadline: deadline.checked_sub(reserve).unwrap_or(deadline),
             outputs: Vec::new(),
             files: Vec::new(),
             status: None,
@@ -566,10 +567,8 @@ impl<'a> Waiter<'a> {
         self.failures = 0;
         match self.options.backoff {
             Some((factor, max)) if !self.news => {
-                self.interval = self
-                    .interval
-                    .mul_f64(factor)
-                    .min(max.max(self.options.poll_interval));
+                self.interval =
+                    clock::scale(self.interval, factor).min(max.max(self.options.poll_interval));
             }
             _ => self.interval = self.options.poll_interval,
         }

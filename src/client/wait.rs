@@ -139,7 +139,7 @@ impl Client {
 
     /// Sleeps `delay`, or less when a stop flag is set meanwhile.
     async fn pause(&self, waiter: &Waiter<'_>, delay: std::time::Duration) -> Result<()> {
-        let end = std::time::Instant::now() + delay;
+        let end = crate::clock::later(std::time::Instant::now(), delay);
         loop {
             if let Some(stopped) = waiter.interrupted() {
                 return Err(stopped);
