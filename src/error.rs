@@ -91,6 +91,28 @@ pub enum Error {
         run_id: String,
     },
 
+    /// A wait gave up before its run finished because polling the run failed: with an
+    /// error a retry cannot heal (a revoked key, an answer that cannot be read, an unknown
+    /// run), or with transient failures past
+    /// [`WaitOptions::max_poll_failures`](crate::WaitOptions::max_poll_failures) in a row.
+    ///
+    /// The run may well go on on FlowScale: `run_id` lets you wait for it again once the
+    /// cause is fixed. `source()` is the poll's error.
+    #[error(
+        "stopped waiting for run {run_id}: polling it failed (last status: {})",
+        last_status.as_ref().map_or("unknown", RunStatus::as_str)
+    )]
+    #[non_exhaustive]
+    WaitFailed {
+        /// The run that was being waited for.
+        run_id: String,
+        /// The last run status seen, if any poll succeeded.
+        last_status: Option<RunStatus>,
+        /// Why the poll failed.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The run ended in `failed`, `error` or `cancelled`.
     #[error("run {run_id} ended with status `{status}`")]
     #[non_exhaustive]
@@ -160,9 +182,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status, for errors that carry one.
+    /// The HTTP status, for errors that carry one (a failed wait: its poll's).
     pub fn status(&self) -> Option<u16> {
         match self {
+            Error::WaitFailed { source, .. } => source.status(),
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::RunTimedOut { .. } => Some(408),
             _ => None,
@@ -174,7 +197,8 @@ impl Error {
         match self {
             Error::Timeout { run_id, .. }
             | Error::RunFailed { run_id, .. }
-            | Error::Interrupted { run_id } => Some(run_id),
+            | Error::Interrupted { run_id }
+            | Error::WaitFailed { run_id, .. } => Some(run_id),
             Error::RunTimedOut { run_id, .. } => run_id.as_deref(),
             _ => None,
         }
@@ -194,6 +218,19 @@ impl Error {
             Error::Api { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+
+    /// The message with every cause after it, `: `-separated, on one line: for reports
+    /// that keep only text (a batch job's outcome).
+    pub(crate) fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            cause = e.source();
+        }
+        text
     }
 
     pub(crate) fn input(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -530,7 +530,7 @@ impl<'a> Waiter<'a> {
             }
             Err(error) => {
                 if !error.is_retryable() || self.failures >= self.options.max_poll_failures {
-                    return Err(error);
+                    return Err(self.gave_up(error));
                 }
                 let delay = error
                     .retry_after()
@@ -553,6 +553,26 @@ impl<'a> Waiter<'a> {
         match self.time_left() {
             Duration::ZERO => Ok(Step::TimedOut),
             left => Ok(Step::Sleep(delay.min(left))),
+        }
+    }
+
+    /// The error a wait ends with: a run's own end as it is; any other failure with the
+    /// run id, so that the caller can always resume.
+    fn gave_up(&self, error: Error) -> Error {
+        match error {
+            Error::RunFailed { .. }
+            | Error::Timeout { .. }
+            | Error::Interrupted { .. }
+            | Error::WaitFailed { .. } => error,
+            Error::RunTimedOut { output, .. } => Error::RunTimedOut {
+                output,
+                run_id: Some(self.run_id.clone()),
+            },
+            other => Error::WaitFailed {
+                run_id: self.run_id.clone(),
+                last_status: self.status.clone(),
+                source: Box::new(other),
+            },
         }
     }
 

@@ -177,17 +177,20 @@ impl Client {
                         outcome.saved = saved;
                         outcome.error = None;
                     }
-                    Err(e) => outcome.error = Some(format!("saving the outputs failed: {e}")),
+                    Err(e) => {
+                        outcome.error =
+                            Some(format!("saving the outputs failed: {}", e.with_causes()))
+                    }
                 }
             }
             // FlowScale said the run failed: final.
             Err(e) if batch::run_failed(&e) => {
                 outcome.status = JobStatus::Failed;
-                outcome.error = Some(e.to_string());
+                outcome.error = Some(e.with_causes());
             }
             // The wait could not go on (deadline, network, key, stop): the run goes on;
             // the next run of the batch attaches to it.
-            Err(e) => outcome.error = Some(e.to_string()),
+            Err(e) => outcome.error = Some(e.with_causes()),
         }
         self.record(run, &mut outcome).await;
         run.tally.finished(&outcome, true);
@@ -234,7 +237,7 @@ impl Client {
                 Some(exec.run_id)
             }
             Err(e) => {
-                let error = e.to_string();
+                let error = e.with_causes();
                 match batch::submit_error(&e) {
                     SubmitError::NotAccepted => {
                         outcome.status = JobStatus::NotStarted;

@@ -307,15 +307,22 @@ async fn an_answer_over_the_limit_is_not_retried() {
         .await
         .unwrap_err();
     match &err {
-        Error::Transport { kind, .. } => {
+        Error::WaitFailed { run_id, source, .. } => {
+            assert_eq!(run_id, "r1");
             assert!(
-                matches!(kind, TransportErrorKind::BodyTooLarge { .. }),
-                "{kind:?}"
-            )
+                matches!(
+                    **source,
+                    Error::Transport {
+                        kind: TransportErrorKind::BodyTooLarge { .. },
+                        ..
+                    }
+                ),
+                "{source:?}"
+            );
+            assert!(!source.is_retryable());
         }
         other => panic!("{other:?}"),
     }
-    assert!(!err.is_retryable());
     polls.assert();
 }
 
