@@ -589,3 +589,74 @@ fn ctrl_c_in_a_batch_records_what_was_sent_and_a_rerun_pays_nothing_twice() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(server.runs().len(), 3, "each job paid for once");
 }
+
+#[test]
+fn a_closed_stdout_ends_the_tool_quietly_as_unix_tools_do() {
+    let server = simulator();
+    let dir = workdir("closed-stdout");
+    for _ in 0..3 {
+        run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--no-wait"]));
+    }
+    // `flowscale runs --all --json | head -c 1`
+    let mut child = flowscale(&server, &dir)
+        .args(["runs", "--all", "--page-size", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(err.is_empty(), "no message: {err}");
+    assert!(
+        matches!(output.status.code(), Some(0 | 141)),
+        "{:?}",
+        output.status
+    );
+}
+
+#[test]
+fn absurd_durations_are_no_crash() {
+    let server = simulator();
+    let dir = workdir("absurd");
+    let (code, out, _) =
+        run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--no-wait", "--quiet"]));
+    assert_eq!(code, 0);
+    let run_id = out.trim().to_owned();
+    let (code, _, err) = run(flowscale(&server, &dir).args([
+        "wait",
+        &run_id,
+        "--timeout",
+        "10000000000000000000s",
+        "--poll",
+        "100ms",
+        "--no-download",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["wait", &run_id, "--timeout", "99999999999999999999"]));
+    assert_eq!(code, 2, "a usage error: {err}");
+}
+
+#[test]
+fn a_wait_that_gives_up_says_how_to_resume_and_exits_3() {
+    let server = simulator();
+    let dir = workdir("gives-up");
+    let (_, out, _) =
+        run(flowscale(&server, &dir).args(["run", "slow", "-i", "a=1", "--no-wait", "--quiet"]));
+    let run_id = out.trim().to_owned();
+    // The key is rotated while the tool waits: every poll is refused.
+    let (code, out, err) = run(flowscale(&server, &dir)
+        .env("FLOWSCALE_API_KEY", "revoked-key-789")
+        .args(["wait", &run_id, "--poll", "100ms", "--json"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(&format!("flowscale wait {run_id}")), "{err}");
+    assert!(
+        err.contains("403") && err.contains("check the API key"),
+        "{err}"
+    );
+    assert_eq!(json(&out)["run_id"], run_id.as_str());
+}

@@ -14,7 +14,9 @@ Exit codes:
   0    success
   1    API error, failed run, or anything else that went wrong
   2    usage error (bad arguments)
-  3    a wait timed out (the run goes on: resume with `flowscale wait RUN_ID`)
+  3    a wait timed out or gave up (the run goes on: resume with `flowscale wait RUN_ID`);
+       in a batch: some jobs need another run
+  141  stdout was closed (`| head`): the tool stops quietly, as Unix tools do
   130  interrupted (Ctrl-C; a run being waited for goes on; a submission already sent is
        let finish first, so its run id is printed or recorded)";
 
@@ -267,28 +269,18 @@ impl RunsArgs {
     }
 }
 
-/// `500ms`, `90s`, `10m`, `1h`, or plain seconds.
+/// A duration as `humantime` reads it (`500ms`, `90s`, `10m`, `1h 30m`, `2days`), or plain
+/// seconds (`7`). One too large for any clock is refused here, not left to overflow later.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 90s, 10m or 1h"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}`: use ms, s, m or h"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("`{text}` is too large a number of seconds"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration like 500ms, 90s, 10m or 1h ({e})"))
 }
 
 #[cfg(test)]
@@ -300,9 +292,16 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert!(parse_duration("ten").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("5x").is_err());
+        // Longer than any clock holds: taken (waits saturate: no deadline), or refused
+        // when it is not even a number of seconds; never a panic.
+        assert_eq!(
+            parse_duration("10000000000000000000s"),
+            Ok(Duration::from_secs(10_000_000_000_000_000_000))
+        );
+        assert!(parse_duration("99999999999999999999").is_err());
     }
 }

@@ -70,7 +70,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             if let BatchEvent::SkippedLine { .. } = event {
                 // A warning, whatever the mode.
                 match lines.is_hidden() {
-                    true => eprintln!("{event}"),
+                    true => crate::output::note(event),
                     false => {
                         let _ = lines.println(event.to_string());
                     }

@@ -13,6 +13,7 @@ use crate::args::{Command, RunArgs, RunsArgs, WaitSettings};
 use crate::display::Bars;
 use crate::failure::Failure;
 use crate::interrupt;
+use crate::output;
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +119,7 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
             remember(&exec.run_id);
             if interrupt::pressed() && mode != Mode::Json {
                 // Interrupted while the submission was on the wire: the run exists.
-                println!("{}", exec.run_id);
+                output::line(&exec.run_id);
             }
         }
         interrupt::submitting(false);
@@ -153,7 +154,7 @@ fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions
                 // The id first, so that the user can always resume.
                 match mode {
                     Mode::Human => bars.println(&format!("run {run_id}")),
-                    Mode::Quiet => println!("{run_id}"),
+                    Mode::Quiet => output::line(run_id),
                     Mode::Json => {}
                 }
                 // The id is out: a Ctrl-C pressed meanwhile ends the tool now.
@@ -330,13 +331,21 @@ pub fn emit<T: serde::Serialize>(
     lines: impl FnOnce() -> Vec<String>,
 ) -> Result<(), Failure> {
     match mode {
-        Mode::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(doc).expect("results serialize")
-        ),
+        Mode::Json => match serde_json::to_string_pretty(doc) {
+            Ok(text) => output::line(text),
+            Err(e) => {
+                return Err(Failure {
+                    message: format!("the result could not be written as JSON: {e}"),
+                    hint: None,
+                    run_id: None,
+                    code: crate::failure::EXIT_FAILED,
+                    result_printed: false,
+                });
+            }
+        },
         Mode::Human | Mode::Quiet => {
             for line in lines() {
-                println!("{line}");
+                output::line(line);
             }
         }
     }

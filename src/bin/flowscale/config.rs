@@ -41,27 +41,29 @@ pub fn resolve(
     Ok((key, url))
 }
 
-/// `KEY=value` lines of a `.env` file (comments, `export ` and quotes allowed); nothing
-/// when there is no file.
+/// `KEY=value` lines of a `.env` file, as `dotenvy` reads them (comments, `export `,
+/// quotes, a comment after a quoted value); nothing when there is no file. A line it
+/// cannot read is said on stderr and left out.
 fn read_dotenv(path: &Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(lines) = dotenvy::from_path_iter(path) else {
         return Vec::new();
     };
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let l = l.strip_prefix("export ").unwrap_or(l);
-            let (k, v) = l.split_once('=')?;
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(v);
-            Some((k.trim().to_owned(), v.to_owned()))
-        })
-        .collect()
+    let mut pairs = Vec::new();
+    for line in lines {
+        match line {
+            Ok(pair) => pairs.push(pair),
+            // Never the line itself: it may hold a key.
+            Err(dotenvy::Error::LineParse(..)) => crate::output::warn(format_args!(
+                "{} has a line that is not KEY=value: left out",
+                path.display()
+            )),
+            Err(_) => crate::output::warn(format_args!(
+                "{} could not be read whole: left out",
+                path.display()
+            )),
+        }
+    }
+    pairs
 }
 
 #[cfg(test)]
@@ -75,7 +77,7 @@ mod tests {
         let file = dir.join(".env");
         std::fs::write(
             &file,
-            "# comment\nFLOWSCALE_API_KEY=\"abc\"\nexport FLOWSCALE_API_URL=http://h:1\n\nbad line\n",
+            "# comment\nexport FLOWSCALE_API_KEY=\"abc\" # prod\nbad line\nexport FLOWSCALE_API_URL=http://h:1\n\n",
         )
         .unwrap();
         assert_eq!(

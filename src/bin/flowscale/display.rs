@@ -47,7 +47,7 @@ impl Bars {
 
     /// Prints a result line on stdout without tearing the bars.
     pub fn println(&self, line: &str) {
-        self.multi.suspend(|| println!("{line}"));
+        self.multi.suspend(|| crate::output::line(line));
     }
 
     /// Moves the upload bar.

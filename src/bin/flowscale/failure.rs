@@ -43,6 +43,19 @@ impl From<Error> for Failure {
                     "the run goes on: resume with `flowscale wait {run_id}`"
                 )),
             ),
+            Error::WaitFailed { run_id, source, .. } => (
+                EXIT_TIMEOUT,
+                Some(match source.status() {
+                    Some(401 | 403) => format!(
+                        "check the API key (FLOWSCALE_API_KEY, .env or --api-key); the run goes \
+                         on: resume with `flowscale wait {run_id}`"
+                    ),
+                    _ => format!(
+                        "the run goes on: once the cause is fixed, resume with `flowscale wait \
+                         {run_id}`"
+                    ),
+                }),
+            ),
             Error::Interrupted { run_id, .. } => (
                 EXIT_INTERRUPTED,
                 Some(format!(

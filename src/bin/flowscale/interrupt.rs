@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::failure::EXIT_INTERRUPTED;
+use crate::output;
 
 /// What the tool is doing, for the handler.
 enum Phase {
@@ -37,15 +38,15 @@ pub fn install(json: bool) {
         }
         match &*PHASE.lock().unwrap_or_else(PoisonError::into_inner) {
             Phase::Other => leave(),
-            Phase::Submitting => eprintln!(
+            Phase::Submitting => output::note(
                 "\ninterrupted: finishing the submission already sent, so that its run id is \
-                 not lost (Ctrl-C again to quit at once)"
+                 not lost (Ctrl-C again to quit at once)",
             ),
             Phase::Batch(stop) => {
                 stop.store(true, Ordering::SeqCst);
-                eprintln!(
+                output::note(
                     "\ninterrupted: submitting nothing more; recording the submissions already \
-                     sent (Ctrl-C again to quit at once)"
+                     sent (Ctrl-C again to quit at once)",
                 );
             }
         }
@@ -55,8 +56,8 @@ pub fn install(json: bool) {
 /// Exits 130 with the resume line.
 fn leave() -> ! {
     match resume() {
-        Some(resume) => eprintln!("\ninterrupted: {resume}"),
-        None => eprintln!("\ninterrupted"),
+        Some(resume) => output::note(format_args!("\ninterrupted: {resume}")),
+        None => output::note("\ninterrupted"),
     }
     if JSON.load(Ordering::SeqCst) {
         let run_id = RUN_ID.lock().ok().and_then(|r| r.clone());
@@ -65,7 +66,7 @@ fn leave() -> ! {
             "run_id": run_id,
             "exit_code": EXIT_INTERRUPTED,
         });
-        println!("{doc}");
+        output::line(doc);
     }
     std::process::exit(EXIT_INTERRUPTED);
 }

@@ -15,6 +15,7 @@ mod config;
 mod display;
 mod failure;
 mod interrupt;
+mod output;
 
 use std::process::ExitCode;
 
@@ -29,7 +30,9 @@ use failure::Failure;
 fn main() -> ExitCode {
     // A bug must still end in one `error:` line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("error: internal error in flowscale (please report it): {info}");
+        output::note(format_args!(
+            "error: internal error in flowscale (please report it): {info}"
+        ));
     }));
     let cli = Cli::parse();
     let mode = if cli.json {
@@ -63,9 +66,9 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
 /// One `error:` line and a hint on stderr; with `--json`, the same as a JSON document on
 /// stdout too, so that a script reading stdout learns the run id.
 fn report(failure: &Failure, mode: Mode) {
-    eprintln!("error: {}", failure.message);
+    output::note(format_args!("error: {}", failure.message));
     if let Some(hint) = &failure.hint {
-        eprintln!("hint: {hint}");
+        output::note(format_args!("hint: {hint}"));
     }
     if mode == Mode::Json && !failure.result_printed {
         let doc = serde_json::json!({
@@ -73,7 +76,7 @@ fn report(failure: &Failure, mode: Mode) {
             "run_id": failure.run_id,
             "exit_code": failure.code,
         });
-        println!("{doc}");
+        output::line(doc);
     }
 }
 
@@ -93,11 +96,22 @@ fn serve_simulator(port: u16) -> Result<(), Failure> {
         names.push(workflow.id().to_owned());
         server.register(workflow);
     }
-    eprintln!("FlowScale simulator on {} (Ctrl-C to stop)", server.url());
-    eprintln!("workflows: {}", names.join(", "));
-    eprintln!("in another shell:");
-    println!("export {}={}", flowscale::ENV_API_URL, server.url());
-    println!("export {}={}", flowscale::ENV_API_KEY, server.api_key());
+    output::note(format_args!(
+        "FlowScale simulator on {} (Ctrl-C to stop)",
+        server.url()
+    ));
+    output::note(format_args!("workflows: {}", names.join(", ")));
+    output::note("in another shell:");
+    output::line(format_args!(
+        "export {}={}",
+        flowscale::ENV_API_URL,
+        server.url()
+    ));
+    output::line(format_args!(
+        "export {}={}",
+        flowscale::ENV_API_KEY,
+        server.api_key()
+    ));
     loop {
         std::thread::park();
     }
