@@ -136,6 +136,55 @@ mod blocking {
         }
         peaks.assert_within(3);
     }
+
+    #[test]
+    fn downloads_take_turns_within_the_bound_too() {
+        let (url, peaks) = crate::common::counting_server(std::time::Duration::from_millis(100));
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(url.clone())
+            .max_concurrent_requests(3)
+            .build()
+            .unwrap();
+        let calls: Vec<_> = (0..12)
+            .map(|i| {
+                let (client, url) = (client.clone(), url.clone());
+                std::thread::spawn(move || client.download_bytes(&format!("{url}/f/{i}"), 1 << 20))
+            })
+            .collect();
+        for call in calls {
+            call.join().unwrap().unwrap();
+        }
+        assert!(peaks.most_in_flight() <= 3, "{}", peaks.most_in_flight());
+    }
+
+    #[test]
+    fn a_wait_queued_behind_the_bound_still_ends_by_its_deadline() {
+        // The only turn is held by a download that takes 20 s (a byte a second).
+        let drip = crate::common::drip_server(&[b'x'; 20], std::time::Duration::from_secs(60));
+        let (url, _) = crate::common::counting_server(std::time::Duration::ZERO);
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(url)
+            .max_concurrent_requests(1)
+            .build()
+            .unwrap();
+        let holder = {
+            let client = client.clone();
+            std::thread::spawn(move || client.download_bytes(&format!("{drip}/slow"), 1 << 20))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let start = std::time::Instant::now();
+        let options = flowscale::WaitOptions::new().timeout(std::time::Duration::from_secs(1));
+        let err = client.wait_for_run("r1", &options).unwrap_err();
+        assert!(matches!(err, flowscale::Error::Timeout { .. }), "{err:?}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        drop(holder);
+    }
 }
 
 #[path = "cases"]
@@ -410,5 +459,56 @@ mod nonblocking {
             outcome.unwrap();
         }
         peaks.assert_within(3);
+    }
+
+    #[tokio::test]
+    async fn downloads_take_turns_within_the_bound_too() {
+        let (url, peaks) = crate::common::counting_server(std::time::Duration::from_millis(100));
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(url.clone())
+            .max_concurrent_requests(3)
+            .build()
+            .unwrap();
+        let links: Vec<String> = (0..12).map(|i| format!("{url}/f/{i}")).collect();
+        let calls = links
+            .iter()
+            .map(|link| client.download_bytes(link, 1 << 20));
+        for outcome in futures_util::future::join_all(calls).await {
+            outcome.unwrap();
+        }
+        assert!(peaks.most_in_flight() <= 3, "{}", peaks.most_in_flight());
+    }
+
+    #[tokio::test]
+    async fn a_wait_queued_behind_the_bound_still_ends_by_its_deadline() {
+        // The only turn is held by a download that takes 20 s (a byte a second).
+        let drip = crate::common::drip_server(&[b'x'; 20], std::time::Duration::from_secs(60));
+        let (url, _) = crate::common::counting_server(std::time::Duration::ZERO);
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(url)
+            .max_concurrent_requests(1)
+            .build()
+            .unwrap();
+        let holder = {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .download_bytes(&format!("{drip}/slow"), 1 << 20)
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let start = std::time::Instant::now();
+        let options = flowscale::WaitOptions::new().timeout(std::time::Duration::from_secs(1));
+        let err = client.wait_for_run("r1", &options).await.unwrap_err();
+        assert!(matches!(err, flowscale::Error::Timeout { .. }), "{err:?}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        holder.abort();
     }
 }

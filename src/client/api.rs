@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::failure::TransportErrorKind;
 use crate::form;
 use crate::inputs::Inputs;
 use crate::paging::RunsQuery;
@@ -56,7 +57,7 @@ impl Client {
         let mut attempt = 1;
         loop {
             let again = req.try_clone();
-            let failure = match self.send_once(req, attempt).await {
+            let failure = match self.send_once(req, attempt, None).await {
                 Ok(resp) => match response::retryable_status(&resp) {
                     // An answer a retry may change (429, 5xx): the policy decides.
                     Some(error) => error,
@@ -76,9 +77,26 @@ impl Client {
         }
     }
 
-    /// Sends a request once, within the client's bound on requests in flight.
-    async fn send_once(&self, req: Request, attempt: u32) -> Result<Response> {
-        let _pass = transport::enter(&self.gate).await;
+    /// Sends a request once, within the client's bound on requests in flight; with a
+    /// `deadline`, the wait for a turn counts against it too (a saturated client gives up
+    /// at the deadline, not after).
+    async fn send_once(
+        &self,
+        req: Request,
+        attempt: u32,
+        deadline: Option<Instant>,
+    ) -> Result<Response> {
+        let Some(_pass) = transport::enter(&self.gate, deadline).await else {
+            return Err(Error::transport(
+                &req.url,
+                TransportErrorKind::Timeout,
+                None,
+            ));
+        };
+        let req = match deadline {
+            Some(deadline) => req.within(Some(deadline.saturating_duration_since(Instant::now()))),
+            None => req,
+        };
         let trace = RequestTrace::start(req.method, &req.url, attempt);
         let outcome = transport::send(&self.http, &self.settings, req).await;
         trace.finish(&outcome);
@@ -93,10 +111,7 @@ impl Client {
         deadline: Option<Instant>,
     ) -> Result<Response> {
         match deadline {
-            Some(deadline) => {
-                let limit = deadline.saturating_duration_since(Instant::now());
-                self.send_once(req.within(Some(limit)), 1).await
-            }
+            Some(_) => self.send_once(req, 1, deadline).await,
             None => self.send(req).await,
         }
     }

@@ -79,7 +79,9 @@ impl ClientBuilder {
 
     /// The most requests this client (and its clones) has in flight at once; more wait
     /// for a turn instead of opening more connections (default 64, at least 1). Keeps a
-    /// program that starts thousands of waits within its open-file limit.
+    /// program that starts thousands of waits within its open-file limit. A download
+    /// holds its turn until its whole body is read; a wait's poll waits for its turn no
+    /// longer than the wait's deadline.
     ///
     /// Open sockets stay under twice this number: each request in flight holds one, and the
     /// idle keep-alive connections are capped (at this number in `AsyncClient`; `Client`'s

@@ -123,6 +123,7 @@ impl Client {
         options: &DownloadOptions,
     ) -> Result<SavedOutput> {
         let url = out.download_url.as_str();
+        let _turn = self.turn(url).await?;
         let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         let ext = file_name::extension(out.filename.as_deref(), url, head.content_type.as_deref());
         let (reserved, file) = {
@@ -164,6 +165,7 @@ impl Client {
         download::check_url(url)?;
         let dest = dest.as_ref().to_path_buf();
         download::check_dest(&dest)?;
+        let _turn = self.turn(url).await?;
         let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         let (partial, file) = {
             let dest = dest.clone();
@@ -211,6 +213,7 @@ impl Client {
     })]
     pub async fn download_bytes(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>> {
         download::check_url(url)?;
+        let _turn = self.turn(url).await?;
         let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         if head.content_length.is_some_and(|n| n > max_bytes) {
             let kind = TransportErrorKind::BodyTooLarge { limit: max_bytes };
@@ -219,5 +222,13 @@ impl Client {
         let bytes = transport::read_to_vec(url, body, max_bytes).await?;
         download::check_length(url, bytes.len() as u64, head.content_length)?;
         Ok(bytes)
+    }
+
+    /// A turn through the bound on requests in flight, held for the whole body: a
+    /// download is a request like any other to `max_concurrent_requests`.
+    async fn turn(&self, url: &str) -> Result<transport::Pass<'_>> {
+        transport::enter(&self.gate, None).await.ok_or_else(|| {
+            Error::transport(&download::redact(url), TransportErrorKind::Other, None)
+        })
     }
 }

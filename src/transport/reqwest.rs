@@ -333,12 +333,20 @@ impl Gate {
     }
 }
 
-/// Waits for a turn through the gate (in arrival order).
-pub(crate) async fn enter(gate: &Gate) -> tokio::sync::SemaphorePermit<'_> {
-    gate.0
-        .acquire()
-        .await
-        .expect("the gate's semaphore is never closed")
+/// A turn through the [`Gate`], given back when dropped.
+pub(crate) type Pass<'a> = tokio::sync::SemaphorePermit<'a>;
+
+/// Waits for a turn through the gate (in arrival order), until `deadline` if there is
+/// one (`None` then; the semaphore is never closed).
+pub(crate) async fn enter(gate: &Gate, deadline: Option<std::time::Instant>) -> Option<Pass<'_>> {
+    let turn = gate.0.acquire();
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), turn)
+            .await
+            .ok()?
+            .ok(),
+        None => turn.await.ok(),
+    }
 }
 
 /// Waits without blocking the runtime.

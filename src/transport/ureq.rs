@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Cursor, Read, Write};
 use std::path::Path;
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::http::header;
 use ureq::tls::{RootCerts, TlsConfig};
@@ -262,17 +262,28 @@ impl Drop for Pass<'_> {
     }
 }
 
-/// Waits for a turn through the gate.
-pub(crate) fn enter(gate: &Gate) -> Pass<'_> {
+/// Waits for a turn through the gate, until `deadline` if there is one (`None` then).
+pub(crate) fn enter(gate: &Gate, deadline: Option<Instant>) -> Option<Pass<'_>> {
     let mut free = gate.free.lock().unwrap_or_else(PoisonError::into_inner);
     while *free == 0 {
-        free = gate
-            .freed
-            .wait(free)
-            .unwrap_or_else(PoisonError::into_inner);
+        free = match deadline {
+            None => gate
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return None;
+                }
+                gate.freed
+                    .wait_timeout(free, left)
+                    .map_or_else(|e| e.into_inner().0, |(guard, _)| guard)
+            }
+        };
     }
     *free -= 1;
-    Pass(gate)
+    Some(Pass(gate))
 }
 
 /// Blocks the current thread.
