@@ -171,6 +171,25 @@ impl BaseUrl {
         if host.is_empty() || host.contains('%') {
             return Err(bad("the host is missing or not a valid host name"));
         }
+        // A host whose last label is a number is an IPv4 address to the URL standard
+        // (which reqwest follows): `1.2.3.256` must be refused here, by both clients,
+        // rather than by every call of one of them.
+        let last = host
+            .trim_end_matches('.')
+            .rsplit('.')
+            .next()
+            .unwrap_or_default();
+        let numeric = !last.is_empty()
+            && (last.bytes().all(|b| b.is_ascii_digit())
+                || last.to_ascii_lowercase().starts_with("0x"));
+        if numeric
+            && host
+                .trim_end_matches('.')
+                .parse::<std::net::Ipv4Addr>()
+                .is_err()
+        {
+            return Err(bad(&format!("`{host}` is not a valid IPv4 address")));
+        }
         let port = match authority.as_str().rsplit_once(':') {
             Some((_, port)) if !port.ends_with(']') => Some(port),
             _ => None,
@@ -218,6 +237,9 @@ mod tests {
             "http://host:99999",
             "http://ho st",
             "http://host#frag",
+            "http://1.2.3.256",
+            "http://10.1",
+            "http://host.0x1f",
         ] {
             assert!(
                 matches!(BaseUrl::parse(bad), Err(Error::Config { .. })),

@@ -40,6 +40,8 @@ pub enum TransportErrorKind {
         /// The limit, in bytes.
         limit: u64,
     },
+    /// A download link redirected more times than the SDK follows (10).
+    TooManyRedirects,
     /// Something else failed; the error's `source()` has the backend's details.
     Other,
 }
@@ -59,6 +61,7 @@ impl TransportErrorKind {
             TransportErrorKind::Tls { .. }
             | TransportErrorKind::Truncated { .. }
             | TransportErrorKind::BodyTooLarge { .. }
+            | TransportErrorKind::TooManyRedirects
             | TransportErrorKind::Other => false,
         }
     }
@@ -72,7 +75,7 @@ impl TransportErrorKind {
 /// |---|---|
 /// | no connection: DNS, refused, connect timeout, unreachable | yes |
 /// | no answer in time; connection closed before the answer was whole | yes |
-/// | TLS failure; an answer over the size limit or not its announced length; anything unnamed | no |
+/// | TLS failure; an answer over the size limit or not its announced length; too many redirects; anything unnamed | no |
 /// | HTTP 425, 429, 500, 502, 503, 504 | yes |
 /// | any other status (408 from `get_output` means the run timed out: final) | no |
 /// | input, decode, file system, configuration, a run's own end | no |
@@ -118,6 +121,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::BodyTooLarge { limit } => {
                 write!(f, "answer larger than {} bytes", thousands(*limit))
             }
+            TransportErrorKind::TooManyRedirects => f.write_str("too many redirects"),
             TransportErrorKind::Other => f.write_str("connection error"),
         }
     }

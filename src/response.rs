@@ -190,7 +190,10 @@ fn reason(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
-        300..=399 => "Redirect not followed (API requests carry the key and are not redirected)",
+        300..=399 => {
+            "Redirect not followed (API requests carry the key and follow none; download \
+             links follow 301, 302, 303, 307 and 308)"
+        }
         _ => "HTTP error",
     }
 }

@@ -27,6 +27,7 @@ mod blocking {
     mod errors;
     mod inputs;
     mod outputs;
+    mod parity;
     mod retries;
     mod simulator;
     mod wait;
@@ -206,6 +207,7 @@ mod nonblocking {
     mod errors;
     mod inputs;
     mod outputs;
+    mod parity;
     mod retries;
     mod simulator;
     mod wait;

@@ -24,6 +24,9 @@ pub(crate) mod reqwest;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub(crate) mod roots;
 
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub(crate) mod redirect;
+
 /// What a download's response says about its body, before the body is read.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DownloadHead {

@@ -14,8 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
 use super::{
-    API_KEY_HEADER, DownloadHead, MAX_DOWNLOAD_REDIRECTS, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES,
-    roots,
+    API_KEY_HEADER, DownloadHead, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES, redirect, roots,
 };
 use crate::aligned;
 use crate::config::Settings;
@@ -114,6 +113,7 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     };
     let mut upload = UploadState::default();
     let mut body_sent = None;
+    let mut stalled = None;
     let mut builder = http
         .request(method, &url)
         .header(API_KEY_HEADER, settings.api_key.expose());
@@ -127,7 +127,8 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
                 builder = builder.header(header::CONTENT_LENGTH, len);
             }
             upload = UploadState::new(form.progress, form.length);
-            let body = body_stream(form.segments, &upload);
+            let (body, stall) = watched(body_stream(form.segments, &upload));
+            stalled = Some(stall);
             let done = upload.clone();
             let (sent, sent_rx) = tokio::sync::oneshot::channel::<()>();
             body_sent = Some(sent_rx);
@@ -149,7 +150,7 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         None => {}
     }
     let limit = settings.response_timeout;
-    let mut resp = match answer(builder.send(), body_sent, limit).await {
+    let mut resp = match answer(builder.send(), body_sent, stalled, limit).await {
         Some(Ok(resp)) => resp,
         // The upload's own source failed: that, not the connection, is the error.
         Some(Err(e)) => return Err(upload.take().unwrap_or_else(|| failure(&url, e))),
@@ -167,23 +168,92 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
 }
 
 /// Waits for a response's head: while the body is still going out (`body_sent` not fired)
-/// without limit, as long as it flows; after that, at most `limit`. `None` on timeout.
+/// as long as it flows (the connection takes a piece at least every `limit`, as ureq's
+/// per-write timeout has it); after that, at most `limit`. `None` on timeout.
 async fn answer<F>(
     send: F,
     body_sent: Option<tokio::sync::oneshot::Receiver<()>>,
+    stalled: Option<Stall>,
     limit: Duration,
 ) -> Option<std::result::Result<reqwest::Response, reqwest::Error>>
 where
     F: std::future::Future<Output = std::result::Result<reqwest::Response, reqwest::Error>>,
 {
+    use futures_util::future::{Either, select};
     let mut send = std::pin::pin!(send);
-    if let Some(body_sent) = body_sent
-        && let futures_util::future::Either::Left((resp, _)) =
-            futures_util::future::select(send.as_mut(), body_sent).await
-    {
-        return Some(resp);
+    if let Some(body_sent) = body_sent {
+        let stall = std::pin::pin!(async {
+            match &stalled {
+                Some(stall) => stall.reached(limit).await,
+                None => std::future::pending().await,
+            }
+        });
+        match select(send.as_mut(), select(body_sent, stall)).await {
+            Either::Left((resp, _)) => return Some(resp),
+            // The body went out: now the answer has `limit` to come.
+            Either::Right((Either::Left(_), _)) => {}
+            // The connection stopped taking the body.
+            Either::Right((Either::Right(_), _)) => return None,
+        }
     }
     tokio::time::timeout(limit, send).await.ok()
+}
+
+/// Since when the connection has left a piece of the upload untaken (`None` while it is
+/// asking for the next one): a source that is slow to give pieces is no stall, a
+/// connection that stops taking them is.
+#[derive(Clone, Default)]
+struct Stall(std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>);
+
+impl Stall {
+    fn set(&self, since: Option<std::time::Instant>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = since;
+    }
+
+    /// Resolves once a piece has been left untaken for `limit`.
+    async fn reached(&self, limit: Duration) {
+        loop {
+            let since = *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let check = match since {
+                Some(since) if since.elapsed() >= limit => return,
+                Some(since) => limit - since.elapsed(),
+                None => limit,
+            };
+            tokio::time::sleep(check.max(Duration::from_millis(10))).await;
+        }
+    }
+}
+
+/// The most of an upload handed to the connection at once: a stall is a piece this size
+/// left untaken for the response timeout (so even a link of a few KiB/s is no stall).
+const STALL_PIECE: usize = 256 * 1024;
+
+/// `body`, in pieces of at most [`STALL_PIECE`] (slices, no copies), with a [`Stall`] that
+/// knows when the connection last left a piece untaken.
+fn watched(body: ByteStream) -> (ByteStream, Stall) {
+    let stall = Stall::default();
+    let marks = stall.clone();
+    let mut body = body;
+    let mut rest = Bytes::new();
+    let watched = stream::poll_fn(move |cx| {
+        marks.set(None);
+        if rest.is_empty() {
+            match body.as_mut().poll_next(cx) {
+                std::task::Poll::Ready(Some(Ok(bytes))) => rest = bytes,
+                other => return other,
+            }
+        }
+        let piece = rest.split_to(rest.len().min(STALL_PIECE));
+        marks.set(Some(std::time::Instant::now()));
+        std::task::Poll::Ready(Some(Ok(piece)))
+    });
+    (Box::pin(watched), stall)
 }
 
 /// The next piece of a body, waiting at most `limit` for it.
@@ -243,20 +313,22 @@ pub(crate) async fn fetch(
         }
     };
     // API requests never follow redirects; a download link may redirect, and carries no
-    // key, so follow a few hops here.
-    let mut current = reqwest::Url::parse(url).map_err(|e| Error::input("url", e.to_string()))?;
-    let mut resp = get(current.clone()).await?;
-    for _ in 0..MAX_DOWNLOAD_REDIRECTS {
+    // key, so follow a few hops here, by the rule ureq's side follows too.
+    let parse =
+        |link: &str| reqwest::Url::parse(link).map_err(|e| Error::input("url", e.to_string()));
+    let mut current = url.to_owned();
+    let mut resp = get(parse(&current)?).await?;
+    let mut hops = redirect::Hops::default();
+    loop {
         let location = resp
             .headers()
             .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .filter(|_| resp.status().is_redirection());
-        let Some(next) = location.and_then(|l| current.join(l).ok()) else {
+            .and_then(|v| v.to_str().ok());
+        let Some(next) = hops.next(url, &current, resp.status().as_u16(), location)? else {
             break;
         };
         current = next;
-        resp = get(current.clone()).await?;
+        resp = get(parse(&current)?).await?;
     }
     let status = resp.status().as_u16();
     if !resp.status().is_success() {

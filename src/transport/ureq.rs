@@ -11,8 +11,7 @@ use ureq::http::header;
 use ureq::tls::{RootCerts, TlsConfig};
 
 use super::{
-    API_KEY_HEADER, DownloadHead, MAX_DOWNLOAD_REDIRECTS, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES,
-    roots,
+    API_KEY_HEADER, DownloadHead, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES, redirect, roots,
 };
 use crate::aligned::AlignedReader;
 use crate::config::Settings;
@@ -65,6 +64,7 @@ fn failure(url: &str, e: ureq::Error) -> Error {
         ureq::Error::Timeout(T::Connect | T::Resolve) => TransportErrorKind::ConnectTimeout,
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
         ureq::Error::BodyExceedsLimit(limit) => TransportErrorKind::BodyTooLarge { limit: *limit },
+        ureq::Error::TooManyRedirects => TransportErrorKind::TooManyRedirects,
         ureq::Error::Rustls(_) | ureq::Error::Tls(_) => {
             classify_chain(&e).unwrap_or(TransportErrorKind::Tls {
                 reason: "handshake failed".into(),
@@ -130,14 +130,31 @@ pub(crate) fn fetch(
     url: &str,
 ) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = download::redact(url);
-    let resp = http
-        .get(url)
-        .config()
-        .http_status_as_error(false)
-        .max_redirects(MAX_DOWNLOAD_REDIRECTS)
-        .build()
-        .call()
-        .map_err(|e| failure(&redacted, e))?;
+    let get = |link: &str| {
+        http.get(link)
+            .config()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .call()
+            .map_err(|e| failure(&redacted, e))
+    };
+    // API requests never follow redirects; a download link may redirect, and carries no
+    // key, so follow a few hops here, by the rule the async side follows too.
+    let mut current = url.to_owned();
+    let mut resp = get(&current)?;
+    let mut hops = redirect::Hops::default();
+    loop {
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        let Some(next) = hops.next(url, &current, resp.status().as_u16(), location)? else {
+            break;
+        };
+        current = next;
+        resp = get(&current)?;
+    }
     let (parts, mut body) = resp.into_parts();
     let status = parts.status.as_u16();
     if !parts.status.is_success() {
