@@ -20,7 +20,7 @@ pub(crate) fn later(start: Instant, d: Duration) -> Instant {
 /// `d * factor` for a factor of at least 0 (NaN and negative factors give `d`), at most
 /// `Duration::MAX`.
 pub(crate) fn scale(d: Duration, factor: f64) -> Duration {
-    if !(factor >= 0.0) {
+    if factor.is_nan() || factor < 0.0 {
         return d;
     }
     Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
