@@ -17,6 +17,12 @@ pub(crate) fn later(start: Instant, d: Duration) -> Instant {
         .unwrap_or(start)
 }
 
+/// `d`, at most about 30 years: what a timeout handed to an HTTP backend may be (ureq
+/// adds it to `Instant::now()`, which overflows past that).
+pub(crate) fn cap(d: Duration) -> Duration {
+    d.min(FAR)
+}
+
 /// `d * factor` for a factor of at least 0 (NaN and negative factors give `d`), at most
 /// `Duration::MAX`.
 pub(crate) fn scale(d: Duration, factor: f64) -> Duration {

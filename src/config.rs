@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::clock;
+
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 
@@ -10,6 +12,10 @@ use crate::retry::RetryPolicy;
 pub const ENV_API_KEY: &str = "FLOWSCALE_API_KEY";
 /// Environment variable holding the base URL, read by `from_env`.
 pub const ENV_API_URL: &str = "FLOWSCALE_API_URL";
+
+/// The most requests in flight a client allows (`max_concurrent_requests` saturates
+/// here): far more than any open-file limit.
+pub const MAX_CONCURRENT_REQUESTS: usize = 65_536;
 
 /// Default time allowed to open a connection (see `ClientBuilder::connect_timeout`).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,14 +105,15 @@ impl Draft {
         Ok(Settings {
             base_url,
             api_key,
-            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            response_timeout: self.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT),
+            // Longer than decades means "no limit" and is held to that, not overflowed.
+            connect_timeout: clock::cap(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)),
+            response_timeout: clock::cap(self.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT)),
             user_agent: self.user_agent.unwrap_or_else(default_user_agent),
             retry: self.retry.unwrap_or_default(),
             max_concurrent_requests: self
                 .max_concurrent_requests
                 .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
-                .max(1),
+                .clamp(1, MAX_CONCURRENT_REQUESTS),
         })
     }
 

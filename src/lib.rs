@@ -120,7 +120,7 @@ pub use batch::{
 };
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_RESPONSE_TIMEOUT,
-    ENV_API_KEY, ENV_API_URL,
+    ENV_API_KEY, ENV_API_URL, MAX_CONCURRENT_REQUESTS,
 };
 pub use download::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions, SavedOutput};
 pub use error::{BoxError, Error, Result};

@@ -52,7 +52,7 @@ impl Request {
 
     /// The same request, bounded as a whole by `limit` when there is one.
     pub fn within(mut self, limit: Option<Duration>) -> Self {
-        self.timeout = limit;
+        self.timeout = limit.map(crate::clock::cap);
         self
     }
 }

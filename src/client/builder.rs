@@ -78,7 +78,8 @@ impl ClientBuilder {
     }
 
     /// The most requests this client (and its clones) has in flight at once; more wait
-    /// for a turn instead of opening more connections (default 64, at least 1). Keeps a
+    /// for a turn instead of opening more connections (default 64, at least 1, at most
+    /// [`MAX_CONCURRENT_REQUESTS`](crate::MAX_CONCURRENT_REQUESTS)). Keeps a
     /// program that starts thousands of waits within its open-file limit. A download
     /// holds its turn until its whole body is read; a wait's poll waits for its turn no
     /// longer than the wait's deadline.
