@@ -191,7 +191,10 @@ proptest! {
             .build();
         let client = match built {
             Ok(client) => client,
-            Err(e) => return Ok(typed::<()>(Err(e))),
+            Err(e) => {
+                typed::<()>(Err(e));
+                return Ok(());
+            }
         };
         let stop = stop_soon();
         let waited = client.execute_workflow_and_wait("wf", [("a", 1)], None, &wait_options(&k, &stop));
