@@ -56,8 +56,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for the server to start answering, and between two reads (default
-    /// 60 s). There is no limit on a whole request, so large uploads are never cut off.
+    /// Time allowed for the server to start answering once the request has gone out, and
+    /// between two reads (default 60 s); while an upload goes out, the most the connection
+    /// may leave a piece of it untaken. (`AsyncClient` starts it when a request without a
+    /// body starts, its connection included: reqwest says nothing of when such a request has
+    /// gone out.) There is no limit on a whole request, so large uploads are never cut off
+    /// while they flow. Longer than about 30 years means no limit.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.draft.response_timeout = Some(timeout);
         self
