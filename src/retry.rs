@@ -221,6 +221,25 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_delays_saturate_instead_of_overflowing() {
+        let endless = RetryPolicy::new()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX)
+            .max_total(Duration::MAX)
+            .attempts(u32::MAX);
+        let mut r = Retrier::new(&endless);
+        let asked = api(429, Some(Duration::MAX));
+        assert_eq!(
+            r.after_failure(&asked, Idempotence::Safe),
+            Some(Duration::MAX)
+        );
+        // Backoff without Retry-After, past every doubling.
+        for _ in 0..40 {
+            assert!(r.after_failure(&api(503, None), Idempotence::Safe).is_some());
+        }
+    }
+
+    #[test]
     fn only_safe_calls_meeting_healable_failures_are_retried() {
         let policy = RetryPolicy::new().base_delay(Duration::from_millis(100));
         let mut r = Retrier::new(&policy);

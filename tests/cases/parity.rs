@@ -215,3 +215,38 @@ async fn bad_urls_are_refused_before_anything_is_sent() {
         );
     }
 }
+
+/// A loopback port whose accept queue is full: a new connection is never completed (the
+/// kernel drops its SYN), as with a host that does not answer. Holds what it needs open.
+#[cfg(target_os = "linux")]
+fn unanswered_port() -> (String, Vec<std::net::TcpStream>, std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: listen() on a socket we own, to shrink its accept queue.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    // Fill the queue until a connection no longer completes.
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => queued.push(stream),
+            Err(_) => break,
+        }
+    }
+    (format!("http://{addr}"), queued, listener)
+}
+
+#[cfg(target_os = "linux")]
+#[maybe_async]
+#[case]
+async fn a_connection_never_completed_is_a_connect_timeout() {
+    let (url, _queued, _listener) = unanswered_port();
+    let err = quick(&url).get_run("r1").await.unwrap_err();
+    let (kind, message) = transport(&err);
+    assert_eq!(kind, TransportErrorKind::ConnectTimeout);
+    assert_eq!(
+        message,
+        format!("request to {url}/api/v1/runs/r1 failed: timed out connecting")
+    );
+    assert!(err.is_retryable());
+}
