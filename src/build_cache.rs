@@ -4,11 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::batch::{self, Batch, Job, JobStatus, Plan};
-use crate::error::{Error, Result};
+use crate::batch::{Batch, Job};
+use crate::blocking::Client;
+use crate::config::{ENV_API_KEY, ENV_API_URL};
+use crate::decide::plan::{self, Plan};
+use crate::decide::record::JobStatus;
+use crate::decide::wait::WaitOptions;
+use crate::files::manifest;
 use crate::inputs::{Input, Inputs};
-use crate::wait::WaitOptions;
-use crate::{Client, ENV_API_KEY, ENV_API_URL};
+use crate::wire::error::{Error, Result};
 
 /// Outputs of FlowScale runs kept in a committed directory, keyed by the request's
 /// [fingerprint](crate::Inputs::fingerprint), for use in a `build.rs`.
@@ -71,15 +75,15 @@ impl BuildCache {
         println!("cargo:rerun-if-env-changed={ENV_API_URL}");
         println!(
             "cargo:rerun-if-changed={}",
-            self.dir.join(batch::MANIFEST_FILE).display()
+            self.dir.join(manifest::MANIFEST_FILE).display()
         );
 
         let fingerprint = inputs.fingerprint(workflow_id, None)?;
-        let recorded = batch::read_manifest(&self.dir)?;
+        let recorded = manifest::read_manifest(&self.dir)?;
         for skipped in &recorded.skipped {
             println!(
                 "cargo:warning={} line {} left out: {}",
-                self.dir.join(batch::MANIFEST_FILE).display(),
+                self.dir.join(manifest::MANIFEST_FILE).display(),
                 skipped.line,
                 skipped.reason
             );
@@ -87,7 +91,11 @@ impl BuildCache {
         let last = recorded
             .last
             .get(&(workflow_id.to_owned(), fingerprint.clone()));
-        if let Plan::Reuse(saved) = batch::plan(last, false, &self.dir)? {
+        let on_disk = match last {
+            Some(record) => manifest::on_disk(record, &self.dir)?,
+            None => None,
+        };
+        if let Plan::Reuse(saved) = plan::plan(last, on_disk, false) {
             return Ok(saved.into_iter().map(|s| s.path).collect());
         }
         if std::env::var_os(ENV_API_KEY).is_none() {

@@ -79,31 +79,22 @@ compile_error!(
      and/or `async` (flowscale::AsyncClient), e.g. `flowscale = { version = \"0.1\", features = [\"async\"] }`"
 );
 
-mod aligned;
+// The layers (ARCHITECTURE.md maps them): decisions without I/O, the wire contract,
+// file work, the client source compiled once per client, and the transports.
+mod decide;
+mod files;
+mod trace;
+mod transport;
+mod wire;
+
 mod batch;
 #[cfg(feature = "blocking")]
 mod build_cache;
-mod clock;
 mod config;
-mod download;
-mod error;
-mod failure;
-mod file_name;
-mod fingerprint;
-mod flush;
-mod form;
+
+// A module of the wire layer, declared here so that its public path is `flowscale::inputs`.
+#[path = "wire/inputs.rs"]
 pub mod inputs;
-mod paging;
-mod partial;
-mod progress;
-mod request;
-mod response;
-mod retry;
-mod trace;
-mod transport;
-mod types;
-mod upload;
-mod wait;
 
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
@@ -115,153 +106,42 @@ pub mod build {
     pub use crate::build_cache::BuildCache;
 }
 
-pub use batch::{
-    Batch, BatchCounts, BatchEvent, BatchReport, Job, JobOutcome, JobStatus, MANIFEST_FILE,
-};
+pub use batch::{Batch, BatchCounts, BatchEvent, BatchReport, Job, JobOutcome};
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_RESPONSE_TIMEOUT,
     ENV_API_KEY, ENV_API_URL, MAX_CONCURRENT_REQUESTS,
 };
-pub use download::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions, SavedOutput};
-pub use error::{BoxError, Error, Result};
-pub use failure::TransportErrorKind;
-pub use fingerprint::Fingerprint;
-pub use inputs::{Input, Inputs, Reader};
-pub use paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
-pub use progress::{Progress, Transfer};
-pub use retry::{DEFAULT_RETRY_ATTEMPTS, RetryPolicy};
-pub use types::{
-    ContainerHealth, ContainerQueue, ContainerStatus, Execution, Output, PageMeta, QueueEntry,
-    QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,
-};
-pub use wait::{
+pub use decide::record::{Fingerprint, JobStatus, SavedOutput};
+pub use decide::retry::{DEFAULT_RETRY_ATTEMPTS, RetryPolicy};
+pub use decide::wait::{
     CANCEL_RESERVE, DEFAULT_MAX_POLL_FAILURES, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT,
     MIN_POLL_INTERVAL, OutputFile, RunEvent, WaitOptions, WorkflowResult,
 };
+pub use files::manifest::{MANIFEST_FILE, SkippedLine};
+pub use files::save::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions};
+pub use inputs::{Input, Inputs, Reader};
+pub use wire::error::{BoxError, Error, Result};
+pub use wire::failure::TransportErrorKind;
+pub use wire::progress::{Progress, Transfer};
+pub use wire::query::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
+pub use wire::types::{
+    ContainerHealth, ContainerQueue, ContainerStatus, Execution, Output, PageMeta, QueueEntry,
+    QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,
+};
 
-/// The blocking client, compiled from `src/client/` with `maybe_async` bound to
-/// `must_be_sync` and the ureq transport.
+/// The blocking client: the shared source in `src/client/` with `maybe_async` bound to
+/// `must_be_sync` and the ureq transport, and the pieces of its own in
+/// `src/client/blocking/`.
 #[cfg(feature = "blocking")]
-#[path = "client"]
-mod blocking {
-    use std::sync::Arc;
+#[path = "client/blocking/mod.rs"]
+mod blocking;
 
-    use crate::transport::ureq as transport;
-    use maybe_async::must_be_sync as maybe_async;
-
-    /// A method's doc example for `Client`. The shared source spells every example twice
-    /// (blocking, then async); this module keeps the first, `nonblocking` the second.
-    macro_rules! example {
-        (client { $($blocking:literal)* } { $($async:literal)* }) => {
-            concat!(
-                "```no_run\n# fn main() -> flowscale::Result<()> {\n",
-                "# let client = flowscale::Client::new(\"key\", \"https://pod.example\")?;\n",
-                $($blocking, "\n",)*
-                "# Ok(())\n# }\n```"
-            )
-        };
-        ({ $($blocking:literal)* } { $($async:literal)* }) => {
-            concat!(
-                "```no_run\n# fn main() -> flowscale::Result<()> {\n",
-                $($blocking, "\n",)*
-                "# Ok(())\n# }\n```"
-            )
-        };
-    }
-
-    mod api;
-    mod batch;
-    mod batch_threads;
-    mod builder;
-    mod download;
-    mod outputs_sequential;
-    mod pages_iter;
-    mod wait;
-
-    pub use builder::ClientBuilder;
-    pub use pages_iter::RunsIter;
-
-    /// The blocking FlowScale client.
-    ///
-    /// Cheap to clone (clones share one connection pool) and safe to share between
-    /// threads. Every method blocks the calling thread until the answer is in.
-    ///
-    /// ```no_run
-    /// let client = flowscale::Client::from_env()?;
-    /// for c in client.check_health()? {
-    ///     println!("{}: {}", c.container, c.status);
-    /// }
-    /// # Ok::<(), flowscale::Error>(())
-    /// ```
-    #[derive(Clone, Debug)]
-    pub struct Client {
-        http: transport::Http,
-        gate: Arc<transport::Gate>,
-        settings: Arc<crate::config::Settings>,
-    }
-}
-
-/// The async client, compiled from `src/client/` with `maybe_async` bound to
-/// `must_be_async` and the reqwest transport.
+/// The async client: the shared source in `src/client/` with `maybe_async` bound to
+/// `must_be_async` and the reqwest transport, and the pieces of its own in
+/// `src/client/nonblocking/`.
 #[cfg(feature = "async")]
-#[path = "client"]
-mod nonblocking {
-    use std::sync::Arc;
-
-    use crate::transport::reqwest as transport;
-    use maybe_async::must_be_async as maybe_async;
-
-    /// A method's doc example for `AsyncClient`: the async spelling of the shared source's
-    /// two (see `blocking`).
-    macro_rules! example {
-        (client { $($blocking:literal)* } { $($async:literal)* }) => {
-            concat!(
-                "```no_run\n# async fn example() -> flowscale::Result<()> {\n",
-                "# let client = flowscale::AsyncClient::new(\"key\", \"https://pod.example\")?;\n",
-                $($async, "\n",)*
-                "# Ok(())\n# }\n```"
-            )
-        };
-        ({ $($blocking:literal)* } { $($async:literal)* }) => {
-            concat!(
-                "```no_run\n# async fn example() -> flowscale::Result<()> {\n",
-                $($async, "\n",)*
-                "# Ok(())\n# }\n```"
-            )
-        };
-    }
-
-    mod api;
-    mod batch;
-    mod batch_tasks;
-    mod builder;
-    mod download;
-    mod outputs_concurrent;
-    mod pages_stream;
-    mod wait;
-
-    pub use builder::ClientBuilder;
-
-    /// The async FlowScale client (feature `async`), on Tokio.
-    ///
-    /// The same methods as the blocking [`Client`](crate::Client), as `async fn`s. Cheap
-    /// to clone and safe to share between tasks; its futures are `Send`.
-    ///
-    /// ```no_run
-    /// # async fn f() -> flowscale::Result<()> {
-    /// let client = flowscale::AsyncClient::from_env()?;
-    /// for c in client.check_health().await? {
-    ///     println!("{}: {}", c.container, c.status);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    #[derive(Clone, Debug)]
-    pub struct Client {
-        http: transport::Http,
-        gate: Arc<transport::Gate>,
-        settings: Arc<crate::config::Settings>,
-    }
-}
+#[path = "client/nonblocking/mod.rs"]
+mod nonblocking;
 
 #[cfg(feature = "blocking")]
 pub use blocking::{Client, ClientBuilder, RunsIter};

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::error::{Error, Result};
-use crate::request::{Method, Response};
+use crate::wire::error::{Error, Result};
+use crate::wire::request::{Method, Response};
 
 /// The path of a URL, without scheme, host and query: `/api/v1/runs/output`.
 #[cfg(feature = "tracing")]

@@ -4,16 +4,16 @@ use std::time::Instant;
 
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
-use crate::error::{Error, Result};
-use crate::failure::TransportErrorKind;
-use crate::form;
+use crate::decide::retry::Retrier;
 use crate::inputs::Inputs;
-use crate::paging::RunsQuery;
-use crate::request::{self, Request, Response};
-use crate::response;
-use crate::retry::Retrier;
 use crate::trace::{self, RequestTrace};
-use crate::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunPage};
+use crate::wire::error::{Error, Result};
+use crate::wire::failure::TransportErrorKind;
+use crate::wire::form;
+use crate::wire::query::RunsQuery;
+use crate::wire::request::{self, Request, Response};
+use crate::wire::response;
+use crate::wire::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunPage};
 
 #[maybe_async]
 impl Client {
@@ -94,7 +94,9 @@ impl Client {
             ));
         };
         let req = match deadline {
-            Some(deadline) => req.within(Some(deadline.saturating_duration_since(Instant::now()))),
+            Some(deadline) => req.within(Some(crate::decide::clock::cap(
+                deadline.saturating_duration_since(Instant::now()),
+            ))),
             None => req,
         };
         let trace = RequestTrace::start(req.method, &req.url, attempt);

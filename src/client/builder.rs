@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Client, transport};
 use crate::config::{ApiKey, Draft};
-use crate::error::Result;
+use crate::wire::error::Result;
 
 /// Builds a client with non-default settings.
 ///

@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::types::RunStatus;
+use crate::wire::types::RunStatus;
 use state::State;
 
 /// The API key the simulator expects unless told otherwise.
@@ -383,14 +383,16 @@ impl MockServer {
 
     /// A blocking client for this simulator.
     #[cfg(feature = "blocking")]
-    pub fn client(&self) -> crate::Client {
-        crate::Client::new(self.api_key(), self.url()).expect("the simulator's URL is valid")
+    pub fn client(&self) -> crate::blocking::Client {
+        crate::blocking::Client::new(self.api_key(), self.url())
+            .expect("the simulator's URL is valid")
     }
 
     /// An async client for this simulator.
     #[cfg(feature = "async")]
-    pub fn async_client(&self) -> crate::AsyncClient {
-        crate::AsyncClient::new(self.api_key(), self.url()).expect("the simulator's URL is valid")
+    pub fn async_client(&self) -> crate::nonblocking::Client {
+        crate::nonblocking::Client::new(self.api_key(), self.url())
+            .expect("the simulator's URL is valid")
     }
 
     /// Adds (or replaces) a workflow.

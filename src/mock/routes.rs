@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::state::{State as Sim, download_url};
 use super::{Fault, RecordedFile, RecordedRequest, Route, Shapes};
-use crate::types::RunStatus;
+use crate::wire::types::RunStatus;
 
 type Shared = Arc<Mutex<Sim>>;
 
@@ -508,7 +508,7 @@ async fn download(
         super::state::output_bytes(stem, run.output_size)
     };
     drop(sim);
-    let content_type = crate::form::guess_type(&file);
+    let content_type = crate::wire::form::guess_type(&file);
     let Some((chunk, gap)) = throttle else {
         return ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
     };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::{Fault, RecordedFile, RecordedRequest, Route, Workflow};
-use crate::types::RunStatus;
+use crate::wire::types::RunStatus;
 
 /// One run the simulator knows.
 pub(crate) struct StoredRun {

@@ -16,18 +16,18 @@ use tokio_util::io::ReaderStream;
 use super::{
     API_KEY_HEADER, DownloadHead, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES, redirect, roots,
 };
-use crate::aligned;
 use crate::config::Settings;
-use crate::download;
-use crate::error::{Error, Result};
-use crate::failure::{TransportErrorKind, classify_chain};
-use crate::flush::Flusher;
-use crate::form::{self, Segment};
+use crate::files::aligned;
+use crate::files::flush::Flusher;
+use crate::files::save;
 use crate::inputs::{FieldStream, ReaderSource};
-use crate::progress::Meter;
-use crate::request::{Method, Request, Response};
-use crate::response;
-use crate::upload::{SegmentCheck, UploadState};
+use crate::wire::error::{Error, Result};
+use crate::wire::failure::{TransportErrorKind, classify_chain};
+use crate::wire::form::{self, Segment};
+use crate::wire::progress::Meter;
+use crate::wire::request::{Method, Request, Response};
+use crate::wire::response;
+use crate::wire::upload::{SegmentCheck, UploadState};
 
 /// The HTTP backend of the async client.
 pub(crate) type Http = reqwest::Client;
@@ -304,7 +304,7 @@ pub(crate) async fn fetch(
     settings: &Settings,
     url: &str,
 ) -> Result<(DownloadHead, DownloadBody)> {
-    let redacted = download::redact(url);
+    let redacted = save::redact(url);
     let limit = settings.response_timeout;
     let get = |to: reqwest::Url| async {
         match tokio::time::timeout(limit, http.get(to).send()).await {
@@ -375,7 +375,7 @@ pub(crate) async fn save(
     let mut flusher = Flusher::new(&file);
     let mut file = tokio::fs::File::from_std(file);
     let mut written = 0u64;
-    let redacted = download::redact(url);
+    let redacted = save::redact(url);
     while let Some(chunk) = next_chunk(&redacted, &mut body.resp, body.read_timeout).await? {
         file.write_all(&chunk)
             .await
@@ -392,7 +392,7 @@ pub(crate) async fn save(
 /// Reads a download's body into memory, refusing more than `max` bytes.
 pub(crate) async fn read_to_vec(url: &str, mut body: DownloadBody, max: u64) -> Result<Vec<u8>> {
     let limit = body.read_timeout;
-    read_capped(&download::redact(url), &mut body.resp, max, limit).await
+    read_capped(&save::redact(url), &mut body.resp, max, limit).await
 }
 
 /// The bound on requests in flight: a semaphore for tasks.

@@ -13,17 +13,17 @@ use ureq::tls::{RootCerts, TlsConfig};
 use super::{
     API_KEY_HEADER, DownloadHead, MAX_ERROR_BODY_BYTES, MAX_RESPONSE_BYTES, redirect, roots,
 };
-use crate::aligned::AlignedReader;
 use crate::config::Settings;
-use crate::download;
-use crate::error::{Error, Result};
-use crate::failure::{TransportErrorKind, classify_chain};
-use crate::flush::Flusher;
-use crate::form::Segment;
-use crate::progress::Meter;
-use crate::request::{Method, Request, Response};
-use crate::response;
-use crate::upload::{SegmentCheck, UploadState};
+use crate::files::aligned::AlignedReader;
+use crate::files::flush::Flusher;
+use crate::files::save;
+use crate::wire::error::{Error, Result};
+use crate::wire::failure::{TransportErrorKind, classify_chain};
+use crate::wire::form::Segment;
+use crate::wire::progress::Meter;
+use crate::wire::request::{Method, Request, Response};
+use crate::wire::response;
+use crate::wire::upload::{SegmentCheck, UploadState};
 
 /// The HTTP backend of the blocking client.
 pub(crate) type Http = ureq::Agent;
@@ -129,7 +129,7 @@ pub(crate) fn fetch(
     _settings: &Settings,
     url: &str,
 ) -> Result<(DownloadHead, DownloadBody)> {
-    let redacted = download::redact(url);
+    let redacted = save::redact(url);
     let get = |link: &str| {
         http.get(link)
             .config()
@@ -193,7 +193,7 @@ pub(crate) fn save(
     meter: &mut Meter,
 ) -> Result<u64> {
     let mut reader = body.with_config().limit(u64::MAX).reader();
-    let (mut buf, start) = crate::aligned::buffer(1024 * 1024);
+    let (mut buf, start) = crate::files::aligned::buffer(1024 * 1024);
     let buf = &mut buf[start..start + 1024 * 1024];
     let mut written = 0u64;
     let mut flusher = Flusher::new(&file);
@@ -221,12 +221,12 @@ pub(crate) fn read_to_vec(url: &str, mut body: DownloadBody, max: u64) -> Result
     body.with_config()
         .limit(max)
         .read_to_vec()
-        .map_err(|e| failure(&download::redact(url), e))
+        .map_err(|e| failure(&save::redact(url), e))
 }
 
 /// An error while reading a body through ureq's `Read`: ureq's own error travels inside.
 fn read_failure(url: &str, e: io::Error) -> Error {
-    let redacted = download::redact(url);
+    let redacted = save::redact(url);
     let is_ureq = e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>());
     if is_ureq {
         let inner = e.into_inner().expect("checked above");

@@ -1,27 +1,17 @@
 //! Each subcommand: call the SDK, then print for people, for scripts (`--quiet`) or as one
 //! JSON document (`--json`). Results go to stdout; bars and the spinner to stderr.
 
-use std::path::Path;
-
 use flowscale::{
-    Client, DownloadOptions, Inputs, Reader, RunEvent, RunsQuery, SavedOutput, WaitOptions,
-    WorkflowResult,
+    Client, DownloadOptions, RunEvent, RunsQuery, SavedOutput, WaitOptions, WorkflowResult,
 };
 use serde_json::{Value, json};
 
 use crate::args::{Command, RunArgs, RunsArgs, WaitSettings};
 use crate::display::Bars;
-use crate::failure::Failure;
+use crate::exit::Failure;
+use crate::inputs::parse_inputs;
 use crate::interrupt;
-use crate::output;
-
-/// How results are printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Human,
-    Quiet,
-    Json,
-}
+use crate::output::{self, Mode, emit};
 
 /// Runs one command.
 pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure> {
@@ -99,7 +89,7 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
             emit(mode, &doc, || saved_lines(&saved, mode))
         }
         Command::Runs(args) => list_runs(client, args, mode),
-        Command::Batch(args) => crate::batch::run(client, args, mode),
+        Command::Batch(args) => crate::batch_command::run(client, args, mode),
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
     }
@@ -281,73 +271,10 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
     })
 }
 
-/// `-i` values: `name=value`, `name=@path`, `name=@-`, `name=@@literal`.
-pub fn parse_inputs(raw: &[String]) -> Result<Inputs, Failure> {
-    add_inputs(Inputs::new(), raw)
-}
-
-/// Adds `-i` values to `inputs`.
-pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure> {
-    let mut stdin_used = false;
-    for item in raw {
-        let Some((name, value)) = item.split_once('=').filter(|(n, _)| !n.is_empty()) else {
-            return Err(Failure::usage(
-                format!("input `{item}` is not NAME=VALUE"),
-                "write -i text_1=\"a cat\", -i image_1=@cat.png or -i image_1=@- (stdin)",
-            ));
-        };
-        inputs = if let Some(literal) = value.strip_prefix("@@") {
-            inputs.text(name, format!("@{literal}"))
-        } else if value == "@-" {
-            if stdin_used {
-                return Err(Failure::usage(
-                    "standard input can be read for one input only",
-                    "give the other files as name=@path",
-                ));
-            }
-            stdin_used = true;
-            inputs.set(name, Reader::new(std::io::stdin(), name))
-        } else if let Some(path) = value.strip_prefix('@') {
-            inputs.file(name, Path::new(path))
-        } else {
-            inputs.text(name, value)
-        };
-    }
-    Ok(inputs)
-}
-
 /// Notes the run being waited for, for the Ctrl-C handler.
 fn remember(run_id: &str) {
     interrupt::set_resume(
         Some(run_id),
         format!("run {run_id} goes on; resume with: flowscale wait {run_id}"),
     );
-}
-
-/// Prints a result: one JSON document, or lines.
-pub fn emit<T: serde::Serialize>(
-    mode: Mode,
-    doc: &T,
-    lines: impl FnOnce() -> Vec<String>,
-) -> Result<(), Failure> {
-    match mode {
-        Mode::Json => match serde_json::to_string_pretty(doc) {
-            Ok(text) => output::line(text),
-            Err(e) => {
-                return Err(Failure {
-                    message: format!("the result could not be written as JSON: {e}"),
-                    hint: None,
-                    run_id: None,
-                    code: crate::failure::EXIT_FAILED,
-                    result_printed: false,
-                });
-            }
-        },
-        Mode::Human | Mode::Quiet => {
-            for line in lines() {
-                output::line(line);
-            }
-        }
-    }
-    Ok(())
 }

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::failure::EXIT_INTERRUPTED;
+use crate::exit::EXIT_INTERRUPTED;
 use crate::output;
 
 /// What the tool is doing, for the handler.

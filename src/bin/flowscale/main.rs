@@ -6,14 +6,15 @@
 //! ```
 //!
 //! Results go to stdout (lines, or one JSON document with `--json`); bars, the spinner and
-//! errors to stderr. Exit codes are in `failure.rs` and `flowscale --help`.
+//! errors to stderr. Exit codes are in `exit.rs` and `flowscale --help`.
 
 mod args;
-mod batch;
+mod batch_command;
 mod commands;
-mod config;
+mod credentials;
 mod display;
-mod failure;
+mod exit;
+mod inputs;
 mod interrupt;
 mod output;
 
@@ -24,8 +25,8 @@ use clap::Parser;
 use args::Cli;
 #[cfg(feature = "mock")]
 use args::Command;
-use commands::Mode;
-use failure::Failure;
+use exit::Failure;
+use output::Mode;
 
 fn main() -> ExitCode {
     // A bug must still end in one `error:` line, not a backtrace.
@@ -58,7 +59,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
     if let Command::Mock { port } = cli.command {
         return serve_simulator(port);
     }
-    let (key, url) = config::resolve(cli.api_key, cli.api_url)?;
+    let (key, url) = credentials::resolve(cli.api_key, cli.api_url)?;
     let client = flowscale::Client::new(key, url)?;
     commands::run(&client, cli.command, mode)
 }
@@ -88,7 +89,7 @@ fn serve_simulator(port: u16) -> Result<(), Failure> {
         message: format!("could not start the simulator on port {port}: {e}"),
         hint: Some("choose another port with --port".to_owned()),
         run_id: None,
-        code: failure::EXIT_FAILED,
+        code: exit::EXIT_FAILED,
         result_printed: false,
     })?;
     let mut names = Vec::new();

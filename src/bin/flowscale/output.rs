@@ -1,9 +1,12 @@
-//! Writing to stdout and stderr as Unix tools do: a reader that stops reading (`| head`)
+//! Results on stdout (lines for people or scripts, or one JSON document), notes on
+//! stderr, written as Unix tools do: a reader that stops reading (`| head`)
 //! ends the tool quietly, with the status a shell shows for SIGPIPE, instead of a panic
 //! ("failed printing to stdout"); a closed stderr is no reason to fail.
 
 use std::fmt::Display;
 use std::io::{self, Write};
+
+use crate::exit::Failure;
 
 /// The exit status of a process ended by SIGPIPE, as shells report it (128 + 13).
 pub const EXIT_CLOSED_STDOUT: i32 = 141;
@@ -32,4 +35,40 @@ fn closed(e: io::Error) -> ! {
         note(format_args!("error: cannot write to stdout: {e}"));
     }
     std::process::exit(EXIT_CLOSED_STDOUT);
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Human,
+    Quiet,
+    Json,
+}
+
+/// Prints a result: one JSON document, or lines.
+pub fn emit<T: serde::Serialize>(
+    mode: Mode,
+    doc: &T,
+    lines: impl FnOnce() -> Vec<String>,
+) -> Result<(), Failure> {
+    match mode {
+        Mode::Json => match serde_json::to_string_pretty(doc) {
+            Ok(text) => line(text),
+            Err(e) => {
+                return Err(Failure {
+                    message: format!("the result could not be written as JSON: {e}"),
+                    hint: None,
+                    run_id: None,
+                    code: crate::exit::EXIT_FAILED,
+                    result_printed: false,
+                });
+            }
+        },
+        Mode::Human | Mode::Quiet => {
+            for text in lines() {
+                line(text);
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,24 +1,22 @@
 //! Downloading outputs to disk, the mode-independent part: [`DownloadOptions`],
 //! [`SavedOutput`], and the choice of names. Bytes reach a final name only through
-//! [`crate::partial`] (complete, synced, never over another file); `download_outputs`
+//! [`crate::files::partial`] (complete, synced, never over another file); `download_outputs`
 //! takes every name inside its directory, so no server answer can make it write elsewhere
 //! or over an existing file. Download links are presigned third-party URLs: the API key is
 //! never sent.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use crate::error::{Error, Result};
-use crate::failure::TransportErrorKind;
-use crate::file_name;
-use crate::partial::{NotCommitted, PartialFile, Unavailable};
-use crate::progress::{Meter, Progress, ProgressCallback, Transfer};
+use crate::decide::file_name;
+use crate::decide::names::NameBook;
+use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
+use crate::wire::error::{Error, Result};
+use crate::wire::failure::TransportErrorKind;
+use crate::wire::progress::{Meter, Progress, ProgressCallback, Transfer};
 
 /// How many outputs `AsyncClient::download_outputs` saves at once by default.
 pub const DEFAULT_DOWNLOAD_CONCURRENCY: usize = 4;
@@ -108,93 +106,6 @@ impl DownloadOptions {
         };
         Meter::new(self.progress.clone(), transfer, total)
     }
-}
-
-/// One output saved by `download_outputs`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct SavedOutput {
-    /// The output's name, as the server gave it.
-    pub name: String,
-    /// Where it was saved: always directly inside the directory given.
-    pub path: PathBuf,
-    /// Its size in bytes.
-    pub bytes: u64,
-}
-
-impl SavedOutput {
-    pub(crate) fn new(name: String, path: PathBuf, bytes: u64) -> Self {
-        SavedOutput { name, path, bytes }
-    }
-}
-
-/// The names taken by one `download_outputs` call, so that two outputs never get the same
-/// file even when overwriting. Names are compared as file systems that ignore case or
-/// Unicode normalization (macOS, Windows) would: see [`fold`].
-#[derive(Clone, Debug, Default)]
-pub(crate) struct NameBook(Arc<Mutex<HashSet<String>>>);
-
-impl NameBook {
-    /// Takes `name` for this call; false if an output of this call has it (or a name that
-    /// one of those file systems takes for the same).
-    fn take(&self, name: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(fold(name))
-    }
-}
-
-/// A name as a case-insensitive, normalization-insensitive file system sees it, or
-/// coarser: lowercased, and every run of non-ASCII characters (with an ASCII letter that a
-/// combining mark follows: `e` + U+0301 is `é` decomposed) made one `?`. Two names that
-/// such a file system takes for one always fold alike; two that fold alike only cost a
-/// numbered suffix.
-pub(crate) fn fold(name: &str) -> String {
-    let lower: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
-    let mut folded = String::with_capacity(lower.len());
-    for (i, &c) in lower.iter().enumerate() {
-        let composed = lower.get(i + 1).is_some_and(|&next| combining(next));
-        if c.is_ascii() && !composed {
-            folded.push(c);
-        } else if !folded.ends_with('?') {
-            folded.push('?');
-        }
-    }
-    folded
-}
-
-/// Combining marks: the blocks that decomposed accents come from.
-fn combining(c: char) -> bool {
-    matches!(c,
-        '\u{0300}'..='\u{036F}'
-        | '\u{1AB0}'..='\u{1AFF}'
-        | '\u{1DC0}'..='\u{1DFF}'
-        | '\u{20D0}'..='\u{20FF}'
-        | '\u{FE20}'..='\u{FE2F}')
-}
-
-/// For each output name, the suffix its file name starts from: the k-th output whose name
-/// sanitises like an earlier one's starts at `-k`. Outputs saved concurrently then get the
-/// same names whatever order their downloads finish in.
-pub(crate) fn first_suffixes<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<u32> {
-    let mut seen: Vec<(String, u32)> = Vec::new();
-    names
-        .into_iter()
-        .map(|name| {
-            let base = fold(&file_name::sanitize(name, ""));
-            match seen.iter_mut().find(|(b, _)| *b == base) {
-                Some((_, count)) => {
-                    *count += 1;
-                    *count
-                }
-                None => {
-                    seen.push((base, 0));
-                    0
-                }
-            }
-        })
-        .collect()
 }
 
 /// The most numbered names tried for one output.

@@ -7,10 +7,12 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 
 use super::Client;
-use crate::download::{DownloadOptions, NameBook, SavedOutput};
-use crate::error::Result;
-use crate::types::Output;
-use crate::wait::OutputFile;
+use crate::decide::names::NameBook;
+use crate::decide::record::SavedOutput;
+use crate::decide::wait::OutputFile;
+use crate::files::save::DownloadOptions;
+use crate::wire::error::Result;
+use crate::wire::types::Output;
 
 impl Client {
     /// `get_output` for each name, concurrently, each answered by `deadline`; answers in

@@ -4,14 +4,16 @@
 use std::path::Path;
 
 use super::{Client, maybe_async, transport};
-use crate::download::{self, DownloadOptions, NameBook, SavedOutput};
-use crate::error::{Error, Result};
-use crate::failure::TransportErrorKind;
-use crate::file_name;
-use crate::partial::{NotCommitted, PartialFile, Unavailable};
-use crate::progress::Meter;
-use crate::types::RunStatus;
-use crate::wait::{OutputFile, WorkflowResult, file_for};
+use crate::decide::file_name;
+use crate::decide::names::{self, NameBook};
+use crate::decide::record::SavedOutput;
+use crate::decide::wait::{OutputFile, WorkflowResult, file_for};
+use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
+use crate::files::save::{self, DownloadOptions};
+use crate::wire::error::{Error, Result};
+use crate::wire::failure::TransportErrorKind;
+use crate::wire::progress::Meter;
+use crate::wire::types::RunStatus;
 
 #[maybe_async]
 impl Client {
@@ -51,10 +53,10 @@ impl Client {
         options: &DownloadOptions,
     ) -> Result<Vec<SavedOutput>> {
         for out in &result.outputs {
-            download::check_url(&out.download_url)?;
+            save::check_url(&out.download_url)?;
         }
         let dir = dir.as_ref();
-        let suffixes = download::first_suffixes(result.outputs.iter().map(|o| o.name.as_str()));
+        let suffixes = names::first_suffixes(result.outputs.iter().map(|o| o.name.as_str()));
         let jobs: Vec<_> = result.outputs.iter().zip(suffixes).collect();
         self.save_each(&jobs, dir, &NameBook::default(), options)
             .await
@@ -129,14 +131,14 @@ impl Client {
         let (reserved, file) = {
             let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
             let overwrite = options.overwrites();
-            let reserve = move || download::reserve(&dir, (&name, first), &ext, overwrite, &book);
+            let reserve = move || save::reserve(&dir, (&name, first), &ext, overwrite, &book);
             transport::run_blocking(reserve).await?
         };
         let mut meter = options.meter(&out.name, &reserved.path(), head.content_length);
         let partial = reserved.partial().to_owned();
         let written = transport::save(url, body, file, &partial, &mut meter)
             .await
-            .and_then(|n| download::check_length(url, n, head.content_length))?;
+            .and_then(|n| save::check_length(url, n, head.content_length))?;
         // Dropping `reserved` on any error removes its partial file.
         let path = transport::run_blocking(move || reserved.commit()).await?;
         meter.finish();
@@ -162,9 +164,9 @@ impl Client {
         "println!(\"{bytes} bytes\");"
     })]
     pub async fn download(&self, url: &str, dest: impl AsRef<Path>) -> Result<u64> {
-        download::check_url(url)?;
+        save::check_url(url)?;
         let dest = dest.as_ref().to_path_buf();
-        download::check_dest(&dest)?;
+        save::check_dest(&dest)?;
         let _turn = self.turn(url).await?;
         let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         let (partial, file) = {
@@ -187,7 +189,7 @@ impl Client {
         let path = partial.path().to_owned();
         let written = transport::save(url, body, file, &path, &mut meter)
             .await
-            .and_then(|written| download::check_length(url, written, head.content_length))?;
+            .and_then(|written| save::check_length(url, written, head.content_length))?;
         // Dropping `partial` on any error (or with this future) removes it.
         transport::run_blocking(move || match partial.commit(&dest, true) {
             Ok(()) => Ok(written),
@@ -212,23 +214,23 @@ impl Client {
         "println!(\"{} bytes\", png.len());"
     })]
     pub async fn download_bytes(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>> {
-        download::check_url(url)?;
+        save::check_url(url)?;
         let _turn = self.turn(url).await?;
         let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
         if head.content_length.is_some_and(|n| n > max_bytes) {
             let kind = TransportErrorKind::BodyTooLarge { limit: max_bytes };
-            return Err(Error::transport(&download::redact(url), kind, None));
+            return Err(Error::transport(&save::redact(url), kind, None));
         }
         let bytes = transport::read_to_vec(url, body, max_bytes).await?;
-        download::check_length(url, bytes.len() as u64, head.content_length)?;
+        save::check_length(url, bytes.len() as u64, head.content_length)?;
         Ok(bytes)
     }
 
     /// A turn through the bound on requests in flight, held for the whole body: a
     /// download is a request like any other to `max_concurrent_requests`.
     async fn turn(&self, url: &str) -> Result<transport::Pass<'_>> {
-        transport::enter(&self.gate, None).await.ok_or_else(|| {
-            Error::transport(&download::redact(url), TransportErrorKind::Other, None)
-        })
+        transport::enter(&self.gate, None)
+            .await
+            .ok_or_else(|| Error::transport(&save::redact(url), TransportErrorKind::Other, None))
     }
 }

@@ -8,8 +8,8 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::error::Error;
-use crate::progress::{Meter, ProgressCallback, Transfer};
+use crate::wire::error::Error;
+use crate::wire::progress::{Meter, ProgressCallback, Transfer};
 
 /// Where a segment's bytes come from, to name it in an error.
 #[derive(Clone, Debug)]

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
-use crate::config::BaseUrl;
-use crate::error::{Error, Result};
-use crate::form::{EncodedForm, urlencoded};
-use crate::paging::RunsQuery;
-use crate::retry::Idempotence;
+use crate::wire::base_url::BaseUrl;
+use crate::wire::error::{Error, Result};
+use crate::wire::form::{EncodedForm, urlencoded};
+use crate::wire::query::RunsQuery;
 
 /// HTTP methods the API uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +51,7 @@ impl Request {
 
     /// The same request, bounded as a whole by `limit` when there is one.
     pub fn within(mut self, limit: Option<Duration>) -> Self {
-        self.timeout = limit.map(crate::clock::cap);
+        self.timeout = limit;
         self
     }
 }
@@ -199,4 +198,13 @@ mod tests {
             "http://h/api/v1/runs/output?filename=x%26y%23z%2B1"
         );
     }
+}
+
+/// Whether a request may be sent twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Idempotence {
+    /// GETs and cancel: repeating them changes nothing.
+    Safe,
+    /// Starting a run: never repeated.
+    Unsafe,
 }

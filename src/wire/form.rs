@@ -13,10 +13,10 @@ use std::path::PathBuf;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::error::{Error, Result};
 use crate::inputs::{Input, Inputs, ReaderSource};
-use crate::progress::ProgressCallback;
-use crate::upload::Origin;
+use crate::wire::error::{Error, Result};
+use crate::wire::progress::ProgressCallback;
+use crate::wire::upload::Origin;
 
 /// An encoded body, ready to stream.
 pub(crate) struct EncodedForm {

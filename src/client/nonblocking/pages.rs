@@ -4,9 +4,10 @@ use futures_core::Stream;
 use futures_util::stream;
 
 use super::Client;
-use crate::error::Result;
-use crate::paging::{Pager, RunsQuery};
-use crate::types::Run;
+use crate::decide::paging::Pager;
+use crate::wire::error::Result;
+use crate::wire::query::RunsQuery;
+use crate::wire::types::Run;
 
 impl Client {
     /// Every run matching `query`, page after page, fetched as the stream is polled (from

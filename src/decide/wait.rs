@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock;
-use crate::error::{Error, Result};
-use crate::types::{Output, Run, RunOutput, RunStatus};
+use crate::decide::clock;
+use crate::wire::error::{Error, Result};
+use crate::wire::types::{Output, Run, RunOutput, RunStatus};
 
 /// Default overall deadline of a wait: 10 minutes.
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);

@@ -13,9 +13,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
 use crate::args::BatchArgs;
-use crate::commands::{Mode, add_inputs, emit};
-use crate::failure::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TIMEOUT, Failure};
+use crate::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TIMEOUT, Failure};
+use crate::inputs::add_inputs;
 use crate::interrupt;
+use crate::output::{Mode, emit};
 
 /// Runs the batch and prints its summary; fails (exit 1) when a job failed, (exit 3) when
 /// a job needs another run of the command (its run still going, or not started), (exit

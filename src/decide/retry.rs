@@ -4,8 +4,9 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::clock;
-use crate::error::Error;
+use crate::decide::clock;
+use crate::wire::error::Error;
+use crate::wire::request::Idempotence;
 
 /// Default attempts in all (the first try and two retries).
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
@@ -99,15 +100,6 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a request may be sent twice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Idempotence {
-    /// GETs and cancel: repeating them changes nothing.
-    Safe,
-    /// Starting a run: never repeated.
-    Unsafe,
-}
-
 /// The retry state of one call.
 pub(crate) struct Retrier<'a> {
     policy: &'a RetryPolicy,
@@ -160,17 +152,6 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// A `Retry-After` value as a delay from now: seconds, or an HTTP date (RFC 9110's three
-/// forms, read by `httpdate`; a date in the past means now, one it cannot read is ignored).
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,42 +163,6 @@ mod tests {
             body: String::new(),
             retry_after,
         }
-    }
-
-    #[test]
-    fn http_dates_and_seconds_are_read() {
-        let epoch_784111777 = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
-        assert_eq!(
-            httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").ok(),
-            Some(epoch_784111777)
-        );
-        // A year no date holds is no date, not a panic.
-        assert_eq!(
-            parse_retry_after(
-                "Sun, 06 Nov 99999999999999999 08:49:37 GMT",
-                SystemTime::now()
-            ),
-            None
-        );
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_770);
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            parse_retry_after(" 12 ", now),
-            Some(Duration::from_secs(12))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 PST", now),
-            None
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        let later = now + Duration::from_secs(3600);
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later),
-            Some(Duration::ZERO)
-        );
     }
 
     #[test]
@@ -235,7 +180,10 @@ mod tests {
         );
         // Backoff without Retry-After, past every doubling.
         for _ in 0..40 {
-            assert!(r.after_failure(&api(503, None), Idempotence::Safe).is_some());
+            assert!(
+                r.after_failure(&api(503, None), Idempotence::Safe)
+                    .is_some()
+            );
         }
     }
 

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::failure::TransportErrorKind;
-use crate::types::RunStatus;
+use crate::wire::failure::TransportErrorKind;
+use crate::wire::types::RunStatus;
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -209,7 +209,12 @@ impl Error {
     /// name), and the answers 425, 429, 500, 502, 503 and 504. The retry policy and the
     /// wait's poll retries follow the same table.
     pub fn is_retryable(&self) -> bool {
-        crate::failure::retryable(self)
+        // The one table: `wire::failure::retryable_status` and `TransportErrorKind`.
+        match self {
+            Error::Transport { kind, .. } => kind.is_retryable(),
+            Error::Api { status, .. } => crate::wire::failure::retryable_status(*status),
+            _ => false,
+        }
     }
 
     /// How long the server asked to wait before a retry (`Retry-After` on 429 or 503).

@@ -1,12 +1,10 @@
-//! Listing runs: [`RunsQuery`] and the page-walking bookkeeping shared by the run iterator
-//! (`Client::runs`) and the run stream (`AsyncClient::runs`).
+//! Listing runs: [`RunsQuery`], the query parameters of `GET /api/v1/runs`, and its sort
+//! fields and orders.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
-use crate::types::{Run, RunPage};
+use crate::wire::error::{Error, Result};
 
 /// The field runs are sorted by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -121,11 +119,11 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use = "a RunsQuery does nothing until passed to get_runs or runs"]
 pub struct RunsQuery {
-    sort_by: SortBy,
-    sort_order: SortOrder,
-    page: u32,
-    page_size: u32,
-    group_id: Option<String>,
+    pub(crate) sort_by: SortBy,
+    pub(crate) sort_order: SortOrder,
+    pub(crate) page: u32,
+    pub(crate) page_size: u32,
+    pub(crate) group_id: Option<String>,
 }
 
 impl Default for RunsQuery {
@@ -208,50 +206,5 @@ impl RunsQuery {
             pairs.push(("group_id", g.clone()));
         }
         pairs
-    }
-}
-
-/// Walks pages: hands out the next query, takes each page, yields runs one by one, and
-/// stops after the last page (by `meta.total_pages`, or a short or empty page on servers
-/// that send no meta).
-#[derive(Debug)]
-pub(crate) struct Pager {
-    next: Option<RunsQuery>,
-    buffered: VecDeque<Run>,
-}
-
-impl Pager {
-    pub fn new(query: RunsQuery) -> Self {
-        Pager {
-            next: Some(query),
-            buffered: VecDeque::new(),
-        }
-    }
-
-    /// The next run already fetched, if any.
-    pub fn pop(&mut self) -> Option<Run> {
-        self.buffered.pop_front()
-    }
-
-    /// The query for the next page, or `None` when every page was seen. Taking it marks it
-    /// as in flight: call [`Pager::absorb`] with its answer, or nothing more is fetched.
-    pub fn take_query(&mut self) -> Option<RunsQuery> {
-        self.next.take()
-    }
-
-    /// Takes the answer to the query last taken.
-    pub fn absorb(&mut self, query: RunsQuery, page: RunPage) {
-        let got = page.runs.len();
-        let more = match page.meta.as_ref().and_then(|m| m.total_pages) {
-            Some(total) => query.page < total && got > 0,
-            None => got >= query.page_size as usize && got > 0,
-        };
-        self.buffered.extend(page.runs);
-        if more {
-            self.next = Some(RunsQuery {
-                page: query.page + 1,
-                ..query
-            });
-        }
     }
 }

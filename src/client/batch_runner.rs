@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use super::{Client, maybe_async, transport};
-use crate::batch::{
-    self, Batch, BatchReport, BatchRun, JobOutcome, JobStatus, Manifest, Plan, Prepared, Record,
-    SubmitError, Tally,
-};
-use crate::error::Result;
-use crate::paging::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
+use crate::batch::{self, Batch, BatchReport, BatchRun, JobOutcome, Prepared, Tally};
+use crate::decide::plan::{self, Plan, SubmitError};
+use crate::decide::record::{JobStatus, Record};
+use crate::files::manifest::{self, Manifest};
+use crate::wire::error::Result;
+use crate::wire::query::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 
 #[maybe_async]
 impl Client {
@@ -77,7 +77,11 @@ impl Client {
                 for job in &mut jobs {
                     if let Ok(fp) = &job.fingerprint {
                         let last = manifest.last(&(job.name.clone(), fp.clone()));
-                        job.plan = batch::plan(last, retry_failed, &dir)?;
+                        let on_disk = match last {
+                            Some(record) => manifest::on_disk(record, &dir)?,
+                            None => None,
+                        };
+                        job.plan = plan::plan(last, on_disk, retry_failed);
                     }
                 }
                 Ok((manifest, jobs))
@@ -184,7 +188,7 @@ impl Client {
                 }
             }
             // FlowScale said the run failed: final.
-            Err(e) if batch::run_failed(&e) => {
+            Err(e) if plan::run_failed(&e) => {
                 outcome.status = JobStatus::Failed;
                 outcome.error = Some(e.with_causes());
             }
@@ -212,7 +216,7 @@ impl Client {
         }
         outcome.status = JobStatus::Submitted;
         let intent = outcome.record(&run.dir).map(|mut r| {
-            r.sent_at = Some(batch::now_secs());
+            r.sent_at = Some(plan::now_secs());
             r
         });
         if let Err(e) = self.append(run, intent).await {
@@ -238,7 +242,7 @@ impl Client {
             }
             Err(e) => {
                 let error = e.with_causes();
-                match batch::submit_error(&e) {
+                match plan::submit_error(&e) {
                     SubmitError::NotAccepted => {
                         outcome.status = JobStatus::NotStarted;
                         outcome.error = Some(format!("not submitted: {error}"));
@@ -283,7 +287,7 @@ impl Client {
             })
             .min();
         let Some(oldest) = oldest else { return };
-        let floor = oldest.saturating_sub(batch::LOST_SUBMISSION_SLACK_SECS);
+        let floor = oldest.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS);
         let mut query = RunsQuery::new()
             .sort_by(SortBy::CreatedAt)
             .sort_order(SortOrder::Desc)
@@ -292,7 +296,7 @@ impl Client {
             query = query.group_id(group.to_owned());
         }
         let mut listed = Vec::new();
-        for page in 1..=batch::LOST_SUBMISSION_PAGES {
+        for page in 1..=plan::LOST_SUBMISSION_PAGES {
             let runs = match self.get_runs(&query.clone().page(page)).await {
                 Ok(page) => page.runs,
                 Err(e) => {
@@ -307,7 +311,7 @@ impl Client {
             let full = runs.len() >= MAX_PAGE_SIZE as usize;
             let older = runs
                 .iter()
-                .any(|r| batch::created_secs(r).is_some_and(|t| t < floor));
+                .any(|r| plan::created_secs(r).is_some_and(|t| t < floor));
             listed.extend(runs);
             if older || !full {
                 break;
@@ -320,10 +324,10 @@ impl Client {
             let Plan::Find(sent_at) = job.plan else {
                 continue;
             };
-            let floor = sent_at.saturating_sub(batch::LOST_SUBMISSION_SLACK_SECS);
+            let floor = sent_at.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS);
             let found = listed.iter().find(|r| {
                 !taken.contains(&r.id)
-                    && batch::may_be_lost_submission(r, workflow_id, &job.fields, floor)
+                    && plan::may_be_lost_submission(r, workflow_id, &job.fields, floor)
             });
             job.plan = match found {
                 Some(r) => {

@@ -1,14 +1,15 @@
 //! Decoding FlowScale answers: the `{status, data, meta, errors}` envelope, FastAPI's
 //! `detail` errors, and non-JSON bodies from proxies. Returns payloads, not envelopes.
 
+use std::time::{Duration, SystemTime};
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{Error, Result, snippet};
-use crate::request::Response;
-use crate::retry::parse_retry_after;
-use crate::types::{Output, PageMeta, RunPage, RunsData};
+use crate::wire::error::{Error, Result, snippet};
+use crate::wire::request::Response;
+use crate::wire::types::{Output, PageMeta, RunPage, RunsData};
 
 const SNIPPET: usize = 2048;
 
@@ -85,7 +86,7 @@ fn decode_error(resp: &Response, e: serde_json::Error) -> Error {
 /// statuses of `failure::retryable`); `None` for the rest (successes, and answers that are
 /// final: 4xx, 408 from `get_output`, 501...).
 pub(crate) fn retryable_status(resp: &Response) -> Option<Error> {
-    crate::failure::retryable_status(resp.status).then(|| api_error(resp))
+    crate::wire::failure::retryable_status(resp.status).then(|| api_error(resp))
 }
 
 /// The error an unsuccessful response stands for, with the server's message made readable.
@@ -198,9 +199,56 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// A `Retry-After` value as a delay from now: seconds, or an HTTP date (RFC 9110's three
+/// forms, read by `httpdate`; a date in the past means now, one it cannot read is ignored).
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_and_seconds_are_read() {
+        let epoch_784111777 = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(
+            httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").ok(),
+            Some(epoch_784111777)
+        );
+        // A year no date holds is no date, not a panic.
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 99999999999999999 08:49:37 GMT",
+                SystemTime::now()
+            ),
+            None
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_770);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after(" 12 ", now),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 PST", now),
+            None
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        let later = now + Duration::from_secs(3600);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", later),
+            Some(Duration::ZERO)
+        );
+    }
 
     fn resp(status: u16, body: &str) -> Response {
         Response {
@@ -264,9 +312,9 @@ mod fuzz {
 
     fn decode_everything(resp: &Response) {
         let _ = data::<Value>(resp);
-        let _ = data::<Vec<crate::types::ContainerHealth>>(resp);
-        let _ = data::<crate::types::Run>(resp);
-        let _ = data::<crate::types::Execution>(resp);
+        let _ = data::<Vec<crate::wire::types::ContainerHealth>>(resp);
+        let _ = data::<crate::wire::types::Run>(resp);
+        let _ = data::<crate::wire::types::Execution>(resp);
         let _ = run_page(resp);
         let _ = output(resp, "name");
         let error = api_error(resp);

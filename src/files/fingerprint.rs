@@ -1,71 +1,19 @@
 //! A stable fingerprint of a run request: what lets a batch or a build script recognise a
 //! request it already paid for.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
-use crate::form::{field_text, file_naming, list_item_name};
+use crate::decide::record::Fingerprint;
 use crate::inputs::{Input, Inputs};
+use crate::wire::error::{Error, Result};
+use crate::wire::form::{field_text, file_naming, list_item_name};
 
 /// Names the encoding below; a new encoding gets a new tag (and a new major version).
 const DOMAIN: &[u8] = b"flowscale-fingerprint-v1\0";
-
-/// The SHA-256 of a run request (workflow id, group id, every field as it is sent, files
-/// by content), as 64 lowercase hex digits. See [`Inputs::fingerprint`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub struct Fingerprint(String);
-
-impl From<Fingerprint> for String {
-    fn from(fingerprint: Fingerprint) -> String {
-        fingerprint.0
-    }
-}
-
-/// Only 64 lowercase hex digits are a fingerprint: a manifest line with anything else is
-/// unreadable (and reported), never a panic later.
-impl TryFrom<String> for Fingerprint {
-    type Error = String;
-
-    fn try_from(text: String) -> std::result::Result<Self, String> {
-        let hex = text.len() == 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if hex {
-            Ok(Fingerprint(text))
-        } else {
-            Err(format!(
-                "`{}` is not a fingerprint (64 lowercase hex digits)",
-                text.chars().take(80).collect::<String>()
-            ))
-        }
-    }
-}
-
-impl Fingerprint {
-    /// The 64 hex digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The first 16 hex digits: short enough for a folder name, long enough to be unique.
-    pub fn short(&self) -> &str {
-        &self.0[..16]
-    }
-}
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// One field as it is sent, borrowed from the inputs.
 enum Leaf<'a> {
@@ -144,7 +92,7 @@ impl Inputs {
                 }
             }
         }
-        Ok(Fingerprint(hex(&h.finalize())))
+        Ok(Fingerprint::from_hex(hex(&h.finalize())))
     }
 }
 

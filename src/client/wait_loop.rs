@@ -2,11 +2,11 @@
 //! outputs until every output is ready, the run fails, or the deadline passes.
 
 use super::{Client, maybe_async, transport};
-use crate::error::Result;
+use crate::decide::wait::{Step, WaitOptions, Waiter, WorkflowResult};
 use crate::inputs::Inputs;
-use crate::request;
 use crate::trace::WaitTrace;
-use crate::wait::{Step, WaitOptions, Waiter, WorkflowResult};
+use crate::wire::error::Result;
+use crate::wire::request;
 
 #[maybe_async]
 impl Client {
@@ -139,7 +139,7 @@ impl Client {
 
     /// Sleeps `delay`, or less when a stop flag is set meanwhile.
     async fn pause(&self, waiter: &Waiter<'_>, delay: std::time::Duration) -> Result<()> {
-        let end = crate::clock::later(std::time::Instant::now(), delay);
+        let end = crate::decide::clock::later(std::time::Instant::now(), delay);
         loop {
             if let Some(stopped) = waiter.interrupted() {
                 return Err(stopped);

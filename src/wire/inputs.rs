@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::progress::{Progress, ProgressCallback};
+use crate::wire::progress::{Progress, ProgressCallback};
 
 /// The inputs of one workflow run: form fields in the order they were added.
 ///

@@ -19,7 +19,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use crate::wire::error::Error;
 
 /// Why a partial file could not be had for a name.
 #[derive(Debug)]

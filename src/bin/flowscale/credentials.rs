@@ -5,7 +5,7 @@ use std::path::Path;
 
 use flowscale::{ENV_API_KEY, ENV_API_URL};
 
-use crate::failure::Failure;
+use crate::exit::Failure;
 
 /// The key and URL to use, or a failure that says where to set them.
 pub fn resolve(

@@ -47,7 +47,8 @@ pub enum TransportErrorKind {
 }
 
 impl TransportErrorKind {
-    /// Whether the same request may succeed if sent again (see [`retryable`]): connection
+    /// Whether the same request may succeed if sent again (see
+    /// [`Error::is_retryable`](crate::Error::is_retryable)): connection
     /// failures and timeouts, not TLS failures, bodies over the limit or not matching their
     /// announced length, nor failures nobody could name.
     pub fn is_retryable(&self) -> bool {
@@ -67,9 +68,9 @@ impl TransportErrorKind {
     }
 }
 
-/// The one table of what a retry can heal, for every failure: the retry policy, the wait's
-/// poll retries and [`Error::is_retryable`](crate::Error::is_retryable) all ask it, and both
-/// transports map every failure into the kinds it names.
+/// The statuses a retry can heal: the answer half of the one table of what is retryable
+/// (the transport half is [`TransportErrorKind::is_retryable`]), which the retry policy,
+/// the wait's poll retries and [`Error::is_retryable`](crate::Error::is_retryable) all ask.
 ///
 /// | failure | retryable |
 /// |---|---|
@@ -79,15 +80,6 @@ impl TransportErrorKind {
 /// | HTTP 425, 429, 500, 502, 503, 504 | yes |
 /// | any other status (408 from `get_output` means the run timed out: final) | no |
 /// | input, decode, file system, configuration, a run's own end | no |
-pub(crate) fn retryable(error: &crate::Error) -> bool {
-    match error {
-        crate::Error::Transport { kind, .. } => kind.is_retryable(),
-        crate::Error::Api { status, .. } => retryable_status(*status),
-        _ => false,
-    }
-}
-
-/// The statuses of [`retryable`].
 pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 425 | 429 | 500 | 502 | 503 | 504)
 }

@@ -1,0 +1,43 @@
+//! `-i` values, as the tool reads them: `name=value` a text field, `name=@path` a file,
+//! `name=@-` standard input, `name=@@text` the text `@text`.
+
+use std::path::Path;
+
+use flowscale::{Inputs, Reader};
+
+use crate::exit::Failure;
+
+/// `-i` values: `name=value`, `name=@path`, `name=@-`, `name=@@literal`.
+pub fn parse_inputs(raw: &[String]) -> Result<Inputs, Failure> {
+    add_inputs(Inputs::new(), raw)
+}
+
+/// Adds `-i` values to `inputs`.
+pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure> {
+    let mut stdin_used = false;
+    for item in raw {
+        let Some((name, value)) = item.split_once('=').filter(|(n, _)| !n.is_empty()) else {
+            return Err(Failure::usage(
+                format!("input `{item}` is not NAME=VALUE"),
+                "write -i text_1=\"a cat\", -i image_1=@cat.png or -i image_1=@- (stdin)",
+            ));
+        };
+        inputs = if let Some(literal) = value.strip_prefix("@@") {
+            inputs.text(name, format!("@{literal}"))
+        } else if value == "@-" {
+            if stdin_used {
+                return Err(Failure::usage(
+                    "standard input can be read for one input only",
+                    "give the other files as name=@path",
+                ));
+            }
+            stdin_used = true;
+            inputs.set(name, Reader::new(std::io::stdin(), name))
+        } else if let Some(path) = value.strip_prefix('@') {
+            inputs.file(name, Path::new(path))
+        } else {
+            inputs.text(name, value)
+        };
+    }
+    Ok(inputs)
+}

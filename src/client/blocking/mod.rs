@@ -1,0 +1,68 @@
+//! The blocking client, `flowscale::Client`: the shared source of `src/client/` compiled
+//! with `maybe_async` bound to `must_be_sync` and the ureq transport, plus what only this
+//! client has (threads for batch jobs, outputs saved one after another, pages as an
+//! iterator).
+
+use std::sync::Arc;
+
+use crate::transport::ureq as transport;
+use maybe_async::must_be_sync as maybe_async;
+
+/// A method's doc example for `Client`. The shared source spells every example twice
+/// (blocking, then async); this module keeps the first, `nonblocking` the second.
+macro_rules! example {
+    (client { $($blocking:literal)* } { $($async:literal)* }) => {
+        concat!(
+            "```no_run\n# fn main() -> flowscale::Result<()> {\n",
+            "# let client = flowscale::Client::new(\"key\", \"https://pod.example\")?;\n",
+            $($blocking, "\n",)*
+            "# Ok(())\n# }\n```"
+        )
+    };
+    ({ $($blocking:literal)* } { $($async:literal)* }) => {
+        concat!(
+            "```no_run\n# fn main() -> flowscale::Result<()> {\n",
+            $($blocking, "\n",)*
+            "# Ok(())\n# }\n```"
+        )
+    };
+}
+
+// The shared source, compiled here for this client.
+#[path = "../api.rs"]
+mod api;
+#[path = "../batch_runner.rs"]
+mod batch_runner;
+#[path = "../builder.rs"]
+mod builder;
+#[path = "../downloads.rs"]
+mod downloads;
+#[path = "../wait_loop.rs"]
+mod wait_loop;
+
+// This client's own pieces: threads, one output after another, an iterator.
+mod jobs;
+mod outputs;
+mod pages;
+
+pub use builder::ClientBuilder;
+pub use pages::RunsIter;
+
+/// The blocking FlowScale client.
+///
+/// Cheap to clone (clones share one connection pool) and safe to share between
+/// threads. Every method blocks the calling thread until the answer is in.
+///
+/// ```no_run
+/// let client = flowscale::Client::from_env()?;
+/// for c in client.check_health()? {
+///     println!("{}: {}", c.container, c.status);
+/// }
+/// # Ok::<(), flowscale::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: transport::Http,
+    gate: Arc<transport::Gate>,
+    settings: Arc<crate::config::Settings>,
+}

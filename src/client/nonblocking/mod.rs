@@ -1,0 +1,67 @@
+//! The async client, `flowscale::AsyncClient`: the shared source of `src/client/` compiled
+//! with `maybe_async` bound to `must_be_async` and the reqwest transport, plus what only
+//! this client has (concurrent futures for batch jobs and outputs, pages as a stream).
+
+use std::sync::Arc;
+
+use crate::transport::reqwest as transport;
+use maybe_async::must_be_async as maybe_async;
+
+/// A method's doc example for `AsyncClient`: the async spelling of the shared source's
+/// two (see `blocking`).
+macro_rules! example {
+    (client { $($blocking:literal)* } { $($async:literal)* }) => {
+        concat!(
+            "```no_run\n# async fn example() -> flowscale::Result<()> {\n",
+            "# let client = flowscale::AsyncClient::new(\"key\", \"https://pod.example\")?;\n",
+            $($async, "\n",)*
+            "# Ok(())\n# }\n```"
+        )
+    };
+    ({ $($blocking:literal)* } { $($async:literal)* }) => {
+        concat!(
+            "```no_run\n# async fn example() -> flowscale::Result<()> {\n",
+            $($async, "\n",)*
+            "# Ok(())\n# }\n```"
+        )
+    };
+}
+
+// The shared source, compiled here for this client.
+#[path = "../api.rs"]
+mod api;
+#[path = "../batch_runner.rs"]
+mod batch_runner;
+#[path = "../builder.rs"]
+mod builder;
+#[path = "../downloads.rs"]
+mod downloads;
+#[path = "../wait_loop.rs"]
+mod wait_loop;
+
+// This client's own pieces: concurrent futures for jobs and outputs, a stream of pages.
+mod jobs;
+mod outputs;
+mod pages;
+
+pub use builder::ClientBuilder;
+
+/// The async FlowScale client (feature `async`), on Tokio.
+///
+/// The same methods as the blocking [`Client`](crate::Client), as `async fn`s. Cheap
+/// to clone and safe to share between tasks; its futures are `Send`.
+///
+/// ```no_run
+/// # async fn f() -> flowscale::Result<()> {
+/// let client = flowscale::AsyncClient::from_env()?;
+/// for c in client.check_health().await? {
+///     println!("{}: {}", c.container, c.status);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: transport::Http,
+    gate: Arc<transport::Gate>,
+    settings: Arc<crate::config::Settings>,
+}

@@ -1,0 +1,149 @@
+//! What a batch job needs on this run, decided from what the manifest recorded: reuse,
+//! report, attach, look for a lost submission, or submit; how a submission's error and a
+//! wait's error end a job; and whether a run FlowScale lists may be a lost submission's.
+//! No I/O: the loop in `src/client/batch_runner.rs` acts on the answers.
+
+use crate::decide::record::{JobStatus, Record, SavedOutput};
+use crate::wire::error::Error;
+use crate::wire::types::Run;
+
+/// What a job needs on this run of the batch, from the last record of its key.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Done before, outputs still on disk: report it, send nothing.
+    Reuse(Vec<SavedOutput>),
+    /// Failed before and not to be retried: report it, send nothing.
+    ReportFailed(Option<String>, Option<String>),
+    /// Submitted before: wait for that run (never submit again).
+    Attach(String),
+    /// A submission was sent at this time (seconds since the epoch) and its answer never
+    /// recorded: look for the run before submitting again (see `Client::run_batch`).
+    Find(u64),
+    /// The run of a lost submission, found among FlowScale's runs: record it, then attach.
+    Found(String),
+    /// A lost submission could not be looked for (the runs could not be listed): send
+    /// nothing, report why.
+    Unresolved(String),
+    /// Never submitted, or to be retried: submit.
+    Submit,
+}
+
+/// Decides a job's plan from its last record and `on_disk`, the record's saved files when
+/// every one of them is still there (see `files::manifest::on_disk`). The rule that
+/// matters: a recorded run id that did not end in a failed run is always attached to,
+/// never submitted again, and a submission whose answer was lost is looked for first.
+pub(crate) fn plan(
+    last: Option<&Record>,
+    on_disk: Option<Vec<SavedOutput>>,
+    retry_failed: bool,
+) -> Plan {
+    let Some(record) = last else {
+        return Plan::Submit;
+    };
+    match (record.status, &record.run_id, on_disk) {
+        (JobStatus::Completed, _, Some(saved)) => Plan::Reuse(saved),
+        // Completed, but a file went missing: its run still has the links.
+        (JobStatus::Completed, Some(run_id), None) => Plan::Attach(run_id.clone()),
+        (JobStatus::Failed, _, _) if !retry_failed => {
+            Plan::ReportFailed(record.run_id.clone(), record.error.clone())
+        }
+        (JobStatus::Failed, _, _) => Plan::Submit,
+        (_, Some(run_id), _) => Plan::Attach(run_id.clone()),
+        (JobStatus::Submitted, None, _) => match record.sent_at {
+            Some(at) => Plan::Find(at),
+            None => Plan::Submit,
+        },
+        _ => Plan::Submit,
+    }
+}
+
+/// How a submission that returned an error ended, for the job's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SubmitError {
+    /// Nothing was accepted and the job is not at fault (a refused key, 429, no
+    /// connection): not started, submitted on the next run.
+    NotAccepted,
+    /// The request itself was refused (422, a missing file): failed.
+    Refused,
+    /// The request may have reached FlowScale and started a run (a connection cut after
+    /// sending, a 5xx, an answer that could not be read): the next run looks for it.
+    Unknown,
+}
+
+/// Classifies a submission's error: only errors that prove no run was started may lead
+/// to a second submission.
+pub(crate) fn submit_error(e: &Error) -> SubmitError {
+    use crate::wire::failure::TransportErrorKind as K;
+    match e {
+        Error::Input { .. } | Error::Io { .. } | Error::Config { .. } => SubmitError::Refused,
+        Error::Api {
+            status: 401 | 403 | 429,
+            ..
+        } => SubmitError::NotAccepted,
+        Error::Api { status, .. } if *status < 500 && *status != 408 => SubmitError::Refused,
+        Error::Transport {
+            kind: K::ConnectionRefused | K::Dns | K::Connect | K::ConnectTimeout | K::Tls { .. },
+            ..
+        } => SubmitError::NotAccepted,
+        _ => SubmitError::Unknown,
+    }
+}
+
+/// Whether a wait's error says the run itself failed (final), rather than that the wait
+/// could not go on (the job stays submitted and is attached to next time).
+pub(crate) fn run_failed(e: &Error) -> bool {
+    matches!(e, Error::RunFailed { .. } | Error::RunTimedOut { .. })
+}
+
+/// How far before a lost submission's recorded send time its run may have been created
+/// (clocks differ between this machine and FlowScale's).
+pub(crate) const LOST_SUBMISSION_SLACK_SECS: u64 = 300;
+
+/// How many pages of runs (newest first, 100 a page) are looked through for a lost
+/// submission.
+pub(crate) const LOST_SUBMISSION_PAGES: u32 = 10;
+
+/// Whether a run FlowScale lists can be the run of a submission whose answer was lost:
+/// the same workflow, created no earlier than `floor` (seconds since the epoch), with the
+/// inputs as sent (when the server lists them; a run with no inputs listed is matched by
+/// workflow and time alone). Jobs with identical inputs are interchangeable, so a match by
+/// inputs never gives one job another's work.
+pub(crate) fn may_be_lost_submission(
+    run: &Run,
+    workflow_id: &str,
+    fields: &[(String, String)],
+    floor: u64,
+) -> bool {
+    if run.workflow_id.as_deref().is_some_and(|w| w != workflow_id) {
+        return false;
+    }
+    if created_secs(run).is_some_and(|t| t < floor) {
+        return false;
+    }
+    run.inputs.is_empty()
+        || fields.iter().all(|(name, value)| {
+            run.inputs.iter().any(|i| {
+                i.path == *name
+                    && match &i.value {
+                        serde_json::Value::String(s) => s == value,
+                        // A server that stores `7` as a number.
+                        other => serde_json::from_str::<serde_json::Value>(value)
+                            .is_ok_and(|v| v == *other),
+                    }
+            })
+        })
+}
+
+/// When a run was created, in seconds since the epoch, when the server says in a form
+/// RFC 3339 covers.
+pub(crate) fn created_secs(run: &Run) -> Option<u64> {
+    let at = humantime::parse_rfc3339_weak(run.created_at.as_deref()?).ok()?;
+    Some(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
+}
+
+/// Now, in seconds since the epoch (0 for a clock before 1970).
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

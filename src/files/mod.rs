@@ -1,0 +1,10 @@
+//! Everything that touches the local file system: saving downloads under safe names
+//! through partial files, the batch manifest, flushing and aligned reads, and fingerprints
+//! of input files.
+
+pub(crate) mod aligned;
+pub(crate) mod fingerprint;
+pub(crate) mod flush;
+pub(crate) mod manifest;
+pub(crate) mod partial;
+pub(crate) mod save;

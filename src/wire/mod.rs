@@ -1,0 +1,17 @@
+//! The HTTP contract with FlowScale, without I/O: what a request is (its query, its form
+//! and how the form is encoded, the progress of its upload), how answers are decoded into
+//! types, and how a failure is named and classified (the one error type; retryable or
+//! not). The bottom layer: it imports nothing else of the crate. The transports put it on
+//! a socket. (`inputs.rs`, the inputs of a run, is declared by `lib.rs`, so that its
+//! public path is `flowscale::inputs`.)
+
+pub(crate) mod base_url;
+pub(crate) mod error;
+pub(crate) mod failure;
+pub(crate) mod form;
+pub(crate) mod progress;
+pub(crate) mod query;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod types;
+pub(crate) mod upload;
