@@ -1,6 +1,6 @@
 //! Waiting for a run: [`WaitOptions`], [`RunEvent`], [`WorkflowResult`], and the
 //! mode-independent bookkeeping of the wait loop (which outputs are known and ready, when to
-//! poll next, when to give up). The loop itself is `src/client/wait.rs`, compiled into
+//! poll next, when to give up). The loop itself is `src/client/wait_loop.rs`, compiled into
 //! both clients.
 
 use std::fmt;
