@@ -63,6 +63,14 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
     (status.code().unwrap_or(-1), out, err)
 }
 
+/// Starts `cmd` with its output captured, for a test that acts while it runs.
+fn spawned(cmd: &mut Command) -> std::process::Child {
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn json(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -324,12 +332,7 @@ fn ctrl_c_during_a_wait_leaves_the_run_and_says_how_to_resume() {
     let (_, out, _) =
         run(flowscale(&server, &dir).args(["run", "slow", "-i", "a=1", "--no-wait", "--quiet"]));
     let run_id = out.trim().to_owned();
-    let child = flowscale(&server, &dir)
-        .args(["wait", &run_id, "--poll", "100ms"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawned(flowscale(&server, &dir).args(["wait", &run_id, "--poll", "100ms"]));
     // Once it polls, its handler is in place.
     let polls = |server: &MockServer| {
         server
@@ -525,12 +528,8 @@ fn ctrl_c_while_a_submission_is_on_the_wire_prints_its_run_id_before_exiting() {
     let dir = workdir("interrupt-submit");
     // The submission is held a while before it is answered: Ctrl-C comes meanwhile.
     server.fail_next(Route::Execute, 1, Fault::Delay(Duration::from_millis(700)));
-    let child = flowscale(&server, &dir)
-        .args(["run", "slow", "-i", "a=1", "--poll", "100ms"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child =
+        spawned(flowscale(&server, &dir).args(["run", "slow", "-i", "a=1", "--poll", "100ms"]));
     interrupt_after_submissions(&server, &child, 1);
     let output = child.wait_with_output().unwrap();
     let err = String::from_utf8(output.stderr).unwrap();
@@ -567,12 +566,7 @@ fn ctrl_c_in_a_batch_records_what_was_sent_and_a_rerun_pays_nothing_twice() {
         "-o",
         "out",
     ];
-    let child = flowscale(&server, &dir)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawned(flowscale(&server, &dir).args(args));
     interrupt_after_submissions(&server, &child, 1);
     let output = child.wait_with_output().unwrap();
     let err = String::from_utf8(output.stderr).unwrap();
@@ -598,12 +592,8 @@ fn a_closed_stdout_ends_the_tool_quietly_as_unix_tools_do() {
         run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--no-wait"]));
     }
     // `flowscale runs --all --json | head -c 1`
-    let mut child = flowscale(&server, &dir)
-        .args(["runs", "--all", "--page-size", "1", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        spawned(flowscale(&server, &dir).args(["runs", "--all", "--page-size", "1", "--json"]));
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 1];
     std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
