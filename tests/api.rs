@@ -29,6 +29,7 @@ mod blocking {
     mod outputs;
     mod parity;
     mod retries;
+    mod shapes;
     mod simulator;
     mod wait;
 
@@ -209,6 +210,7 @@ mod nonblocking {
     mod outputs;
     mod parity;
     mod retries;
+    mod shapes;
     mod simulator;
     mod wait;
 

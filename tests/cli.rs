@@ -650,3 +650,16 @@ fn a_wait_that_gives_up_says_how_to_resume_and_exits_3() {
     );
     assert_eq!(json(&out)["run_id"], run_id.as_str());
 }
+
+#[test]
+fn an_execute_answer_that_cannot_be_read_still_gives_the_run_id() {
+    let server = simulator();
+    let dir = workdir("unreadable");
+    server.fail_next(Route::Execute, 1, Fault::UnknownShape);
+    let (code, out, err) =
+        run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--json"]));
+    assert_eq!(code, 1, "{err}");
+    let run_id = server.runs()[0].id.clone();
+    assert!(err.contains(&format!("flowscale wait {run_id}")), "{err}");
+    assert_eq!(json(&out)["run_id"], run_id.as_str(), "{out}");
+}

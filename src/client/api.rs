@@ -192,7 +192,7 @@ impl Client {
         };
         let req = request::execute(&self.settings.base_url, workflow_id, group_id, form);
         let resp = self.send(req).await?;
-        response::data(&resp)
+        response::execution(&resp)
     }
 
     /// The download link of one output, by its name (as in `Run::output_names`, without

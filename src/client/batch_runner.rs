@@ -229,16 +229,25 @@ impl Client {
             return None;
         }
         let group = run.group_id.as_deref();
-        match self.execute_workflow(&run.workflow_id, inputs, group).await {
-            Ok(exec) => {
-                outcome.run_id = Some(exec.run_id.clone());
+        // An answer that cannot be read but names its run started that run all the same.
+        let started = match self.execute_workflow(&run.workflow_id, inputs, group).await {
+            Ok(exec) => Ok(exec.run_id),
+            Err(e @ crate::wire::error::Error::Decode { .. }) => match e.run_id() {
+                Some(run_id) => Ok(run_id.to_owned()),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(run_id) => {
+                outcome.run_id = Some(run_id.clone());
                 // Recorded before anything else happens to the run.
                 if !self.record(run, outcome).await {
                     run.tally.finished(outcome, false);
                     return None;
                 }
-                run.tally.submitted(&outcome.name, &exec.run_id, false);
-                Some(exec.run_id)
+                run.tally.submitted(&outcome.name, &run_id, false);
+                Some(run_id)
             }
             Err(e) => {
                 let error = e.with_causes();

@@ -235,6 +235,10 @@ pub enum Fault {
     /// Handle the request, then wait this long before answering: for an execute, the run
     /// exists (and is paid for) while its answer is still on its way.
     DelayAnswer(Duration),
+    /// Handle the request, then answer 200 with its answer wrapped in a shape no client
+    /// knows (`{"status": "success", "data": {"unknown": <the answer>}}`): for an execute,
+    /// a run started whose answer cannot be read.
+    UnknownShape,
 }
 
 /// A file the simulator received.

@@ -147,6 +147,14 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
             tokio::time::sleep(d).await;
             next.run(req).await
         }
+        Some(Fault::UnknownShape) => {
+            let resp = next.run(req).await;
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
+            let inner: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            success(json!({"unknown": inner}))
+        }
         Some(Fault::DelayAnswer(d)) => {
             let resp = next.run(req).await;
             tokio::time::sleep(d).await;

@@ -145,6 +145,10 @@ pub enum Error {
     },
 
     /// The server's answer was not what the FlowScale API documents.
+    ///
+    /// An answer to `execute_workflow` that cannot be read may still have started a paid
+    /// run: `run_id` holds any run id the body names, so the run can be waited for
+    /// ([`Error::run_id`] returns it).
     #[error("could not decode the FlowScale response (HTTP {status}; body starts: {snippet})")]
     #[non_exhaustive]
     Decode {
@@ -152,6 +156,8 @@ pub enum Error {
         status: u16,
         /// The start of the body (at most 2 KiB).
         snippet: String,
+        /// A run id the body names (a `run_id` string anywhere in it), if any.
+        run_id: Option<String>,
         /// What did not fit.
         #[source]
         source: serde_json::Error,
@@ -199,6 +205,7 @@ impl Error {
             | Error::RunFailed { run_id, .. }
             | Error::Interrupted { run_id }
             | Error::WaitFailed { run_id, .. } => Some(run_id),
+            Error::Decode { run_id, .. } => run_id.as_deref(),
             Error::RunTimedOut { run_id, .. } => run_id.as_deref(),
             _ => None,
         }
@@ -270,6 +277,7 @@ impl Error {
         Error::Decode {
             status,
             snippet: snippet(body, 2048),
+            run_id: None,
             source,
         }
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::wire::error::{Error, Result, snippet};
 use crate::wire::request::Response;
-use crate::wire::types::{Output, PageMeta, RunPage, RunsData};
+use crate::wire::types::{Execution, Output, PageMeta, RunPage, RunsData};
 
 const SNIPPET: usize = 2048;
 
@@ -54,6 +54,73 @@ fn envelope<T: DeserializeOwned>(resp: &Response) -> Result<(T, Option<Value>)> 
             serde::de::Error::custom("the response has no `data`"),
         )),
     }
+}
+
+/// Decodes `execute_workflow`'s answer: `data` as one object (every Python SDK release's
+/// servers) or as an array of exactly one (FlowScale's OpenAPI file). An answer that cannot
+/// be read keeps any run id it names, since the run may have started all the same.
+pub(crate) fn execution(resp: &Response) -> Result<Execution> {
+    let decoded = data::<Value>(resp).and_then(|data| match data {
+        Value::Array(mut runs) if runs.len() == 1 => {
+            serde_json::from_value(runs.remove(0)).map_err(|e| decode_error(resp, e))
+        }
+        Value::Array(runs) => Err(Error::decode(
+            resp.status,
+            &resp.body,
+            serde::de::Error::custom(format!(
+                "`data` holds {} runs where an execute answer has one",
+                runs.len()
+            )),
+        )),
+        other => serde_json::from_value(other).map_err(|e| decode_error(resp, e)),
+    });
+    decoded.map_err(|e| match e {
+        Error::Decode {
+            status,
+            snippet,
+            source,
+            ..
+        } => Error::Decode {
+            status,
+            snippet,
+            run_id: named_run_id(&resp.body),
+            source,
+        },
+        other => other,
+    })
+}
+
+/// The first `run_id` string a body names: anywhere in it when it is JSON, else after the
+/// text `"run_id"`.
+fn named_run_id(body: &[u8]) -> Option<String> {
+    fn find(v: &Value) -> Option<String> {
+        match v {
+            Value::Object(map) => map
+                .get("run_id")
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .or_else(|| map.values().find_map(find)),
+            Value::Array(items) => items.iter().find_map(find),
+            _ => None,
+        }
+    }
+    if let Ok(json) = serde_json::from_slice::<Value>(body) {
+        return find(&json);
+    }
+    let text = String::from_utf8_lossy(body);
+    let after = text
+        .split_once("\"run_id\"")?
+        .1
+        .trim_start()
+        .strip_prefix(':')?;
+    let id = after.trim_start().strip_prefix('"')?.split('"').next()?;
+    let plausible = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plausible.then(|| id.to_owned())
 }
 
 /// Decodes a runs list in either generation.

@@ -123,25 +123,75 @@ impl RunStatus {
 
 /// Health of one ComfyUI container, from [`check_health`](crate::Client::check_health).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ContainerHealthWire")]
 #[non_exhaustive]
 pub struct ContainerHealth {
-    /// The container's name (`"container #1"`); older servers call it `url`.
-    #[serde(alias = "url", default, deserialize_with = "null_as_default")]
+    /// The container's name (`"container #1"`): the first of `container`, `url` (the
+    /// OpenAPI file's name) and `comfy_uri` the server sends; several at once are fine.
     pub container: String,
     /// Its state.
     pub status: ContainerStatus,
 }
 
+#[derive(Deserialize)]
+struct ContainerHealthWire {
+    #[serde(default)]
+    container: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    comfy_uri: Option<String>,
+    status: ContainerStatus,
+}
+
+impl From<ContainerHealthWire> for ContainerHealth {
+    fn from(wire: ContainerHealthWire) -> Self {
+        ContainerHealth {
+            container: wire
+                .container
+                .or(wire.url)
+                .or(wire.comfy_uri)
+                .unwrap_or_default(),
+            status: wire.status,
+        }
+    }
+}
+
 /// The ComfyUI queue of one container, from [`get_queue`](crate::Client::get_queue).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ContainerQueueWire")]
 #[non_exhaustive]
 pub struct ContainerQueue {
-    /// The container's name; the OpenAPI file calls it `comfy_uri`.
-    #[serde(alias = "comfy_uri", default, deserialize_with = "null_as_default")]
+    /// The container's name: the first of `container`, `comfy_uri` (the OpenAPI file's
+    /// name) and `url` the server sends; several at once are fine.
     pub container: String,
     /// Running and pending prompts.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub queue: QueueState,
+}
+
+#[derive(Deserialize)]
+struct ContainerQueueWire {
+    #[serde(default)]
+    container: Option<String>,
+    #[serde(default)]
+    comfy_uri: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    queue: QueueState,
+}
+
+impl From<ContainerQueueWire> for ContainerQueue {
+    fn from(wire: ContainerQueueWire) -> Self {
+        ContainerQueue {
+            container: wire
+                .container
+                .or(wire.comfy_uri)
+                .or(wire.url)
+                .unwrap_or_default(),
+            queue: wire.queue,
+        }
+    }
 }
 
 /// What a container is running and what waits.

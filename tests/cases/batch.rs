@@ -357,3 +357,32 @@ async fn a_manifest_write_that_fails_stops_the_batch_with_an_error() {
         "nothing is submitted that cannot be recorded"
     );
 }
+
+#[maybe_async]
+#[case]
+async fn a_submission_whose_answer_cannot_be_read_is_recorded_by_the_run_it_names() {
+    let (server, client) = quick_server();
+    let dir = crate::common::fresh_dir("unreadable-answer");
+    // The run starts; its answer comes in a shape no client knows.
+    server.fail_next(
+        flowscale::mock::Route::Execute,
+        1,
+        flowscale::mock::Fault::UnknownShape,
+    );
+    let job = || Job::new("one", Inputs::new().set("text_1", "a cat"));
+    let report = client
+        .run_batch(Batch::new("wf", &dir).job(job()).wait_options(quick_wait()))
+        .await
+        .unwrap();
+    let runs = server.runs();
+    assert_eq!(runs.len(), 1);
+    assert!(report.all_completed(), "{report:?}");
+    assert_eq!(report.jobs[0].run_id.as_deref(), Some(runs[0].id.as_str()));
+    // Run again: reused, nothing paid twice.
+    let again = client
+        .run_batch(Batch::new("wf", &dir).job(job()).wait_options(quick_wait()))
+        .await
+        .unwrap();
+    assert!(again.jobs[0].reused);
+    assert_eq!(executes(&server), 1);
+}

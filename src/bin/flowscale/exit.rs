@@ -83,6 +83,17 @@ impl From<Error> for Failure {
                 ),
             ),
             Error::Config { .. } => (EXIT_USAGE, None),
+            // The answer could not be read, but it names a run: that run may be going.
+            Error::Decode {
+                run_id: Some(run_id),
+                ..
+            } => (
+                EXIT_FAILED,
+                Some(format!(
+                    "the run may have started all the same: wait for it with `flowscale wait \
+                     {run_id}` before submitting again"
+                )),
+            ),
             _ => (EXIT_FAILED, None),
         };
         // The cause chain, in one line: the SDK's errors never repeat their source. A

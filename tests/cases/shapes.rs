@@ -1,0 +1,109 @@
+//! The answer shapes of FlowScale's own OpenAPI file, beside those of every Python SDK
+//! release: an execute answer whose `data` is an array of one, containers named `url` or
+//! `comfy_uri` (or several names at once), and an execute answer that cannot be read but
+//! names its run, which may have started all the same.
+
+use flowscale::Error;
+use serde_json::json;
+
+use super::{Client, case, maybe_async, server};
+use crate::common::{KEY, ok};
+
+#[maybe_async]
+#[case]
+async fn an_execute_answer_as_the_openapi_file_has_it_is_read() {
+    let mut server = server().await;
+    let _m = server
+        .mock("POST", "/api/v1/runs")
+        .match_query(mockito::Matcher::Any)
+        .with_body(ok(json!([{"run_id": "r-spec", "workflow_id": "wf"}])))
+        .create();
+    let exec = Client::new(KEY, server.url())
+        .unwrap()
+        .execute_workflow("wf", [("a", 1)], None)
+        .await
+        .unwrap();
+    assert_eq!(exec.run_id, "r-spec");
+    assert_eq!(exec.workflow_id.as_deref(), Some("wf"));
+}
+
+#[maybe_async]
+#[case]
+async fn an_execute_answer_with_no_run_or_several_says_so() {
+    for (data, count) in [
+        (json!([]), 0),
+        (json!([{"run_id": "a"}, {"run_id": "b"}]), 2),
+    ] {
+        let mut server = server().await;
+        let _m = server
+            .mock("POST", "/api/v1/runs")
+            .match_query(mockito::Matcher::Any)
+            .with_body(ok(data))
+            .create();
+        let err = Client::new(KEY, server.url())
+            .unwrap()
+            .execute_workflow("wf", [("a", 1)], None)
+            .await
+            .unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(source.contains(&format!("holds {count} runs")), "{source}");
+    }
+}
+
+#[maybe_async]
+#[case]
+async fn an_execute_answer_that_cannot_be_read_keeps_the_run_it_names() {
+    for body in [
+        // A shape nobody documents, but JSON: the id is found wherever it is.
+        json!({"status": "success", "data": {"run": {"run_id": "r-lost", "n": 1}}}).to_string(),
+        // Not even JSON (cut short), but the id is there.
+        r#"{"status": "success", "data": {"run_id": "r-cut", "workflow_id": "w"#.to_owned(),
+    ] {
+        let mut server = server().await;
+        let _m = server
+            .mock("POST", "/api/v1/runs")
+            .match_query(mockito::Matcher::Any)
+            .with_body(body.clone())
+            .create();
+        let err = Client::new(KEY, server.url())
+            .unwrap()
+            .execute_workflow("wf", [("a", 1)], None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        let expected = if body.contains("r-lost") {
+            "r-lost"
+        } else {
+            "r-cut"
+        };
+        assert_eq!(err.run_id(), Some(expected), "{err:?}");
+    }
+}
+
+#[maybe_async]
+#[case]
+async fn containers_are_named_by_any_key_servers_use_even_several_at_once() {
+    let mut server = server().await;
+    let _h = server
+        .mock("GET", "/api/v1/comfy/health")
+        .with_body(ok(json!([
+            {"url": "http://c1:8188", "status": "idle"},
+            {"container": "container #2", "url": "http://c2:8188", "comfy_uri": "http://c2:8188", "status": "running"},
+        ])))
+        .create();
+    let _q = server
+        .mock("GET", "/api/v1/comfy/queue")
+        .with_body(ok(json!([
+            {"comfy_uri": "http://c1:8188", "queue": {"queue_running": [], "queue_pending": []}},
+            {"container": "container #2", "comfy_uri": "http://c2:8188", "queue": {"queue_running": [], "queue_pending": []}},
+        ])))
+        .create();
+    let client = Client::new(KEY, server.url()).unwrap();
+    let health = client.check_health().await.unwrap();
+    assert_eq!(health[0].container, "http://c1:8188");
+    assert_eq!(health[1].container, "container #2");
+    let queue = client.get_queue().await.unwrap();
+    assert_eq!(queue[0].container, "http://c1:8188");
+    assert_eq!(queue[1].container, "container #2");
+}
