@@ -2,12 +2,13 @@
 //! say), with a few demo workflows registered.
 //!
 //! ```sh
-//! cargo run --example mock_server -- --port 8080 [--key mock-api-key] [--legacy | --current]
+//! cargo run --example mock_server -- --port 8080 [--key mock-api-key] [--shapes union|current|legacy|spec]
 //! ```
 //!
 //! By default the answers carry every key any server generation or Python SDK release
-//! documents (`flowscale::mock::Shapes::Union`); `--legacy` and `--current` serve exactly one
-//! generation's shapes.
+//! documents (`flowscale::mock::Shapes::Union`); `--shapes current` and `--shapes legacy`
+//! serve exactly one generation's shapes, `--shapes spec` exactly FlowScale's OpenAPI file's
+//! (`--legacy` and `--current` still work).
 
 use flowscale::mock::{DEFAULT_API_KEY, MockServer, Shapes};
 
@@ -20,10 +21,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match arg.as_str() {
             "--port" => port = args.next().ok_or("--port needs a number")?.parse()?,
             "--key" => key = args.next().ok_or("--key needs a value")?,
+            "--shapes" => shapes = args.next().ok_or("--shapes needs a mode")?.parse()?,
             "--legacy" => shapes = Shapes::Legacy,
             "--current" => shapes = Shapes::Current,
             "-h" | "--help" => {
-                println!("usage: mock_server [--port N] [--key KEY] [--legacy | --current]");
+                println!(
+                    "usage: mock_server [--port N] [--key KEY] [--shapes union|current|legacy|spec]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}; see --help").into()),

@@ -21,7 +21,7 @@
 //!     .set("image_35728", Path::new("cat.png"));
 //! let run = client.execute_workflow("bncu0a1kipv", inputs, None)?;
 //! let details = client.get_run(&run.run_id)?;
-//! println!("run {} is {}", details.id, details.status);
+//! println!("run {} is {}", run.run_id, details.status);
 //! # Ok(())
 //! # }
 //! # #[cfg(not(feature = "blocking"))]

@@ -230,10 +230,10 @@ impl Client {
     ///
     #[doc = example!(client {
         "let run = client.get_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\")?;"
-        "println!(\"{} is {}\", run.id, run.status);"
+        "println!(\"{} is {}\", run.id.unwrap_or_default(), run.status);"
     } {
         "let run = client.get_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\").await?;"
-        "println!(\"{} is {}\", run.id, run.status);"
+        "println!(\"{} is {}\", run.id.unwrap_or_default(), run.status);"
     })]
     pub async fn get_run(&self, run_id: &str) -> Result<Run> {
         self.fetch_run(run_id, None).await
@@ -244,7 +244,10 @@ impl Client {
         request::require("run_id", run_id)?;
         let req = request::run(&self.settings.base_url, run_id);
         let resp = self.send_by(req, deadline).await?;
-        response::data(&resp)
+        let mut run: Run = response::data(&resp)?;
+        // The OpenAPI file's runs carry no id: this one is the id asked for.
+        run.id.get_or_insert_with(|| run_id.to_owned());
+        Ok(run)
     }
 
     /// One page of runs. The query is checked (page from 1, page size 1 to 100) before
@@ -254,13 +257,13 @@ impl Client {
         "use flowscale::{RunsQuery, SortBy};"
         "let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50))?;"
         "for run in &page.runs {"
-        "    println!(\"{} {}\", run.id, run.status);"
+        "    println!(\"{} {}\", run.id.as_deref().unwrap_or(\"-\"), run.status);"
         "}"
     } {
         "use flowscale::{RunsQuery, SortBy};"
         "let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50)).await?;"
         "for run in &page.runs {"
-        "    println!(\"{} {}\", run.id, run.status);"
+        "    println!(\"{} {}\", run.id.as_deref().unwrap_or(\"-\"), run.status);"
         "}"
     })]
     pub async fn get_runs(&self, query: &RunsQuery) -> Result<RunPage> {

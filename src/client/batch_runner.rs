@@ -334,15 +334,27 @@ impl Client {
                 continue;
             };
             let floor = sent_at.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS);
-            let found = listed.iter().find(|r| {
-                !taken.contains(&r.id)
-                    && plan::may_be_lost_submission(r, workflow_id, &job.fields, floor)
+            let mut candidates = listed
+                .iter()
+                .filter(|r| plan::may_be_lost_submission(r, workflow_id, &job.fields, floor));
+            let mut unnamed = false;
+            let found = candidates.find_map(|r| match &r.id {
+                Some(id) => (!taken.contains(id)).then(|| id.clone()),
+                None => {
+                    unnamed = true;
+                    None
+                }
             });
             job.plan = match found {
-                Some(r) => {
-                    taken.insert(r.id.clone());
-                    Plan::Found(r.id.clone())
+                Some(id) => {
+                    taken.insert(id.clone());
+                    Plan::Found(id)
                 }
+                // A run that may be this job's, listed without its id: it cannot be attached
+                // to, and submitting again could pay twice.
+                None if unnamed => Plan::Unresolved(
+                    "FlowScale lists a run that may be this job's without its id".to_owned(),
+                ),
                 None => Plan::Submit,
             };
         }

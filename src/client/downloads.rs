@@ -109,7 +109,7 @@ impl Client {
             });
         }
         let result = WorkflowResult {
-            run_id: run.id,
+            run_id: run.id.unwrap_or_else(|| run_id.to_owned()),
             workflow_id: run.workflow_id,
             outputs,
         };

@@ -177,7 +177,8 @@ pub enum Shapes {
     /// The union (the default): execute answers `{run_id, workflow_id, output_names}`
     /// (the Python SDK's README reads `output_names` there); the runs list has `runs`,
     /// `count` and `group_id` in `data` and the paging `meta`; health and queue name each
-    /// container `container`, as every Python SDK release documents.
+    /// container `container`, as every Python SDK release documents, and also `url`
+    /// (health) and `comfy_uri` (queue), as FlowScale's OpenAPI file does.
     #[default]
     Union,
     /// Exactly the current server: execute `{run_id, workflow_id}`, the runs list
@@ -187,6 +188,28 @@ pub enum Shapes {
     /// runs list `{group_id, count, runs}` without `meta`, containers named `url` (health)
     /// and `comfy_uri` (queue) as the OpenAPI file has them.
     Legacy,
+    /// Exactly FlowScale's published OpenAPI file: execute answers `data` as an array of
+    /// one `{run_id, workflow_id}`; runs have no `_id` nor `team_id`; the runs list is
+    /// `{group_id, count, runs}` without `meta`; containers are named `url` (health) and
+    /// `comfy_uri` (queue).
+    Spec,
+}
+
+impl std::str::FromStr for Shapes {
+    type Err = String;
+
+    /// `union`, `current`, `legacy` or `spec`.
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "union" => Ok(Shapes::Union),
+            "current" => Ok(Shapes::Current),
+            "legacy" => Ok(Shapes::Legacy),
+            "spec" => Ok(Shapes::Spec),
+            other => Err(format!(
+                "`{other}` is not a shape mode: use union, current, legacy or spec"
+            )),
+        }
+    }
 }
 
 /// Which route a [`Fault`] applies to.

@@ -210,6 +210,17 @@ fn broken(head: Bytes, announced: Option<usize>) -> Response {
     resp
 }
 
+/// A run as the shape mode has it: the OpenAPI file's runs have no `_id` nor `team_id`.
+fn shaped(mut run: Value, shapes: Shapes) -> Value {
+    if shapes == Shapes::Spec
+        && let Some(fields) = run.as_object_mut()
+    {
+        fields.remove("_id");
+        fields.remove("team_id");
+    }
+    run
+}
+
 async fn not_found() -> Response {
     error(404, "Not Found")
 }
@@ -217,15 +228,18 @@ async fn not_found() -> Response {
 async fn health(State(state): State<Shared>) -> Response {
     let sim = lock(&state);
     let (running, _) = sim.placement(Instant::now());
-    let key = if sim.shapes == Shapes::Legacy {
-        "url"
-    } else {
-        "container"
-    };
     let data: Vec<Value> = (0..sim.containers)
         .map(|i| {
             let busy = running.iter().any(|(c, _)| *c == i);
-            json!({key: format!("container #{}", i + 1), "status": if busy { "running" } else { "idle" }})
+            let status = if busy { "running" } else { "idle" };
+            let name = format!("container #{}", i + 1);
+            let url = format!("http://comfy-{}:8188", i + 1);
+            match sim.shapes {
+                Shapes::Legacy => json!({"url": name, "status": status}),
+                Shapes::Spec => json!({"url": url, "status": status}),
+                Shapes::Current => json!({"container": name, "status": status}),
+                Shapes::Union => json!({"container": name, "url": url, "status": status}),
+            }
         })
         .collect();
     success(json!(data))
@@ -234,11 +248,7 @@ async fn health(State(state): State<Shared>) -> Response {
 async fn queue(State(state): State<Shared>) -> Response {
     let sim = lock(&state);
     let (running, pending) = sim.placement(Instant::now());
-    let key = if sim.shapes == Shapes::Legacy {
-        "comfy_uri"
-    } else {
-        "container"
-    };
+
     let data: Vec<Value> = (0..sim.containers)
         .map(|i| {
             let here: Vec<Value> = running
@@ -255,8 +265,17 @@ async fn queue(State(state): State<Shared>) -> Response {
             } else {
                 vec![]
             };
-            json!({key: format!("container #{}", i + 1),
-                   "queue": {"queue_running": here, "queue_pending": waiting}})
+            {
+                let name = format!("container #{}", i + 1);
+                let url = format!("http://comfy-{}:8188", i + 1);
+                let queue = json!({"queue_running": here, "queue_pending": waiting});
+                match sim.shapes {
+                    Shapes::Legacy => json!({"comfy_uri": name, "queue": queue}),
+                    Shapes::Spec => json!({"comfy_uri": url, "queue": queue}),
+                    Shapes::Current => json!({"container": name, "queue": queue}),
+                    Shapes::Union => json!({"container": name, "comfy_uri": url, "queue": queue}),
+                }
+            }
         })
         .collect();
     success(json!(data))
@@ -362,6 +381,7 @@ async fn execute(State(state): State<Shared>, req: Request) -> Response {
         Shapes::Legacy => json!({"run_id": run.id, "number": run.number, "node_errors": {},
                                  "output_names": run.outputs}),
         Shapes::Current => json!({"run_id": run.id, "workflow_id": run.workflow_id}),
+        Shapes::Spec => json!([{"run_id": run.id, "workflow_id": run.workflow_id}]),
         Shapes::Union => json!({"run_id": run.id, "workflow_id": run.workflow_id,
                                 "output_names": run.outputs}),
     })
@@ -391,7 +411,10 @@ async fn output(State(state): State<Shared>, uri: Uri) -> Response {
 async fn get_run(State(state): State<Shared>, Path(run_id): Path<String>) -> Response {
     let sim = lock(&state);
     match sim.run(&run_id) {
-        Some(run) => success(run.to_json(Instant::now(), &sim.base_url)),
+        Some(run) => success(shaped(
+            run.to_json(Instant::now(), &sim.base_url),
+            sim.shapes,
+        )),
         None => error(404, &format!("Run {run_id} not found")),
     }
 }
@@ -449,7 +472,7 @@ async fn list_runs(State(state): State<Shared>, uri: Uri) -> Response {
                 "completed_at" => r.completed_at(now),
                 _ => Some(r.created_at()),
             };
-            (key, r.to_json(now, &sim.base_url))
+            (key, shaped(r.to_json(now, &sim.base_url), sim.shapes))
         })
         .collect();
     // ISO-8601 strings sort by time; runs without the timestamp come last either way.
@@ -471,6 +494,11 @@ async fn list_runs(State(state): State<Shared>, uri: Uri) -> Response {
     let data = match sim.shapes {
         Shapes::Legacy => {
             return success(json!({"group_id": group_id, "count": total, "runs": page_runs}));
+        }
+        // The OpenAPI file types `group_id` as a string.
+        Shapes::Spec => {
+            let group = group_id.unwrap_or_default();
+            return success(json!({"group_id": group, "count": total, "runs": page_runs}));
         }
         Shapes::Current => json!({"runs": page_runs}),
         Shapes::Union => json!({"runs": page_runs, "count": total, "group_id": group_id}),

@@ -268,9 +268,11 @@ pub struct Output {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Run {
-    /// The run id (`_id` on the wire).
-    #[serde(rename = "_id", alias = "id", alias = "run_id")]
-    pub id: String,
+    /// The run id (`_id` on the wire). FlowScale's OpenAPI file describes runs without it:
+    /// `get_run` then gives the id it asked for, and in a list (`get_runs`, `runs`) a run
+    /// the server sent without one has `None`, rather than an id made up.
+    #[serde(rename = "_id", alias = "id", alias = "run_id", default)]
+    pub id: Option<String>,
     /// The team that owns the run.
     #[serde(default)]
     pub team_id: Option<String>,

@@ -386,3 +386,44 @@ async fn a_submission_whose_answer_cannot_be_read_is_recorded_by_the_run_it_name
     assert!(again.jobs[0].reused);
     assert_eq!(executes(&server), 1);
 }
+
+#[maybe_async]
+#[case]
+async fn a_lost_submission_that_cannot_be_named_is_not_submitted_again() {
+    let (server, client) = quick_server();
+    // FlowScale's OpenAPI file lists runs without their ids.
+    server.serve_shapes(flowscale::mock::Shapes::Spec);
+    let dir = crate::common::fresh_dir("unnamed-lost");
+    let inputs = || Inputs::new().set("text_1", "a cat");
+    // What a process killed with the submission on the wire leaves: the intent, and the
+    // run it started.
+    client.execute_workflow("wf", inputs(), None).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let intent = serde_json::json!({
+        "v": 1, "fingerprint": inputs().fingerprint("wf", None).unwrap(), "job": "one",
+        "run_id": null, "status": "submitted", "sent_at": now,
+    });
+    std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{intent}\n")).unwrap();
+
+    let report = client
+        .run_batch(Batch::new("wf", &dir).job(Job::new("one", inputs())))
+        .await
+        .unwrap();
+    let job = &report.jobs[0];
+    assert_eq!(job.status, JobStatus::Submitted, "{job:?}");
+    assert!(
+        job.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("without its id"),
+        "{job:?}"
+    );
+    assert_eq!(
+        executes(&server),
+        1,
+        "nothing submitted that may be paid for already"
+    );
+}

@@ -185,7 +185,7 @@ async fn get_run_decodes_a_full_run() {
         .create();
     let run = client(server.url()).get_run(RUN_ID).await.unwrap();
     m.assert();
-    assert_eq!(run.id, RUN_ID);
+    assert_eq!(run.id.as_deref(), Some(RUN_ID));
     assert_eq!(run.status, RunStatus::Running);
     assert_eq!(run.team_id.as_deref(), Some("team_123"));
     assert_eq!(run.group_id, None);
@@ -337,7 +337,7 @@ async fn ids_are_checked_and_escaped() {
         .create();
     let client = client(server.url());
     let run = client.get_run("a/b").await.unwrap();
-    assert_eq!(run.id, "a/b");
+    assert_eq!(run.id.as_deref(), Some("a/b"));
     m.assert();
     for err in [
         client.get_run(" ").await.unwrap_err(),
@@ -390,7 +390,7 @@ async fn runs_walks_every_page_by_meta() {
         .runs(RunsQuery::new().page_size(2).group_id("g"))
         .collect::<Vec<_>>()
         .await;
-    let ids: Vec<_> = runs.into_iter().map(|r| r.unwrap().id).collect();
+    let ids: Vec<_> = runs.into_iter().map(|r| r.unwrap().id.unwrap()).collect();
     assert_eq!(ids, ["p1r0", "p1r1", "p2r0", "p2r1", "p3r0"]);
     for m in mocks {
         m.assert();

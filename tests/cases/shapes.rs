@@ -107,3 +107,75 @@ async fn containers_are_named_by_any_key_servers_use_even_several_at_once() {
     assert_eq!(queue[0].container, "http://c1:8188");
     assert_eq!(queue[1].container, "container #2");
 }
+
+/// The whole main job against the simulator in every shape mode, FlowScale's OpenAPI file
+/// included: health, queue, a run with a file, the wait, the saved outputs, the run, the
+/// list of runs.
+#[maybe_async]
+#[case]
+async fn the_whole_flow_works_in_every_shape_mode() {
+    use flowscale::mock::{MockServer, Shapes, Workflow};
+    use flowscale::{DownloadOptions, Inputs, RunsQuery, WaitOptions};
+    use std::time::Duration;
+
+    for shapes in [Shapes::Union, Shapes::Current, Shapes::Legacy, Shapes::Spec] {
+        let server = MockServer::start();
+        server.serve_shapes(shapes);
+        server.register(
+            Workflow::new("wf")
+                .outputs(["image", "preview"])
+                .queued_for(Duration::ZERO)
+                .duration(Duration::from_millis(50)),
+        );
+        let client = Client::new(server.api_key(), server.url()).unwrap();
+        let health = client.check_health().await.unwrap();
+        assert!(
+            health.iter().all(|c| !c.container.is_empty()),
+            "{shapes:?}: {health:?}"
+        );
+        let queue = client.get_queue().await.unwrap();
+        assert!(
+            queue.iter().all(|c| !c.container.is_empty()),
+            "{shapes:?}: {queue:?}"
+        );
+
+        let inputs = Inputs::new()
+            .set("text_1", "a cat")
+            .set("image_1", crate::common::fixture("cat.png").as_path());
+        let options = WaitOptions::new().poll_interval(Duration::from_millis(50));
+        let result = client
+            .execute_workflow_and_wait("wf", inputs, Some("g1"), &options)
+            .await
+            .unwrap_or_else(|e| panic!("{shapes:?}: {e:?}"));
+        assert_eq!(result.outputs.len(), 2, "{shapes:?}");
+        let dir = crate::common::fresh_dir(&format!("shapes-{shapes:?}"));
+        let saved = client
+            .download_outputs(&result, &dir, &DownloadOptions::new())
+            .await
+            .unwrap();
+        assert!(
+            saved.iter().all(|s| s.path.is_file() && s.bytes > 0),
+            "{shapes:?}"
+        );
+
+        let run = client.get_run(&result.run_id).await.unwrap();
+        assert_eq!(
+            run.id.as_deref(),
+            Some(result.run_id.as_str()),
+            "{shapes:?}"
+        );
+        assert_eq!(run.status, flowscale::RunStatus::Completed);
+        let page = client
+            .get_runs(&RunsQuery::new().group_id("g1"))
+            .await
+            .unwrap();
+        assert_eq!(page.runs.len(), 1, "{shapes:?}");
+        // The OpenAPI file's runs have no id; every other shape names it.
+        let listed = page.runs[0].id.as_deref();
+        match shapes {
+            Shapes::Spec => assert_eq!(listed, None),
+            _ => assert_eq!(listed, Some(result.run_id.as_str()), "{shapes:?}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

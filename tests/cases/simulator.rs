@@ -230,7 +230,7 @@ async fn runs_are_listed_sorted_filtered_and_paged() {
         (meta.total_count, meta.total_pages, meta.page),
         (Some(7), Some(3), Some(2))
     );
-    let got: Vec<_> = page.runs.iter().map(|r| r.id.clone()).collect();
+    let got: Vec<_> = page.runs.iter().map(|r| r.id.clone().unwrap()).collect();
     assert_eq!(
         got,
         [ids[3].clone(), ids[2].clone(), ids[1].clone()],
@@ -246,7 +246,7 @@ async fn runs_are_listed_sorted_filtered_and_paged() {
         )
         .await
         .unwrap();
-    let got: Vec<_> = asc.runs.iter().map(|r| r.id.clone()).collect();
+    let got: Vec<_> = asc.runs.iter().map(|r| r.id.clone().unwrap()).collect();
     assert_eq!(
         got,
         [
@@ -261,7 +261,7 @@ async fn runs_are_listed_sorted_filtered_and_paged() {
         .runs(RunsQuery::new().page_size(2).sort_order(SortOrder::Asc))
         .collect::<Vec<_>>()
         .await;
-    let all: Vec<_> = all.into_iter().map(|r| r.unwrap().id).collect();
+    let all: Vec<_> = all.into_iter().map(|r| r.unwrap().id.unwrap()).collect();
     assert_eq!(all, ids);
 
     server.serve_legacy_shapes(true);

@@ -128,12 +128,23 @@ Example:
 
     /// Run the built-in FlowScale simulator (for trying things offline)
     #[cfg(feature = "mock")]
-    #[command(after_help = "Example:\n  flowscale mock --port 8080")]
+    #[command(after_help = "Example:\n  flowscale mock --port 8080 --shapes spec")]
     Mock {
         /// Port to listen on (127.0.0.1)
         #[arg(long, default_value_t = 8080)]
         port: u16,
+
+        /// The answers' shapes: union (every key any server or Python SDK release has),
+        /// current, legacy, or spec (exactly FlowScale's OpenAPI file)
+        #[arg(long, value_name = "MODE", default_value = "union", value_parser = parse_shapes)]
+        shapes: flowscale::mock::Shapes,
     },
+}
+
+/// A shape mode of the simulator.
+#[cfg(feature = "mock")]
+fn parse_shapes(name: &str) -> Result<flowscale::mock::Shapes, String> {
+    name.parse()
 }
 
 #[derive(Debug, Args)]

@@ -52,7 +52,7 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
             let run = client.get_run(&run_id)?;
             emit(mode, &run, || {
                 let mut lines = vec![
-                    format!("run       {}", run.id),
+                    format!("run       {}", run.id.as_deref().unwrap_or(&run_id)),
                     format!("status    {}", run.status),
                     format!("workflow  {}", run.workflow_id.as_deref().unwrap_or("-")),
                     format!("created   {}", run.created_at.as_deref().unwrap_or("-")),
@@ -245,7 +245,11 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
     let doc = json!({"runs": runs, "meta": meta});
     emit(mode, &doc, || {
         if mode == Mode::Quiet {
-            return runs.iter().map(|r| r.id.clone()).collect();
+            // A run listed without its id (as FlowScale's OpenAPI file has runs) shows `-`.
+            return runs
+                .iter()
+                .map(|r| r.id.clone().unwrap_or_else(|| "-".to_owned()))
+                .collect();
         }
         let mut lines = vec![format!(
             "{:<36}  {:<10}  {:<14}  {}",
@@ -254,7 +258,7 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
         lines.extend(runs.iter().map(|r| {
             format!(
                 "{:<36}  {:<10}  {:<14}  {}",
-                r.id,
+                r.id.as_deref().unwrap_or("-"),
                 r.status.as_str(),
                 r.workflow_id.as_deref().unwrap_or("-"),
                 r.created_at.as_deref().unwrap_or("-")

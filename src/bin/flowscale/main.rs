@@ -56,8 +56,8 @@ fn main() -> ExitCode {
 
 fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
     #[cfg(feature = "mock")]
-    if let Command::Mock { port } = cli.command {
-        return serve_simulator(port);
+    if let Command::Mock { port, shapes } = cli.command {
+        return serve_simulator(port, shapes);
     }
     let (key, url) = credentials::resolve(cli.api_key, cli.api_url)?;
     let client = flowscale::Client::new(key, url)?;
@@ -83,7 +83,7 @@ fn report(failure: &Failure, mode: Mode) {
 
 /// `flowscale mock`: the simulator with its demo workflows, until Ctrl-C.
 #[cfg(feature = "mock")]
-fn serve_simulator(port: u16) -> Result<(), Failure> {
+fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes) -> Result<(), Failure> {
     use flowscale::mock::{MockServer, demo_workflows};
     let server = MockServer::start_on(&format!("127.0.0.1:{port}")).map_err(|e| Failure {
         message: format!("could not start the simulator on port {port}: {e}"),
@@ -92,6 +92,7 @@ fn serve_simulator(port: u16) -> Result<(), Failure> {
         code: exit::EXIT_FAILED,
         result_printed: false,
     })?;
+    server.serve_shapes(shapes);
     let mut names = Vec::new();
     for workflow in demo_workflows() {
         names.push(workflow.id().to_owned());

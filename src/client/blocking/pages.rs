@@ -15,7 +15,7 @@ impl Client {
     /// # let client = flowscale::Client::new("key", "https://pod.example")?;
     /// for run in client.runs(RunsQuery::new().group_id("batch_001").page_size(100)) {
     ///     let run = run?;
-    ///     println!("{} {}", run.id, run.status);
+    ///     println!("{} {}", run.id.as_deref().unwrap_or("-"), run.status);
     /// }
     /// # Ok::<(), flowscale::Error>(())
     /// ```

@@ -21,7 +21,7 @@ impl Client {
     /// let mut runs = std::pin::pin!(client.runs(RunsQuery::new().page_size(100)));
     /// while let Some(run) = runs.next().await {
     ///     let run = run?;
-    ///     println!("{} {}", run.id, run.status);
+    ///     println!("{} {}", run.id.as_deref().unwrap_or("-"), run.status);
     /// }
     /// # Ok(()) }
     /// ```
