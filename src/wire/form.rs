@@ -1,9 +1,10 @@
 //! The form encoder shared by both clients: turns [`Inputs`] into a request body.
 //!
-//! No file parts: `application/x-www-form-urlencoded`, as the reference SDK sends. Any file
-//! part: `multipart/form-data` (RFC 7578) as a list of segments (header bytes, open files,
-//! readers) that the transports stream, with the exact total length when every size is
-//! known. Files are opened here, before any byte is sent, so a missing file is an
+//! Always `multipart/form-data` (RFC 7578), text-only forms included, as FlowScale's
+//! OpenAPI file has the execute body (the Python SDK sends text-only forms urlencoded; both
+//! are known to work): a list of segments (header bytes, open files, readers) that the
+//! transports stream, with the exact total length when every size is known. An empty form
+//! is an empty multipart body (its closing boundary). Files are opened here, before any byte is sent, so a missing file is an
 //! [`Error::Input`] naming the field and the path.
 
 use std::fs::File;
@@ -32,7 +33,7 @@ pub(crate) struct EncodedForm {
 
 /// One piece of a body.
 pub(crate) enum Segment {
-    /// Bytes in memory: headers, text fields, the whole urlencoded body.
+    /// Bytes in memory: part headers, text fields, boundaries.
     Bytes(Vec<u8>),
     /// An open file with its size at opening time.
     File {
@@ -71,28 +72,10 @@ enum Part {
     },
 }
 
-impl Part {
-    fn is_file(&self) -> bool {
-        !matches!(self, Part::Text(_))
-    }
-}
-
 /// Encodes the inputs. Opens every file (so call it off the async runtime's workers).
 pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
     let (entries, tail, progress) = inputs.into_parts();
     let parts = flatten_all(entries)?;
-    if tail.is_none() && !parts.iter().any(|(_, p)| p.is_file()) {
-        let body = urlencoded(parts.iter().map(|(name, part)| match part {
-            Part::Text(value) => (name.as_str(), value.as_str()),
-            _ => unreachable!("no file parts in a urlencoded form"),
-        }));
-        return Ok(EncodedForm {
-            content_type: "application/x-www-form-urlencoded".into(),
-            length: Some(body.len() as u64),
-            segments: vec![Segment::Bytes(body.into_bytes())],
-            progress,
-        });
-    }
     let mut form = Multipart::new(new_boundary());
     for (name, part) in parts {
         form.add(name, part)?;

@@ -110,6 +110,11 @@ fn normalised(seen: &Seen, call: &Value) -> Value {
     let body = match &seen.body {
         Body::Empty => json!({"kind": "empty"}),
         Body::Urlencoded(fields) => json!({"kind": "urlencoded", "fields": fields, "files": []}),
+        // On purpose: a text-only form goes as multipart/form-data, the only execute body
+        // FlowScale's OpenAPI file allows; the reference sends it urlencoded.
+        Body::Multipart { fields, files } if files.is_empty() => {
+            json!({"kind": "urlencoded", "fields": fields, "files": []})
+        }
         Body::Multipart { fields, files } => json!({
             "kind": "multipart",
             "fields": fields,

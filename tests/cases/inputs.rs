@@ -60,7 +60,7 @@ fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[maybe_async]
 #[case]
-async fn scalars_json_lists_and_nulls_are_urlencoded() {
+async fn scalars_json_lists_and_nulls_are_text_fields() {
     let inputs = Inputs::new()
         .set("text_1", "a cat & a dog = friends")
         .set("seed_456", 12345)
@@ -82,23 +82,26 @@ async fn scalars_json_lists_and_nulls_are_urlencoded() {
     let seen = send(inputs).await;
     assert_eq!(
         seen.body,
-        Body::Urlencoded(pairs(&[
-            ("text_1", "a cat & a dog = friends"),
-            ("seed_456", "12345"),
-            ("neg", "-3"),
-            ("cfg_1", "7.5"),
-            ("f32", "0.1"),
-            ("upscale", "true"),
-            ("off", "false"),
-            ("style", r#"{"sampler":"euler","steps":20}"#),
-            ("json_str", "plain"),
-            ("loras_0", "a"),
-            ("loras_1", "b"),
-            ("nested_0", "1"),
-            ("nested_1_0", "true"),
-            ("nested_1_1", "false"),
-            ("empty", ""),
-        ]))
+        Body::Multipart {
+            fields: pairs(&[
+                ("text_1", "a cat & a dog = friends"),
+                ("seed_456", "12345"),
+                ("neg", "-3"),
+                ("cfg_1", "7.5"),
+                ("f32", "0.1"),
+                ("upscale", "true"),
+                ("off", "false"),
+                ("style", r#"{"sampler":"euler","steps":20}"#),
+                ("json_str", "plain"),
+                ("loras_0", "a"),
+                ("loras_1", "b"),
+                ("nested_0", "1"),
+                ("nested_1_0", "true"),
+                ("nested_1_1", "false"),
+                ("empty", ""),
+            ]),
+            files: vec![],
+        }
     );
     assert_eq!(seen.content_length, Some(seen.raw_body.len().to_string()));
 }

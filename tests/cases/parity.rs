@@ -241,7 +241,17 @@ fn unanswered_port() -> (String, Vec<std::net::TcpStream>, std::net::TcpListener
 #[case]
 async fn a_connection_never_completed_is_a_connect_timeout() {
     let (url, _queued, _listener) = unanswered_port();
-    let err = quick(&url).get_run("r1").await.unwrap_err();
+    // The response timeout longer than the connect timeout: `AsyncClient` counts the
+    // connection in a bodiless request's response timeout (see `response_timeout`).
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(&url)
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_secs(5))
+        .retry(flowscale::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client.get_run("r1").await.unwrap_err();
     let (kind, message) = transport(&err);
     assert_eq!(kind, TransportErrorKind::ConnectTimeout);
     assert_eq!(
