@@ -75,6 +75,9 @@ enum Part {
 /// Encodes the inputs. Opens every file (so call it off the async runtime's workers).
 pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
     let (entries, tail, progress) = inputs.into_parts();
+    // Only the async client streams fields; the blocking one refuses them before this.
+    #[cfg(not(feature = "async"))]
+    let _ = tail;
     let parts = flatten_all(entries)?;
     let mut form = Multipart::new(new_boundary());
     for (name, part) in parts {
