@@ -137,7 +137,15 @@ fn the_default_shapes_are_the_union_of_every_documented_one_and_strict_shapes_st
         let (_, queue) = call("GET", &format!("{base}/api/v1/comfy/queue"), key);
         (
             label.to_owned(),
-            keys(&execute["data"]),
+            // The OpenAPI file's execute `data` is an array of one: its keys, marked.
+            match &execute["data"] {
+                Value::Array(runs) if runs.len() == 1 => {
+                    let mut k = keys(&runs[0]);
+                    k.insert(0, "[array of one]".to_owned());
+                    k
+                }
+                data => keys(data),
+            },
             keys(&runs["data"]),
             runs.get("meta").is_some(),
             keys(&health["data"][0]),
@@ -148,8 +156,9 @@ fn the_default_shapes_are_the_union_of_every_documented_one_and_strict_shapes_st
     assert_eq!(union.1, ["output_names", "run_id", "workflow_id"]);
     assert_eq!(union.2, ["count", "group_id", "runs"]);
     assert!(union.3, "the runs list keeps its meta");
-    assert_eq!(union.4, ["container", "status"]);
-    assert_eq!(union.5, ["container", "queue"]);
+    // The OpenAPI file's names too: no Python SDK release minds an extra key.
+    assert_eq!(union.4, ["container", "status", "url"]);
+    assert_eq!(union.5, ["comfy_uri", "container", "queue"]);
 
     server.serve_shapes(Shapes::Current);
     let current = shapes("current");
@@ -167,4 +176,13 @@ fn the_default_shapes_are_the_union_of_every_documented_one_and_strict_shapes_st
     assert!(!legacy.3);
     assert_eq!(legacy.4, ["status", "url"]);
     assert_eq!(legacy.5, ["comfy_uri", "queue"]);
+
+    server.serve_shapes(Shapes::Spec);
+    let spec = shapes("spec");
+    // FlowScale's OpenAPI file: execute `data` is an array of one.
+    assert_eq!(spec.1, ["[array of one]", "run_id", "workflow_id"]);
+    assert_eq!(spec.2, ["count", "group_id", "runs"]);
+    assert!(!spec.3, "no meta");
+    assert_eq!(spec.4, ["status", "url"]);
+    assert_eq!(spec.5, ["comfy_uri", "queue"]);
 }
