@@ -154,21 +154,25 @@ impl Client {
                 run.tally.submitted(&job.name, &run_id, true);
                 run_id
             }
-            Plan::Unresolved(error) => {
+            // `find_lost` resolves every `Find` before any job runs; one left over is looked
+            // for no better than an unresolved one, and is never submitted blind.
+            plan @ (Plan::Unresolved(_) | Plan::Find(_)) => {
+                let reason = match plan {
+                    Plan::Unresolved(reason) => reason,
+                    _ => "it was not looked for".to_owned(),
+                };
                 outcome.status = JobStatus::Submitted;
                 outcome.error = Some(format!(
-                    "an earlier submission may have started a run, and the runs could not be \
-                     listed to find it ({error}); nothing was submitted"
+                    "an earlier submission may have started a run, but {reason}; nothing was \
+                     submitted (check `flowscale runs`, then run the batch again)"
                 ));
                 run.tally.finished(&outcome, false);
                 return outcome;
             }
-            Plan::Find(_) | Plan::Submit => {
-                match self.submit(run, job.inputs, &mut outcome).await {
-                    Some(run_id) => run_id,
-                    None => return outcome,
-                }
-            }
+            Plan::Submit => match self.submit(run, job.inputs, &mut outcome).await {
+                Some(run_id) => run_id,
+                None => return outcome,
+            },
         };
         outcome.run_id = Some(run_id.clone());
         outcome.status = JobStatus::Submitted;
@@ -311,7 +315,9 @@ impl Client {
                 Err(e) => {
                     for job in jobs.iter_mut() {
                         if let Plan::Find(_) = job.plan {
-                            job.plan = Plan::Unresolved(e.to_string());
+                            job.plan = Plan::Unresolved(format!(
+                                "the runs could not be listed to find it ({e})"
+                            ));
                         }
                     }
                     return;
@@ -353,7 +359,9 @@ impl Client {
                 // A run that may be this job's, listed without its id: it cannot be attached
                 // to, and submitting again could pay twice.
                 None if unnamed => Plan::Unresolved(
-                    "FlowScale lists a run that may be this job's without its id".to_owned(),
+                    "FlowScale lists a run that may be this job's without its id, so it cannot \
+                     be attached to"
+                        .to_owned(),
                 ),
                 None => Plan::Submit,
             };

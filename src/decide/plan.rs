@@ -21,8 +21,8 @@ pub(crate) enum Plan {
     Find(u64),
     /// The run of a lost submission, found among FlowScale's runs: record it, then attach.
     Found(String),
-    /// A lost submission could not be looked for (the runs could not be listed): send
-    /// nothing, report why.
+    /// A lost submission could not be found for sure (the runs could not be listed, or a
+    /// match is listed without its id): send nothing, report why (the reason, in words).
     Unresolved(String),
     /// Never submitted, or to be retried: submit.
     Submit,
