@@ -63,6 +63,8 @@ pub(crate) struct Settings {
     pub user_agent: String,
     pub retry: RetryPolicy,
     pub max_concurrent_requests: usize,
+    /// Whether submissions are checked against the workflow catalog first.
+    pub check_inputs: bool,
 }
 
 /// Default bound on the requests one client has in flight at once.
@@ -83,6 +85,7 @@ pub(crate) struct Draft {
     pub user_agent: Option<String>,
     pub retry: Option<RetryPolicy>,
     pub max_concurrent_requests: Option<usize>,
+    pub check_inputs: bool,
 }
 
 impl Draft {
@@ -115,6 +118,7 @@ impl Draft {
                 .max_concurrent_requests
                 .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
                 .clamp(1, MAX_CONCURRENT_REQUESTS),
+            check_inputs: self.check_inputs,
         })
     }
 

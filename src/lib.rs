@@ -111,6 +111,7 @@ pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_RESPONSE_TIMEOUT,
     ENV_API_KEY, ENV_API_URL, MAX_CONCURRENT_REQUESTS,
 };
+pub use decide::check::InputCheck;
 pub use decide::record::{Fingerprint, JobStatus, SavedOutput};
 pub use decide::retry::{DEFAULT_RETRY_ATTEMPTS, RetryPolicy};
 pub use decide::wait::{
@@ -120,6 +121,7 @@ pub use decide::wait::{
 pub use files::manifest::{MANIFEST_FILE, SkippedLine};
 pub use files::save::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions};
 pub use inputs::{Input, Inputs, Reader};
+pub use wire::catalog::{ValueKind, Workflow, WorkflowInput, WorkflowOutput};
 pub use wire::error::{BoxError, Error, Result};
 pub use wire::failure::TransportErrorKind;
 pub use wire::progress::{Progress, Transfer};

@@ -78,6 +78,23 @@ pub(crate) fn retrying(url: &str, attempt: u32, delay: Duration, error: &Error) 
     );
 }
 
+/// A submission sent without checking its inputs against the catalog.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn unchecked(workflow_id: &str, skip: &crate::decide::catalog::Skip) {
+    #[cfg(feature = "tracing")]
+    match skip {
+        crate::decide::catalog::Skip::NoCatalog { first: true } => tracing::info!(
+            workflow_id,
+            "flowscale: the pod has no workflow catalog; inputs are sent unchecked"
+        ),
+        crate::decide::catalog::Skip::NoCatalog { first: false } => {}
+        crate::decide::catalog::Skip::Unlisted => tracing::info!(
+            workflow_id,
+            "flowscale: the workflow catalog does not list this workflow; inputs are sent unchecked"
+        ),
+    }
+}
+
 /// One wait, for its whole length.
 pub(crate) struct WaitTrace {
     #[cfg(feature = "tracing")]

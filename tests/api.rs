@@ -32,6 +32,7 @@ mod blocking {
     mod shapes;
     mod simulator;
     mod wait;
+    mod workflows;
 
     #[test]
     fn a_callers_agent_is_used_and_still_reads_error_bodies() {
@@ -213,6 +214,7 @@ mod nonblocking {
     mod shapes;
     mod simulator;
     mod wait;
+    mod workflows;
 
     #[tokio::test]
     async fn a_dropped_download_leaves_no_partial_file() {

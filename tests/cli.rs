@@ -663,3 +663,103 @@ fn an_execute_answer_that_cannot_be_read_still_gives_the_run_id() {
     assert!(err.contains(&format!("flowscale wait {run_id}")), "{err}");
     assert_eq!(json(&out)["run_id"], run_id.as_str(), "{out}");
 }
+
+#[test]
+fn workflows_lists_the_catalog_and_run_refuses_a_misspelt_input_before_paying() {
+    let server = simulator();
+    let dir = workdir("catalog");
+    let (code, out, _) = run(flowscale(&server, &dir).arg("workflows"));
+    assert_eq!(code, 0);
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.starts_with("ID") && header.ends_with("INPUTS"),
+        "{out}"
+    );
+    let row = out.lines().find(|l| l.starts_with("demo-img2img")).unwrap();
+    assert!(row.contains("Image to Image"), "{row}");
+    assert!(
+        row.contains("text_51536 (text), image_35728 (image)"),
+        "{row}"
+    );
+
+    let (code, out, _) = run(flowscale(&server, &dir).args(["workflows", "bncu0a1kipv", "--json"]));
+    assert_eq!(code, 0);
+    let doc = json(&out);
+    assert_eq!(doc["name"], "Text to Image");
+    assert_eq!(doc["inputs"][0]["name"], "text_51536");
+    assert_eq!(doc["inputs"][1]["kind"], "number");
+    let (code, _, err) = run(flowscale(&server, &dir).args(["workflows", "nope"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("its workflows: bncu0a1kipv, demo-img2img"),
+        "{err}"
+    );
+
+    // A typo: exit 2 naming the input meant, nothing submitted.
+    let (code, out, err) =
+        run(flowscale(&server, &dir).args(["run", "bncu0a1kipv", "-i", "text_5153=x"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.starts_with(
+            "error: invalid input `text_5153`: not an input of `Text to Image`; did you mean `text_51536`?\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("--no-check"), "{err}");
+    // Text where an image file goes, in a batch: refused before any job is sent.
+    let jobs = dir.join("jobs.jsonl");
+    std::fs::write(
+        &jobs,
+        format!(
+            "{{\"text_51536\": \"a\", \"image_35728\": \"@{}\"}}\n{{\"text_51536\": \"b\", \"image_35728\": \"cat.png\"}}\n",
+            fixture("cat.png")
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(flowscale(&server, &dir)
+        .args(["batch", "demo-img2img", "--jobs"])
+        .arg(&jobs));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("job `line-2`: invalid input `image_35728`: takes an image file, not text"),
+        "{err}"
+    );
+    assert_eq!(executes(&server), 0);
+
+    // --no-check sends it as it is; FlowScale ignores the unknown field.
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "bncu0a1kipv",
+        "-i",
+        "text_5153=x",
+        "--no-check",
+        "--no-wait",
+        "-q",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.trim().is_empty());
+    assert_eq!(executes(&server), 1);
+}
+
+#[test]
+fn a_pod_without_a_catalog_runs_unchecked() {
+    let server = simulator();
+    server.serve_shapes(flowscale::mock::Shapes::Spec);
+    let dir = workdir("no-catalog");
+    let (code, _, err) = run(flowscale(&server, &dir).arg("workflows"));
+    assert_eq!(code, 1);
+    assert!(err.contains("this pod has no workflow catalog"), "{err}");
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "bncu0a1kipv",
+        "-i",
+        "text_5153=x",
+        "--no-wait",
+        "-q",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.trim().is_empty());
+    assert_eq!(err, "");
+    assert_eq!(executes(&server), 1);
+}

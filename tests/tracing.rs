@@ -102,3 +102,26 @@ fn requests_waits_and_retries_are_traced_without_secrets() {
         assert!(!lines.contains(secret), "{secret} leaked: {lines}");
     }
 }
+
+#[test]
+fn a_pod_without_a_catalog_is_said_once_not_on_every_run() {
+    let server = MockServer::start();
+    server.serve_shapes(flowscale::mock::Shapes::Spec);
+    server.register(Workflow::new("wf"));
+    let collector = Collector::default();
+    tracing::subscriber::with_default(collector.clone(), || {
+        let client = flowscale::Client::builder()
+            .api_key(server.api_key())
+            .base_url(server.url())
+            .check_inputs(true)
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            let inputs = Inputs::new().set("prompt", "x");
+            client.execute_workflow("wf", inputs, None).unwrap();
+        }
+    });
+    let lines = collector.0.lock().unwrap().join("\n");
+    let said = lines.matches("the pod has no workflow catalog").count();
+    assert_eq!(said, 1, "{lines}");
+}

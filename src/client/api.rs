@@ -4,9 +4,11 @@ use std::time::Instant;
 
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
+use crate::decide::catalog::{CatalogCache, Lookup};
 use crate::decide::retry::Retrier;
 use crate::inputs::Inputs;
 use crate::trace::{self, RequestTrace};
+use crate::wire::catalog::Workflow;
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
 use crate::wire::form;
@@ -184,6 +186,12 @@ impl Client {
     ) -> Result<Execution> {
         request::check_execute(workflow_id, group_id)?;
         let inputs = inputs.into();
+        if self.settings.check_inputs
+            && let Some(workflow) = self.catalog_entry(workflow_id).await?
+        {
+            // Inputs left out are no error: the catalog does not say which are optional.
+            let _missing = inputs.check(&workflow)?;
+        }
         // Opening files blocks: off the runtime's workers. Text alone is encoded in place.
         let form = if inputs.opens_files() {
             transport::run_blocking(move || form::encode(inputs)).await?
@@ -193,6 +201,58 @@ impl Client {
         let req = request::execute(&self.settings.base_url, workflow_id, group_id, form);
         let resp = self.send(req).await?;
         response::execution(&resp)
+    }
+
+    /// The workflows deployed on the pod, with their inputs and outputs
+    /// (`GET /api/v1/comfy/workflows`), in either documented shape.
+    ///
+    /// `Ok(None)` when the pod has no catalog (it answers 404 or 405; later FlowScale
+    /// servers dropped the route): nothing is wrong, runs go through as before.
+    ///
+    #[doc = example!(client {
+        "match client.workflows()? {"
+        "    Some(workflows) => for w in workflows {"
+        "        let inputs: Vec<_> = w.inputs.iter().map(|i| format!(\"{} ({})\", i.name, i.kind)).collect();"
+        "        println!(\"{}: {} takes {}\", w.id, w.name, inputs.join(\", \"));"
+        "    },"
+        "    None => println!(\"this pod has no workflow catalog\"),"
+        "}"
+    } {
+        "match client.workflows().await? {"
+        "    Some(workflows) => for w in workflows {"
+        "        let inputs: Vec<_> = w.inputs.iter().map(|i| format!(\"{} ({})\", i.name, i.kind)).collect();"
+        "        println!(\"{}: {} takes {}\", w.id, w.name, inputs.join(\", \"));"
+        "    },"
+        "    None => println!(\"this pod has no workflow catalog\"),"
+        "}"
+    })]
+    #[doc(alias = "get_workflows")]
+    pub async fn workflows(&self) -> Result<Option<Vec<Workflow>>> {
+        let resp = self
+            .send(request::workflows(&self.settings.base_url))
+            .await?;
+        response::workflows(&resp)
+    }
+
+    /// The catalog entry to check a submission to `workflow_id` against, fetching the
+    /// catalog when the shared cache says so (`decide::catalog`); `None`: send unchecked.
+    async fn catalog_entry(&self, workflow_id: &str) -> Result<Option<Workflow>> {
+        let mut just_fetched = false;
+        loop {
+            let lookup = lock(&self.catalog).lookup(workflow_id, Instant::now(), just_fetched);
+            match lookup {
+                Lookup::Check(workflow) => return Ok(Some(workflow)),
+                Lookup::Skip(skip) => {
+                    trace::unchecked(workflow_id, &skip);
+                    return Ok(None);
+                }
+                Lookup::Fetch => {
+                    let catalog = self.workflows().await?;
+                    lock(&self.catalog).store(catalog, Instant::now());
+                    just_fetched = true;
+                }
+            }
+        }
     }
 
     /// The download link of one output, by its name (as in `Run::output_names`, without
@@ -292,4 +352,12 @@ impl Client {
             other => other.to_string(),
         })
     }
+}
+
+/// The catalog cache, whatever a panicking holder left it as (it is only ever replaced
+/// whole, so it is never half-written).
+fn lock(cache: &std::sync::Mutex<CatalogCache>) -> std::sync::MutexGuard<'_, CatalogCache> {
+    cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -99,6 +99,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Checks the inputs of every `execute_workflow*` call (and every batch job) against the
+    /// pod's workflow catalog before anything is sent (default off), as
+    /// [`Inputs::check`](crate::Inputs::check) does: a misspelt name, a file where text is
+    /// expected or text where a file is, is an [`Error::Input`](crate::Error::Input) instead
+    /// of a paid run that ignores it.
+    ///
+    /// The catalog is fetched on the first submission, shared by the client's clones, and
+    /// fetched again after 5 minutes, or when a submission names a workflow it does not list
+    /// (at most every 10 seconds). A workflow the catalog does not list is sent unchecked,
+    /// for FlowScale to judge. A pod without a catalog (404 or 405) is not an error: its
+    /// submissions are sent unchecked, and a `tracing` event says so once per fetch. Any
+    /// other failure to fetch the catalog fails the submission, before anything is sent.
+    pub fn check_inputs(mut self, check: bool) -> Self {
+        self.draft.check_inputs = check;
+        self
+    }
+
     /// Uses an HTTP client you already have (a `ureq::Agent` for `Client`, a
     /// `reqwest::Client` for `AsyncClient`), sharing its connection pool, proxy and TLS
     /// settings. Its own timeouts and user agent then apply instead of this builder's.
@@ -127,6 +144,7 @@ impl ClientBuilder {
             http,
             gate: Arc::new(transport::Gate::new(settings.max_concurrent_requests)),
             settings: Arc::new(settings),
+            catalog: Arc::default(),
         })
     }
 }

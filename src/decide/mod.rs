@@ -3,6 +3,8 @@
 //! (a status, an error, a recorded line) and every output is a value (sleep this long,
 //! give up, attach to that run), so each rule is tested without a server.
 
+pub(crate) mod catalog;
+pub(crate) mod check;
 pub(crate) mod clock;
 pub(crate) mod file_name;
 pub(crate) mod names;

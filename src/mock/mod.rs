@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::wire::catalog::ValueKind;
 use crate::wire::types::RunStatus;
 use state::State;
 
@@ -49,7 +50,10 @@ pub const DEFAULT_API_KEY: &str = "mock-api-key";
 #[must_use = "a Workflow does nothing until registered with MockServer::register"]
 pub struct Workflow {
     pub(crate) id: String,
-    pub(crate) required: Vec<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
+    /// Every input, in the order given: name, kind, and whether runs need it.
+    pub(crate) inputs: Vec<(String, ValueKind, bool)>,
     pub(crate) outputs: Vec<String>,
     pub(crate) phases: Vec<(RunStatus, Duration)>,
     pub(crate) times_out: bool,
@@ -63,7 +67,9 @@ impl Workflow {
     pub fn new(id: impl Into<String>) -> Self {
         Workflow {
             id: id.into(),
-            required: Vec::new(),
+            name: None,
+            description: None,
+            inputs: Vec::new(),
             outputs: vec!["output".into()],
             phases: vec![
                 (RunStatus::Queued, Duration::from_millis(20)),
@@ -80,10 +86,50 @@ impl Workflow {
         &self.id
     }
 
-    /// An input that must be present (else POST /runs answers 422 like FastAPI).
-    pub fn required_input(mut self, name: impl Into<String>) -> Self {
-        self.required.push(name.into());
+    /// The display name the catalog gives (default: the id).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
+    }
+
+    /// The description the catalog gives.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// An input that must be present (else POST /runs answers 422 like FastAPI). Its kind in
+    /// the catalog is told by its name, as ComfyUI's are: `image_*`, `video_*` and
+    /// `audio_*` are files of that kind, anything else text; [`Workflow::input`] sets
+    /// another.
+    pub fn required_input(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        let kind = kind_of_name(&name);
+        self.set_input(name, kind, true);
+        self
+    }
+
+    /// An input the catalog lists with `kind`, which runs may leave out; for a name already
+    /// given, sets its kind only (a required input stays required).
+    pub fn input(mut self, name: impl Into<String>, kind: ValueKind) -> Self {
+        let name = name.into();
+        match self.inputs.iter_mut().find(|i| i.0 == name) {
+            Some(known) => known.1 = kind,
+            None => self.set_input(name, kind, false),
+        }
+        self
+    }
+
+    fn set_input(&mut self, name: String, kind: ValueKind, required: bool) {
+        match self.inputs.iter_mut().find(|i| i.0 == name) {
+            Some(known) => known.2 |= required,
+            None => self.inputs.push((name, kind, required)),
+        }
+    }
+
+    /// The names of the inputs runs need.
+    pub(crate) fn required(&self) -> impl Iterator<Item = &str> {
+        self.inputs.iter().filter(|i| i.2).map(|i| i.0.as_str())
     }
 
     /// The outputs' name prefixes; each run gets names like `<prefix>_58359_5WWF7GQUYF`.
@@ -144,18 +190,36 @@ impl Workflow {
     }
 }
 
+/// The catalog kind of an input by its name's prefix: `image_35728` is an image.
+fn kind_of_name(name: &str) -> ValueKind {
+    match name.split('_').next().unwrap_or_default() {
+        "image" => ValueKind::Image,
+        "video" => ValueKind::Video,
+        "audio" => ValueKind::Audio,
+        _ => ValueKind::Text,
+    }
+}
+
 /// The demo workflows of the standalone simulator (`flowscale mock`, `examples/mock_server.rs`):
 ///
-/// - `bncu0a1kipv`, the Python SDK README's id: one output, runs 2 s;
-/// - `demo-img2img`: requires `text_51536` and `image_35728`, two outputs, runs 1.5 s;
+/// - `bncu0a1kipv`, the Python SDK README's id ("Text to Image"): takes `text_51536`
+///   (text) and `seed_3` (a number), both optional; one output, runs 2 s;
+/// - `demo-img2img` ("Image to Image"): requires `text_51536` and `image_35728` (an image),
+///   two outputs, runs 1.5 s;
 /// - `wf1`: two outputs, runs 200 ms;
 /// - `failing`: every run fails.
 pub fn demo_workflows() -> Vec<Workflow> {
     vec![
         Workflow::new("bncu0a1kipv")
+            .name("Text to Image")
+            .description("Renders an image from a prompt.")
+            .input("text_51536", ValueKind::Text)
+            .input("seed_3", ValueKind::Number)
             .outputs(["filename_prefix"])
             .duration(Duration::from_secs(2)),
         Workflow::new("demo-img2img")
+            .name("Image to Image")
+            .description("Repaints an image as a prompt says.")
             .required_input("text_51536")
             .required_input("image_35728")
             .outputs(["filename_prefix", "preview"])
@@ -178,20 +242,24 @@ pub enum Shapes {
     /// (the Python SDK's README reads `output_names` there); the runs list has `runs`,
     /// `count` and `group_id` in `data` and the paging `meta`; health and queue name each
     /// container `container`, as every Python SDK release documents, and also `url`
-    /// (health) and `comfy_uri` (queue), as FlowScale's OpenAPI file does.
+    /// (health) and `comfy_uri` (queue), as FlowScale's OpenAPI file does. The workflow
+    /// catalog is the Python SDK beta's `{workflows: [{workflow_id, inputs: {..}, outputs:
+    /// [..]}]}`.
     #[default]
     Union,
     /// Exactly the current server: execute `{run_id, workflow_id}`, the runs list
-    /// `{runs}` with `meta`, containers named `container`.
+    /// `{runs}` with `meta`, containers named `container`; the workflow catalog as the JS
+    /// SDK's docs have it, a list whose `inputs` and `outputs` are JSON text.
     Current,
     /// Exactly the older server: execute `{run_id, number, node_errors, output_names}`, the
     /// runs list `{group_id, count, runs}` without `meta`, containers named `url` (health)
-    /// and `comfy_uri` (queue) as the OpenAPI file has them.
+    /// and `comfy_uri` (queue) as the OpenAPI file has them; the Python SDK beta's catalog.
     Legacy,
     /// Exactly FlowScale's published OpenAPI file: execute answers `data` as an array of
     /// one `{run_id, workflow_id}`; runs have no `_id` nor `team_id`; the runs list is
     /// `{group_id, count, runs}` without `meta`; containers are named `url` (health) and
-    /// `comfy_uri` (queue).
+    /// `comfy_uri` (queue). No workflow catalog (404), as the file has none: a pod without
+    /// one.
     Spec,
 }
 
@@ -230,6 +298,8 @@ pub enum Route {
     Runs,
     /// `POST /api/v1/runs/{id}/cancel`
     Cancel,
+    /// `GET /api/v1/comfy/workflows`
+    Workflows,
     /// `GET /files/...`: output downloads
     Download,
     /// Every route.

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::state::{State as Sim, download_url};
 use super::{Fault, RecordedFile, RecordedRequest, Route, Shapes};
+use crate::wire::catalog::ValueKind;
 use crate::wire::types::RunStatus;
 
 type Shared = Arc<Mutex<Sim>>;
@@ -27,6 +28,7 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/v1/comfy/health", get(health))
         .route("/api/v1/comfy/queue", get(queue))
+        .route("/api/v1/comfy/workflows", get(workflows))
         .route("/api/v1/runs", post(execute).get(list_runs))
         .route("/api/v1/runs/output", get(output))
         .route("/api/v1/runs/{run_id}", get(get_run))
@@ -85,6 +87,7 @@ fn route_of(method: &str, path: &str) -> Route {
     match (method, path) {
         (_, "/api/v1/comfy/health") => Route::Health,
         (_, "/api/v1/comfy/queue") => Route::Queue,
+        (_, "/api/v1/comfy/workflows") => Route::Workflows,
         ("POST", "/api/v1/runs") => Route::Execute,
         (_, "/api/v1/runs") => Route::Runs,
         (_, "/api/v1/runs/output") => Route::Output,
@@ -245,6 +248,129 @@ async fn health(State(state): State<Shared>) -> Response {
     success(json!(data))
 }
 
+/// The catalog of the registered workflows, by id: the Python SDK beta's shape (`union`,
+/// `legacy`), the JS docs' shape with inputs and outputs as JSON text (`current`), none
+/// (`spec`: FlowScale's OpenAPI file has no such route). Inputs keep the order they were
+/// registered in, as a real catalog keeps its author's order: written as text, since a
+/// `serde_json::Value` object would sort them.
+async fn workflows(State(state): State<Shared>) -> Response {
+    let sim = lock(&state);
+    if sim.shapes == Shapes::Spec {
+        return error(404, "Not Found");
+    }
+    let mut registered: Vec<_> = sim.workflows.values().collect();
+    registered.sort_by(|a, b| a.id.cmp(&b.id));
+    let entries: Vec<CatalogEntry<'_>> = registered
+        .into_iter()
+        .map(|w| CatalogEntry::of(w, sim.shapes))
+        .collect();
+    let body = match sim.shapes {
+        Shapes::Current => serde_json::to_string(&json_envelope(&entries)),
+        _ => serde_json::to_string(&json_envelope(&Listed {
+            workflows: &entries,
+        })),
+    };
+    match body {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(_) => error(500, "the catalog could not be written"),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Envelope<T> {
+    status: &'static str,
+    data: T,
+}
+
+fn json_envelope<T>(data: T) -> Envelope<T> {
+    Envelope {
+        status: "success",
+        data,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    workflows: &'a [CatalogEntry<'a>],
+}
+
+/// One catalog entry in either shape: the Python beta's `workflow_id` with an inputs object
+/// and a list of outputs, or the JS docs' `id` with both as JSON text.
+#[derive(serde::Serialize)]
+struct CatalogEntry<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workflow_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    name: &'a str,
+    description: Option<&'a str>,
+    inputs: Field<'a>,
+    outputs: Field<'a>,
+}
+
+/// Inputs or outputs: an object, a list of names, or an object written as JSON text.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Field<'a> {
+    Object(Ordered<'a>),
+    Names(Vec<&'a str>),
+    Text(String),
+}
+
+impl<'a> CatalogEntry<'a> {
+    fn of(w: &'a super::Workflow, shapes: Shapes) -> Self {
+        let inputs = Ordered(
+            w.inputs
+                .iter()
+                .map(|(name, kind, _)| {
+                    let kind = match kind {
+                        ValueKind::Text => "string",
+                        other => other.as_str(),
+                    };
+                    (name.as_str(), kind)
+                })
+                .collect(),
+        );
+        let name = w.name.as_deref().unwrap_or(&w.id);
+        if shapes == Shapes::Current {
+            let outputs = Ordered(w.outputs.iter().map(|o| (o.as_str(), "image")).collect());
+            CatalogEntry {
+                workflow_id: None,
+                id: Some(&w.id),
+                name,
+                description: Some(w.description.as_deref().unwrap_or_default()),
+                inputs: Field::Text(inputs.text()),
+                outputs: Field::Text(outputs.text()),
+            }
+        } else {
+            CatalogEntry {
+                workflow_id: Some(&w.id),
+                id: None,
+                name,
+                description: w.description.as_deref(),
+                inputs: Field::Object(inputs),
+                outputs: Field::Names(w.outputs.iter().map(String::as_str).collect()),
+            }
+        }
+    }
+}
+
+/// Pairs written as one JSON object, in their order.
+struct Ordered<'a>(Vec<(&'a str, &'a str)>);
+
+impl serde::Serialize for Ordered<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().copied())
+    }
+}
+
+impl Ordered<'_> {
+    /// The object as JSON text (the JS docs' shape).
+    fn text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 async fn queue(State(state): State<Shared>) -> Response {
     let sim = lock(&state);
     let (running, pending) = sim.placement(Instant::now());
@@ -365,12 +491,11 @@ async fn execute(State(state): State<Shared>, req: Request) -> Response {
         r.files = files.clone();
     }
     let missing: Vec<(&str, &str)> = workflow
-        .required
-        .iter()
+        .required()
         .filter(|name| {
-            !fields.iter().any(|(k, _)| k == *name) && !files.iter().any(|f| &f.name == *name)
+            !fields.iter().any(|(k, _)| k == name) && !files.iter().any(|f| f.name == *name)
         })
-        .map(|name| ("body", name.as_str()))
+        .map(|name| ("body", name))
         .collect();
     if !missing.is_empty() {
         return unprocessable(&missing, "Field required", "missing");

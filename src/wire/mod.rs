@@ -6,6 +6,7 @@
 //! public path is `flowscale::inputs`.)
 
 pub(crate) mod base_url;
+pub(crate) mod catalog;
 pub(crate) mod error;
 pub(crate) mod failure;
 pub(crate) mod form;

@@ -119,6 +119,11 @@ pub(crate) fn health(base: &BaseUrl) -> Request {
     get(url(base, "/api/v1/comfy/health", &[]))
 }
 
+/// `GET /api/v1/comfy/workflows`
+pub(crate) fn workflows(base: &BaseUrl) -> Request {
+    get(url(base, "/api/v1/comfy/workflows", &[]))
+}
+
 /// `GET /api/v1/comfy/queue`
 pub(crate) fn queue(base: &BaseUrl) -> Request {
     get(url(base, "/api/v1/comfy/queue", &[]))

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::wire::catalog::{Catalog, Workflow};
 use crate::wire::error::{Error, Result, snippet};
 use crate::wire::request::Response;
 use crate::wire::types::{Execution, Output, PageMeta, RunPage, RunsData};
@@ -143,6 +144,16 @@ pub(crate) fn output(resp: &Response, name: &str) -> Result<Option<Output>> {
         }),
         _ => data(resp).map(Some),
     }
+}
+
+/// Decodes the workflow catalog in either documented shape; `Ok(None)` when the pod has
+/// no catalog (404 or 405: later servers dropped the route).
+pub(crate) fn workflows(resp: &Response) -> Result<Option<Vec<Workflow>>> {
+    if matches!(resp.status, 404 | 405) {
+        return Ok(None);
+    }
+    let Catalog(workflows) = data(resp)?;
+    Ok(Some(workflows))
 }
 
 fn decode_error(resp: &Response, e: serde_json::Error) -> Error {

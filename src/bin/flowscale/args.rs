@@ -89,6 +89,20 @@ Example:
     )]
     Wait(WaitArgs),
 
+    /// List the workflows the pod can run, with their inputs; or one workflow in full
+    #[command(after_help = "\
+Reads the pod's workflow catalog (GET /api/v1/comfy/workflows). `run` and `batch` check their
+-i names and kinds against it before uploading anything; a pod without a catalog runs them
+unchecked.
+
+Examples:
+  flowscale workflows
+  flowscale workflows bncu0a1kipv --json")]
+    Workflows {
+        /// Show this workflow only, with each input and output
+        workflow_id: Option<String>,
+    },
+
     /// Show one run: status, inputs, outputs
     #[command(after_help = "Example:\n  flowscale get 808f34d0-ef97-4b78-a00f-1268077ea6db")]
     Get {
@@ -157,6 +171,10 @@ pub struct RunArgs {
     pub inputs: Vec<String>,
 
     /// File the run under this group
+    /// Send the inputs without checking their names and kinds against the pod's catalog
+    #[arg(long)]
+    pub no_check: bool,
+
     #[arg(long, value_name = "G")]
     pub group: Option<String>,
 
@@ -191,6 +209,10 @@ pub struct BatchArgs {
     pub inputs: Vec<String>,
 
     /// File every run under this group
+    /// Send the inputs without checking their names and kinds against the pod's catalog
+    #[arg(long)]
+    pub no_check: bool,
+
     #[arg(long, value_name = "G")]
     pub group: Option<String>,
 

@@ -30,6 +30,13 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     for job in &mut jobs {
         job.inputs = add_inputs(std::mem::take(&mut job.inputs), &args.inputs)?;
     }
+    if !args.no_check {
+        let each: Vec<_> = jobs
+            .iter()
+            .map(|j| (Some(j.name.as_str()), &j.inputs))
+            .collect();
+        crate::catalog::check(client, &args.workflow_id, &each, mode)?;
+    }
     let total = jobs.len() as u64;
 
     let target = if mode == Mode::Human {

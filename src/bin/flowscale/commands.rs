@@ -89,6 +89,9 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
             emit(mode, &doc, || saved_lines(&saved, mode))
         }
         Command::Runs(args) => list_runs(client, args, mode),
+        Command::Workflows { workflow_id } => {
+            crate::catalog::show(client, workflow_id.as_deref(), mode)
+        }
         Command::Batch(args) => crate::batch_command::run(client, args, mode),
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
@@ -99,6 +102,9 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
 fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failure> {
     let bars = Bars::new(mode == Mode::Human);
     let mut inputs = parse_inputs(&args.inputs)?;
+    if !args.no_check {
+        crate::catalog::check(client, &args.workflow_id, &[(None, &inputs)], mode)?;
+    }
     let upload = bars.clone();
     inputs = inputs.on_progress(move |p| upload.upload(p));
     let group = args.group.as_deref();

@@ -10,6 +10,7 @@
 
 mod args;
 mod batch_command;
+mod catalog;
 mod commands;
 mod credentials;
 mod display;

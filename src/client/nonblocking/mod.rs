@@ -64,4 +64,6 @@ pub struct Client {
     http: transport::Http,
     gate: Arc<transport::Gate>,
     settings: Arc<crate::config::Settings>,
+    /// The workflow catalog, when inputs are checked (`ClientBuilder::check_inputs`).
+    catalog: Arc<std::sync::Mutex<crate::decide::catalog::CatalogCache>>,
 }
