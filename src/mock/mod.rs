@@ -332,6 +332,15 @@ pub enum Fault {
     /// knows (`{"status": "success", "data": {"unknown": <the answer>}}`): for an execute,
     /// a run started whose answer cannot be read.
     UnknownShape,
+    /// A download: send this many bytes of the body (announcing all of it), then break the
+    /// connection, as a network that drops mid-transfer does.
+    CutBodyAfter(u64),
+    /// A download: answer `200` with the whole file, ignoring `Range`, as a server that
+    /// does not serve ranges does.
+    IgnoreRange,
+    /// A download: serve other bytes under another `ETag`, as a link whose file was
+    /// replaced does (a `Range` with the old `If-Range` then gets the whole new file).
+    ChangedContent,
 }
 
 /// A file the simulator received.
@@ -362,6 +371,8 @@ pub struct RecordedRequest {
     pub query: Vec<(String, String)>,
     /// The `X-API-KEY` header, if sent.
     pub api_key: Option<String>,
+    /// The `Range` header, if sent (a resumed download).
+    pub range: Option<String>,
     /// Text form fields (for `POST /api/v1/runs`).
     pub fields: Vec<(String, String)>,
     /// Uploaded files (for `POST /api/v1/runs`).

@@ -98,6 +98,10 @@ fn route_of(method: &str, path: &str) -> Route {
     }
 }
 
+/// A fault for the download handler to apply.
+#[derive(Clone)]
+struct DownloadFault(Fault);
+
 /// Which entry of the request log a request is, for handlers that add to it.
 #[derive(Clone, Copy)]
 struct RecordIndex(usize);
@@ -114,6 +118,11 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (latency, key_refusal, fault) = {
         let mut sim = lock(&state);
         sim.requests.push(RecordedRequest {
@@ -121,6 +130,7 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
             path: path.clone(),
             query: query_pairs(req.uri()),
             api_key: api_key.clone(),
+            range,
             fields: vec![],
             files: vec![],
         });
@@ -146,6 +156,11 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
     }
     match fault {
         None => next.run(req).await,
+        Some(fault @ (Fault::CutBodyAfter(_) | Fault::IgnoreRange | Fault::ChangedContent)) => {
+            // Applied by the download handler, which knows the body.
+            req.extensions_mut().insert(DownloadFault(fault));
+            next.run(req).await
+        }
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
             next.run(req).await
@@ -647,15 +662,19 @@ async fn cancel(State(state): State<Shared>, Path(run_id): Path<String>) -> Resp
 async fn download(
     State(state): State<Shared>,
     Path((run_id, file)): Path<(String, String)>,
+    fault: Option<axum::Extension<DownloadFault>>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    let fault = fault.map(|f| f.0.0);
     let sim = lock(&state);
     let Some(run) = sim.run(&run_id) else {
         return error(404, "No such file");
     };
     let mut throttle = None;
-    let bytes = if let Some(name) = file.strip_prefix("inputs/") {
+    let changed = fault == Some(Fault::ChangedContent);
+    let (bytes, etag) = if let Some(name) = file.strip_prefix("inputs/") {
         match run.files.iter().find(|f| f.filename == name) {
-            Some(f) => f.bytes.clone(),
+            Some(f) => (f.bytes.clone(), format!("\"{run_id}-input-{}\"", f.size)),
             None => return error(404, "No such file"),
         }
     } else {
@@ -666,27 +685,105 @@ async fn download(
             return error(404, "No such file");
         }
         throttle = sim.download_throttle;
-        super::state::output_bytes(stem, run.output_size)
+        match changed {
+            false => (
+                super::state::output_bytes(stem, run.output_size),
+                format!("\"{run_id}-{stem}\""),
+            ),
+            true => (
+                super::state::output_bytes(&format!("{stem}~changed"), run.output_size),
+                format!("\"{run_id}-{stem}-changed\""),
+            ),
+        }
     };
     drop(sim);
-    let content_type = crate::wire::form::guess_type(&file);
-    let Some((chunk, gap)) = throttle else {
-        return ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
+    let len = bytes.len() as u64;
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let len = bytes.len();
-    let bytes = Bytes::from(bytes);
-    let pieces = (0..len)
-        .step_by(chunk)
-        .map(move |at| bytes.slice(at..(at + chunk).min(len)));
-    let body = futures_util::StreamExt::then(stream::iter(pieces), move |piece| async move {
-        tokio::time::sleep(gap).await;
-        Ok::<_, std::io::Error>(piece)
+    // `If-Range` that does not name this file's ETag: the whole file, as RFC 9110 says.
+    let validator_holds = text(header::IF_RANGE).is_none_or(|v| v == etag);
+    let range = match fault {
+        Some(Fault::IgnoreRange) => None,
+        _ => text(header::RANGE)
+            .filter(|_| validator_holds)
+            .and_then(parse_range),
+    };
+    let mut status = StatusCode::OK;
+    let mut content_range = None;
+    let (start, end) = match range {
+        Some((start, _)) if start >= len => {
+            let mut resp = error(416, "Range Not Satisfiable");
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return resp;
+        }
+        Some((start, end)) => {
+            let end = end.map_or(len - 1, |e| e.min(len - 1));
+            status = StatusCode::PARTIAL_CONTENT;
+            content_range = Some(format!("bytes {start}-{end}/{len}"));
+            (start, end + 1)
+        }
+        None => (0, len),
+    };
+    let body = Bytes::from(bytes).slice(start as usize..end as usize);
+    let announced = body.len();
+    let cut = match fault {
+        Some(Fault::CutBodyAfter(n)) => Some((n as usize).min(announced)),
+        _ => None,
+    };
+    let chunk = throttle.map_or(announced.max(1), |(chunk, _)| chunk);
+    let gap = throttle.map(|(_, gap)| gap);
+    let served = cut.unwrap_or(announced);
+    let pieces: Vec<Result<Bytes, std::io::Error>> = (0..served)
+        .step_by(chunk.max(1))
+        .map(|at| Ok(body.slice(at..(at + chunk).min(served))))
+        .chain(cut.map(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "simulated connection drop",
+            ))
+        }))
+        .collect();
+    let stream = futures_util::StreamExt::then(stream::iter(pieces), move |piece| async move {
+        match (&piece, gap) {
+            // The bytes sent before a cut reach the client first: an abort at once could
+            // drop them from the socket's buffers with the connection.
+            (Err(_), _) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            (Ok(_), Some(gap)) => tokio::time::sleep(gap).await,
+            (Ok(_), None) => {}
+        }
+        piece
     });
-    let mut resp = Response::new(Body::from_stream(body));
+    let mut resp = Response::new(Body::from_stream(stream));
+    *resp.status_mut() = status;
+    let content_type = crate::wire::form::guess_type(&file);
+    let headers = resp.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&content_type) {
-        resp.headers_mut().insert(header::CONTENT_TYPE, value);
+        headers.insert(header::CONTENT_TYPE, value);
     }
-    resp.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Some(value) = content_range.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        headers.insert(header::CONTENT_RANGE, value);
+    }
     resp
+}
+
+/// `bytes=N-` or `bytes=N-M` (one range; anything else is ignored, as servers may).
+fn parse_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    let (start, end) = spec.split_once('-')?;
+    let start = start.trim().parse().ok()?;
+    let end = match end.trim() {
+        "" => None,
+        e => Some(e.parse().ok()?),
+    };
+    (end.is_none_or(|e| e >= start)).then_some((start, end))
 }
