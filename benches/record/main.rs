@@ -130,6 +130,9 @@ struct Table {
     count_sockets: bool,
     /// How many times the usual rounds this table takes (for small differences).
     rounds_factor: usize,
+    /// The stand-in's base URL and a file's size, to show the body bytes each contender
+    /// had sent against the size (a resumed download).
+    bytes_sent: Option<(String, u64)>,
 }
 
 fn ours(client: &str, job: &str, args: &[&str]) -> Command {
@@ -179,6 +182,10 @@ fn record(args: &[String]) {
     if wants("download") {
         let mib = env_or("FLOWSCALE_BENCH_DOWNLOAD_MB", 512);
         print_table(downloads(&base, &scratch.0, mib), reps);
+    }
+    if wants("resume") {
+        let mib = env_or("FLOWSCALE_BENCH_RESUME_MB", 512);
+        print_table(resumes(&base, &scratch.0, mib), reps);
     }
     if wants("get-run") {
         let n = env_or("FLOWSCALE_BENCH_GET_RUNS", 1000);
@@ -230,6 +237,7 @@ fn uploads(base: &str, file: &Path, mib: u64, python: Option<&str>) -> Table {
         against: Against::First,
         count_sockets: false,
         rounds_factor: 1,
+        bytes_sent: None,
     }
 }
 
@@ -259,6 +267,7 @@ fn progress(base: &str, file: &Path, mib: u64) -> Table {
         against: Against::First,
         count_sockets: false,
         rounds_factor: 3,
+        bytes_sent: None,
     }
 }
 
@@ -310,7 +319,78 @@ fn downloads(base: &str, dir: &Path, mib: u64) -> Table {
         against: Against::First,
         count_sockets: false,
         rounds_factor: 1,
+        bytes_sent: None,
     }
+}
+
+/// A download cut at 90%, then completed: ours resume within the call (`Range` from where
+/// the file ends, `If-Range` with the ETag); curl is run twice, the second time with
+/// `-C -`, the same resume by hand.
+fn resumes(base: &str, dir: &Path, mib: u64) -> Table {
+    let url = format!("{base}/files/{mib}.bin?cut=90");
+    let dest = |name: &str| dir.join(format!("resume-{name}.bin"));
+    let mut contenders = Vec::new();
+    {
+        let (url, file) = (url.clone(), dest("curl"));
+        contenders.push(
+            Contender::new("curl -o, cut at 90%; then curl -C - -o", {
+                let file = file.clone();
+                move || {
+                    let mut cmd = Command::new("sh");
+                    cmd.args([
+                        "-c",
+                        "curl -sS -o \"$0\" \"$1\" 2>/dev/null; curl -sS --fail -C - -o \"$0\" \"$1\"",
+                    ])
+                    .arg(&file)
+                    .arg(&url);
+                    cmd
+                }
+            })
+            .after(remover(file)),
+        );
+    }
+    for (name, client) in [("Client", "blocking"), ("AsyncClient", "async")] {
+        let (url, file) = (url.clone(), dest(client));
+        contenders.push(
+            Contender::new(
+                format!("flowscale {name}::download, cut at 90%, resumed"),
+                {
+                    let file = file.display().to_string();
+                    move || ours(client, "download", &[&url, &file])
+                },
+            )
+            .after(remover(file)),
+        );
+    }
+    Table {
+        title: format!(
+            "Resume one {mib} MiB download cut at 90% (a restart would send 1.9x the file)"
+        ),
+        contenders,
+        against: Against::First,
+        count_sockets: false,
+        rounds_factor: 1,
+        bytes_sent: Some((base.to_owned(), mib << 20)),
+    }
+}
+
+/// The body bytes of files the stand-in sent since last asked.
+fn stand_in_bytes(base: &str) -> u64 {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!("GET /stats/bytes HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    answer
+        .rsplit("\r\n\r\n")
+        .next()
+        .and_then(|body| body.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Removes a downloaded file, then waits for the disk to settle, so that no contender pays
@@ -367,6 +447,7 @@ fn get_runs(base: &str, dir: &Path, n: u64, python: Option<&str>) -> Table {
         against: Against::First,
         count_sockets: false,
         rounds_factor: 1,
+        bytes_sent: None,
     }
 }
 
@@ -392,6 +473,7 @@ fn fan_out(simulator: &str, waits: u64, run_ms: u64, poll_ms: u64) -> Table {
         against: Against::Duration(Duration::from_millis(run_ms)),
         count_sockets: true,
         rounds_factor: 1,
+        bytes_sent: None,
     }
 }
 
@@ -399,12 +481,19 @@ fn print_table(mut table: Table, reps: usize) {
     let reps = reps * table.rounds_factor;
     let n = table.contenders.len();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); n];
+    let mut sent: Vec<Vec<u64>> = vec![Vec::new(); n];
     for round in 0..reps {
         for k in 0..n {
             let i = (round + k) % n;
             let contender = &mut table.contenders[i];
+            if let Some((base, _)) = &table.bytes_sent {
+                stand_in_bytes(base);
+            }
             let sample = run(&mut (contender.command)(), table.count_sockets);
             samples[i].push(sample);
+            if let Some((base, _)) = &table.bytes_sent {
+                sent[i].push(stand_in_bytes(base));
+            }
             if let Some(after) = &contender.after {
                 after();
             }
@@ -420,11 +509,19 @@ fn print_table(mut table: Table, reps: usize) {
     if table.count_sockets {
         print!(" most sockets open |");
     }
+    if table.bytes_sent.is_some() {
+        print!(" bytes sent / file size |");
+    }
     println!(
-        "\n|---|---:|---:|---:|---:|{}",
-        if table.count_sockets { "---:|" } else { "" }
+        "\n|---|---:|---:|---:|---:|{}{}",
+        if table.count_sockets { "---:|" } else { "" },
+        if table.bytes_sent.is_some() {
+            "---:|"
+        } else {
+            ""
+        }
     );
-    for (contender, m) in table.contenders.iter().zip(&medians) {
+    for (i, (contender, m)) in table.contenders.iter().zip(&medians).enumerate() {
         print!(
             "| {} | {:.3} s | {:.2}x | {:.3} s | {:.1} MiB |",
             contender.name,
@@ -435,6 +532,10 @@ fn print_table(mut table: Table, reps: usize) {
         );
         if table.count_sockets {
             print!(" {} |", m.most_sockets);
+        }
+        if let Some((_, size)) = &table.bytes_sent {
+            let most = sent[i].iter().max().copied().unwrap_or(0);
+            print!(" {:.3}x |", most as f64 / *size as f64);
         }
         println!();
     }

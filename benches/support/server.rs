@@ -4,10 +4,19 @@
 //! - `POST /api/v1/runs?...` reads the body (with `Content-Length` or chunked), discards
 //!   it, and answers like an execute;
 //! - `GET /api/v1/runs/<id>` answers a small completed run;
-//! - `GET /files/<n>.bin` sends `n` MiB of bytes from memory, with their `Content-Length`.
+//! - `GET /files/<n>.bin` sends `n` MiB of bytes from memory, with their `Content-Length`,
+//!   an `ETag` and `Accept-Ranges`; `Range: bytes=N-` gets a `206` with the rest; with
+//!   `?cut=P`, a request without `Range` gets only P% of the body before the connection
+//!   closes (a download cut short, to be resumed);
+//! - `GET /stats/bytes` answers how many body bytes of files were sent since it was last
+//!   asked (and starts counting again).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Body bytes of files sent since `/stats/bytes` was last asked.
+static SENT: AtomicU64 = AtomicU64::new(0);
 
 /// Starts the server on a free loopback port; returns its base URL.
 pub fn start() -> String {
@@ -35,7 +44,7 @@ fn serve(stream: TcpStream) {
             return;
         }
         let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        let (mut length, mut chunked) = (0u64, false);
+        let (mut length, mut chunked, mut range) = (0u64, false, None);
         loop {
             line.clear();
             if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -49,6 +58,12 @@ fn serve(stream: TcpStream) {
                 length = v.trim().parse().unwrap_or(0);
             }
             chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+            if let Some(v) = lower.strip_prefix("range:") {
+                range = v
+                    .trim()
+                    .strip_prefix("bytes=")
+                    .and_then(|r| r.trim_end_matches('-').parse::<u64>().ok());
+            }
             if lower.starts_with("expect:")
                 && out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
             {
@@ -59,8 +74,17 @@ fn serve(stream: TcpStream) {
             return;
         }
         let answered = if let Some(file) = target.strip_prefix("/files/") {
+            let (file, query) = file.split_once('?').unwrap_or((file, ""));
             let mib = file.trim_end_matches(".bin").parse().unwrap_or(1);
-            send_file(&mut out, mib)
+            let cut = query
+                .strip_prefix("cut=")
+                .and_then(|p| p.parse::<u64>().ok());
+            send_file(&mut out, mib, range, cut)
+        } else if target == "/stats/bytes" {
+            // Answered, then the connection closes: the asker reads to the end.
+            let sent = SENT.swap(0, Ordering::Relaxed).to_string();
+            let _ = send_json(&mut out, sent.as_bytes());
+            return;
         } else if target.starts_with("/api/v1/runs/") {
             send_json(&mut out, RUN)
         } else {
@@ -119,15 +143,48 @@ fn send_json(out: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
     out.write_all(&reply)
 }
 
-fn send_file(out: &mut TcpStream, mib: u64) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\n\r\n",
-        mib << 20
-    );
+/// Sends file `<mib>.bin` from byte `from` (a `206`), or whole; `cut` (a percentage) ends
+/// a whole one early by closing the connection.
+fn send_file(
+    out: &mut TcpStream,
+    mib: u64,
+    from: Option<u64>,
+    cut: Option<u64>,
+) -> std::io::Result<()> {
+    let len = mib << 20;
+    let start = from.unwrap_or(0).min(len);
+    let head = match from {
+        Some(_) => format!(
+            "HTTP/1.1 206 Partial Content\r\ncontent-type: application/octet-stream\r\n\
+             content-length: {}\r\ncontent-range: bytes {start}-{}/{len}\r\n\
+             etag: \"file-{mib}\"\r\naccept-ranges: bytes\r\n\r\n",
+            len - start,
+            len.saturating_sub(1)
+        ),
+        None => format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: \
+             {len}\r\netag: \"file-{mib}\"\r\naccept-ranges: bytes\r\n\r\n"
+        ),
+    };
     out.write_all(head.as_bytes())?;
+    let end = match (from, cut) {
+        (None, Some(percent)) => len / 100 * percent.min(100),
+        _ => len,
+    };
+    // Byte `i` of every file is `(i % 1 MiB) % 251`: a resumed body continues the pattern.
     let block: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
-    for _ in 0..mib {
-        out.write_all(&block)?;
+    let mut at = start;
+    while at < end {
+        let offset = (at % (1 << 20)) as usize;
+        let n = (block.len() - offset).min((end - at) as usize);
+        out.write_all(&block[offset..offset + n])?;
+        SENT.fetch_add(n as u64, Ordering::Relaxed);
+        at += n as u64;
+    }
+    if end < len {
+        // Cut short: the connection closes with the body unfinished.
+        let _ = out.shutdown(std::net::Shutdown::Both);
+        return Err(std::io::ErrorKind::ConnectionAborted.into());
     }
     Ok(())
 }
