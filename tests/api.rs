@@ -28,6 +28,7 @@ mod blocking {
     mod inputs;
     mod outputs;
     mod parity;
+    mod resume;
     mod retries;
     mod shapes;
     mod simulator;
@@ -210,6 +211,7 @@ mod nonblocking {
     mod inputs;
     mod outputs;
     mod parity;
+    mod resume;
     mod retries;
     mod shapes;
     mod simulator;

@@ -315,6 +315,7 @@ fn a_batch_killed_at_any_point_then_run_again_pays_once_and_saves_whole_files() 
 
 #[test]
 fn download_and_wait_killed_mid_download_then_run_again_save_whole_files_under_their_names() {
+    let mut resumed = 0;
     for (i, (command, after_ms)) in [
         ("download", 10),
         ("download", 60),
@@ -352,11 +353,29 @@ fn download_and_wait_killed_mid_download_then_run_again_save_whole_files_under_t
         );
         let leftover = files_under(&dir.join("d"));
         assert!(
-            leftover.keys().all(|name| name.ends_with(".part")),
+            (leftover.keys()).all(|name| name.ends_with(".part") || name.ends_with(".part.meta")),
             "{command} killed {after_ms} ms into the download left a final name: {:?}",
             leftover.keys()
         );
+        // What the killed process left: the partial file's bytes, and its record.
+        let have = (leftover.iter())
+            .find(|(name, _)| name.ends_with(".part"))
+            .map_or(0, |(_, bytes)| bytes.len());
+        let recorded = leftover.keys().any(|name| name.ends_with(".part.meta"));
+        let before = server.requests().len();
         let doc = complete(tool(&server, &dir, &args), at);
+        let fetched: Vec<_> = server.requests()[before..]
+            .iter()
+            .filter(|r| r.path.starts_with("/files/"))
+            .map(|r| r.range.clone())
+            .collect();
+        if have > 0 && recorded {
+            // Resumed: one request, for the rest only.
+            assert_eq!(fetched, [Some(format!("bytes={have}-"))], "after {at:?}");
+            resumed += 1;
+        } else {
+            assert_eq!(fetched, [None], "after {at:?}: nothing to resume");
+        }
         let list = if command == "download" {
             &doc["saved"]
         } else {
@@ -372,4 +391,6 @@ fn download_and_wait_killed_mid_download_then_run_again_save_whole_files_under_t
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+    // Killed 60 ms or more into a 0.2 s download, a partial file has bytes to resume.
+    assert!(resumed >= 1, "no kill point left anything to resume");
 }

@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
+use super::resuming::{Link, Target};
 use super::{Client, maybe_async, transport};
 use crate::decide::file_name;
 use crate::decide::names::{self, NameBook};
 use crate::decide::record::SavedOutput;
+use crate::decide::resume::Part;
 use crate::decide::wait::{OutputFile, WorkflowResult, file_for};
 use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::files::save::{self, DownloadOptions};
@@ -27,6 +29,9 @@ impl Client {
     ///   (`image-1.png`) unless [`DownloadOptions::overwrite`] is set.
     /// - Bytes go to `<name>.part`, renamed into place only when complete and matching
     ///   `Content-Length`; a failed download leaves nothing behind.
+    /// - A body cut short is resumed with `Range` / `If-Range` up to the retry policy's
+    ///   attempts, a `.part` file of the same output left by a killed process is resumed,
+    ///   and an expired link (403) is replaced once by a fresh one (README, "Downloads").
     /// - `AsyncClient` downloads up to [`DownloadOptions::concurrency`] outputs at once;
     ///   `Client` one after the other. Links are fetched without the API key.
     #[doc = example!(client {
@@ -116,7 +121,8 @@ impl Client {
         self.download_outputs(&result, dir, options).await
     }
 
-    /// Saves one output into `dir` under a reserved safe name.
+    /// Saves one output into `dir` under a reserved safe name, resuming a partial file of
+    /// it that a killed process left, and a body cut short (`fetch_resuming`).
     pub(super) async fn save_output(
         &self,
         (out, first): (&OutputFile, u32),
@@ -125,20 +131,42 @@ impl Client {
         options: &DownloadOptions,
     ) -> Result<SavedOutput> {
         let url = out.download_url.as_str();
-        let _turn = self.turn(url).await?;
-        let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
-        let ext = file_name::extension(out.filename.as_deref(), url, head.content_type.as_deref());
-        let (reserved, file) = {
+        let mut turn = Some(self.turn(url).await?);
+        // The name, hence the partial file to resume, is known before anything is fetched
+        // unless only the answer's Content-Type can give the extension.
+        let known = file_name::extension(out.filename.as_deref(), url, None);
+        let answer = match known.is_empty() {
+            true => Some(transport::fetch(&self.http, &self.settings, url, None).await?),
+            false => None,
+        };
+        let ext = match &answer {
+            Some((head, _)) => {
+                file_name::extension(out.filename.as_deref(), url, head.content_type.as_deref())
+            }
+            None => known,
+        };
+        let (reserved, file, mut part) = {
             let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
             let overwrite = options.overwrites();
             let reserve = move || save::reserve(&dir, (&name, first), &ext, overwrite, &book);
             transport::run_blocking(reserve).await?
         };
-        let mut meter = options.meter(&out.name, &reserved.path(), head.content_length);
+        let mut meter = options.meter(&out.name, &reserved.path(), None);
+        let mut link = Link {
+            url: url.to_owned(),
+            output: Some(out.name.clone()),
+        };
         let partial = reserved.partial().to_owned();
-        let written = transport::save(url, body, file, &partial, &mut meter)
-            .await
-            .and_then(|n| save::check_length(url, n, head.content_length))?;
+        let remember = |part: &Part| reserved.remember(part);
+        let target = Target {
+            path: &partial,
+            file: &file,
+            remember: &remember,
+        };
+        let written = self
+            .fetch_resuming(&mut link, &target, &mut part, &mut meter, &mut turn, answer)
+            .await?;
+        drop(file);
         // Dropping `reserved` on any error removes its partial file.
         let path = transport::run_blocking(move || reserved.commit()).await?;
         meter.finish();
@@ -151,10 +179,12 @@ impl Client {
     /// outputs under names the server chose, use `download_outputs`, which sanitises them.
     ///
     /// The bytes go to `<dest>.part` first (created new, never through a link; one left by
-    /// a killed process is taken over), which is renamed to `dest` only once the whole body
+    /// a killed process is taken over, and resumed when it is of the same link and the
+    /// server's validator still holds), which is renamed to `dest` only once the whole body
     /// has arrived, matched its `Content-Length` and is synced; on failure, or when the
     /// future is dropped, it is removed, so a partial download is never left looking
-    /// complete. Two downloads to one `dest` at once: the second fails with
+    /// complete. A body cut short is resumed with `Range` and `If-Range`, up to the retry
+    /// policy's attempts. Two downloads to one `dest` at once: the second fails with
     /// [`Error::Io`](crate::Error::Io) before anything is written.
     #[doc = example!(client {
         "let bytes = client.download(\"https://bucket.example/out.png?sig=...\", \"out.png\")?;"
@@ -167,11 +197,13 @@ impl Client {
         save::check_url(url)?;
         let dest = dest.as_ref().to_path_buf();
         save::check_dest(&dest)?;
-        let _turn = self.turn(url).await?;
-        let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
-        let (partial, file) = {
+        let mut turn = Some(self.turn(url).await?);
+        // A partial file of this link's (by its address without the signature) that a
+        // killed process left is resumed.
+        let source = save::redact(url);
+        let (partial, file, mut part) = {
             let dest = dest.clone();
-            transport::run_blocking(move || match PartialFile::create(&dest) {
+            transport::run_blocking(move || match PartialFile::create(&dest, &source) {
                 Ok(created) => Ok(created),
                 Err(Unavailable::InUse(partial)) => Err(Error::io(
                     &partial,
@@ -187,9 +219,20 @@ impl Client {
         };
         let mut meter = Meter::off();
         let path = partial.path().to_owned();
-        let written = transport::save(url, body, file, &path, &mut meter)
-            .await
-            .and_then(|written| save::check_length(url, written, head.content_length))?;
+        let mut link = Link {
+            url: url.to_owned(),
+            output: None,
+        };
+        let remember = |part: &Part| partial.remember(part);
+        let target = Target {
+            path: &path,
+            file: &file,
+            remember: &remember,
+        };
+        let written = self
+            .fetch_resuming(&mut link, &target, &mut part, &mut meter, &mut turn, None)
+            .await?;
+        drop(file);
         // Dropping `partial` on any error (or with this future) removes it.
         transport::run_blocking(move || match partial.commit(&dest, true) {
             Ok(()) => Ok(written),
@@ -216,7 +259,7 @@ impl Client {
     pub async fn download_bytes(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>> {
         save::check_url(url)?;
         let _turn = self.turn(url).await?;
-        let (head, body) = transport::fetch(&self.http, &self.settings, url).await?;
+        let (head, body) = transport::fetch(&self.http, &self.settings, url, None).await?;
         if head.content_length.is_some_and(|n| n > max_bytes) {
             let kind = TransportErrorKind::BodyTooLarge { limit: max_bytes };
             return Err(Error::transport(&save::redact(url), kind, None));
@@ -228,7 +271,7 @@ impl Client {
 
     /// A turn through the bound on requests in flight, held for the whole body: a
     /// download is a request like any other to `max_concurrent_requests`.
-    async fn turn(&self, url: &str) -> Result<transport::Pass<'_>> {
+    pub(super) async fn turn(&self, url: &str) -> Result<transport::Pass<'_>> {
         transport::enter(&self.gate, None)
             .await
             .ok_or_else(|| Error::transport(&save::redact(url), TransportErrorKind::Other, None))

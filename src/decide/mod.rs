@@ -11,5 +11,6 @@ pub(crate) mod names;
 pub(crate) mod paging;
 pub(crate) mod plan;
 pub(crate) mod record;
+pub(crate) mod resume;
 pub(crate) mod retry;
 pub(crate) mod wait;

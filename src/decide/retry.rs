@@ -118,10 +118,20 @@ impl<'a> Retrier<'a> {
 
     /// After a failed attempt: the delay before the next one, or `None` to give up.
     pub fn after_failure(&mut self, error: &Error, idempotence: Idempotence) -> Option<Duration> {
-        if idempotence == Idempotence::Unsafe
-            || !error.is_retryable()
-            || self.attempt >= self.policy.attempts
-        {
+        if idempotence == Idempotence::Unsafe || !error.is_retryable() {
+            return None;
+        }
+        self.next_delay(error.retry_after())
+    }
+
+    /// After a failure the caller knows another attempt can heal (a download body cut
+    /// short, to be resumed): the delay before the next attempt, or `None` to give up.
+    pub fn after_cut(&mut self) -> Option<Duration> {
+        self.next_delay(None)
+    }
+
+    fn next_delay(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+        if self.attempt >= self.policy.attempts {
             return None;
         }
         let backoff = self
@@ -129,7 +139,7 @@ impl<'a> Retrier<'a> {
             .base_delay
             .saturating_mul(1u32 << (self.attempt - 1).min(16))
             .min(self.policy.max_delay);
-        let delay = match error.retry_after() {
+        let delay = match retry_after {
             Some(asked) => asked.min(self.policy.max_delay),
             None => clock::scale(backoff, jitter()),
         };

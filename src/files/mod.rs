@@ -8,3 +8,4 @@ pub(crate) mod flush;
 pub(crate) mod manifest;
 pub(crate) mod partial;
 pub(crate) mod save;
+pub(crate) mod sidecar;

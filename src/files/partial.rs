@@ -19,6 +19,8 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::sidecar;
+use crate::decide::resume::Part;
 use crate::wire::error::Error;
 
 /// Why a partial file could not be had for a name.
@@ -45,6 +47,8 @@ pub(crate) enum NotCommitted {
 #[derive(Debug)]
 pub(crate) struct PartialFile {
     path: PathBuf,
+    /// What its bytes are of (an output's name, a link without its query), for its record.
+    source: String,
     /// A handle that holds the lock until the partial file is committed or removed (the
     /// writer's handle shares it, but is closed as soon as the body is written).
     lock: Option<File>,
@@ -58,23 +62,46 @@ pub(crate) fn partial_path(dest: &Path) -> PathBuf {
 }
 
 impl PartialFile {
-    /// Creates (or takes over from a killed process) the partial file for `dest`, empty,
-    /// and returns it with a handle to write to.
-    pub fn create(dest: &Path) -> std::result::Result<(PartialFile, File), Unavailable> {
+    /// Creates (or takes over from a killed process) the partial file for `dest`, holding
+    /// bytes of `source` (an output's name, a link without its query), and returns it with
+    /// a handle to write to and what it holds: a file taken over keeps its bytes when its
+    /// record ([`sidecar`]) says they are of `source`, and is emptied otherwise.
+    pub fn create(
+        dest: &Path,
+        source: &str,
+    ) -> std::result::Result<(PartialFile, File, Part), Unavailable> {
         let path = partial_path(dest);
-        let file = match create_new(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => take_over(&path)?,
-            Err(e) => return Err(Unavailable::Failed(Error::io(&path, e))),
+        let failed = |e| Unavailable::Failed(Error::io(&path, e));
+        let (file, part) = match create_new(&path) {
+            Ok(file) => {
+                sidecar::remove(&path);
+                (file, Part::default())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let file = take_over(&path)?;
+                let have = file.metadata().map_err(failed)?.len();
+                match sidecar::read(&path, source) {
+                    Some(part) => (file, Part { have, ..part }),
+                    None => {
+                        file.set_len(0).map_err(failed)?;
+                        (file, Part::default())
+                    }
+                }
+            }
+            Err(e) => return Err(failed(e)),
         };
-        let lock = file
-            .try_clone()
-            .map_err(|e| Unavailable::Failed(Error::io(&path, e)))?;
+        let lock = file.try_clone().map_err(failed)?;
         let partial = PartialFile {
             path,
+            source: source.to_owned(),
             lock: Some(lock),
         };
-        Ok((partial, file))
+        Ok((partial, file, part))
+    }
+
+    /// Records what the partial file holds, so that a later process can resume it.
+    pub fn remember(&self, part: &Part) -> crate::wire::error::Result<()> {
+        sidecar::write(&self.path, &self.source, part)
     }
 
     /// Where the bytes go.
@@ -123,6 +150,7 @@ impl PartialFile {
     }
 
     fn done(&mut self) {
+        sidecar::remove(&self.path);
         self.path = PathBuf::new();
         self.lock = None;
     }
@@ -132,6 +160,7 @@ impl Drop for PartialFile {
     fn drop(&mut self) {
         if !self.path.as_os_str().is_empty() {
             let _ = std::fs::remove_file(&self.path);
+            sidecar::remove(&self.path);
         }
     }
 }
@@ -156,7 +185,8 @@ fn create_new(path: &Path) -> io::Result<File> {
 }
 
 /// A `.part` file exists at `path`: take it over if it is a regular file that nobody
-/// holds (left by a killed process), emptied; else leave it.
+/// holds (left by a killed process), bytes and all (the caller decides whether they are
+/// worth keeping); else leave it.
 fn take_over(path: &Path) -> std::result::Result<File, Unavailable> {
     let in_use = || Unavailable::InUse(path.to_owned());
     let meta = path.symlink_metadata().map_err(|_| in_use())?;
@@ -167,8 +197,6 @@ fn take_over(path: &Path) -> std::result::Result<File, Unavailable> {
     if !matches!(lock(&file), Ok(true)) || !same_file(&file, path) {
         return Err(in_use());
     }
-    file.set_len(0)
-        .map_err(|e| Unavailable::Failed(Error::io(path, e)))?;
     Ok(file)
 }
 
@@ -256,7 +284,7 @@ mod tests {
     fn a_name_appears_only_when_committed_and_never_over_another_file() {
         let dir = dir("commit");
         let dest = dir.join("a.png");
-        let (partial, mut file) = PartialFile::create(&dest).unwrap();
+        let (partial, mut file, _) = PartialFile::create(&dest, "test").unwrap();
         io::Write::write_all(&mut file, b"bytes").unwrap();
         drop(file);
         assert!(
@@ -285,15 +313,15 @@ mod tests {
         {
             std::os::unix::fs::symlink(&target, partial_path(&dest)).unwrap();
             assert!(matches!(
-                PartialFile::create(&dest),
+                PartialFile::create(&dest, "test"),
                 Err(Unavailable::InUse(_))
             ));
             assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
             std::fs::remove_file(partial_path(&dest)).unwrap();
         }
-        let (held, _file) = PartialFile::create(&dest).unwrap();
+        let (held, _file, _) = PartialFile::create(&dest, "test").unwrap();
         assert!(matches!(
-            PartialFile::create(&dest),
+            PartialFile::create(&dest, "test"),
             Err(Unavailable::InUse(_))
         ));
         drop(held);
@@ -309,11 +337,44 @@ mod tests {
         let dir = dir("stale");
         let dest = dir.join("c.png");
         std::fs::write(partial_path(&dest), b"half of it").unwrap();
-        let (partial, file) = PartialFile::create(&dest).unwrap();
+        let (partial, file, part) = PartialFile::create(&dest, "test").unwrap();
+        assert_eq!(part, Part::default(), "no record: not resumed");
         assert_eq!(file.metadata().unwrap().len(), 0, "emptied");
         drop(file);
         partial.commit(&dest, false).unwrap();
         assert!(dest.is_file() && !partial_path(&dest).exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_partial_file_with_its_record_keeps_its_bytes_for_its_own_output_only() {
+        let dir = dir("resumable");
+        let dest = dir.join("d.png");
+        let record = Part {
+            have: 0,
+            validator: Some("\"e\"".into()),
+            total: Some(20),
+        };
+        std::fs::write(partial_path(&dest), b"half of it").unwrap();
+        sidecar::write(&partial_path(&dest), "image_1", &record).unwrap();
+        let (partial, file, part) = PartialFile::create(&dest, "image_1").unwrap();
+        assert_eq!(part.have, 10);
+        assert_eq!(part.validator, record.validator);
+        assert_eq!(file.metadata().unwrap().len(), 10, "kept");
+        drop((partial, file));
+        assert!(
+            !sidecar::path(&partial_path(&dest)).exists(),
+            "dropped with its file"
+        );
+
+        std::fs::write(partial_path(&dest), b"half of it").unwrap();
+        sidecar::write(&partial_path(&dest), "image_1", &record).unwrap();
+        let (_partial, file, part) = PartialFile::create(&dest, "image_2").unwrap();
+        assert_eq!(
+            (part.have, file.metadata().unwrap().len()),
+            (0, 0),
+            "another output's"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::decide::file_name;
 use crate::decide::names::NameBook;
+use crate::decide::resume::Part;
 use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
@@ -129,14 +130,16 @@ pub(crate) struct Reserved {
 /// Creates `dir` if needed and takes a name for output `name` with extension `ext` (from
 /// [`file_name::extension`]): the sanitised name with the suffix `-first` (none for 0),
 /// or the next one up when it is taken by this call, is held by another download, or,
-/// unless `overwrite`, exists in `dir`. Returns the reservation and its open partial file.
+/// unless `overwrite`, exists in `dir`. Returns the reservation, its open partial file,
+/// and what the partial file holds (bytes of this output left by a killed process, to be
+/// resumed: see [`PartialFile::create`]).
 pub(crate) fn reserve(
     dir: &Path,
     (name, first): (&str, u32),
     ext: &str,
     overwrite: bool,
     book: &NameBook,
-) -> Result<(Reserved, File)> {
+) -> Result<(Reserved, File, Part)> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let base = file_name::sanitize(name, ext);
     for n in first..MAX_SUFFIX {
@@ -148,8 +151,8 @@ pub(crate) fn reserve(
         if !overwrite && path.symlink_metadata().is_ok() {
             continue;
         }
-        match PartialFile::create(&path) {
-            Ok((partial, file)) => {
+        match PartialFile::create(&path, name) {
+            Ok((partial, file, part)) => {
                 let reserved = Reserved {
                     dir: dir.to_owned(),
                     base,
@@ -159,7 +162,7 @@ pub(crate) fn reserve(
                     book: book.clone(),
                     partial,
                 };
-                return Ok((reserved, file));
+                return Ok((reserved, file, part));
             }
             Err(Unavailable::InUse(_)) => continue,
             Err(Unavailable::Failed(e)) => return Err(e),
@@ -186,6 +189,11 @@ impl Reserved {
     /// The partial file the bytes go to.
     pub fn partial(&self) -> &Path {
         self.partial.path()
+    }
+
+    /// Records what the partial file holds, for a later process to resume.
+    pub fn remember(&self, part: &Part) -> Result<()> {
+        self.partial.remember(part)
     }
 
     /// The name the output is to get (a later one if this one appears meanwhile).

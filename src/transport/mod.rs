@@ -34,4 +34,12 @@ pub(crate) struct DownloadHead {
     pub content_type: Option<String>,
     /// The `Content-Length`, if any.
     pub content_length: Option<u64>,
+    /// The status: 200, or 206 for a range.
+    pub status: u16,
+    /// The `ETag`, if any.
+    pub etag: Option<String>,
+    /// The `Last-Modified`, if any.
+    pub last_modified: Option<String>,
+    /// The `Content-Range` of a 206.
+    pub content_range: Option<String>,
 }

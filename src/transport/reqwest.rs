@@ -303,11 +303,18 @@ pub(crate) async fn fetch(
     http: &Http,
     settings: &Settings,
     url: &str,
+    range: Option<(u64, &str)>,
 ) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = save::redact(url);
     let limit = settings.response_timeout;
     let get = |to: reqwest::Url| async {
-        match tokio::time::timeout(limit, http.get(to).send()).await {
+        let mut get = http.get(to);
+        if let Some((from, validator)) = range {
+            get = get
+                .header(header::RANGE, format!("bytes={from}-"))
+                .header(header::IF_RANGE, validator);
+        }
+        match tokio::time::timeout(limit, get.send()).await {
             Ok(resp) => resp.map_err(|e| failure(&redacted, e)),
             Err(_) => Err(timed_out(&redacted)),
         }
@@ -348,13 +355,19 @@ pub(crate) async fn fetch(
             body,
         }));
     }
-    let head = DownloadHead {
-        content_type: resp
-            .headers()
-            .get(header::CONTENT_TYPE)
+    let text = |name| {
+        resp.headers()
+            .get(name)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+            .map(str::to_owned)
+    };
+    let head = DownloadHead {
+        content_type: text(header::CONTENT_TYPE),
         content_length: resp.content_length(),
+        status,
+        etag: text(header::ETAG),
+        last_modified: text(header::LAST_MODIFIED),
+        content_range: text(header::CONTENT_RANGE),
     };
     let body = DownloadBody {
         resp,
@@ -376,7 +389,17 @@ pub(crate) async fn save(
     let mut file = tokio::fs::File::from_std(file);
     let mut written = 0u64;
     let redacted = save::redact(url);
-    while let Some(chunk) = next_chunk(&redacted, &mut body.resp, body.read_timeout).await? {
+    loop {
+        let chunk = match next_chunk(&redacted, &mut body.resp, body.read_timeout).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                // The bytes written so far are in the file before this returns, so that a
+                // resumed download continues exactly where it stopped.
+                let _ = file.flush().await;
+                return Err(e);
+            }
+        };
         file.write_all(&chunk)
             .await
             .map_err(|e| Error::io(path, e))?;

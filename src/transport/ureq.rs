@@ -128,11 +128,17 @@ pub(crate) fn fetch(
     http: &Http,
     _settings: &Settings,
     url: &str,
+    range: Option<(u64, &str)>,
 ) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = save::redact(url);
     let get = |link: &str| {
-        http.get(link)
-            .config()
+        let mut get = http.get(link);
+        if let Some((from, validator)) = range {
+            get = get
+                .header(header::RANGE, format!("bytes={from}-"))
+                .header(header::IF_RANGE, validator);
+        }
+        get.config()
             .http_status_as_error(false)
             .max_redirects(0)
             .build()
@@ -179,6 +185,10 @@ pub(crate) fn fetch(
     let head = DownloadHead {
         content_type: header(header::CONTENT_TYPE),
         content_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+        status,
+        etag: header(header::ETAG),
+        last_modified: header(header::LAST_MODIFIED),
+        content_range: header(header::CONTENT_RANGE),
     };
     Ok((head, body))
 }

@@ -71,6 +71,9 @@ pub(crate) struct Meter {
     callback: Option<ProgressCallback>,
     transfer: Transfer,
     done: u64,
+    /// The most reported so far: a download that starts over reports no less than this
+    /// until it is past it again (progress never goes backwards).
+    floor: u64,
     total: Option<u64>,
     last_report: Option<Instant>,
     finished: bool,
@@ -82,6 +85,7 @@ impl Meter {
             callback,
             transfer,
             done: 0,
+            floor: 0,
             total,
             last_report: None,
             finished: false,
@@ -91,6 +95,16 @@ impl Meter {
     /// A meter that reports nothing (a transfer nobody watches).
     pub fn off() -> Self {
         Meter::new(None, Transfer::Upload, None)
+    }
+
+    /// The transfer goes on from byte `position` (a resumed download: where its partial
+    /// file ends; one that starts over: 0), of `total` bytes in all when known.
+    pub fn at(&mut self, position: u64, total: Option<u64>) {
+        self.floor = self.floor.max(self.done);
+        self.done = position;
+        if total.is_some() {
+            self.total = total;
+        }
     }
 
     /// `n` more bytes went through.
@@ -130,7 +144,7 @@ impl Meter {
     fn report(&self) -> Progress {
         Progress {
             transfer: self.transfer.clone(),
-            done: self.done,
+            done: self.done.max(self.floor),
             total: self.total,
         }
     }

@@ -220,7 +220,7 @@ fn assert_monotonic_to_the_total(reports: &[Progress]) {
 
 #[maybe_async]
 #[case]
-async fn a_truncated_download_leaves_nothing() {
+async fn a_download_truncated_on_every_attempt_leaves_nothing() {
     let server = MockServer::start();
     server.register(
         Workflow::new("wf")
@@ -233,7 +233,8 @@ async fn a_truncated_download_leaves_nothing() {
         .execute_workflow_and_wait("wf", [("a", 1)], None, &options)
         .await
         .unwrap();
-    server.fail_next(Route::Download, 1, Fault::TruncateBody);
+    // Cut short more often than the retry policy resumes (3 attempts).
+    server.fail_next(Route::Download, 3, Fault::TruncateBody);
     let dir = fresh_dir("truncated");
     let err = client
         .download_outputs(&result, &dir, &DownloadOptions::new())

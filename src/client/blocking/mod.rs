@@ -37,6 +37,8 @@ mod batch_runner;
 mod builder;
 #[path = "../downloads.rs"]
 mod downloads;
+#[path = "../resuming.rs"]
+mod resuming;
 #[path = "../wait_loop.rs"]
 mod wait_loop;
 

@@ -1,0 +1,164 @@
+//! Fetching one download into its partial file, resumed where it stopped: written once and
+//! compiled into both clients. The decisions (what to ask for, what an answer means) are
+//! `decide::resume`'s; this is the I/O around them.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::path::Path;
+
+use super::{Client, maybe_async, transport};
+use crate::decide::resume::{self, Answer, Part};
+use crate::decide::retry::Retrier;
+use crate::files::save;
+use crate::transport::DownloadHead;
+use crate::wire::error::{Error, Result};
+use crate::wire::failure::TransportErrorKind;
+use crate::wire::progress::Meter;
+
+/// Answers that did not continue the file (a `416`, a range that does not fit) are asked
+/// again without a range at most this often: a server that keeps answering so is broken.
+const MAX_REFETCHES: u32 = 2;
+
+/// A download link, and the output it is of when a fresh link can be asked for (a presigned
+/// link that expired answers 403).
+pub(super) struct Link {
+    pub url: String,
+    pub output: Option<String>,
+}
+
+/// Where the bytes go: the partial file (its path for errors, a handle positioned by the
+/// loop) and how to record what it holds for a later process.
+pub(super) struct Target<'a> {
+    pub path: &'a Path,
+    pub file: &'a File,
+    pub remember: &'a (dyn Fn(&Part) -> Result<()> + Sync),
+}
+
+#[maybe_async]
+impl Client {
+    /// Streams `link` into `target`, which holds `part` already (bytes an earlier process
+    /// left, or none), and returns the file's final length, checked against the whole
+    /// length the server gave.
+    ///
+    /// A body cut short (reset, truncated, stalled past the response timeout) is asked for
+    /// again from where the file ends, with `Range` and `If-Range`, up to the retry
+    /// policy's attempts (at once when the body brought bytes before it broke); a `206` that continues the file is appended, a `200` (the range
+    /// ignored, or the file changed) starts the file over, and a `416` or a range that
+    /// does not fit asks for the whole file again. A link that answers 403 is replaced
+    /// once by a fresh one for its output. `first` is an answer already in hand (asked
+    /// without a range). `turn` is the caller's turn through the request bound, given up
+    /// while a fresh link is asked for (that request needs a turn of its own).
+    pub(super) async fn fetch_resuming<'c>(
+        &'c self,
+        link: &mut Link,
+        target: &Target<'_>,
+        part: &mut Part,
+        meter: &mut Meter,
+        turn: &mut Option<transport::Pass<'c>>,
+        mut first: Option<(DownloadHead, transport::DownloadBody)>,
+    ) -> Result<u64> {
+        let mut retrier = Retrier::new(&self.settings.retry);
+        let (mut refreshed, mut refetches) = (false, 0);
+        loop {
+            let asked = part.range().map(|(from, v)| (from, v.to_owned()));
+            let fetched = match first.take() {
+                Some(answer) => Ok(answer),
+                None => {
+                    let range = asked.as_ref().map(|(from, v)| (*from, v.as_str()));
+                    transport::fetch(&self.http, &self.settings, &link.url, range).await
+                }
+            };
+            let (head, body) = match fetched {
+                Ok(answer) => answer,
+                Err(e) if e.status() == Some(416) && refetches < MAX_REFETCHES => {
+                    refetches += 1;
+                    part.reset();
+                    continue;
+                }
+                Err(e) if e.status() == Some(403) && !refreshed && link.output.is_some() => {
+                    refreshed = true;
+                    *turn = None;
+                    let name = link.output.as_deref().unwrap_or_default();
+                    let fresh = self.fetch_output(name, None).await?.ok_or(e)?;
+                    save::check_url(&fresh.download_url)?;
+                    link.url = fresh.download_url;
+                    *turn = Some(self.turn(&link.url).await?);
+                    continue;
+                }
+                Err(e) => match resume::resumable(&e).then(|| retrier.after_cut()).flatten() {
+                    Some(delay) => {
+                        transport::sleep(delay).await;
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+            };
+            let validator = resume::validator(head.etag.as_deref(), head.last_modified.as_deref());
+            let asked_from = asked.as_ref().map(|(from, _)| *from);
+            let range = head.content_range.as_deref();
+            let at = match part.judge(asked_from, head.status, range, validator.as_deref()) {
+                Answer::Append(at) => at,
+                Answer::Whole => 0,
+                Answer::Refetch if refetches < MAX_REFETCHES => {
+                    refetches += 1;
+                    part.reset();
+                    continue;
+                }
+                Answer::Refetch => return Err(no_fit(&link.url, range)),
+            };
+            let total = resume::total_of(head.status, range, head.content_length);
+            // Small, local file operations: done in place, as the writes themselves are.
+            position(target, at)?;
+            part.learn(validator, total);
+            part.have = at;
+            if part.validator.is_some() {
+                (target.remember)(part)?;
+            }
+            meter.at(at, total);
+            let writer = target
+                .file
+                .try_clone()
+                .map_err(|e| Error::io(target.path, e))?;
+            let outcome = transport::save(&link.url, body, writer, target.path, meter).await;
+            part.have = (target.file.metadata())
+                .map_err(|e| Error::io(target.path, e))?
+                .len();
+            let failure = match outcome {
+                Ok(_) => return save::check_length(&link.url, part.have, total),
+                Err(e) => e,
+            };
+            match resume::resumable(&failure)
+                .then(|| retrier.after_cut())
+                .flatten()
+            {
+                // A body that brought bytes before it broke is asked for again at once (the
+                // link works; the connection dropped), still within the policy's attempts;
+                // one that brought nothing waits the policy's delay first.
+                Some(_) if part.have > at => {}
+                Some(delay) => transport::sleep(delay).await,
+                None => return Err(failure),
+            }
+        }
+    }
+}
+
+/// Cuts the partial file to `at` bytes and puts its handle there.
+fn position(target: &Target<'_>, at: u64) -> Result<()> {
+    let io = |e| Error::io(target.path, e);
+    target.file.set_len(at).map_err(io)?;
+    (&mut &*target.file).seek(SeekFrom::Start(at)).map_err(io)?;
+    Ok(())
+}
+
+/// A server that keeps answering ranges that do not continue the file.
+fn no_fit(url: &str, range: Option<&str>) -> Error {
+    let reason = format!(
+        "the server answered a range ({}) that does not continue the file, again",
+        range.unwrap_or("none")
+    );
+    Error::transport(
+        &save::redact(url),
+        TransportErrorKind::Other,
+        Some(Box::new(std::io::Error::other(reason))),
+    )
+}
