@@ -60,11 +60,11 @@ impl Client {
         let mut retrier = Retrier::new(&self.settings.retry);
         let (mut refreshed, mut refetches) = (false, 0);
         loop {
-            let asked = part.range().map(|(from, v)| (from, v.to_owned()));
+            let asked = part.range().map(|(from, v)| (from, v.map(str::to_owned)));
             let fetched = match first.take() {
                 Some(answer) => Ok(answer),
                 None => {
-                    let range = asked.as_ref().map(|(from, v)| (*from, v.as_str()));
+                    let range = asked.as_ref().map(|(from, v)| (*from, v.as_deref()));
                     transport::fetch(&self.http, &self.settings, &link.url, range).await
                 }
             };
@@ -111,7 +111,7 @@ impl Client {
             position(target, at)?;
             part.learn(validator, total);
             part.have = at;
-            if part.validator.is_some() {
+            if part.resumable() {
                 (target.remember)(part)?;
             }
             meter.at(at, total);

@@ -35,10 +35,15 @@ pub(crate) enum Answer {
 
 impl Part {
     /// The `Range` start and `If-Range` value to ask with, if this part can be resumed: it
-    /// has bytes and a validator. A partial file already whole asks for its last byte
+    /// has bytes, and a validator or at least the whole file's length (without a validator
+    /// a `206` is taken only when its length is the one recorded, as `curl -C -` resumes
+    /// with a length check added). A partial file already whole asks for its last byte
     /// again, so that the server still confirms that it is the same file.
-    pub fn range(&self) -> Option<(u64, &str)> {
-        let validator = self.validator.as_deref()?;
+    pub fn range(&self) -> Option<(u64, Option<&str>)> {
+        let validator = self.validator.as_deref();
+        if validator.is_none() && self.total.is_none() {
+            return None;
+        }
         match self.total {
             _ if self.have == 0 => None,
             Some(total) if self.have > total => None,
@@ -63,15 +68,28 @@ impl Part {
         else {
             return Answer::Refetch;
         };
-        let same_file = self.validator.as_deref() == validator || validator.is_none();
+        let fits = match (self.validator.as_deref(), validator) {
+            // `If-Range` was sent: a 206 says it matched (a server may leave the ETag out).
+            (Some(known), now) => now.is_none_or(|now| now == known),
+            // No validator to send: the length alone must say it is the same file.
+            (None, None) => self.total.is_some() && range.total == self.total,
+            // The server names a version now that it did not before: not the same answer.
+            (None, Some(_)) => false,
+        };
         let same_length = match (self.total, range.total) {
             (Some(known), Some(now)) => known == now,
             _ => true,
         };
-        match range.start == asked && same_file && same_length {
+        match range.start == asked && fits && same_length {
             true => Answer::Append(asked),
             false => Answer::Refetch,
         }
+    }
+
+    /// Whether there is anything worth recording for a later process (a validator or the
+    /// whole length: what `range` needs).
+    pub fn resumable(&self) -> bool {
+        self.validator.is_some() || self.total.is_some()
     }
 
     /// Takes what a response that is used says of the whole file.
@@ -160,18 +178,38 @@ mod tests {
     #[test]
     fn asks_from_where_the_file_ends() {
         assert_eq!(part(0, 10).range(), None);
-        assert_eq!(part(4, 10).range(), Some((4, "\"abc\"")));
+        assert_eq!(part(4, 10).range(), Some((4, Some("\"abc\""))));
         assert_eq!(
             part(10, 10).range(),
-            Some((9, "\"abc\"")),
+            Some((9, Some("\"abc\""))),
             "whole: ask for the last byte"
         );
         assert_eq!(part(11, 10).range(), None, "longer than the file: not ours");
-        let no_validator = Part {
+        let nothing_known = Part {
             have: 4,
             ..Part::default()
         };
-        assert_eq!(no_validator.range(), None);
+        assert_eq!(nothing_known.range(), None);
+        let length_only = Part {
+            have: 4,
+            validator: None,
+            total: Some(10),
+        };
+        assert_eq!(length_only.range(), Some((4, None)));
+        assert_eq!(
+            length_only.judge(Some(4), 206, Some("bytes 4-9/10"), None),
+            Answer::Append(4)
+        );
+        assert_eq!(
+            length_only.judge(Some(4), 206, Some("bytes 4-10/11"), None),
+            Answer::Refetch,
+            "another length: another file"
+        );
+        assert_eq!(
+            length_only.judge(Some(4), 206, Some("bytes 4-9/*"), None),
+            Answer::Refetch,
+            "no length to check against"
+        );
     }
 
     #[test]

@@ -303,16 +303,17 @@ pub(crate) async fn fetch(
     http: &Http,
     settings: &Settings,
     url: &str,
-    range: Option<(u64, &str)>,
+    range: Option<(u64, Option<&str>)>,
 ) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = save::redact(url);
     let limit = settings.response_timeout;
     let get = |to: reqwest::Url| async {
         let mut get = http.get(to);
         if let Some((from, validator)) = range {
-            get = get
-                .header(header::RANGE, format!("bytes={from}-"))
-                .header(header::IF_RANGE, validator);
+            get = get.header(header::RANGE, format!("bytes={from}-"));
+            if let Some(validator) = validator {
+                get = get.header(header::IF_RANGE, validator);
+            }
         }
         match tokio::time::timeout(limit, get.send()).await {
             Ok(resp) => resp.map_err(|e| failure(&redacted, e)),

@@ -128,15 +128,16 @@ pub(crate) fn fetch(
     http: &Http,
     _settings: &Settings,
     url: &str,
-    range: Option<(u64, &str)>,
+    range: Option<(u64, Option<&str>)>,
 ) -> Result<(DownloadHead, DownloadBody)> {
     let redacted = save::redact(url);
     let get = |link: &str| {
         let mut get = http.get(link);
         if let Some((from, validator)) = range {
-            get = get
-                .header(header::RANGE, format!("bytes={from}-"))
-                .header(header::IF_RANGE, validator);
+            get = get.header(header::RANGE, format!("bytes={from}-"));
+            if let Some(validator) = validator {
+                get = get.header(header::IF_RANGE, validator);
+            }
         }
         get.config()
             .http_status_as_error(false)

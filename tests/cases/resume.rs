@@ -216,3 +216,27 @@ async fn a_link_to_a_path_is_resumed_too_and_gives_up_after_the_policy() {
     assert_eq!(left, [std::ffi::OsString::from("clip.bin")]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[maybe_async]
+#[case]
+async fn a_server_without_a_validator_is_resumed_when_the_length_holds() {
+    // No ETag, no Last-Modified: the first answer breaks after 4 of 10 bytes, the second is
+    // the rest as a 206 whose length is the one recorded.
+    let cut = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 10\r\n\r\n0123".to_vec();
+    let rest = crate::common::http_reply(
+        "206 Partial Content",
+        &[("content-range", "bytes 4-9/10")],
+        b"456789",
+    );
+    let url = crate::common::scripted_server(vec![cut, rest], Duration::from_secs(30));
+    let client = Client::new(crate::common::KEY, "http://127.0.0.1:9").unwrap();
+    let dir = fresh_dir("resume-no-validator");
+    let dest = dir.join("out.bin");
+    let written = client
+        .download(&format!("{url}/out.bin"), &dest)
+        .await
+        .unwrap();
+    assert_eq!(written, 10);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"0123456789");
+    let _ = std::fs::remove_dir_all(&dir);
+}
