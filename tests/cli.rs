@@ -763,3 +763,82 @@ fn a_pod_without_a_catalog_runs_unchecked() {
     assert_eq!(err, "");
     assert_eq!(executes(&server), 1);
 }
+
+#[test]
+fn bash_completes_commands_from_the_generated_script() {
+    let dir = workdir("completions");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+    let (code, script, _) = run(cmd.args(["completions", "bash"]).current_dir(&dir));
+    assert_eq!(code, 0);
+    let file = dir.join("flowscale.bash");
+    std::fs::write(&file, script).unwrap();
+    // A real bash loads it and completes `flowscale ru` as a user pressing Tab would.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; COMP_WORDS=(flowscale ru); COMP_CWORD=1; COMP_LINE='flowscale ru'; \
+             COMP_POINT=12; _flowscale flowscale ru flowscale; echo \"${{COMPREPLY[@]}}\"",
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "run runs");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+        let (code, script, _) = run(cmd.args(["completions", shell]));
+        assert_eq!(code, 0, "{shell}");
+        assert!(script.contains("workflows"), "{shell}: {script}");
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+    let (code, page, _) = run(cmd.arg("man"));
+    assert_eq!(code, 0);
+    assert!(
+        page.contains(".TH flowscale 1") && page.contains("completions"),
+        "{page}"
+    );
+}
+
+#[test]
+fn the_key_can_come_from_a_private_file_never_from_one_others_read() {
+    let server = simulator();
+    let dir = workdir("key-file");
+    let file = dir.join("key");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let mut private = std::fs::metadata(&file).unwrap().permissions();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        private.set_mode(0o600);
+    }
+    std::fs::set_permissions(&file, private).unwrap();
+    let tool = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+        cmd.current_dir(&dir)
+            .env_remove("FLOWSCALE_API_KEY")
+            .env("FLOWSCALE_API_URL", server.url())
+            .args(args);
+        cmd
+    };
+    let (code, out, err) = run(tool(&["health", "--api-key-file"]).arg(&file));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("idle"), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut shared = std::fs::metadata(&file).unwrap().permissions();
+        shared.set_mode(0o644);
+        std::fs::set_permissions(&file, shared).unwrap();
+        let (code, _, err) = run(tool(&["health", "--api-key-file"]).arg(&file));
+        assert_eq!(code, 2);
+        assert!(
+            err.contains("may be read by other users (mode 644): refused"),
+            "{err}"
+        );
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+    let (code, _, err) = run(tool(&["health", "--api-key-file"]).arg(dir.join("none")));
+    assert_eq!(code, 2, "{err}");
+    let mut both = tool(&["health", "--api-key", "x", "--api-key-file"]);
+    let (code, _, _) = run(both.arg(&file));
+    assert_eq!(code, 2, "--api-key and --api-key-file conflict");
+}

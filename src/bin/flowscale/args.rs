@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use flowscale::{SortBy, SortOrder};
 
 const AFTER_HELP: &str = "\
-Configuration: --api-key / --api-url, else FLOWSCALE_API_KEY / FLOWSCALE_API_URL, else a .env
-file in the current directory with those two lines.
+Configuration: --api-key-file (or --api-key) / --api-url, else FLOWSCALE_API_KEY /
+FLOWSCALE_API_URL, else a .env file in the current directory with those two lines.
 
 Exit codes:
   0    success
@@ -27,9 +27,19 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// API key (default: FLOWSCALE_API_KEY, or .env)
-    #[arg(long, global = true, value_name = "KEY")]
+    /// API key (default: FLOWSCALE_API_KEY, or .env). Other users of this machine can see
+    /// it in `ps`, and it lands in shell history: prefer --api-key-file or the environment
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY",
+        conflicts_with = "api_key_file"
+    )]
     pub api_key: Option<String>,
+
+    /// Read the API key from this file (its first line); refused when others may read it
+    #[arg(long, global = true, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
 
     /// Pod base URL, https://<pod-id>.pod.flowscale.ai (default: FLOWSCALE_API_URL, or .env)
     #[arg(long, global = true, value_name = "URL")]
@@ -139,6 +149,23 @@ Examples:
     /// List runs, newest first
     #[command(after_help = "Example:\n  flowscale runs --group batch_001 --sort started_at --all")]
     Runs(RunsArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(after_help = "\
+Load it in the current shell, or install it where your shell looks for completions:
+  source <(flowscale completions bash)
+  flowscale completions bash > ~/.local/share/bash-completion/completions/flowscale
+  flowscale completions zsh > \"${fpath[1]}/_flowscale\"
+  flowscale completions fish > ~/.config/fish/completions/flowscale.fish")]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), for `man`
+    #[command(after_help = "Example:\n  flowscale man > flowscale.1 && man ./flowscale.1")]
+    Man,
 
     /// Run the built-in FlowScale simulator (for trying things offline)
     #[cfg(feature = "mock")]

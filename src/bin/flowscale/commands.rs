@@ -95,6 +95,9 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
         Command::Batch(args) => crate::batch_command::run(client, args, mode),
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
+        Command::Completions { .. } | Command::Man => {
+            unreachable!("handled before a client is built")
+        }
     }
 }
 

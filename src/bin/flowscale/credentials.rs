@@ -27,7 +27,7 @@ pub fn resolve(
     let key = pick(api_key, ENV_API_KEY).ok_or_else(|| {
         Failure::usage(
             "no API key",
-            "set FLOWSCALE_API_KEY, put it in a .env file, or pass --api-key \
+            "set FLOWSCALE_API_KEY, put it in a .env file, or pass --api-key-file \
              (try `flowscale mock` for a local simulator)",
         )
     })?;
@@ -39,6 +39,55 @@ pub fn resolve(
         )
     })?;
     Ok((key, url))
+}
+
+/// The key in the first line of `path` (`--api-key-file`). A file that others may read (or
+/// write) is refused, as ssh refuses such a private key: the key would not be private.
+/// Nothing of the file's content is ever part of a message.
+pub fn key_from_file(path: &Path) -> Result<String, Failure> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Failure::usage(
+            format!("cannot read the key file {shown}: {e}"),
+            "give a file holding the API key on its first line",
+        )
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Failure::usage(
+                format!(
+                    "the key file {shown} may be read by other users (mode {mode:03o}): refused"
+                ),
+                format!("make it yours alone: chmod 600 {shown}"),
+            ));
+        }
+    }
+    if !meta.is_file() {
+        return Err(Failure::usage(
+            format!("the key file {shown} is not a file"),
+            "give a file holding the API key on its first line",
+        ));
+    }
+    let mut text = String::new();
+    let read = std::fs::File::open(path).and_then(|f| {
+        std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 * 1024), &mut text)
+    });
+    if let Err(e) = read {
+        return Err(Failure::usage(
+            format!("cannot read the key file {shown}: {e}"),
+            "give a file holding the API key on its first line",
+        ));
+    }
+    match text.lines().next().map(str::trim).filter(|k| !k.is_empty()) {
+        Some(key) => Ok(key.to_owned()),
+        None => Err(Failure::usage(
+            format!("the key file {shown} is empty"),
+            "put the API key on its first line",
+        )),
+    }
 }
 
 /// `KEY=value` lines of a `.env` file, as `dotenvy` reads them (comments, `export `,

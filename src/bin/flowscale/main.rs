@@ -21,10 +21,9 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use args::Cli;
-#[cfg(feature = "mock")]
 use args::Command;
 use exit::Failure;
 use output::Mode;
@@ -56,11 +55,19 @@ fn main() -> ExitCode {
 }
 
 fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
-    #[cfg(feature = "mock")]
-    if let Command::Mock { port, shapes } = cli.command {
-        return serve_simulator(port, shapes);
+    // The commands that need no pod.
+    match cli.command {
+        #[cfg(feature = "mock")]
+        Command::Mock { port, shapes } => return serve_simulator(port, shapes),
+        Command::Completions { shell } => return completions(shell),
+        Command::Man => return manual(),
+        _ => {}
     }
-    let (key, url) = credentials::resolve(cli.api_key, cli.api_url)?;
+    let api_key = match &cli.api_key_file {
+        Some(path) => Some(credentials::key_from_file(path)?),
+        None => cli.api_key,
+    };
+    let (key, url) = credentials::resolve(api_key, cli.api_url)?;
     let client = flowscale::Client::new(key, url)?;
     commands::run(&client, cli.command, mode)
 }
@@ -80,6 +87,32 @@ fn report(failure: &Failure, mode: Mode) {
         });
         output::line(doc);
     }
+}
+
+/// `flowscale completions SHELL`: the completion script, from the same clap definition the
+/// tool parses with, so it never falls behind.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "flowscale", &mut out);
+    output::line(String::from_utf8_lossy(&out).trim_end());
+    Ok(())
+}
+
+/// `flowscale man`: the manual page in roff, from the clap definition.
+fn manual() -> Result<(), Failure> {
+    let mut out = Vec::new();
+    let rendered = clap_mangen::Man::new(Cli::command()).render(&mut out);
+    if let Err(e) = rendered {
+        return Err(Failure {
+            message: format!("the manual page could not be written: {e}"),
+            hint: None,
+            run_id: None,
+            code: exit::EXIT_FAILED,
+            result_printed: false,
+        });
+    }
+    output::line(String::from_utf8_lossy(&out).trim_end());
+    Ok(())
 }
 
 /// `flowscale mock`: the simulator with its demo workflows, until Ctrl-C.
