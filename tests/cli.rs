@@ -507,6 +507,35 @@ fn batch_from_a_jobs_file_reports_a_failed_job() {
         .find(|r| !r.files.is_empty())
         .unwrap();
     assert_eq!(uploaded.files[0].filename, "cat.png");
+
+    // The same command for people: a table within 100 columns, what went wrong below it.
+    let (code, out, _) = run(flowscale(&server, &dir).args([
+        "batch",
+        "demo-img2img",
+        "--jobs",
+        "jobs.jsonl",
+        "--poll",
+        "100ms",
+    ]));
+    assert_eq!(code, 1);
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+    let table: Vec<&str> = out.lines().collect();
+    assert!(
+        table[0].starts_with("JOB") && table[0].ends_with("FILES"),
+        "{out}"
+    );
+    assert!(
+        table[1].starts_with("line-1") && table[1].ends_with("2 (already done)"),
+        "{out}"
+    );
+    assert!(
+        table[2].starts_with("line-2") && table[2].ends_with("-"),
+        "{out}"
+    );
+    assert!(
+        (table.iter()).any(|l| l.starts_with("line-2: ") && l.contains("image_35728")),
+        "{out}"
+    );
 }
 
 /// Sends SIGINT (Ctrl-C) to `child` once the simulator has seen `n` submissions start.

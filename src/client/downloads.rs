@@ -70,7 +70,8 @@ impl Client {
     /// Saves every output of a run finished earlier (by id) into `dir`, as
     /// `download_outputs` does: asks FlowScale for the run and its outputs' links first.
     /// A run that has not completed is an [`Error::Input`](crate::Error::Input) that says
-    /// so (wait for it with `wait_for_run`).
+    /// so: one still going is to be waited for first (`wait_for_run`), one that failed has
+    /// nothing to download.
     #[doc = example!(client {
         "use flowscale::DownloadOptions;"
         "let run_id = \"808f34d0-ef97-4b78-a00f-1268077ea6db\";"
@@ -90,13 +91,18 @@ impl Client {
     ) -> Result<Vec<SavedOutput>> {
         let run = self.get_run(run_id).await?;
         if run.status != RunStatus::Completed {
-            return Err(Error::input(
-                "run_id",
-                format!(
-                    "run {run_id} is {}, not completed: wait for it with wait_for_run first",
+            // Said without naming a function: the tool shows this message too.
+            let why = match run.status.is_failure() {
+                true => format!(
+                    "run {run_id} is {}: it has no outputs to download",
                     run.status
                 ),
-            ));
+                false => format!(
+                    "run {run_id} is {}, not completed yet: wait for it to complete first",
+                    run.status
+                ),
+            };
+            return Err(Error::input("run_id", why));
         }
         let mut outputs = Vec::new();
         for name in &run.output_names {

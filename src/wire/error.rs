@@ -66,7 +66,7 @@ pub enum Error {
     /// The run is not lost: `run_id` lets you attach to it again with `wait_for_run`.
     #[error(
         "gave up waiting for run {run_id} after {elapsed:.1?} (last status: {}); \
-         call wait_for_run with this run id to keep waiting",
+         the run goes on, and waiting for it again picks it up",
         last_status.as_ref().map_or("unknown", RunStatus::as_str)
     )]
     #[non_exhaustive]

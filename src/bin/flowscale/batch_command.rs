@@ -119,18 +119,29 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             "{:<28}  {:<11}  {:<36}  FILES",
             "JOB", "STATUS", "RUN"
         )];
+        // The table fits 100 columns: what went wrong is listed below it, one job a line.
         lines.extend(report.jobs.iter().map(|j| {
-            let detail = match (&j.error, j.saved.len()) {
-                (Some(e), _) if j.status != JobStatus::Completed => e.replace('\n', " "),
-                (_, n) => format!("{n}{}", if j.reused { " (already done)" } else { "" }),
+            let files = match j.status {
+                JobStatus::Completed if j.reused => format!("{} (already done)", j.saved.len()),
+                JobStatus::Completed => j.saved.len().to_string(),
+                _ => "-".to_owned(),
             };
             format!(
-                "{:<28}  {:<11}  {:<36}  {detail}",
-                j.name,
+                "{:<28}  {:<11}  {:<36}  {files}",
+                fit(&j.name, 28),
                 j.status.to_string(),
                 j.run_id.as_deref().unwrap_or("-")
             )
         }));
+        for j in &report.jobs {
+            if let Some(e) = j
+                .error
+                .as_ref()
+                .filter(|_| j.status != JobStatus::Completed)
+            {
+                lines.push(format!("{}: {}", j.name, e.replace('\n', " ")));
+            }
+        }
         lines.push(format!(
             "{} completed, {} failed, {} still running, {} not started; manifest: {}",
             report.count(JobStatus::Completed),
@@ -348,9 +359,25 @@ fn matches(pattern: &str, name: &str) -> bool {
     true
 }
 
+/// `text` in at most `width` characters: cut, with `…` to say so.
+fn fit(text: &str, width: usize) -> String {
+    match text.char_indices().nth(width.saturating_sub(1)) {
+        Some((at, _)) if text.chars().count() > width => format!("{}…", &text[..at]),
+        _ => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{fit, matches};
+
+    #[test]
+    fn names_are_cut_to_their_column() {
+        assert_eq!(fit("line-1", 28), "line-1");
+        assert_eq!(fit(&"x".repeat(28), 28), "x".repeat(28));
+        assert_eq!(fit(&"é".repeat(30), 28), format!("{}…", "é".repeat(27)));
+        assert_eq!(fit("abc", 0), "abc".chars().take(0).collect::<String>() + "…");
+    }
 
     #[test]
     fn patterns_match_like_a_shell() {
