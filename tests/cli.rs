@@ -871,3 +871,46 @@ fn the_key_can_come_from_a_private_file_never_from_one_others_read() {
     let (code, _, _) = run(both.arg(&file));
     assert_eq!(code, 2, "--api-key and --api-key-file conflict");
 }
+
+#[test]
+fn an_output_not_ready_is_no_result_and_a_run_without_outputs_says_why() {
+    let server = simulator();
+    let dir = workdir("not-ready");
+    let (code, out, _) = run(flowscale(&server, &dir).args(["run", "slow", "--no-wait", "--json"]));
+    assert_eq!(code, 0);
+    let run_id = json(&out)["run_id"].as_str().unwrap().to_owned();
+    let (_, out, _) = run(flowscale(&server, &dir).args(["get", &run_id, "--json"]));
+    let name = json(&out)["output_names"][0].as_str().unwrap().to_owned();
+
+    let (code, out, err) = run(flowscale(&server, &dir).args(["output", &name]));
+    assert_eq!(code, 4, "{err}");
+    assert_eq!(out, "", "nothing a script could take for a link");
+    assert!(
+        err.starts_with(&format!("error: output {name} is not ready yet")),
+        "{err}"
+    );
+    let (code, out, _) = run(flowscale(&server, &dir).args(["output", &name, "--json"]));
+    assert_eq!(code, 4);
+    let doc = json(&out);
+    assert_eq!(doc["ready"], false);
+    assert!(doc["download_url"].is_null(), "{doc}");
+    assert_eq!(out.matches("\"ready\"").count(), 1, "one document: {out}");
+
+    let (code, _, err) = run(flowscale(&server, &dir).args(["download", &run_id]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not completed yet: wait for it to complete first"),
+        "{err}"
+    );
+    assert!(!err.contains("wait_for_run"), "{err}");
+    let (_, out, _) = run(flowscale(&server, &dir).args(["run", "failing", "--no-wait", "-q"]));
+    let failed = out.trim().to_owned();
+    let (code, _, _) = run(flowscale(&server, &dir).args(["wait", &failed, "--poll", "100ms"]));
+    assert_eq!(code, 1);
+    let (code, _, err) = run(flowscale(&server, &dir).args(["download", &failed]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("is failed: it has no outputs to download"),
+        "{err}"
+    );
+}

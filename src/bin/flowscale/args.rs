@@ -16,6 +16,7 @@ Exit codes:
   2    usage error (bad arguments)
   3    a wait timed out or gave up (the run goes on: resume with `flowscale wait RUN_ID`);
        in a batch: some jobs need another run
+  4    `flowscale output`: the output is not ready yet (nothing on stdout)
   141  stdout was closed (`| head`): the tool stops quietly, as Unix tools do
   130  interrupted (Ctrl-C; a run being waited for goes on; a submission already sent is
        let finish first, so its run id is printed or recorded)";

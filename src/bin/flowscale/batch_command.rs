@@ -376,7 +376,10 @@ mod tests {
         assert_eq!(fit("line-1", 28), "line-1");
         assert_eq!(fit(&"x".repeat(28), 28), "x".repeat(28));
         assert_eq!(fit(&"é".repeat(30), 28), format!("{}…", "é".repeat(27)));
-        assert_eq!(fit("abc", 0), "abc".chars().take(0).collect::<String>() + "…");
+        assert_eq!(
+            fit("abc", 0),
+            "abc".chars().take(0).collect::<String>() + "…"
+        );
     }
 
     #[test]

@@ -72,14 +72,28 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
             emit(mode, &doc, || vec![message.clone()])
         }
         Command::Output { name } => {
-            let doc = match client.get_output(&name)? {
-                Some(out) => json!({"name": name, "ready": true, "download_url": out.download_url}),
-                None => json!({"name": name, "ready": false}),
-            };
-            emit(mode, &doc, || match doc["download_url"].as_str() {
-                Some(url) => vec![url.to_owned()],
-                None => vec![format!("{name} is not ready yet")],
-            })
+            let out = client.get_output(&name)?;
+            let url = out.map(|o| o.download_url);
+            let doc = json!({"name": name, "ready": url.is_some(), "download_url": url});
+            match url {
+                Some(url) => emit(mode, &doc, || vec![url.clone()]),
+                None => {
+                    // Not a result: `url=$(flowscale output NAME)` must not take this for one.
+                    if mode == Mode::Json {
+                        emit(mode, &doc, Vec::new)?;
+                    }
+                    Err(Failure {
+                        message: format!("output {name} is not ready yet"),
+                        hint: Some(
+                            "its run is still going: `flowscale wait RUN_ID` waits for it"
+                                .to_owned(),
+                        ),
+                        run_id: None,
+                        code: crate::exit::EXIT_NOT_READY,
+                        result_printed: true,
+                    })
+                }
+            }
         }
         Command::Download { run_id, output_dir } => {
             let bars = Bars::new(mode == Mode::Human);

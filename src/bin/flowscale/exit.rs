@@ -7,6 +7,7 @@ use flowscale::{Error, TransportErrorKind};
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_TIMEOUT: i32 = 3;
+pub const EXIT_NOT_READY: i32 = 4;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A failure to report: its message, a hint, the run it concerns, and the exit code.
