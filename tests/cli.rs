@@ -267,6 +267,26 @@ fn exit_codes_tell_scripts_what_happened() {
     let (code, _, err) = run(flowscale(&server, &dir).args(["run", "quick", "-i", "no-equals"]));
     assert_eq!(code, 2, "{err}");
     assert!(err.starts_with("error: input `no-equals`"), "{err}");
+    // ... and before anything is paid for: a file that is missing or a folder, a page size
+    // out of range (named as the flag, not the API's field).
+    for bad in ["image_35728=@missing.png", "image_35728=@."] {
+        let mut cmd = flowscale(&server, &dir);
+        let (code, _, err) =
+            run(cmd.args(["run", "demo-img2img", "-i", "text_51536=x", "-i", bad]));
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.starts_with("error: input `image_35728`: "), "{err}");
+    }
+    let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--page-size", "0"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--page-size") && !err.contains("page_size"),
+        "{err}"
+    );
+    assert_eq!(
+        crate::common::executes(&server),
+        2,
+        "only the two runs above were sent"
+    );
 
     // A wrong key: exit 1, one line, a hint, never the key.
     let (code, _, err) =

@@ -308,11 +308,13 @@ pub struct RunsArgs {
     pub asc: bool,
 
     /// Page number, from 1
-    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "all")]
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "all",
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub page: u32,
 
     /// Runs per page, 1 to 100
-    #[arg(long, value_name = "M", default_value_t = 10)]
+    #[arg(long, value_name = "M", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
     pub page_size: u32,
 
     /// Walk every page

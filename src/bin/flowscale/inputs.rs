@@ -34,10 +34,34 @@ pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure>
             stdin_used = true;
             inputs.set(name, Reader::new(std::io::stdin(), name))
         } else if let Some(path) = value.strip_prefix('@') {
+            readable(name, Path::new(path))?;
             inputs.file(name, Path::new(path))
         } else {
             inputs.text(name, value)
         };
     }
     Ok(inputs)
+}
+
+/// A `-i name=@path` that cannot be sent is a usage error (exit 2), found before anything
+/// is uploaded or paid for: a missing file, a folder, one that cannot be opened.
+fn readable(name: &str, path: &Path) -> Result<(), Failure> {
+    let refused = |why: String| {
+        Failure::usage(
+            format!("input `{name}`: {why}"),
+            format!(
+                "give a readable file: -i {name}=@FILE (or -i {name}=@@text for text starting with @)"
+            ),
+        )
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(refused(format!(
+            "{} is a folder, not a file",
+            path.display()
+        ))),
+        Ok(_) => std::fs::File::open(path)
+            .map(drop)
+            .map_err(|e| refused(format!("cannot open {}: {e}", path.display()))),
+        Err(e) => Err(refused(format!("cannot open {}: {e}", path.display()))),
+    }
 }
