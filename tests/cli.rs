@@ -934,3 +934,33 @@ fn an_output_not_ready_is_no_result_and_a_run_without_outputs_says_why() {
         "{err}"
     );
 }
+
+#[test]
+fn what_would_fail_after_a_paid_run_is_refused_before_it() {
+    let server = simulator();
+    let dir = workdir("before-paying");
+    std::fs::write(dir.join("afile"), "not a directory").unwrap();
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "-o", "afile"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot save into afile: it is a file"),
+        "{err}"
+    );
+    for flag in ["--timeout", "--poll"] {
+        let (code, _, err) =
+            run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", flag, "0s"]));
+        assert_eq!(code, 2, "{flag}: {err}");
+    }
+    assert_eq!(executes(&server), 0, "nothing was paid for");
+
+    // A missing input FlowScale refuses (422) is answered with the -i that adds it.
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["run", "demo-img2img", "-i", "text_51536=x"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("body.image_35728: Field required"), "{err}");
+    assert!(
+        err.contains("hint: the workflow needs image_35728: add -i image_35728="),
+        "{err}"
+    );
+}

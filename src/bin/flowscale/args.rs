@@ -333,8 +333,19 @@ impl RunsArgs {
 }
 
 /// A duration as `humantime` reads it (`500ms`, `90s`, `10m`, `1h 30m`, `2days`), or plain
-/// seconds (`7`). One too large for any clock is refused here, not left to overflow later.
+/// seconds (`7`). One too large for any clock is refused here, not left to overflow later,
+/// and so is zero: a run submitted with `--timeout 0s` would be paid for and given up at once.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    match read_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "`{}` is no time at all: give more than zero",
+            text.trim()
+        )),
+        d => Ok(d),
+    }
+}
+
+fn read_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text
@@ -359,6 +370,8 @@ mod tests {
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("0").is_err());
         // Longer than any clock holds: taken (waits saturate: no deadline), or refused
         // when it is not even a number of seconds; never a panic.
         assert_eq!(

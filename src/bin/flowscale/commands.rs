@@ -43,6 +43,9 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
         }
         Command::Run(args) => run_workflow(client, args, mode),
         Command::Wait(args) => {
+            if !args.wait.no_download {
+                usable_dir(&args.wait.output_dir)?;
+            }
             let bars = Bars::new(mode == Mode::Human);
             remember(&args.run_id);
             let result = client.wait_for_run(&args.run_id, &wait_options(&args.wait, &bars, mode));
@@ -96,6 +99,7 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
             }
         }
         Command::Download { run_id, output_dir } => {
+            usable_dir(&output_dir)?;
             let bars = Bars::new(mode == Mode::Human);
             let saved = client.download_run_outputs(&run_id, &output_dir, &save_options(&bars))?;
             bars.finish();
@@ -119,6 +123,9 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
 fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failure> {
     let bars = Bars::new(mode == Mode::Human);
     let mut inputs = parse_inputs(&args.inputs)?;
+    if !args.no_wait && !args.wait.no_download {
+        usable_dir(&args.wait.output_dir)?;
+    }
     if !args.no_check {
         crate::catalog::check(client, &args.workflow_id, &[(None, &inputs)], mode)?;
     }
@@ -304,4 +311,20 @@ fn remember(run_id: &str) {
         Some(run_id),
         format!("run {run_id} goes on; resume with: flowscale wait {run_id}"),
     );
+}
+
+/// An output directory the outputs can be saved into, checked (and made) before a run is
+/// submitted and paid for: a file in its place is a usage error, not a failure after the run.
+pub fn usable_dir(dir: &std::path::Path) -> Result<(), Failure> {
+    let refused = |why: String| {
+        Failure::usage(
+            format!("cannot save into {}: {why}", dir.display()),
+            "give -o a directory (it is made if it does not exist)",
+        )
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Err(refused("it is a file, not a directory".to_owned())),
+        Ok(_) => Ok(()),
+        Err(_) => std::fs::create_dir_all(dir).map_err(|e| refused(e.to_string())),
+    }
 }

@@ -84,6 +84,12 @@ impl From<Error> for Failure {
                 ),
             ),
             Error::Config { .. } => (EXIT_USAGE, None),
+            // FastAPI names each missing field `body.<name>`: say how to give it.
+            Error::Api {
+                status: 422,
+                message,
+                ..
+            } if message.contains("Field required") => (EXIT_FAILED, missing_inputs(message)),
             // The answer could not be read, but it names a run: that run may be going.
             Error::Decode {
                 run_id: Some(run_id),
@@ -125,4 +131,24 @@ impl From<Error> for Failure {
             result_printed: false,
         }
     }
+}
+
+/// For a 422 naming missing form fields (`body.image_35728: Field required`), the `-i`
+/// options that add them.
+fn missing_inputs(message: &str) -> Option<String> {
+    let names: Vec<&str> = message
+        .split(';')
+        .filter(|part| part.contains("Field required"))
+        .filter_map(|part| part.trim().strip_prefix("body."))
+        .filter_map(|part| part.split(':').next())
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let options: Vec<String> = names.iter().map(|n| format!("-i {n}=VALUE")).collect();
+    Some(format!(
+        "the workflow needs {}: add {} (a file as -i NAME=@FILE)",
+        names.join(", "),
+        options.join(" ")
+    ))
 }
