@@ -88,10 +88,13 @@ fn health_and_queue_in_both_modes() {
     assert!(out.lines().count() >= 1 && out.contains("idle"), "{out}");
     let (code, out, _) = run(flowscale(&server, &dir).args(["health", "--json"]));
     assert_eq!(code, 0);
-    assert_eq!(json(&out)[0]["status"], "idle");
+    assert_eq!(json(&out)["containers"][0]["status"], "idle");
     let (code, out, _) = run(flowscale(&server, &dir).args(["queue", "--json"]));
     assert_eq!(code, 0);
-    assert!(json(&out)[0]["queue"]["queue_running"].is_array(), "{out}");
+    assert!(
+        json(&out)["containers"][0]["queue"]["queue_running"].is_array(),
+        "{out}"
+    );
     let (code, out, _) = run(flowscale(&server, &dir).arg("queue"));
     assert_eq!(code, 0);
     assert!(out.contains("0 running"), "{out}");
@@ -209,7 +212,7 @@ fn a_run_started_without_waiting_is_waited_for_listed_and_fetched() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["_id"].clone())
+        .map(|r| r["run_id"].clone())
         .collect();
     assert!(ids.contains(&Value::from(run_id.as_str())), "{out}");
 }
@@ -342,7 +345,7 @@ fn a_dotenv_file_configures_the_tool() {
         .args(["health", "--json"]);
     let (code, out, err) = run(&mut cmd);
     assert_eq!(code, 0, "{err}");
-    assert!(json(&out).is_array());
+    assert!(json(&out)["containers"].is_array());
 }
 
 #[test]
@@ -962,5 +965,51 @@ fn what_would_fail_after_a_paid_run_is_refused_before_it() {
     assert!(
         err.contains("hint: the workflow needs image_35728: add -i image_35728="),
         "{err}"
+    );
+}
+
+#[test]
+fn every_json_document_carries_its_version_and_names_runs_alike() {
+    let server = simulator();
+    let dir = workdir("versions");
+    let doc = |args: &[&str]| {
+        let (_, out, err) = run(flowscale(&server, &dir).args(args).arg("--json"));
+        // One pretty document, or an error document on one line.
+        let doc: Value = serde_json::from_str(&out).unwrap_or_else(|_| {
+            let last = out.lines().last().unwrap_or_default();
+            serde_json::from_str(last).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}{err}"))
+        });
+        assert_eq!(doc["version"], 1, "{args:?}: {doc}");
+        doc
+    };
+    doc(&["health"]);
+    doc(&["queue"]);
+    doc(&["workflows"]);
+    doc(&["workflows", "wf1"]);
+    let started = doc(&["run", "quick", "-i", "a=1", "--no-wait"]);
+    let run_id = started["run_id"].as_str().unwrap().to_owned();
+    let waited = doc(&["wait", &run_id, "--poll", "100ms", "-o", "w"]);
+    assert_eq!(waited["run_id"], run_id.as_str());
+    let got = doc(&["get", &run_id]);
+    assert_eq!(got["run_id"], run_id.as_str(), "{got}");
+    assert!(got.get("_id").is_none(), "{got}");
+    let listed = doc(&["runs"]);
+    assert!(
+        listed["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["run_id"].is_string())
+    );
+    let name = got["output_names"][0].as_str().unwrap().to_owned();
+    doc(&["output", &name]);
+    let saved = doc(&["download", &run_id, "-o", "d"]);
+    assert_eq!(saved["run_id"], run_id.as_str());
+    doc(&["cancel", &run_id]);
+    // An error is a document too, and names the run it is about.
+    let failed = doc(&["download", "no-such-run"]);
+    assert!(
+        failed["error"].is_string() && failed["exit_code"] == 1,
+        "{failed}"
     );
 }

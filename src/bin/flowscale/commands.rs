@@ -15,10 +15,26 @@ use crate::output::{self, Mode, emit};
 
 /// Runs one command.
 pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure> {
+    // A failure of a command about one run is about that run, whatever the SDK's error
+    // knew: the `--json` error document says which (never `null` for a known run).
+    let about = match &command {
+        Command::Wait(args) => Some(args.run_id.clone()),
+        Command::Get { run_id } | Command::Cancel { run_id } | Command::Download { run_id, .. } => {
+            Some(run_id.clone())
+        }
+        _ => None,
+    };
+    run_command(client, command, mode).map_err(|mut failure| {
+        failure.run_id = failure.run_id.or(about);
+        failure
+    })
+}
+
+fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Failure> {
     match command {
         Command::Health => {
             let health = client.check_health()?;
-            emit(mode, &health, || {
+            emit(mode, &json!({"containers": health}), || {
                 health
                     .iter()
                     .map(|c| format!("{}\t{}", c.container, c.status))
@@ -27,7 +43,7 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
         }
         Command::Queue => {
             let queue = client.get_queue()?;
-            emit(mode, &queue, || {
+            emit(mode, &json!({"containers": queue}), || {
                 queue
                     .iter()
                     .map(|c| {
@@ -53,7 +69,7 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
         }
         Command::Get { run_id } => {
             let run = client.get_run(&run_id)?;
-            emit(mode, &run, || {
+            emit(mode, &run_doc(&run), || {
                 let mut lines = vec![
                     format!("run       {}", run.id.as_deref().unwrap_or(&run_id)),
                     format!("status    {}", run.status),
@@ -272,7 +288,8 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
         let page = client.get_runs(&query)?;
         (page.runs, page.meta)
     };
-    let doc = json!({"runs": runs, "meta": meta});
+    let docs: Vec<Value> = runs.iter().map(run_doc).collect();
+    let doc = json!({"runs": docs, "meta": meta});
     emit(mode, &doc, || {
         if mode == Mode::Quiet {
             // A run listed without its id (as FlowScale's OpenAPI file has runs) shows `-`.
@@ -327,4 +344,15 @@ pub fn usable_dir(dir: &std::path::Path) -> Result<(), Failure> {
         Ok(_) => Ok(()),
         Err(_) => std::fs::create_dir_all(dir).map_err(|e| refused(e.to_string())),
     }
+}
+
+/// A run as the tool's documents name it: `run_id`, as every other document does, where the
+/// server's answer (and the SDK's `Run`, which keeps the wire's name) says `_id`.
+fn run_doc(run: &flowscale::Run) -> Value {
+    let mut doc = serde_json::to_value(run).unwrap_or(Value::Null);
+    if let Some(fields) = doc.as_object_mut() {
+        let id = fields.remove("_id").unwrap_or(Value::Null);
+        fields.insert("run_id".to_owned(), id);
+    }
+    doc
 }

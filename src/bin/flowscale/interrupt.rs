@@ -66,7 +66,7 @@ fn leave() -> ! {
             "run_id": run_id,
             "exit_code": EXIT_INTERRUPTED,
         });
-        output::line(doc);
+        output::line(output::versioned(&doc));
     }
     std::process::exit(EXIT_INTERRUPTED);
 }

@@ -85,7 +85,7 @@ fn report(failure: &Failure, mode: Mode) {
             "run_id": failure.run_id,
             "exit_code": failure.code,
         });
-        output::line(doc);
+        output::line(output::versioned(&doc));
     }
 }
 

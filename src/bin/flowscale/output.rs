@@ -45,14 +45,30 @@ pub enum Mode {
     Json,
 }
 
-/// Prints a result: one JSON document, or lines.
+/// The version every `--json` document carries: it changes when a field is renamed,
+/// removed or changes its meaning, not when one is added.
+pub const JSON_VERSION: u32 = 1;
+
+/// A `--json` document with its `"version"`. Every document is an object; anything else is
+/// put under `"items"` (no command emits one).
+pub fn versioned(doc: &impl serde::Serialize) -> serde_json::Value {
+    let value = serde_json::to_value(doc).unwrap_or(serde_json::Value::Null);
+    let mut object = match value {
+        serde_json::Value::Object(object) => object,
+        other => serde_json::Map::from_iter([("items".to_owned(), other)]),
+    };
+    object.insert("version".to_owned(), JSON_VERSION.into());
+    serde_json::Value::Object(object)
+}
+
+/// Prints a result: one JSON document (with its version), or lines.
 pub fn emit<T: serde::Serialize>(
     mode: Mode,
     doc: &T,
     lines: impl FnOnce() -> Vec<String>,
 ) -> Result<(), Failure> {
     match mode {
-        Mode::Json => match serde_json::to_string_pretty(doc) {
+        Mode::Json => match serde_json::to_string_pretty(&versioned(doc)) {
             Ok(text) => line(text),
             Err(e) => {
                 return Err(Failure {
