@@ -1013,3 +1013,99 @@ fn every_json_document_carries_its_version_and_names_runs_alike() {
         "{failed}"
     );
 }
+
+#[test]
+fn events_follow_a_run_line_by_line_and_end_with_its_outcome() {
+    let server = simulator();
+    let dir = workdir("events");
+    let parse = |out: &str| -> Vec<Value> {
+        out.lines()
+            .map(|line| {
+                let event = json(line);
+                assert_eq!(event["version"], 1, "{line}");
+                let time = event["time"].as_str().unwrap();
+                assert!(
+                    time.len() == 24 && time.ends_with('Z'),
+                    "RFC 3339, UTC: {time}"
+                );
+                event
+            })
+            .collect()
+    };
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run", "quick", "-i", "a=1", "--poll", "100ms", "-o", "out", "--events",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let events = parse(&out);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds[0], "submitted", "{kinds:?}");
+    assert!(
+        kinds.contains(&"status") && kinds.contains(&"output_ready"),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"download_progress"), "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "saved").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(*kinds.last().unwrap(), "finished");
+    let run_id = events[0]["run_id"].as_str().unwrap();
+    assert!(
+        events[..events.len() - 1]
+            .iter()
+            .all(|e| e["run_id"] == run_id),
+        "every event names the run: {out}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["exit_code"], 0);
+    assert_eq!(last["result"]["run_id"], run_id);
+    for saved in events.iter().filter(|e| e["event"] == "saved") {
+        assert!(
+            dir.join(saved["path"].as_str().unwrap()).is_file(),
+            "{saved}"
+        );
+    }
+    assert!(err.is_empty(), "no bars with --events: {err}");
+
+    // A failed run ends with a `failed` event carrying the exit code.
+    let (code, out, _) = run(flowscale(&server, &dir)
+        .args(["run", "failing", "-i", "a=1", "--poll", "100ms", "--events"]));
+    assert_eq!(code, 1);
+    let events = parse(&out);
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["event"].as_str(), last["exit_code"].as_i64()),
+        (Some("failed"), Some(1))
+    );
+
+    // A batch names its jobs.
+    std::fs::write(dir.join("jobs.jsonl"), "{\"a\": 1, \"name\": \"one\"}\n").unwrap();
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "batch",
+        "quick",
+        "--jobs",
+        "jobs.jsonl",
+        "--poll",
+        "100ms",
+        "-o",
+        "b",
+        "--events",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let events = parse(&out);
+    assert_eq!(events[0]["event"], "submitted");
+    assert_eq!(events[0]["job"], "one");
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "job_finished")
+        .unwrap();
+    assert_eq!(done["status"], "completed");
+    assert_eq!(events.last().unwrap()["event"], "finished");
+    // And --events is for the commands that follow something.
+    let (code, _, _) = run(flowscale(&server, &dir).args(["run", "quick", "--events", "--json"]));
+    assert_eq!(code, 2);
+}

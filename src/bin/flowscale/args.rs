@@ -145,6 +145,9 @@ Examples:
         /// Directory to save into (created if needed)
         #[arg(short, long, value_name = "DIR", default_value = ".")]
         output_dir: PathBuf,
+        /// Print one JSON event per line on stdout as things happen (no bars)
+        #[arg(long, conflicts_with_all = ["json", "quiet"])]
+        events: bool,
     },
 
     /// List runs, newest first
@@ -181,6 +184,19 @@ Load it in the current shell, or install it where your shell looks for completio
         #[arg(long, value_name = "MODE", default_value = "union", value_parser = parse_shapes)]
         shapes: flowscale::mock::Shapes,
     },
+}
+
+impl Command {
+    /// Whether `--events` was asked for.
+    pub fn events(&self) -> bool {
+        match self {
+            Command::Run(args) => args.wait.events,
+            Command::Wait(args) => args.wait.events,
+            Command::Download { events, .. } => *events,
+            Command::Batch(args) => args.events,
+            _ => false,
+        }
+    }
 }
 
 /// A shape mode of the simulator.
@@ -263,6 +279,10 @@ pub struct BatchArgs {
     /// Directory for the manifest and one folder of outputs per job
     #[arg(short, long, value_name = "DIR", default_value = "flowscale-batch")]
     pub output_dir: PathBuf,
+
+    /// Print one JSON event per line on stdout as things happen (no bars)
+    #[arg(long, conflicts_with_all = ["json", "quiet"])]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +311,10 @@ pub struct WaitSettings {
     /// Do not save the outputs; print their links
     #[arg(long)]
     pub no_download: bool,
+
+    /// Print one JSON event per line on stdout as things happen (no bars)
+    #[arg(long, conflicts_with_all = ["json", "quiet"])]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]

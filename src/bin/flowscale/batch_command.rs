@@ -65,6 +65,9 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
         )
         .download_options(DownloadOptions::new())
         .on_event(move |event| {
+            if mode == Mode::Events {
+                crate::events::batch_event(event);
+            }
             let counts = match event {
                 BatchEvent::Submitted { counts, .. }
                 | BatchEvent::Attached { counts, .. }

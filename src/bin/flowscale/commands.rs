@@ -114,11 +114,17 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
                 }
             }
         }
-        Command::Download { run_id, output_dir } => {
+        Command::Download {
+            run_id, output_dir, ..
+        } => {
             usable_dir(&output_dir)?;
             let bars = Bars::new(mode == Mode::Human);
-            let saved = client.download_run_outputs(&run_id, &output_dir, &save_options(&bars))?;
+            let options = save_options(&bars, mode, Some(&run_id));
+            let saved = client.download_run_outputs(&run_id, &output_dir, &options)?;
             bars.finish();
+            if mode == Mode::Events {
+                crate::events::saved(&run_id, &saved);
+            }
             let doc = json!({"run_id": run_id, "saved": saved});
             emit(mode, &doc, || saved_lines(&saved, mode))
         }
@@ -153,7 +159,11 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
         let exec = client.execute_workflow(&args.workflow_id, inputs, group);
         if let Ok(exec) = &exec {
             remember(&exec.run_id);
-            if interrupt::pressed() && mode != Mode::Json {
+            if mode == Mode::Events {
+                crate::events::run_event(&RunEvent::Submitted {
+                    run_id: exec.run_id.clone(),
+                });
+            } else if interrupt::pressed() && mode != Mode::Json {
                 // Interrupted while the submission was on the wire: the run exists.
                 output::line(&exec.run_id);
             }
@@ -191,12 +201,15 @@ fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions
                 match mode {
                     Mode::Human => bars.println(&format!("run {run_id}")),
                     Mode::Quiet => output::line(run_id),
-                    Mode::Json => {}
+                    Mode::Json | Mode::Events => {}
                 }
                 // The id is out: a Ctrl-C pressed meanwhile ends the tool now.
                 interrupt::submitting(false);
             }
-            bars.event(event);
+            match mode {
+                Mode::Events => crate::events::run_event(event),
+                _ => bars.event(event),
+            }
         })
 }
 
@@ -218,7 +231,12 @@ fn finish_wait(
     let saved = if settings.no_download {
         Vec::new()
     } else {
-        client.download_outputs(&result, &settings.output_dir, &save_options(bars))?
+        let options = save_options(bars, mode, Some(&result.run_id));
+        let saved = client.download_outputs(&result, &settings.output_dir, &options)?;
+        if mode == Mode::Events {
+            crate::events::saved(&result.run_id, &saved);
+        }
+        saved
     };
     bars.finish();
     interrupt::clear_resume();
@@ -256,9 +274,13 @@ fn finish_wait(
     })
 }
 
-fn save_options(bars: &Bars) -> DownloadOptions {
+fn save_options(bars: &Bars, mode: Mode, run_id: Option<&str>) -> DownloadOptions {
     let bars = bars.clone();
-    DownloadOptions::new().on_progress(move |p| bars.download(p))
+    let run_id = run_id.map(str::to_owned);
+    DownloadOptions::new().on_progress(move |p| match mode {
+        Mode::Events => crate::events::progress(run_id.as_deref(), p),
+        _ => bars.download(p),
+    })
 }
 
 fn saved_lines(saved: &[SavedOutput], mode: Mode) -> Vec<String> {

@@ -28,10 +28,13 @@ static RESUME: Mutex<Option<String>> = Mutex::new(None);
 static RUN_ID: Mutex<Option<String>> = Mutex::new(None);
 /// Whether stdout takes one JSON document (`--json`).
 static JSON: AtomicBool = AtomicBool::new(false);
+static EVENTS: AtomicBool = AtomicBool::new(false);
 
-/// Installs the handler; with `json`, the way out prints the `--json` error document.
-pub fn install(json: bool) {
-    JSON.store(json, Ordering::SeqCst);
+/// Installs the handler; with `--json` the way out prints the error document, with
+/// `--events` a `failed` event.
+pub fn install(mode: crate::output::Mode) {
+    JSON.store(mode == crate::output::Mode::Json, Ordering::SeqCst);
+    EVENTS.store(mode == crate::output::Mode::Events, Ordering::SeqCst);
     let _ = ctrlc::set_handler(|| {
         if PRESSED.swap(true, Ordering::SeqCst) {
             leave();
@@ -59,7 +62,14 @@ fn leave() -> ! {
         Some(resume) => output::note(format_args!("\ninterrupted: {resume}")),
         None => output::note("\ninterrupted"),
     }
-    if JSON.load(Ordering::SeqCst) {
+    if EVENTS.load(Ordering::SeqCst) {
+        let run_id = RUN_ID.lock().ok().and_then(|r| r.clone());
+        output::event(
+            "failed",
+            serde_json::json!({"exit_code": EXIT_INTERRUPTED, "error": "interrupted",
+                               "run_id": run_id}),
+        );
+    } else if JSON.load(Ordering::SeqCst) {
         let run_id = RUN_ID.lock().ok().and_then(|r| r.clone());
         let doc = serde_json::json!({
             "error": "interrupted",

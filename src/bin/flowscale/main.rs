@@ -14,6 +14,7 @@ mod catalog;
 mod commands;
 mod credentials;
 mod display;
+mod events;
 mod exit;
 mod inputs;
 mod interrupt;
@@ -36,7 +37,9 @@ fn main() -> ExitCode {
         ));
     }));
     let cli = Cli::parse();
-    let mode = if cli.json {
+    let mode = if cli.command.events() {
+        Mode::Events
+    } else if cli.json {
         Mode::Json
     } else if cli.quiet {
         Mode::Quiet
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
         Mode::Human
     };
     // Ctrl-C never loses a submission on the wire, and says how to resume.
-    interrupt::install(mode == Mode::Json);
+    interrupt::install(mode);
     match execute(cli, mode) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -79,7 +82,13 @@ fn report(failure: &Failure, mode: Mode) {
     if let Some(hint) = &failure.hint {
         output::note(format_args!("hint: {hint}"));
     }
-    if mode == Mode::Json && !failure.result_printed {
+    if mode == Mode::Events {
+        output::event(
+            "failed",
+            serde_json::json!({"exit_code": failure.code, "error": failure.message,
+                               "run_id": failure.run_id}),
+        );
+    } else if mode == Mode::Json && !failure.result_printed {
         let doc = serde_json::json!({
             "error": failure.message,
             "run_id": failure.run_id,

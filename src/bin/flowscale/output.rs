@@ -43,6 +43,21 @@ pub enum Mode {
     Human,
     Quiet,
     Json,
+    /// `--events`: a JSON object per line as things happen, the result as the last one.
+    Events,
+}
+
+/// One `--events` line: `kind` and `fields`, with the version and the time (RFC 3339, UTC).
+pub fn event(kind: &str, fields: serde_json::Value) {
+    let mut event = serde_json::Map::new();
+    event.insert("version".into(), JSON_VERSION.into());
+    event.insert("event".into(), kind.into());
+    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    event.insert("time".into(), now.into());
+    if let serde_json::Value::Object(fields) = fields {
+        event.extend(fields);
+    }
+    line(serde_json::Value::Object(event));
 }
 
 /// The version every `--json` document carries: it changes when a field is renamed,
@@ -80,6 +95,13 @@ pub fn emit<T: serde::Serialize>(
                 });
             }
         },
+        // The result is the last event: what `--json` would have printed, as `result`.
+        Mode::Events => {
+            let mut fields = serde_json::Map::new();
+            fields.insert("exit_code".into(), 0.into());
+            fields.insert("result".into(), versioned(doc));
+            event("finished", serde_json::Value::Object(fields));
+        }
         Mode::Human | Mode::Quiet => {
             for text in lines() {
                 line(text);
