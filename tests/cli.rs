@@ -1109,3 +1109,32 @@ fn events_follow_a_run_line_by_line_and_end_with_its_outcome() {
     let (code, _, _) = run(flowscale(&server, &dir).args(["run", "quick", "--events", "--json"]));
     assert_eq!(code, 2);
 }
+
+#[test]
+fn saving_a_run_twice_can_skip_or_replace_what_is_there() {
+    let server = simulator();
+    let dir = workdir("skip-existing");
+    let (_, out, _) = run(flowscale(&server, &dir).args(["run", "quick", "--no-wait", "-q"]));
+    let run_id = out.trim().to_owned();
+    let save = |extra: &[&str]| {
+        let mut cmd = flowscale(&server, &dir);
+        let (code, out, err) = run(cmd
+            .args(["wait", &run_id, "--poll", "100ms", "-o", "d", "-q"])
+            .args(extra));
+        assert_eq!(code, 0, "{err}");
+        let mut paths: Vec<String> = out.lines().map(str::to_owned).collect();
+        paths.sort();
+        paths
+    };
+    let first = save(&[]);
+    assert_eq!(save(&["--skip-existing"]), first, "kept, not saved again");
+    assert_eq!(save(&["--overwrite"]), first, "replaced in place");
+    assert!(
+        save(&[]).iter().all(|p| p.contains("-1.")),
+        "numbered copies by default"
+    );
+    assert_eq!(std::fs::read_dir(dir.join("d")).unwrap().count(), 4);
+    let (code, _, _) =
+        run(flowscale(&server, &dir).args(["download", &run_id, "--skip-existing", "--overwrite"]));
+    assert_eq!(code, 2, "the two conflict");
+}

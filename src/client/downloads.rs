@@ -26,7 +26,8 @@ impl Client {
     ///   reports, else the link's path, else the `Content-Type`), sanitised: a plain base
     ///   name, never a path, so no server answer can make this write outside `dir`.
     /// - A name that exists in `dir` (or that two outputs share) gets a numbered suffix
-    ///   (`image-1.png`) unless [`DownloadOptions::overwrite`] is set.
+    ///   (`image-1.png`) unless [`DownloadOptions::overwrite`] is set;
+    ///   [`DownloadOptions::skip_existing`] keeps the file that is there instead.
     /// - Bytes go to `<name>.part`, renamed into place only when complete and matching
     ///   `Content-Length`; a failed download leaves nothing behind.
     /// - A body cut short is resumed with `Range` / `If-Range` up to the retry policy's
@@ -151,6 +152,12 @@ impl Client {
             }
             None => known,
         };
+        // A small local check, done in place (as the resume loop's are).
+        if options.skips_existing()
+            && let Some((path, bytes)) = save::existing(dir, (&out.name, first), &ext, book)
+        {
+            return Ok(SavedOutput::new(out.name.clone(), path, bytes));
+        }
         let (reserved, file, mut part) = {
             let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
             let overwrite = options.overwrites();

@@ -34,6 +34,7 @@ pub const DEFAULT_DOWNLOAD_CONCURRENCY: usize = 4;
 #[must_use = "DownloadOptions do nothing until passed to download_outputs"]
 pub struct DownloadOptions {
     overwrite: bool,
+    skip_existing: bool,
     concurrency: usize,
     progress: Option<ProgressCallback>,
 }
@@ -42,6 +43,7 @@ impl Default for DownloadOptions {
     fn default() -> Self {
         DownloadOptions {
             overwrite: false,
+            skip_existing: false,
             concurrency: DEFAULT_DOWNLOAD_CONCURRENCY,
             progress: None,
         }
@@ -52,6 +54,7 @@ impl fmt::Debug for DownloadOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DownloadOptions")
             .field("overwrite", &self.overwrite)
+            .field("skip_existing", &self.skip_existing)
             .field("concurrency", &self.concurrency)
             .field(
                 "on_progress",
@@ -75,6 +78,15 @@ impl DownloadOptions {
         self
     }
 
+    /// Do not download an output whose file is already in the directory under the name this
+    /// call gives it first (no numbered suffix): it is reported as saved, at that path and
+    /// its size on disk. For re-running a command whose earlier run saved some outputs.
+    /// Takes precedence over [`overwrite`](Self::overwrite).
+    pub fn skip_existing(mut self, skip: bool) -> Self {
+        self.skip_existing = skip;
+        self
+    }
+
     /// How many outputs `AsyncClient` downloads at once (at least 1; default
     /// [`DEFAULT_DOWNLOAD_CONCURRENCY`]). `Client` saves them one after the other.
     pub fn concurrency(mut self, n: usize) -> Self {
@@ -92,6 +104,10 @@ impl DownloadOptions {
 
     pub(crate) fn overwrites(&self) -> bool {
         self.overwrite
+    }
+
+    pub(crate) fn skips_existing(&self) -> bool {
+        self.skip_existing
     }
 
     /// Only `AsyncClient` downloads several at once.
@@ -169,6 +185,21 @@ pub(crate) fn reserve(
         }
     }
     Err(no_free_name(dir))
+}
+
+/// The file already saved for output `name` under the name a save would try first (see
+/// [`reserve`]), as a regular file (a link is not taken for one): its path and size. The
+/// name is taken in `book`, so no other output of the call gets it.
+pub(crate) fn existing(
+    dir: &Path,
+    (name, first): (&str, u32),
+    ext: &str,
+    book: &NameBook,
+) -> Option<(PathBuf, u64)> {
+    let name = candidate(&file_name::sanitize(name, ext), first, ext);
+    let path = dir.join(&name);
+    let meta = path.symlink_metadata().ok().filter(|m| m.is_file())?;
+    book.take(&name).then_some((path, meta.len()))
 }
 
 fn candidate(base: &str, n: u32, ext: &str) -> String {

@@ -412,3 +412,58 @@ async fn a_partial_file_a_killed_process_left_is_taken_over_under_the_same_name(
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[maybe_async]
+#[case]
+async fn a_second_save_keeps_what_is_there_when_asked_and_numbers_it_otherwise() {
+    let server = MockServer::start();
+    server.register(
+        Workflow::new("wf")
+            .outputs(["image", "mask"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::ZERO),
+    );
+    let client = Client::new(server.api_key(), server.url()).unwrap();
+    let options = WaitOptions::new().poll_interval(Duration::from_millis(10));
+    let result = client
+        .execute_workflow_and_wait("wf", [("a", 1)], None, &options)
+        .await
+        .unwrap();
+    let dir = fresh_dir("skip-existing");
+    let first = client
+        .download_outputs(&result, &dir, &DownloadOptions::new())
+        .await
+        .unwrap();
+    let fetches = |server: &MockServer| {
+        (server.requests().iter())
+            .filter(|r| r.path.starts_with("/files/"))
+            .count()
+    };
+    let before = fetches(&server);
+    let skip = DownloadOptions::new().skip_existing(true);
+    let again = client.download_outputs(&result, &dir, &skip).await.unwrap();
+    assert_eq!(again, first, "the same files, reported as saved");
+    assert_eq!(fetches(&server), before, "nothing fetched again");
+    assert_eq!(files_in(&dir).len(), 2);
+
+    let numbered = client
+        .download_outputs(&result, &dir, &DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(
+        numbered
+            .iter()
+            .all(|s| s.path.to_string_lossy().contains("-1.")),
+        "{numbered:?}"
+    );
+    let replaced = client
+        .download_outputs(&result, &dir, &DownloadOptions::new().overwrite(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        replaced.iter().map(|s| &s.path).collect::<Vec<_>>(),
+        first.iter().map(|s| &s.path).collect::<Vec<_>>()
+    );
+    assert_eq!(files_in(&dir).len(), 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}

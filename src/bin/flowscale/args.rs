@@ -148,6 +148,8 @@ Examples:
         /// Print one JSON event per line on stdout as things happen (no bars)
         #[arg(long, conflicts_with_all = ["json", "quiet"])]
         events: bool,
+        #[command(flatten)]
+        saving: SaveSettings,
     },
 
     /// List runs, newest first
@@ -315,6 +317,22 @@ pub struct WaitSettings {
     /// Print one JSON event per line on stdout as things happen (no bars)
     #[arg(long, conflicts_with_all = ["json", "quiet"])]
     pub events: bool,
+
+    #[command(flatten)]
+    pub saving: SaveSettings,
+}
+
+/// What to do with an output whose file is already in the directory.
+#[derive(Debug, Args)]
+pub struct SaveSettings {
+    /// Keep an output's file that is already there (from an earlier run of the command)
+    /// instead of saving it again under a numbered name
+    #[arg(long, conflicts_with = "overwrite")]
+    pub skip_existing: bool,
+
+    /// Replace an output's file that is already there instead of saving a numbered copy
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Args)]

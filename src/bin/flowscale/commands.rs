@@ -6,7 +6,7 @@ use flowscale::{
 };
 use serde_json::{Value, json};
 
-use crate::args::{Command, RunArgs, RunsArgs, WaitSettings};
+use crate::args::{Command, RunArgs, RunsArgs, SaveSettings, WaitSettings};
 use crate::display::Bars;
 use crate::exit::Failure;
 use crate::inputs::parse_inputs;
@@ -115,11 +115,14 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             }
         }
         Command::Download {
-            run_id, output_dir, ..
+            run_id,
+            output_dir,
+            saving,
+            ..
         } => {
             usable_dir(&output_dir)?;
             let bars = Bars::new(mode == Mode::Human);
-            let options = save_options(&bars, mode, Some(&run_id));
+            let options = save_options(&bars, mode, Some(&run_id), &saving);
             let saved = client.download_run_outputs(&run_id, &output_dir, &options)?;
             bars.finish();
             if mode == Mode::Events {
@@ -231,7 +234,7 @@ fn finish_wait(
     let saved = if settings.no_download {
         Vec::new()
     } else {
-        let options = save_options(bars, mode, Some(&result.run_id));
+        let options = save_options(bars, mode, Some(&result.run_id), &settings.saving);
         let saved = client.download_outputs(&result, &settings.output_dir, &options)?;
         if mode == Mode::Events {
             crate::events::saved(&result.run_id, &saved);
@@ -274,10 +277,18 @@ fn finish_wait(
     })
 }
 
-fn save_options(bars: &Bars, mode: Mode, run_id: Option<&str>) -> DownloadOptions {
+fn save_options(
+    bars: &Bars,
+    mode: Mode,
+    run_id: Option<&str>,
+    saving: &SaveSettings,
+) -> DownloadOptions {
     let bars = bars.clone();
     let run_id = run_id.map(str::to_owned);
-    DownloadOptions::new().on_progress(move |p| match mode {
+    let options = DownloadOptions::new()
+        .skip_existing(saving.skip_existing)
+        .overwrite(saving.overwrite);
+    options.on_progress(move |p| match mode {
         Mode::Events => crate::events::progress(run_id.as_deref(), p),
         _ => bars.download(p),
     })
