@@ -1138,3 +1138,70 @@ fn saving_a_run_twice_can_skip_or_replace_what_is_there() {
         run(flowscale(&server, &dir).args(["download", &run_id, "--skip-existing", "--overwrite"]));
     assert_eq!(code, 2, "the two conflict");
 }
+
+/// `flowscale mock` with `args` on a free port, its URL once it serves; killed on drop.
+struct Simulator(std::process::Child, String);
+
+impl Simulator {
+    fn start(args: &[&str]) -> Simulator {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flowscale"))
+            .args(["mock", "--port", &port])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first.trim().rsplit('=').next().unwrap().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        Simulator(child, url)
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_simulator_takes_its_own_run_time_output_size_and_failure_rate() {
+    let dir = workdir("mock-options");
+    let on = |sim: &Simulator, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+        cmd.current_dir(&dir)
+            .env("FLOWSCALE_API_URL", &sim.1)
+            .env("FLOWSCALE_API_KEY", flowscale::mock::DEFAULT_API_KEY)
+            .args(args);
+        let output = cmd.output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let sized = Simulator::start(&["--run-time", "100ms", "--output-size", "5000"]);
+    let (code, out) = on(
+        &sized,
+        &["run", "bncu0a1kipv", "--poll", "50ms", "-o", "o", "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let doc = json(&out);
+    assert_eq!(doc["outputs"][0]["bytes"], 5000, "{doc}");
+    let failing = Simulator::start(&["--failure-rate", "1"]);
+    let (code, _) = on(&failing, &["run", "wf1", "--poll", "50ms", "--no-download"]);
+    assert_eq!(code, 1, "every run fails");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+    let (code, _, err) = run(cmd.args(["mock", "--failure-rate", "2"]));
+    assert_eq!(code, 2, "{err}");
+}

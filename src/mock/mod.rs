@@ -543,6 +543,18 @@ impl MockServer {
         })
     }
 
+    /// The share of runs started from now on that fail, from 0 (the default: each as its
+    /// workflow says) to 1 (all); which ones is fixed by their order, so a test sees the
+    /// same runs fail every time.
+    pub fn set_failure_rate(&self, rate: f64) -> &Self {
+        self.state().failure_rate = if rate.is_nan() {
+            0.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
+        self
+    }
+
     /// How many ComfyUI containers health and queue report (default 2).
     pub fn set_containers(&self, n: usize) -> &Self {
         self.state().containers = n.max(1);

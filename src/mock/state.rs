@@ -203,6 +203,8 @@ pub(crate) struct State {
     pub requests: Vec<RecordedRequest>,
     /// Output downloads sent this many bytes at a time, with this gap.
     pub download_throttle: Option<(usize, Duration)>,
+    /// The share of runs, from 0 to 1, that fail whatever their workflow says.
+    pub failure_rate: f64,
     seq: u64,
     /// Makes ids differ between simulators (tests run several side by side).
     salt: u64,
@@ -223,6 +225,7 @@ impl State {
             containers: 2,
             requests: Vec::new(),
             download_throttle: None,
+            failure_rate: 0.0,
             seq: 0,
             salt: {
                 use std::hash::{BuildHasher, Hasher};
@@ -285,7 +288,18 @@ impl State {
             number: n - 1,
             created: Instant::now(),
             created_wall: SystemTime::now(),
-            phases: workflow.phases.clone(),
+            phases: {
+                let mut phases = workflow.phases.clone();
+                // Which runs fail is fixed by their number: the same every time.
+                let draw =
+                    (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11) as f64 / (1u64 << 53) as f64;
+                if draw < self.failure_rate
+                    && let Some(last) = phases.last_mut()
+                {
+                    last.0 = RunStatus::Failed;
+                }
+                phases
+            },
             cancelled: None,
             times_out: workflow.times_out,
             output_size: workflow.output_size,

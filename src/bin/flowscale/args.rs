@@ -175,7 +175,9 @@ Load it in the current shell, or install it where your shell looks for completio
 
     /// Run the built-in FlowScale simulator (for trying things offline)
     #[cfg(feature = "mock")]
-    #[command(after_help = "Example:\n  flowscale mock --port 8080 --shapes spec")]
+    #[command(
+        after_help = "Examples:\n  flowscale mock --port 8080 --shapes spec\n  flowscale mock --run-time 30s --output-size 100000000 --failure-rate 0.1"
+    )]
     Mock {
         /// Port to listen on (127.0.0.1)
         #[arg(long, default_value_t = 8080)]
@@ -185,6 +187,19 @@ Load it in the current shell, or install it where your shell looks for completio
         /// current, legacy, or spec (exactly FlowScale's OpenAPI file)
         #[arg(long, value_name = "MODE", default_value = "union", value_parser = parse_shapes)]
         shapes: flowscale::mock::Shapes,
+
+        /// How long each run of the demo workflows runs, as 500ms, 10s or 2m (default: each
+        /// workflow's own, 0.2 to 2 s)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        run_time: Option<Duration>,
+
+        /// The size of each output, in bytes (default: a 166-byte PNG)
+        #[arg(long, value_name = "BYTES")]
+        output_size: Option<usize>,
+
+        /// The share of runs that fail, from 0 to 1
+        #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+        failure_rate: f64,
     },
 }
 
@@ -198,6 +213,17 @@ impl Command {
             Command::Batch(args) => args.events,
             _ => false,
         }
+    }
+}
+
+/// A share from 0 to 1.
+#[cfg(feature = "mock")]
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a share from 0 to 1 (0.1 is one run in ten)"
+        )),
     }
 }
 

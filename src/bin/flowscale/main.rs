@@ -61,7 +61,20 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
     // The commands that need no pod.
     match cli.command {
         #[cfg(feature = "mock")]
-        Command::Mock { port, shapes } => return serve_simulator(port, shapes),
+        Command::Mock {
+            port,
+            shapes,
+            run_time,
+            output_size,
+            failure_rate,
+        } => {
+            let demo = Demo {
+                run_time,
+                output_size,
+                failure_rate,
+            };
+            return serve_simulator(port, shapes, demo);
+        }
         Command::Completions { shell } => return completions(shell),
         Command::Man => return manual(),
         _ => {}
@@ -124,9 +137,17 @@ fn manual() -> Result<(), Failure> {
     Ok(())
 }
 
+/// How `flowscale mock`'s demo workflows behave, when not as `demo_workflows` has them.
+#[cfg(feature = "mock")]
+struct Demo {
+    run_time: Option<std::time::Duration>,
+    output_size: Option<usize>,
+    failure_rate: f64,
+}
+
 /// `flowscale mock`: the simulator with its demo workflows, until Ctrl-C.
 #[cfg(feature = "mock")]
-fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes) -> Result<(), Failure> {
+fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes, demo: Demo) -> Result<(), Failure> {
     use flowscale::mock::{MockServer, demo_workflows};
     let server = MockServer::start_on(&format!("127.0.0.1:{port}")).map_err(|e| Failure {
         message: format!("could not start the simulator on port {port}: {e}"),
@@ -136,9 +157,16 @@ fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes) -> Result<(), Fai
         result_printed: false,
     })?;
     server.serve_shapes(shapes);
+    server.set_failure_rate(demo.failure_rate);
     let mut names = Vec::new();
-    for workflow in demo_workflows() {
+    for mut workflow in demo_workflows() {
         names.push(workflow.id().to_owned());
+        if let Some(d) = demo.run_time {
+            workflow = workflow.duration(d);
+        }
+        if let Some(bytes) = demo.output_size {
+            workflow = workflow.output_size(bytes);
+        }
         server.register(workflow);
     }
     output::note(format_args!(
