@@ -83,6 +83,11 @@ fn fixture(name: &str) -> String {
 fn health_and_queue_in_both_modes() {
     let server = simulator();
     let dir = workdir("health");
+    // -q: only run ids and paths, and these have neither.
+    for command in ["health", "queue"] {
+        let (code, out, _) = run(flowscale(&server, &dir).args([command, "-q"]));
+        assert_eq!((code, out.as_str()), (0, ""), "{command}");
+    }
     let (code, out, _) = run(flowscale(&server, &dir).arg("health"));
     assert_eq!(code, 0);
     assert!(out.lines().count() >= 1 && out.contains("idle"), "{out}");
@@ -521,9 +526,12 @@ fn batch_from_a_jobs_file_reports_a_failed_job() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.starts_with("error: 1 of 2 jobs failed"), "{err}");
     assert!(err.contains("--retry-failed"), "{err}");
-    // Quiet: the saved paths of the job that completed.
-    assert_eq!(out.lines().count(), 2, "{out}");
-    assert!(out.lines().all(|p| dir.join(p).is_file()), "{out}");
+    // Quiet: run ids and saved paths, as everywhere: the completed job's run, then its
+    // files (the refused job has neither).
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(server.run(lines[0]).is_some(), "a run id first: {out}");
+    assert!(lines[1..].iter().all(|p| dir.join(p).is_file()), "{out}");
     let uploaded = server
         .requests()
         .into_iter()

@@ -50,7 +50,8 @@ pub struct Cli {
     #[arg(long, global = true, conflicts_with = "quiet")]
     pub json: bool,
 
-    /// Print only what a script needs: run ids and saved paths
+    /// Print only what a script needs: run ids and saved paths (and an output's link, a
+    /// list's ids); commands that have neither print nothing, and the exit code tells
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }

@@ -112,10 +112,13 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
 
     emit(mode, &report, || {
         if mode == Mode::Quiet {
-            return report
-                .jobs
-                .iter()
-                .flat_map(|j| j.saved.iter().map(|s| s.path.display().to_string()))
+            // What -q prints everywhere: run ids and saved paths (each job's run, then its
+            // files).
+            return (report.jobs.iter())
+                .flat_map(|j| {
+                    let paths = j.saved.iter().map(|s| s.path.display().to_string());
+                    j.run_id.clone().into_iter().chain(paths)
+                })
                 .collect();
         }
         let mut lines = vec![format!(

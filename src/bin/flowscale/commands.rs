@@ -35,6 +35,9 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         Command::Health => {
             let health = client.check_health()?;
             emit(mode, &json!({"containers": health}), || {
+                if mode == Mode::Quiet {
+                    return Vec::new();
+                }
                 health
                     .iter()
                     .map(|c| format!("{}\t{}", c.container, c.status))
@@ -44,6 +47,9 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         Command::Queue => {
             let queue = client.get_queue()?;
             emit(mode, &json!({"containers": queue}), || {
+                if mode == Mode::Quiet {
+                    return Vec::new();
+                }
                 queue
                     .iter()
                     .map(|c| {
@@ -70,6 +76,9 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         Command::Get { run_id } => {
             let run = client.get_run(&run_id)?;
             emit(mode, &run_doc(&run), || {
+                if mode == Mode::Quiet {
+                    return Vec::new();
+                }
                 let mut lines = vec![
                     format!("run       {}", run.id.as_deref().unwrap_or(&run_id)),
                     format!("status    {}", run.status),
@@ -88,7 +97,10 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         Command::Cancel { run_id } => {
             let message = client.cancel_run(&run_id)?;
             let doc = json!({"run_id": run_id, "message": message});
-            emit(mode, &doc, || vec![message.clone()])
+            emit(mode, &doc, || match mode {
+                Mode::Quiet => Vec::new(),
+                _ => vec![message.clone()],
+            })
         }
         Command::Output { name } => {
             let out = client.get_output(&name)?;

@@ -50,12 +50,22 @@ impl Bars {
         self.multi.suspend(|| crate::output::line(line));
     }
 
-    /// Moves the upload bar.
+    /// Moves the upload bar; once the upload is complete, the bar keeps the upload's own
+    /// rate (drawn later, indicatif would divide by the whole wait).
     pub fn upload(&self, p: &Progress) {
         let mut upload = self.upload.lock().unwrap();
         let bar = upload.get_or_insert_with(|| self.bar("upload"));
         bar.set_length(p.total.unwrap_or(p.done));
         bar.set_position(p.done);
+        if p.is_complete() && !bar.is_finished() {
+            let secs = bar.elapsed().as_secs_f64().max(1e-3);
+            let rate = indicatif::HumanBytes((p.done as f64 / secs) as u64);
+            let template = format!("{{msg:>28}} [{{bar:30}}] {{bytes}}/{{total_bytes}} {rate}/s");
+            if let Ok(style) = ProgressStyle::with_template(&template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.finish();
+        }
     }
 
     /// Moves one download's bar.
@@ -74,11 +84,17 @@ impl Bars {
     pub fn event(&self, event: &RunEvent) {
         let mut spinner = self.spinner.lock().unwrap();
         let spinner = spinner.get_or_insert_with(|| {
-            let s = self.multi.add(ProgressBar::new_spinner());
+            // The time since the wait began, from the first moment, and a status before
+            // the first poll has one.
+            let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .expect("a valid template");
+            let s = self.multi.add(ProgressBar::new_spinner().with_style(style));
+            s.set_message("run submitted, waiting for its status");
             s.enable_steady_tick(Duration::from_millis(120));
             s
         });
         match event {
+            RunEvent::Submitted { .. } => spinner.set_message("run is submitted"),
             RunEvent::StatusChanged { status, .. } => {
                 spinner.set_message(format!("run is {status}"))
             }
