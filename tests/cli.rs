@@ -36,7 +36,10 @@ fn flowscale(server: &MockServer, cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
     cmd.current_dir(cwd)
         .env("FLOWSCALE_API_URL", server.url())
-        .env("FLOWSCALE_API_KEY", SECRET);
+        .env("FLOWSCALE_API_KEY", SECRET)
+        // Never the profiles of whoever runs the tests.
+        .env("FLOWSCALE_CONFIG", cwd.join("no-profiles.toml"))
+        .env_remove("FLOWSCALE_PROFILE");
     cmd
 }
 
@@ -1212,4 +1215,97 @@ fn the_simulator_takes_its_own_run_time_output_size_and_failure_rate() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
     let (code, _, err) = run(cmd.args(["mock", "--failure-rate", "2"]));
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn login_saves_a_private_profile_that_runs_use_after_flags_env_and_dotenv() {
+    use std::io::Write;
+    let server = simulator();
+    let dir = workdir("profiles");
+    let config = dir.join("conf").join("config.toml");
+    let tool = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+        cmd.current_dir(&dir)
+            .env_remove("FLOWSCALE_API_KEY")
+            .env_remove("FLOWSCALE_API_URL")
+            .env_remove("FLOWSCALE_PROFILE")
+            .env("FLOWSCALE_CONFIG", &config)
+            .args(args);
+        cmd
+    };
+    let login = |profile: &str, key: &str| {
+        let mut child = tool(&["login", "--profile", profile, "--api-url", server.url()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{key}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains(SECRET), "{text}");
+        (out.status.code().unwrap_or(-1), text)
+    };
+
+    // A key the pod refuses is never stored.
+    let (code, text) = login("staging", "not-the-key");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("did not accept the key"), "{text}");
+    assert!(!config.exists());
+
+    let (code, text) = login("staging", SECRET);
+    assert_eq!(code, 0, "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(std::fs::read_to_string(&config).unwrap().contains(SECRET));
+    let (code, out, _) = run(&mut tool(&["profiles"]));
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("staging\t{}", server.url()));
+
+    // A run through the profile, by flag or environment; none named and no `default`: no key.
+    let (code, out, err) = run(&mut tool(&["--profile", "staging", "health"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("idle"));
+    let (code, _, err) = run(tool(&["health"]).env("FLOWSCALE_PROFILE", "staging"));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&mut tool(&["health"]));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&mut tool(&["--profile", "prod", "health"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("no profile `prod`"), "{err}");
+
+    // Precedence: the environment, then .env, come before the profile.
+    let (code, _, err) =
+        run(tool(&["--profile", "staging", "health"]).env("FLOWSCALE_API_KEY", "env-wins"));
+    assert_eq!(code, 1, "the environment's key was used: {err}");
+    std::fs::write(dir.join(".env"), "FLOWSCALE_API_KEY=dotenv-wins\n").unwrap();
+    let (code, _, err) = run(&mut tool(&["--profile", "staging", "health"]));
+    assert_eq!(code, 1, ".env's key was used: {err}");
+    let (code, _, err) =
+        run(tool(&["--profile", "staging", "health"]).env("FLOWSCALE_API_KEY", SECRET));
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_file(dir.join(".env")).unwrap();
+
+    // A file others may read is refused, as ssh refuses such a key.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (code, _, err) = run(&mut tool(&["--profile", "staging", "health"]));
+        assert_eq!(code, 2);
+        assert!(
+            err.contains("may be read by other users") && err.contains("chmod 600"),
+            "{err}"
+        );
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (code, _, err) = run(&mut tool(&["logout", "--profile", "staging"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&mut tool(&["profiles"]));
+    assert_eq!((code, out.as_str()), (0, ""));
 }

@@ -7,8 +7,10 @@ use clap::{Args, Parser, Subcommand};
 use flowscale::{SortBy, SortOrder};
 
 const AFTER_HELP: &str = "\
-Configuration: --api-key-file (or --api-key) / --api-url, else FLOWSCALE_API_KEY /
-FLOWSCALE_API_URL, else a .env file in the current directory with those two lines.
+Configuration, first found wins: --api-key-file (or --api-key) / --api-url; else
+FLOWSCALE_API_KEY / FLOWSCALE_API_URL; else a .env file in the current directory with those
+two lines; else the profile (--profile, FLOWSCALE_PROFILE, or `default`) that `flowscale
+login` saved.
 
 Exit codes:
   0    success
@@ -41,6 +43,11 @@ pub struct Cli {
     /// Read the API key from this file (its first line); refused when others may read it
     #[arg(long, global = true, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
+
+    /// The pod saved by `flowscale login --profile NAME` (default: FLOWSCALE_PROFILE, else
+    /// the profile `default`)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// Pod base URL, https://<pod-id>.pod.flowscale.ai (default: FLOWSCALE_API_URL, or .env)
     #[arg(long, global = true, value_name = "URL")]
@@ -156,6 +163,26 @@ Examples:
     /// List runs, newest first
     #[command(after_help = "Example:\n  flowscale runs --group batch_001 --sort started_at --all")]
     Runs(RunsArgs),
+
+    /// Save a pod's URL and key as a profile, after checking them against the pod
+    #[command(after_help = "\
+The key is read from the terminal without echo, or from standard input when it is not a
+terminal. It is stored in the profiles file (FLOWSCALE_CONFIG, else
+~/.config/flowscale/config.toml on Linux), created with mode 0600.
+
+Examples:
+  flowscale login --profile staging --api-url https://staging-pod.pod.flowscale.ai
+  flowscale login --api-url https://pod.pod.flowscale.ai < key.txt
+  flowscale --profile staging runs")]
+    Login,
+
+    /// Remove a profile
+    #[command(after_help = "Example:\n  flowscale logout --profile staging")]
+    Logout,
+
+    /// List the saved profiles: names and URLs, never keys
+    #[command(after_help = "Example:\n  flowscale profiles")]
+    Profiles,
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = "\

@@ -150,7 +150,11 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         Command::Batch(args) => crate::batch_command::run(client, args, mode),
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
-        Command::Completions { .. } | Command::Man => {
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Login
+        | Command::Logout
+        | Command::Profiles => {
             unreachable!("handled before a client is built")
         }
     }

@@ -1,5 +1,6 @@
 //! Where the API key and URL come from: the flags, else the environment, else a `.env`
-//! file in the current directory (as the Python SDK's docs recommend).
+//! file in the current directory (as the Python SDK's docs recommend), else the profile
+//! `flowscale login` saved.
 
 use std::path::Path;
 
@@ -8,9 +9,12 @@ use flowscale::{ENV_API_KEY, ENV_API_URL};
 use crate::exit::Failure;
 
 /// The key and URL to use, or a failure that says where to set them.
+/// Each of the two is taken from the first place that has it: the flag, the environment,
+/// the `.env` file, the profile (`profile`: its URL and key).
 pub fn resolve(
     api_key: Option<String>,
     api_url: Option<String>,
+    profile: impl FnOnce() -> Result<Option<(String, String)>, Failure>,
 ) -> Result<(String, String), Failure> {
     let dotenv = read_dotenv(Path::new(".env"));
     let pick = |flag: Option<String>, name: &str| {
@@ -24,14 +28,23 @@ pub fn resolve(
             })
             .filter(|v| !v.trim().is_empty())
     };
-    let key = pick(api_key, ENV_API_KEY).ok_or_else(|| {
+    let (key, url) = (pick(api_key, ENV_API_KEY), pick(api_url, ENV_API_URL));
+    // The profiles file is read only for what the places before it left unset.
+    let (key, url) = match (key, url) {
+        (Some(key), Some(url)) => (Some(key), Some(url)),
+        (key, url) => {
+            let (saved_url, saved_key) = profile()?.unzip();
+            (key.or(saved_key), url.or(saved_url))
+        }
+    };
+    let key = key.ok_or_else(|| {
         Failure::usage(
             "no API key",
-            "set FLOWSCALE_API_KEY, put it in a .env file, or pass --api-key-file \
-             (try `flowscale mock` for a local simulator)",
+            "set FLOWSCALE_API_KEY, put it in a .env file, pass --api-key-file, or save a \
+             profile with `flowscale login` (try `flowscale mock` for a local simulator)",
         )
     })?;
-    let url = pick(api_url, ENV_API_URL).ok_or_else(|| {
+    let url = url.ok_or_else(|| {
         Failure::usage(
             "no API URL",
             "set FLOWSCALE_API_URL (https://<pod-id>.pod.flowscale.ai), put it in a .env \

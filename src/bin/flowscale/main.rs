@@ -19,6 +19,7 @@ mod exit;
 mod inputs;
 mod interrupt;
 mod output;
+mod profiles;
 
 use std::process::ExitCode;
 
@@ -76,6 +77,9 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             return serve_simulator(port, shapes, demo);
         }
         Command::Completions { shell } => return completions(shell),
+        Command::Login => return profiles::login(cli.profile.as_deref(), cli.api_url),
+        Command::Logout => return profiles::logout(cli.profile.as_deref()),
+        Command::Profiles => return profiles::list(mode),
         Command::Man => return manual(),
         _ => {}
     }
@@ -83,7 +87,9 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
         Some(path) => Some(credentials::key_from_file(path)?),
         None => cli.api_key,
     };
-    let (key, url) = credentials::resolve(api_key, cli.api_url)?;
+    let named = cli.profile.clone();
+    let profile = move || profiles::chosen(named.as_deref());
+    let (key, url) = credentials::resolve(api_key, cli.api_url, profile)?;
     let client = flowscale::Client::new(key, url)?;
     commands::run(&client, cli.command, mode)
 }
