@@ -1215,6 +1215,14 @@ fn the_simulator_takes_its_own_run_time_output_size_and_failure_rate() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
     let (code, _, err) = run(cmd.args(["mock", "--failure-rate", "2"]));
     assert_eq!(code, 2, "{err}");
+    // The pod's options mean nothing to the simulator: refused, not ignored.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+    let (code, _, err) = run(cmd.args(["mock", "--api-key", "x"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("takes only its own options, not --api-key"),
+        "{err}"
+    );
 }
 
 #[test]

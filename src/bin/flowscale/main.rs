@@ -58,6 +58,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The global options that do not apply to `flowscale mock` (refused there; clap still
+/// lists them in its help, as global options).
+#[cfg(feature = "mock")]
+const NOT_FOR_MOCK: [&str; 6] = [
+    "api_key",
+    "api_key_file",
+    "api_url",
+    "profile",
+    "json",
+    "quiet",
+];
+
 fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
     // The commands that need no pod.
     match cli.command {
@@ -69,6 +81,23 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             output_size,
             failure_rate,
         } => {
+            let given = [
+                cli.api_key.is_some(),
+                cli.api_key_file.is_some(),
+                cli.api_url.is_some(),
+                cli.profile.is_some(),
+                cli.json,
+                cli.quiet,
+            ];
+            if let Some(i) = given.iter().position(|g| *g) {
+                return Err(Failure::usage(
+                    format!(
+                        "`flowscale mock` takes only its own options, not --{}",
+                        NOT_FOR_MOCK[i].replace('_', "-")
+                    ),
+                    "see `flowscale mock --help`",
+                ));
+            }
             let demo = Demo {
                 run_time,
                 output_size,
