@@ -1150,8 +1150,13 @@ fn saving_a_run_twice_can_skip_or_replace_what_is_there() {
     assert_eq!(code, 2, "the two conflict");
 }
 
-/// `flowscale mock` with `args` on a free port, its URL once it serves; killed on drop.
-struct Simulator(std::process::Child, String);
+/// `flowscale mock` with `args` on a free port, its URL once it serves; killed on drop. Its
+/// stdout stays open (a closed one would end it, as any Unix tool).
+struct Simulator(
+    std::process::Child,
+    String,
+    #[allow(dead_code)] std::io::BufReader<std::process::ChildStdout>,
+);
 
 impl Simulator {
     fn start(args: &[&str]) -> Simulator {
@@ -1170,12 +1175,11 @@ impl Simulator {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
         let url = first.trim().rsplit('=').next().unwrap().to_owned();
         assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-        Simulator(child, url)
+        Simulator(child, url, stdout)
     }
 }
 

@@ -384,7 +384,8 @@ async fn time_out(cancel: bool) {
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().contains("wait_for_run"));
+    // Says the run goes on and can be waited for again (in words the CLI can show too).
+    assert!(err.to_string().contains("the run goes on"), "{err}");
     cancelled.assert();
 }
 
