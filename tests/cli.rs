@@ -1227,6 +1227,16 @@ fn the_simulator_takes_its_own_run_time_output_size_and_failure_rate() {
         err.contains("takes only its own options, not --api-key"),
         "{err}"
     );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
+    let (code, help, _) = run(cmd.args(["mock", "--help"]));
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("--run-time") && help.contains("--failure-rate"),
+        "{help}"
+    );
+    for not_offered in ["--api-key", "--api-url", "--profile", "--json", "--quiet"] {
+        assert!(!help.contains(not_offered), "{not_offered} offered: {help}");
+    }
 }
 
 #[test]

@@ -228,7 +228,48 @@ Load it in the current shell, or install it where your shell looks for completio
         /// The share of runs that fail, from 0 to 1
         #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
         failure_rate: f64,
+
+        /// The pod's options, which mean nothing to the simulator: declared here, hidden, so
+        /// that the global ones are not offered in `flowscale mock --help`, and refused when
+        /// given.
+        #[command(flatten)]
+        not_for_mock: NotForMock,
     },
+}
+
+/// The global options, shadowed in `flowscale mock` (hidden there, refused if given).
+#[cfg(feature = "mock")]
+#[derive(Debug, Args)]
+pub struct NotForMock {
+    #[arg(long, hide = true)]
+    pub api_key: Option<String>,
+    #[arg(long, hide = true)]
+    pub api_key_file: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    pub api_url: Option<String>,
+    #[arg(long, hide = true)]
+    pub profile: Option<String>,
+    #[arg(long, hide = true)]
+    pub json: bool,
+    #[arg(long, short, hide = true)]
+    pub quiet: bool,
+}
+
+#[cfg(feature = "mock")]
+impl NotForMock {
+    /// The first of them given, as its flag.
+    pub fn given(&self) -> Option<&'static str> {
+        [
+            (self.api_key.is_some(), "--api-key"),
+            (self.api_key_file.is_some(), "--api-key-file"),
+            (self.api_url.is_some(), "--api-url"),
+            (self.profile.is_some(), "--profile"),
+            (self.json, "--json"),
+            (self.quiet, "--quiet"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
 }
 
 impl Command {

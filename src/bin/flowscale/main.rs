@@ -58,18 +58,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The global options that do not apply to `flowscale mock` (refused there; clap still
-/// lists them in its help, as global options).
-#[cfg(feature = "mock")]
-const NOT_FOR_MOCK: [&str; 6] = [
-    "api_key",
-    "api_key_file",
-    "api_url",
-    "profile",
-    "json",
-    "quiet",
-];
-
 fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
     // The commands that need no pod.
     match cli.command {
@@ -80,21 +68,23 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             run_time,
             output_size,
             failure_rate,
+            not_for_mock,
         } => {
-            let given = [
-                cli.api_key.is_some(),
-                cli.api_key_file.is_some(),
-                cli.api_url.is_some(),
-                cli.profile.is_some(),
-                cli.json,
-                cli.quiet,
+            // Given before `mock` they are the global ones, after it the hidden ones.
+            let before = [
+                (cli.api_key.is_some(), "--api-key"),
+                (cli.api_key_file.is_some(), "--api-key-file"),
+                (cli.api_url.is_some(), "--api-url"),
+                (cli.profile.is_some(), "--profile"),
+                (cli.json, "--json"),
+                (cli.quiet, "--quiet"),
             ];
-            if let Some(i) = given.iter().position(|g| *g) {
+            let before = before
+                .into_iter()
+                .find_map(|(given, flag)| given.then_some(flag));
+            if let Some(flag) = not_for_mock.given().or(before) {
                 return Err(Failure::usage(
-                    format!(
-                        "`flowscale mock` takes only its own options, not --{}",
-                        NOT_FOR_MOCK[i].replace('_', "-")
-                    ),
+                    format!("`flowscale mock` takes only its own options, not {flag}"),
                     "see `flowscale mock --help`",
                 ));
             }
