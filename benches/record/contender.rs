@@ -71,8 +71,35 @@ fn blocking(job: &str, args: &[String]) {
                 check(client.get_run("r1"));
             }
         }
+        ("raw-get-run", [base, n]) => {
+            // The transport alone, doing what `get_run` does: one GET with the key, the
+            // body read and decoded into a `Run`, on one keep-alive agent.
+            let agent = ureq::Agent::new_with_defaults();
+            let url = format!("{base}/api/v1/runs/r1");
+            for _ in 0..n.parse::<u32>().unwrap() {
+                let mut resp = agent
+                    .get(&url)
+                    .header("X-API-KEY", KEY)
+                    .call()
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let body = resp
+                    .body_mut()
+                    .read_to_vec()
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let run: Envelope =
+                    serde_json::from_slice(&body).unwrap_or_else(|e| fail(&e.to_string()));
+                std::hint::black_box(run);
+            }
+        }
         _ => fail(&format!("the blocking client has no job {job} {args:?}")),
     }
+}
+
+/// The envelope a run comes in, decoded by the raw contenders as the SDK decodes it.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[allow(dead_code)]
+    data: flowscale::Run,
 }
 
 async fn asynchronous(job: &str, args: &[String]) {
@@ -93,6 +120,25 @@ async fn asynchronous(job: &str, args: &[String]) {
             }
         }
         ("fan-out", [base, key, waits, poll_ms]) => fan_out(base, key, waits, poll_ms).await,
+        ("raw-get-run", [base, n]) => {
+            // The transport alone, as the blocking `raw-get-run`, on one reqwest client (built
+            // as a user of reqwest with this crate's TLS setup would build it).
+            flowscale::install_crypto_provider();
+            let http = reqwest::Client::new();
+            let url = format!("{base}/api/v1/runs/r1");
+            for _ in 0..n.parse::<u32>().unwrap() {
+                let resp = http
+                    .get(&url)
+                    .header("X-API-KEY", KEY)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let body = resp.bytes().await.unwrap_or_else(|e| fail(&e.to_string()));
+                let run: Envelope =
+                    serde_json::from_slice(&body).unwrap_or_else(|e| fail(&e.to_string()));
+                std::hint::black_box(run);
+            }
+        }
         _ => fail(&format!("the async client has no job {job} {args:?}")),
     }
 }

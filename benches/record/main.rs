@@ -431,6 +431,23 @@ fn get_runs(base: &str, dir: &Path, n: u64, python: Option<&str>) -> Table {
             ours(client, "get-run", &[&base, &count])
         }));
     }
+    // The SDK against its own transport doing the same GET and decode, in the same run.
+    for (name, client) in [
+        (
+            "raw ureq (Client's transport), same GET and decode",
+            "blocking",
+        ),
+        ("raw reqwest, multi-thread runtime", "async"),
+        (
+            "raw reqwest, current-thread runtime",
+            "async-current-thread",
+        ),
+    ] {
+        let (base, count) = (base.to_owned(), count.clone());
+        contenders.push(Contender::new(name, move || {
+            ours(client, "raw-get-run", &[&base, &count])
+        }));
+    }
     if let Some(version) = python {
         let script = format!(
             "from flowscale import FlowscaleAPI\n\
