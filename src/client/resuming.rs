@@ -153,7 +153,8 @@ fn position(target: &Target<'_>, at: u64) -> Result<()> {
 /// A server that keeps answering ranges that do not continue the file.
 fn no_fit(url: &str, range: Option<&str>) -> Error {
     let reason = format!(
-        "the server answered a range ({}) that does not continue the file, again",
+        "the server answered a range ({}) that does not continue the file, again; try the \
+         download later, or ask the link's owner: its server mixes up ranges",
         range.unwrap_or("none")
     );
     Error::transport(

@@ -257,19 +257,41 @@ pub struct NotForMock {
 
 #[cfg(feature = "mock")]
 impl NotForMock {
-    /// The first of them given, as its flag.
+    /// The first of them given after `mock`, as its flag.
     pub fn given(&self) -> Option<&'static str> {
-        [
+        first_given([
             (self.api_key.is_some(), "--api-key"),
             (self.api_key_file.is_some(), "--api-key-file"),
             (self.api_url.is_some(), "--api-url"),
             (self.profile.is_some(), "--profile"),
             (self.json, "--json"),
             (self.quiet, "--quiet"),
-        ]
+        ])
+    }
+}
+
+#[cfg(feature = "mock")]
+impl Cli {
+    /// The first of the pod's options given before the command, as its flag (the same
+    /// options, in the same order, as [`NotForMock`]).
+    pub fn pod_option_given(&self) -> Option<&'static str> {
+        first_given([
+            (self.api_key.is_some(), "--api-key"),
+            (self.api_key_file.is_some(), "--api-key-file"),
+            (self.api_url.is_some(), "--api-url"),
+            (self.profile.is_some(), "--profile"),
+            (self.json, "--json"),
+            (self.quiet, "--quiet"),
+        ])
+    }
+}
+
+/// The flag of the first option given.
+#[cfg(feature = "mock")]
+fn first_given(options: [(bool, &'static str); 6]) -> Option<&'static str> {
+    options
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
-    }
 }
 
 impl Command {

@@ -60,6 +60,8 @@ fn main() -> ExitCode {
 
 fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
     // The commands that need no pod.
+    #[cfg(feature = "mock")]
+    let pod_option = cli.pod_option_given();
     match cli.command {
         #[cfg(feature = "mock")]
         Command::Mock {
@@ -71,18 +73,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             not_for_mock,
         } => {
             // Given before `mock` they are the global ones, after it the hidden ones.
-            let before = [
-                (cli.api_key.is_some(), "--api-key"),
-                (cli.api_key_file.is_some(), "--api-key-file"),
-                (cli.api_url.is_some(), "--api-url"),
-                (cli.profile.is_some(), "--profile"),
-                (cli.json, "--json"),
-                (cli.quiet, "--quiet"),
-            ];
-            let before = before
-                .into_iter()
-                .find_map(|(given, flag)| given.then_some(flag));
-            if let Some(flag) = not_for_mock.given().or(before) {
+            if let Some(flag) = not_for_mock.given().or(pod_option) {
                 return Err(Failure::usage(
                     format!("`flowscale mock` takes only its own options, not {flag}"),
                     "see `flowscale mock --help`",
