@@ -91,8 +91,97 @@ fn blocking(job: &str, args: &[String]) {
                 std::hint::black_box(run);
             }
         }
+        ("per-call", [what, base, n]) => {
+            let client = check(Client::new(KEY, base));
+            let call = || match what.as_str() {
+                "get-run" => drop(check(client.get_run("r1"))),
+                _ => drop(check(client.execute_workflow("wf", execute_inputs(), None))),
+            };
+            report(time_calls(n, call));
+        }
+        ("raw-per-call", [what, base, n]) => {
+            let agent = ureq::Agent::new_with_defaults();
+            let url = raw_url(what, base);
+            let call = || {
+                let sent = if what == "get-run" {
+                    agent.get(&url).header("X-API-KEY", KEY).call()
+                } else {
+                    agent
+                        .post(&url)
+                        .header("X-API-KEY", KEY)
+                        .content_type(RAW_FORM_TYPE)
+                        .send(RAW_FORM)
+                };
+                let mut resp = sent.unwrap_or_else(|e| fail(&e.to_string()));
+                let body = resp
+                    .body_mut()
+                    .read_to_vec()
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                raw_decode(what, &body);
+            };
+            report(time_calls(n, call));
+        }
         _ => fail(&format!("the blocking client has no job {job} {args:?}")),
     }
+}
+
+/// The inputs of the per-call execute: one text field, as `RAW_FORM` holds.
+fn execute_inputs() -> Inputs {
+    Inputs::new().set("prompt", "bench")
+}
+
+/// The form the SDK sends for `execute_inputs()`, written out once by hand: what a user of
+/// the bare transport would send.
+const RAW_FORM: &str = "--flowscale-0123456789abcdef0123456789abcdef\r\n\
+    Content-Disposition: form-data; name=\"prompt\"\r\n\r\n\
+    bench\r\n\
+    --flowscale-0123456789abcdef0123456789abcdef--\r\n";
+const RAW_FORM_TYPE: &str =
+    "multipart/form-data; boundary=flowscale-0123456789abcdef0123456789abcdef";
+
+fn raw_url(what: &str, base: &str) -> String {
+    match what {
+        "get-run" => format!("{base}/api/v1/runs/r1"),
+        _ => format!("{base}/api/v1/runs?workflow_id=wf"),
+    }
+}
+
+/// Decodes an answer as the SDK does: into its own types, from the `data` envelope.
+fn raw_decode(what: &str, body: &[u8]) {
+    #[derive(serde::Deserialize)]
+    struct Envelope<T> {
+        data: T,
+    }
+    let decoded = if what == "get-run" {
+        serde_json::from_slice::<Envelope<flowscale::Run>>(body).map(|e| drop(e.data))
+    } else {
+        serde_json::from_slice::<Envelope<flowscale::Execution>>(body).map(|e| drop(e.data))
+    };
+    decoded.unwrap_or_else(|e| fail(&e.to_string()));
+}
+
+/// Calls made before any is timed: the connection is opened, buffers sized, code paged in.
+const WARM_UP: u32 = 20;
+
+/// Times each of `n` calls after the warm-up; returns them sorted, in nanoseconds.
+fn time_calls(n: &str, mut call: impl FnMut()) -> Vec<u64> {
+    for _ in 0..WARM_UP {
+        call();
+    }
+    let mut times: Vec<u64> = (0..n.parse::<u32>().unwrap())
+        .map(|_| {
+            let start = std::time::Instant::now();
+            call();
+            start.elapsed().as_nanos() as u64
+        })
+        .collect();
+    times.sort_unstable();
+    times
+}
+
+/// Prints the median and the fastest call, in nanoseconds, for the driver to read.
+fn report(times: Vec<u64>) {
+    println!("{} {}", times[times.len() / 2], times[0]);
 }
 
 /// The envelope a run comes in, decoded by the raw contenders as the SDK decodes it.
@@ -138,6 +227,52 @@ async fn asynchronous(job: &str, args: &[String]) {
                     serde_json::from_slice(&body).unwrap_or_else(|e| fail(&e.to_string()));
                 std::hint::black_box(run);
             }
+        }
+        ("per-call", [what, base, n]) => {
+            let client = check(AsyncClient::new(KEY, base));
+            let mut times = Vec::new();
+            for i in 0..WARM_UP + n.parse::<u32>().unwrap() {
+                let start = std::time::Instant::now();
+                match what.as_str() {
+                    "get-run" => drop(check(client.get_run("r1").await)),
+                    _ => drop(check(
+                        client.execute_workflow("wf", execute_inputs(), None).await,
+                    )),
+                }
+                if i >= WARM_UP {
+                    times.push(start.elapsed().as_nanos() as u64);
+                }
+            }
+            times.sort_unstable();
+            report(times);
+        }
+        ("raw-per-call", [what, base, n]) => {
+            flowscale::install_crypto_provider();
+            let http = reqwest::Client::new();
+            let url = raw_url(what, base);
+            let mut times = Vec::new();
+            for i in 0..WARM_UP + n.parse::<u32>().unwrap() {
+                let start = std::time::Instant::now();
+                let request = if what == "get-run" {
+                    http.get(&url)
+                } else {
+                    http.post(&url)
+                        .header("content-type", RAW_FORM_TYPE)
+                        .body(RAW_FORM)
+                };
+                let resp = request
+                    .header("X-API-KEY", KEY)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                let body = resp.bytes().await.unwrap_or_else(|e| fail(&e.to_string()));
+                raw_decode(what, &body);
+                if i >= WARM_UP {
+                    times.push(start.elapsed().as_nanos() as u64);
+                }
+            }
+            times.sort_unstable();
+            report(times);
         }
         _ => fail(&format!("the async client has no job {job} {args:?}")),
     }

@@ -191,6 +191,9 @@ fn record(args: &[String]) {
         let n = env_or("FLOWSCALE_BENCH_GET_RUNS", 1000);
         print_table(get_runs(&base, &scratch.0, n, python.as_deref()), reps);
     }
+    if wants("per-call") {
+        per_call(&base, env_or("FLOWSCALE_BENCH_CALLS", 2000), reps);
+    }
     if wants("fan-out") {
         for (waits, run_ms, poll_ms) in [(1000, 1000, 200), (10_000, 10_000, 2000)] {
             // A fresh simulator for each table, so earlier runs do not weigh on it.
@@ -466,6 +469,69 @@ fn get_runs(base: &str, dir: &Path, n: u64, python: Option<&str>) -> Table {
         rounds_factor: 1,
         bytes_sent: None,
     }
+}
+
+/// The SDK's own time per call, start-up and warm-up left out: each contender process times
+/// its calls itself (after 20 untimed ones) and prints the median and the fastest, and the
+/// SDK is set against its raw transport doing the same request and decode, in the same
+/// rounds, order rotating.
+fn per_call(base: &str, n: u64, reps: usize) {
+    let clients = [
+        ("Client", "raw ureq", "blocking"),
+        ("AsyncClient, multi-thread runtime", "raw reqwest", "async"),
+        (
+            "AsyncClient, current-thread runtime",
+            "raw reqwest",
+            "async-current-thread",
+        ),
+    ];
+    println!(
+        "\n### Per call, in one process: {n} calls timed after 20 untimed, medians of {reps} processes\n"
+    );
+    println!(
+        "| call | SDK | transport alone | SDK, median | transport, median | SDK / transport | \
+         SDK, fastest | transport, fastest |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    for what in ["get-run", "execute"] {
+        for (sdk, raw, client) in clients {
+            let jobs = ["per-call", "raw-per-call"];
+            let mut rounds: [Vec<(u64, u64)>; 2] = [Vec::new(), Vec::new()];
+            for round in 0..reps {
+                for k in 0..2 {
+                    let i = (round + k) % 2;
+                    let out = ours(client, jobs[i], &[what, base, &n.to_string()])
+                        .stderr(std::process::Stdio::inherit())
+                        .output()
+                        .expect("start a per-call contender");
+                    assert!(out.status.success(), "{client} {} {what} failed", jobs[i]);
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().unwrap());
+                    rounds[i].push((fields.next().unwrap(), fields.next().unwrap()));
+                }
+            }
+            let [ours_, raw_] = rounds.map(|mut r| {
+                r.sort_unstable();
+                let fastest = r.iter().map(|&(_, min)| min).min().unwrap();
+                (r[r.len() / 2].0, fastest)
+            });
+            let us = |ns: u64| ns as f64 / 1000.0;
+            let call = if what == "get-run" {
+                "`get_run`"
+            } else {
+                "`execute_workflow`"
+            };
+            println!(
+                "| {call} | {sdk} | {raw} | {:.1} us | {:.1} us | {:.2}x | {:.1} us | {:.1} us |",
+                us(ours_.0),
+                us(raw_.0),
+                ours_.0 as f64 / raw_.0 as f64,
+                us(ours_.1),
+                us(raw_.1)
+            );
+        }
+    }
+    std::io::stdout().flush().unwrap();
 }
 
 fn fan_out(simulator: &str, waits: u64, run_ms: u64, poll_ms: u64) -> Table {

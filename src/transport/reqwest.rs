@@ -121,28 +121,33 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         builder = builder.timeout(timeout);
     }
     match req.body {
-        Some(form) => {
+        Some(mut form) => {
             builder = builder.header(header::CONTENT_TYPE, &form.content_type);
-            if let Some(len) = form.length {
-                builder = builder.header(header::CONTENT_LENGTH, len);
-            }
-            upload = UploadState::new(form.progress, form.length);
-            let (body, stall) = watched(body_stream(form.segments, &upload));
-            stalled = Some(stall);
-            let done = upload.clone();
-            let (sent, sent_rx) = tokio::sync::oneshot::channel::<()>();
-            body_sent = Some(sent_rx);
-            let mut sent = Some(sent);
-            // When the whole body has gone out: the last progress report, and the start of
-            // the wait for the answer.
-            let body = body.chain(stream::poll_fn(move |_| {
-                done.finished();
-                if let Some(sent) = sent.take() {
-                    let _ = sent.send(());
+            if let Some(bytes) = form.take_small() {
+                // Small enough to go out with the head: nothing to watch but the answer.
+                builder = builder.body(bytes);
+            } else {
+                if let Some(len) = form.length {
+                    builder = builder.header(header::CONTENT_LENGTH, len);
                 }
-                std::task::Poll::Ready(None)
-            }));
-            builder = builder.body(reqwest::Body::wrap_stream(body));
+                upload = UploadState::new(form.progress, form.length);
+                let (body, stall) = watched(body_stream(form.segments, &upload));
+                stalled = Some(stall);
+                let done = upload.clone();
+                let (sent, sent_rx) = tokio::sync::oneshot::channel::<()>();
+                body_sent = Some(sent_rx);
+                let mut sent = Some(sent);
+                // When the whole body has gone out: the last progress report, and the start of
+                // the wait for the answer.
+                let body = body.chain(stream::poll_fn(move |_| {
+                    done.finished();
+                    if let Some(sent) = sent.take() {
+                        let _ = sent.send(());
+                    }
+                    std::task::Poll::Ready(None)
+                }));
+                builder = builder.body(reqwest::Body::wrap_stream(body));
+            }
         }
         None if req.method == Method::Post => {
             builder = builder.header(header::CONTENT_LENGTH, 0);

@@ -16,6 +16,36 @@ pub(crate) fn platform_store_available() -> bool {
             target_os = "ios",
             target_os = "windows",
             target_os = "android"
-        )) || !rustls_native_certs::load_native_certs().certs.is_empty()
+        )) || store_files_present()
     })
+}
+
+/// Whether the files the platform verifier would read are there and not empty: the
+/// bundle it names, or a directory with an entry. Only looked at, not read: parsing the
+/// whole store here (as the verifier does later, on the first TLS connection) cost every
+/// process about 5 ms, `http://` ones included.
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "windows",
+    target_os = "android"
+)))]
+fn store_files_present() -> bool {
+    let found = openssl_probe::probe();
+    let file = found.cert_file.as_deref();
+    file.is_some_and(|f| f.metadata().is_ok_and(|m| m.len() > 0))
+        || found
+            .cert_dir
+            .iter()
+            .any(|dir| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()))
+}
+
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "windows",
+    target_os = "android"
+))]
+fn store_files_present() -> bool {
+    true
 }

@@ -83,22 +83,29 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
     let key = settings.api_key.expose();
     let mut upload = UploadState::default();
     let result = match (req.method, req.body) {
-        (Method::Get, _) => configured(http.get(&url), req.timeout)
+        (Method::Get, _) => configured(http, http.get(&url), req.timeout)
             .header(API_KEY_HEADER, key)
             .call(),
-        (Method::Post, None) => configured(http.post(&url), req.timeout)
+        (Method::Post, None) => configured(http, http.post(&url), req.timeout)
             .header(API_KEY_HEADER, key)
             .send_empty(),
-        (Method::Post, Some(form)) => {
-            upload = UploadState::new(form.progress, form.length);
-            let body = BodyReader::new(form.segments, &upload)?;
-            let mut builder = configured(http.post(&url), req.timeout)
+        (Method::Post, Some(mut form)) => {
+            let builder = configured(http, http.post(&url), req.timeout)
                 .header(API_KEY_HEADER, key)
                 .header(header::CONTENT_TYPE, &form.content_type);
-            if let Some(len) = form.length {
-                builder = builder.header(header::CONTENT_LENGTH, len);
+            match form.take_small() {
+                // Small enough to go out with the head, its length counted by ureq.
+                Some(bytes) => builder.send(&bytes[..]),
+                None => {
+                    upload = UploadState::new(form.progress, form.length);
+                    let body = BodyReader::new(form.segments, &upload)?;
+                    match form.length {
+                        Some(len) => builder.header(header::CONTENT_LENGTH, len),
+                        None => builder,
+                    }
+                    .send(ureq::SendBody::from_owned_reader(body))
+                }
             }
-            builder.send(ureq::SendBody::from_owned_reader(body))
         }
     };
     let mut resp = match result {
@@ -253,9 +260,21 @@ fn read_failure(url: &str, e: io::Error) -> Error {
 
 /// Per-request settings that must hold even on an agent the caller built.
 fn configured<B>(
+    http: &Http,
     builder: ureq::RequestBuilder<B>,
     timeout: Option<Duration>,
 ) -> ureq::RequestBuilder<B> {
+    // A request's own configuration is a copy of the agent's, made on every call (and it
+    // keeps ureq from caching the TLS setup): only paid when this request needs something
+    // the agent does not already do. Ours does; a caller's may not.
+    let agent = http.config();
+    if timeout.is_none()
+        && agent.timeouts().global.is_none()
+        && !agent.http_status_as_error()
+        && agent.max_redirects() == 0
+    {
+        return builder;
+    }
     builder
         .config()
         .http_status_as_error(false)
@@ -267,8 +286,17 @@ fn configured<B>(
 /// The bound on requests in flight: a counting semaphore for threads.
 #[derive(Debug)]
 pub(crate) struct Gate {
-    free: Mutex<usize>,
+    turns: Mutex<Turns>,
     freed: Condvar,
+}
+
+/// The gate's count, and how many threads wait on it: a turn given back wakes a thread only
+/// when one waits (a condition variable's notify is a system call even with nobody to wake,
+/// paid on every request otherwise).
+#[derive(Debug)]
+struct Turns {
+    free: usize,
+    waiting: usize,
 }
 
 /// A turn through the [`Gate`], given back when dropped.
@@ -277,7 +305,10 @@ pub(crate) struct Pass<'a>(&'a Gate);
 impl Gate {
     pub fn new(limit: usize) -> Self {
         Gate {
-            free: Mutex::new(limit),
+            turns: Mutex::new(Turns {
+                free: limit,
+                waiting: 0,
+            }),
             freed: Condvar::new(),
         }
     }
@@ -285,32 +316,38 @@ impl Gate {
 
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.0.freed.notify_one();
+        let mut turns = self.0.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        turns.free += 1;
+        let wake = turns.waiting > 0;
+        drop(turns);
+        if wake {
+            self.0.freed.notify_one();
+        }
     }
 }
 
 /// Waits for a turn through the gate, until `deadline` if there is one (`None` then).
 pub(crate) fn enter(gate: &Gate, deadline: Option<Instant>) -> Option<Pass<'_>> {
-    let mut free = gate.free.lock().unwrap_or_else(PoisonError::into_inner);
-    while *free == 0 {
-        free = match deadline {
+    let mut turns = gate.turns.lock().unwrap_or_else(PoisonError::into_inner);
+    while turns.free == 0 {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|left| left.is_zero()) {
+            return None;
+        }
+        turns.waiting += 1;
+        turns = match left {
             None => gate
                 .freed
-                .wait(free)
+                .wait(turns)
                 .unwrap_or_else(PoisonError::into_inner),
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return None;
-                }
-                gate.freed
-                    .wait_timeout(free, left)
-                    .map_or_else(|e| e.into_inner().0, |(guard, _)| guard)
-            }
+            Some(left) => gate
+                .freed
+                .wait_timeout(turns, left)
+                .map_or_else(|e| e.into_inner().0, |(guard, _)| guard),
         };
+        turns.waiting -= 1;
     }
-    *free -= 1;
+    turns.free -= 1;
     Some(Pass(gate))
 }
 

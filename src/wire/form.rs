@@ -31,6 +31,24 @@ pub(crate) struct EncodedForm {
     pub progress: Option<ProgressCallback>,
 }
 
+/// The largest body sent from memory in one piece, without the streaming machinery (the
+/// progress and stall watch an upload needs): a form of text fields is a few hundred bytes.
+const SMALL_BODY: usize = 64 * 1024;
+
+impl EncodedForm {
+    /// Takes the whole body out when it is one piece of memory of at most 64 KiB and nobody
+    /// watches its progress: what every form without files or readers is. The transports
+    /// send it as it is, as a caller of the bare HTTP client would.
+    pub(crate) fn take_small(&mut self) -> Option<Vec<u8>> {
+        match self.segments.as_mut_slice() {
+            [Segment::Bytes(bytes)] if bytes.len() <= SMALL_BODY && self.progress.is_none() => {
+                Some(std::mem::take(bytes))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One piece of a body.
 pub(crate) enum Segment {
     /// Bytes in memory: part headers, text fields, boundaries.
@@ -496,5 +514,30 @@ mod tests {
     #[test]
     fn boundaries_differ() {
         assert_ne!(new_boundary(), new_boundary());
+    }
+
+    #[test]
+    fn only_a_small_form_in_memory_without_a_watcher_is_taken_whole() {
+        let text = |value: &str| encode(Inputs::new().set("prompt", value).set("seed", 3)).unwrap();
+        let mut form = text("bench");
+        let whole = form.take_small().expect("a text form is one piece");
+        assert_eq!(Some(whole.len() as u64), form.length);
+        let body = String::from_utf8(whole).unwrap();
+        assert!(body.contains("name=\"prompt\"\r\n\r\nbench\r\n"), "{body}");
+        assert!(body.contains("name=\"seed\"\r\n\r\n3\r\n"), "{body}");
+        assert!(body.ends_with("--\r\n"), "{body}");
+
+        let mut big = text(&"x".repeat(SMALL_BODY));
+        assert!(big.take_small().is_none(), "over 64 KiB streams");
+        let mut watched = encode(Inputs::new().set("prompt", "bench").on_progress(|_| {})).unwrap();
+        assert!(
+            watched.take_small().is_none(),
+            "a progress callback sees the upload"
+        );
+        let file = std::env::temp_dir().join(format!("flowscale-small-{}.txt", std::process::id()));
+        std::fs::write(&file, b"hello").unwrap();
+        let mut with_file = encode(Inputs::new().set("image_1", file.as_path())).unwrap();
+        assert!(with_file.take_small().is_none(), "a file streams from disk");
+        std::fs::remove_file(&file).unwrap();
     }
 }

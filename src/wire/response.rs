@@ -61,20 +61,7 @@ fn envelope<T: DeserializeOwned>(resp: &Response) -> Result<(T, Option<Value>)> 
 /// servers) or as an array of exactly one (FlowScale's OpenAPI file). An answer that cannot
 /// be read keeps any run id it names, since the run may have started all the same.
 pub(crate) fn execution(resp: &Response) -> Result<Execution> {
-    let decoded = data::<Value>(resp).and_then(|data| match data {
-        Value::Array(mut runs) if runs.len() == 1 => {
-            serde_json::from_value(runs.remove(0)).map_err(|e| decode_error(resp, e))
-        }
-        Value::Array(runs) => Err(Error::decode(
-            resp.status,
-            &resp.body,
-            serde::de::Error::custom(format!(
-                "`data` holds {} runs where an execute answer has one",
-                runs.len()
-            )),
-        )),
-        other => serde_json::from_value(other).map_err(|e| decode_error(resp, e)),
-    });
+    let decoded = data::<OneRun<Execution>>(resp).map(|one| one.0);
     decoded.map_err(|e| match e {
         Error::Decode {
             status,
@@ -89,6 +76,46 @@ pub(crate) fn execution(resp: &Response) -> Result<Execution> {
         },
         other => other,
     })
+}
+
+/// A run given as one object, or as an array of exactly one: decoded in place, without an
+/// intermediate `Value` (the answer of every execute goes through here).
+struct OneRun<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneRun<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor, value};
+        struct One<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for One<T> {
+            type Value = OneRun<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a run, or an array of one run")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                T::deserialize(value::MapAccessDeserializer::new(map)).map(OneRun)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let first = seq.next_element::<T>()?;
+                let mut count = usize::from(first.is_some());
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                match first {
+                    Some(run) if count == 1 => Ok(OneRun(run)),
+                    _ => Err(de::Error::custom(format!(
+                        "`data` holds {count} runs where an execute answer has one"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(One(std::marker::PhantomData))
+    }
 }
 
 /// The first `run_id` string a body names: anywhere in it when it is JSON, else after the
@@ -359,6 +386,34 @@ mod tests {
     fn error_envelope_with_200_is_an_error() {
         let e = data::<Value>(&resp(200, r#"{"status":"error","errors":"nope"}"#)).unwrap_err();
         assert!(matches!(e, Error::Api { status: 200, ref message, .. } if message == "nope"));
+    }
+
+    #[test]
+    fn an_execute_answer_is_one_run_as_an_object_or_an_array_of_one() {
+        let run = r#"{"run_id":"r1","workflow_id":"wf","output_names":["image"]}"#;
+        for body in [
+            format!(r#"{{"status":"success","data":{run}}}"#),
+            format!(r#"{{"status":"success","data":[{run}]}}"#),
+        ] {
+            let e = execution(&resp(200, &body)).unwrap();
+            assert_eq!(
+                (e.run_id.as_str(), e.output_names.len()),
+                ("r1", 1),
+                "{body}"
+            );
+        }
+        for (body, count) in [
+            (format!(r#"{{"status":"success","data":[{run},{run}]}}"#), 2),
+            (r#"{"status":"success","data":[]}"#.to_owned(), 0),
+        ] {
+            let e = execution(&resp(200, &body)).unwrap_err();
+            let cause = std::error::Error::source(&e).map(|s| s.to_string());
+            let cause = cause.unwrap_or_default();
+            assert!(cause.contains(&format!("holds {count} runs")), "{cause}");
+            // A run the answer names is kept: it may have started all the same.
+            let named = matches!(&e, Error::Decode { run_id: Some(id), .. } if id == "r1");
+            assert_eq!(named, count == 2, "{e:?}");
+        }
     }
 }
 

@@ -333,11 +333,11 @@ pub struct RunArgs {
     #[arg(short, long = "input", value_name = "NAME=VALUE")]
     pub inputs: Vec<String>,
 
-    /// File the run under this group
     /// Send the inputs without checking their names and kinds against the pod's catalog
     #[arg(long)]
     pub no_check: bool,
 
+    /// File the run under this group
     #[arg(long, value_name = "G")]
     pub group: Option<String>,
 
@@ -371,11 +371,11 @@ pub struct BatchArgs {
     #[arg(short, long = "input", value_name = "NAME=VALUE")]
     pub inputs: Vec<String>,
 
-    /// File every run under this group
     /// Send the inputs without checking their names and kinds against the pod's catalog
     #[arg(long)]
     pub no_check: bool,
 
+    /// File every run under this group
     #[arg(long, value_name = "G")]
     pub group: Option<String>,
 
@@ -519,6 +519,53 @@ fn read_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every option and subcommand a user can see says what it does, and under its own
+    /// name (a doc comment written one line too high lands on the option above it).
+    #[test]
+    fn every_visible_option_has_its_own_help() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                match arg.get_help().map(|h| h.to_string()) {
+                    None => missing.push(format!("{path} --{id}: no help")),
+                    Some(h) if joined(&h) => {
+                        missing.push(format!("{path} --{id}: {h:?} reads as two helps"))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{path} {}: no about", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        // Two doc lines joined: "... this group Send the inputs ..." (a sentence starting
+        // after a lowercase word, with no stop between).
+        fn joined(help: &str) -> bool {
+            let words: Vec<&str> = help.split_whitespace().collect();
+            words.windows(2).any(|w| {
+                let ends_lower = w[0].chars().last().is_some_and(|c| c.is_ascii_lowercase());
+                let mut next = w[1].chars();
+                let capitalised = next.next().is_some_and(|c| c.is_ascii_uppercase())
+                    && w[1].len() > 1
+                    && next.all(|c| c.is_ascii_lowercase());
+                // Names, not sentences.
+                let name = matches!(w[1], "Python" | "Rust" | "Linux" | "Ctrl-C");
+                ends_lower && capitalised && !name
+            })
+        }
+        assert!(joined("File the run under this group Send the inputs"));
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "flowscale", &mut missing);
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
 
     #[test]
     fn durations_read_like_people_write_them() {
