@@ -5,7 +5,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
+// SHA-256 from ring, which rustls compiles in already (no hashing crates of its own).
+use ring::digest::{Context, SHA256};
 
 use crate::decide::record::Fingerprint;
 use crate::inputs::{Input, Inputs};
@@ -60,17 +61,17 @@ impl Inputs {
         // A stable sort: fields that share a name keep their order.
         leaves.sort_by(|a, b| a.0.cmp(&b.0));
 
-        let mut h = Sha256::new();
+        let mut h = Context::new(&SHA256);
         h.update(DOMAIN);
         put(&mut h, workflow_id.as_bytes());
         match group_id {
             Some(g) => {
-                h.update([1]);
+                h.update(&[1]);
                 put(&mut h, g.as_bytes());
             }
-            None => h.update([0]),
+            None => h.update(&[0]),
         }
-        h.update((leaves.len() as u64).to_le_bytes());
+        h.update(&(leaves.len() as u64).to_le_bytes());
         for (name, leaf) in &leaves {
             put(&mut h, name.as_bytes());
             match leaf {
@@ -87,12 +88,12 @@ impl Inputs {
                     put(&mut h, filename.as_bytes());
                     put(&mut h, content_type.as_bytes());
                     let (len, digest) = hash_file(name, path)?;
-                    h.update(len.to_le_bytes());
-                    h.update(digest);
+                    h.update(&len.to_le_bytes());
+                    h.update(&digest);
                 }
             }
         }
-        Ok(Fingerprint::from_hex(hex(&h.finalize())))
+        Ok(Fingerprint::from_hex(hex(h.finish().as_ref())))
     }
 }
 
@@ -156,8 +157,8 @@ fn flatten<'a>(name: String, input: &'a Input, out: &mut Vec<(String, Leaf<'a>)>
 }
 
 /// A length-prefixed piece, so that no two different requests encode alike.
-fn put(h: &mut Sha256, bytes: &[u8]) {
-    h.update((bytes.len() as u64).to_le_bytes());
+fn put(h: &mut Context, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
     h.update(bytes);
 }
 
@@ -166,7 +167,7 @@ fn hash_file(field: &str, path: &Path) -> Result<(u64, [u8; 32])> {
     let fail =
         |e: io::Error| Error::input(field, format!("cannot read file {}: {e}", path.display()));
     let mut file = File::open(path).map_err(fail)?;
-    let mut h = Sha256::new();
+    let mut h = Context::new(&SHA256);
     let mut buf = vec![0; 64 * 1024];
     let mut len = 0u64;
     loop {
@@ -180,7 +181,9 @@ fn hash_file(field: &str, path: &Path) -> Result<(u64, [u8; 32])> {
             Err(e) => return Err(fail(e)),
         }
     }
-    Ok((len, h.finalize().into()))
+    let mut digest = [0; 32];
+    digest.copy_from_slice(h.finish().as_ref());
+    Ok((len, digest))
 }
 
 fn hex(bytes: &[u8]) -> String {

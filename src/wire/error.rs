@@ -24,14 +24,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Every variant is `#[non_exhaustive]`: match with `..`, as in
 /// `Error::Api { status, .. }`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The server answered with an error status (or a `"status": "error"` envelope).
     ///
     /// `message` is the server's own explanation: the envelope's `errors`, FastAPI's
     /// `detail` list, or for a non-JSON body (an HTML page from a proxy, say) a short snippet.
-    #[error("FlowScale API error {status}: {message}")]
     #[non_exhaustive]
     Api {
         /// The HTTP status code.
@@ -48,7 +47,6 @@ pub enum Error {
     ///
     /// `kind` names the cause in words (connection refused, timed out waiting for the
     /// response, TLS, ...); `source()` is the HTTP backend's own error, when there is one.
-    #[error("request to {url} failed: {kind}")]
     #[non_exhaustive]
     Transport {
         /// The URL the request was for (never contains the API key; a download link's
@@ -57,18 +55,12 @@ pub enum Error {
         /// What went wrong.
         kind: TransportErrorKind,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
 
     /// Waiting for a run took longer than the caller's deadline.
     ///
     /// The run is not lost: `run_id` lets you attach to it again with `wait_for_run`.
-    #[error(
-        "gave up waiting for run {run_id} after {elapsed:.1?} (last status: {}); \
-         the run goes on, and waiting for it again picks it up",
-        last_status.as_ref().map_or("unknown", RunStatus::as_str)
-    )]
     #[non_exhaustive]
     Timeout {
         /// The run that was being waited for.
@@ -84,7 +76,6 @@ pub enum Error {
     /// [`Batch::stop_on`](crate::Batch::stop_on)) before the run finished.
     ///
     /// The run goes on on FlowScale: `run_id` lets you wait for it again.
-    #[error("stopped waiting for run {run_id}")]
     #[non_exhaustive]
     Interrupted {
         /// The run that was being waited for.
@@ -98,10 +89,6 @@ pub enum Error {
     ///
     /// The run may well go on on FlowScale: `run_id` lets you wait for it again once the
     /// cause is fixed. `source()` is the poll's error.
-    #[error(
-        "stopped waiting for run {run_id}: polling it failed (last status: {})",
-        last_status.as_ref().map_or("unknown", RunStatus::as_str)
-    )]
     #[non_exhaustive]
     WaitFailed {
         /// The run that was being waited for.
@@ -109,12 +96,10 @@ pub enum Error {
         /// The last run status seen, if any poll succeeded.
         last_status: Option<RunStatus>,
         /// Why the poll failed.
-        #[source]
         source: Box<Error>,
     },
 
     /// The run ended in `failed`, `error` or `cancelled`.
-    #[error("run {run_id} ended with status `{status}`")]
     #[non_exhaustive]
     RunFailed {
         /// The run that failed.
@@ -125,7 +110,6 @@ pub enum Error {
 
     /// The server reported (HTTP 408 from `get_output`) that the run producing this output
     /// timed out on FlowScale's side.
-    #[error("the run producing output `{output}` timed out on the FlowScale side")]
     #[non_exhaustive]
     RunTimedOut {
         /// The output name that was asked for.
@@ -135,7 +119,6 @@ pub enum Error {
     },
 
     /// An argument or input was rejected, before anything was sent where that was possible.
-    #[error("invalid input `{field}`: {reason}")]
     #[non_exhaustive]
     Input {
         /// The argument or form field at fault.
@@ -149,7 +132,6 @@ pub enum Error {
     /// An answer to `execute_workflow` that cannot be read may still have started a paid
     /// run: `run_id` holds any run id the body names, so the run can be waited for
     /// ([`Error::run_id`] returns it).
-    #[error("could not decode the FlowScale response (HTTP {status}; body starts: {snippet})")]
     #[non_exhaustive]
     Decode {
         /// The HTTP status of the response.
@@ -159,32 +141,93 @@ pub enum Error {
         /// A run id the body names (a `run_id` string anywhere in it), if any.
         run_id: Option<String>,
         /// What did not fit.
-        #[source]
         source: serde_json::Error,
     },
 
     /// Reading or writing a local file failed: an upload's file, a download's destination.
     /// A full disk or a read-only directory ends up here.
-    #[error("{}", match path {
-        Some(p) => format!("file system error at {}", p.display()),
-        None => "file system error".to_owned(),
-    })]
     #[non_exhaustive]
     Io {
         /// The file or directory concerned, when there is one.
         path: Option<PathBuf>,
         /// The operating system's error.
-        #[source]
         source: std::io::Error,
     },
 
     /// The client was configured wrongly (bad base URL, missing environment variable, ...).
-    #[error("configuration error: {message}")]
     #[non_exhaustive]
     Config {
         /// What is wrong and how to fix it.
         message: String,
     },
+}
+
+// Written out rather than derived (thiserror): the default build then compiles no
+// proc-macro crate for it. Each message leaves the cause to `source()`.
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn last(status: &Option<RunStatus>) -> &str {
+            status.as_ref().map_or("unknown", RunStatus::as_str)
+        }
+        match self {
+            Error::Api {
+                status, message, ..
+            } => write!(f, "FlowScale API error {status}: {message}"),
+            Error::Transport { url, kind, .. } => write!(f, "request to {url} failed: {kind}"),
+            Error::Timeout {
+                run_id,
+                elapsed,
+                last_status,
+            } => write!(
+                f,
+                "gave up waiting for run {run_id} after {elapsed:.1?} (last status: {}); \
+                 the run goes on, and waiting for it again picks it up",
+                last(last_status)
+            ),
+            Error::Interrupted { run_id } => write!(f, "stopped waiting for run {run_id}"),
+            Error::WaitFailed {
+                run_id,
+                last_status,
+                ..
+            } => write!(
+                f,
+                "stopped waiting for run {run_id}: polling it failed (last status: {})",
+                last(last_status)
+            ),
+            Error::RunFailed { run_id, status } => {
+                write!(f, "run {run_id} ended with status `{status}`")
+            }
+            Error::RunTimedOut { output, .. } => write!(
+                f,
+                "the run producing output `{output}` timed out on the FlowScale side"
+            ),
+            Error::Input { field, reason } => write!(f, "invalid input `{field}`: {reason}"),
+            Error::Decode {
+                status, snippet, ..
+            } => write!(
+                f,
+                "could not decode the FlowScale response (HTTP {status}; body starts: {snippet})"
+            ),
+            Error::Io { path: Some(p), .. } => write!(f, "file system error at {}", p.display()),
+            Error::Io { path: None, .. } => f.write_str("file system error"),
+            Error::Config { message } => write!(f, "configuration error: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport {
+                source: Some(source),
+                ..
+            } => Some(source.as_ref()),
+            Error::WaitFailed { source, .. } => Some(source.as_ref()),
+            Error::Decode { source, .. } => Some(source),
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 impl Error {
