@@ -8,16 +8,7 @@ use std::sync::OnceLock;
 /// Whether the platform has certificate roots to verify against. Checked once a process.
 pub(crate) fn platform_store_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        // macOS, iOS, Windows and Android always have a system store, asked through their
-        // own APIs; elsewhere the platform verifier reads the same files as this.
-        cfg!(any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "windows",
-            target_os = "android"
-        )) || store::present()
-    })
+    *AVAILABLE.get_or_init(store::present)
 }
 
 /// Where the operating system's store is files (Linux, the BSDs): whether they are there.
@@ -81,7 +72,8 @@ mod store {
     }
 }
 
-/// Where the store is asked through the system's own API: always there.
+/// macOS, iOS, Windows and Android always have a system store, asked through their own
+/// APIs by the platform verifier.
 #[cfg(any(
     target_os = "macos",
     target_os = "ios",
