@@ -83,6 +83,15 @@ impl From<Error> for Failure {
                         .to_owned(),
                 ),
             ),
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => (
+                EXIT_FAILED,
+                Some(
+                    "the disk is full: free space (or save elsewhere with -o DIR), then run the \
+                     same command again; a run that started goes on, and `flowscale wait RUN_ID \
+                     -o DIR` saves its outputs"
+                        .to_owned(),
+                ),
+            ),
             Error::Config { .. } => (EXIT_USAGE, None),
             // FastAPI names each missing field `body.<name>`: say how to give it.
             Error::Api {
