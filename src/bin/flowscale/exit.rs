@@ -86,9 +86,9 @@ impl From<Error> for Failure {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => (
                 EXIT_FAILED,
                 Some(
-                    "the disk is full: free space (or save elsewhere with -o DIR), then run the \
-                     same command again; a run that started goes on, and `flowscale wait RUN_ID \
-                     -o DIR` saves its outputs"
+                    "the disk is full: free space or pick another -o DIR. A run that started \
+                     goes on: `flowscale wait RUN_ID -o DIR` saves its outputs (a batch: run the \
+                     same command again, it pays for nothing twice)"
                         .to_owned(),
                 ),
             ),
