@@ -6,12 +6,16 @@
   slowest NAME N                     the N slowest units of build NAME
   extra NAME BASE                    what NAME compiles that BASE does not, with its time
 
+A build made in several rounds (NAME.1.json, NAME.2.json, ...) is given by its median wall
+time and median CPU time; the per-unit tables average each unit over the rounds.
+
 The timings report is cargo's HTML page; its units are the `UNIT_DATA` array in it (cargo
 1.95). If a later cargo writes it otherwise, the CPU column says so instead of guessing.
 """
 
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -19,10 +23,17 @@ scratch = Path(sys.argv[1])
 mode, args = sys.argv[2], sys.argv[3:]
 
 
+def rounds(name, ext):
+    found = sorted(scratch.glob(f"{name}.*.{ext}"))
+    if not found:
+        sys.exit(f"no {ext} for build {name}")
+    return found
+
+
 def crates(name):
     """The packages compiled (name and version), build scripts left out."""
     found = set()
-    for line in (scratch / f"{name}.json").read_text().splitlines():
+    for line in rounds(name, "json")[0].read_text().splitlines():
         msg = json.loads(line)
         if msg.get("reason") != "compiler-artifact":
             continue
@@ -43,19 +54,33 @@ def label(package_id):
     return f"{name} {version}"
 
 
-def units(name):
-    page = (scratch / f"{name}.html").read_text()
-    found = re.search(r"const UNIT_DATA = (\[.*?\]);\n", page, re.S)
+def units_of(page):
+    found = re.search(r"const UNIT_DATA = (\[.*?\]);\n", page.read_text(), re.S)
     return json.loads(found.group(1)) if found else None
 
 
+def units(name):
+    """Every unit of the build, its duration the mean over the rounds."""
+    each = [units_of(page) for page in rounds(name, "html")]
+    if any(data is None for data in each):
+        return None
+    merged = {}
+    for data in each:
+        for u in data:
+            key = (u["name"], u["version"], u.get("target", ""), u.get("mode", ""))
+            merged.setdefault(key, dict(u, duration=0.0))["duration"] += u["duration"] / len(each)
+    return list(merged.values())
+
+
 def cpu(name):
-    data = units(name)
-    return sum(u["duration"] for u in data) if data else None
+    each = [units_of(page) for page in rounds(name, "html")]
+    if any(data is None for data in each):
+        return None
+    return statistics.median(sum(u["duration"] for u in data) for data in each)
 
 
 def wall(name):
-    return float((scratch / f"{name}.wall").read_text())
+    return statistics.median(float(f.read_text()) for f in rounds(name, "wall"))
 
 
 def seconds(x):
