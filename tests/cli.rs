@@ -289,6 +289,20 @@ fn exit_codes_tell_scripts_what_happened() {
     }
     let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--page-size", "0"]));
     assert_eq!(code, 2, "{err}");
+    // An empty id (an unset `$RUN_ID` in a script) is a usage error too.
+    for args in [
+        &["get", ""][..],
+        &["wait", ""],
+        &["download", ""],
+        &["cancel", ""],
+        &["output", ""],
+        &["run", ""],
+        &["workflows", ""],
+    ] {
+        let (code, _, err) = run(flowscale(&server, &dir).args(args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("a value is required"), "{args:?}: {err}");
+    }
     assert!(
         err.contains("--page-size") && !err.contains("page_size"),
         "{err}"

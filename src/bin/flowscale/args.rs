@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+// Ids and names are refused empty by clap (exit 2): an unset `$RUN_ID` in a script is a
+// mistake in how the tool was called, not something to send to the pod.
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand};
 use flowscale::{SortBy, SortOrder};
 
@@ -119,6 +122,7 @@ Examples:
   flowscale workflows bncu0a1kipv --json")]
     Workflows {
         /// Show this workflow only, with each input and output
+        #[arg(value_parser = NonEmptyStringValueParser::new())]
         workflow_id: Option<String>,
     },
 
@@ -126,6 +130,7 @@ Examples:
     #[command(after_help = "Example:\n  flowscale get 808f34d0-ef97-4b78-a00f-1268077ea6db")]
     Get {
         /// The run id
+        #[arg(value_parser = NonEmptyStringValueParser::new())]
         run_id: String,
     },
 
@@ -133,6 +138,7 @@ Examples:
     #[command(after_help = "Example:\n  flowscale cancel 808f34d0-ef97-4b78-a00f-1268077ea6db")]
     Cancel {
         /// The run id
+        #[arg(value_parser = NonEmptyStringValueParser::new())]
         run_id: String,
     },
 
@@ -140,6 +146,7 @@ Examples:
     #[command(after_help = "Example:\n  flowscale output filename_prefix_58358_5WWF7GQUYF")]
     Output {
         /// The output name (as a run lists it, without extension)
+        #[arg(value_parser = NonEmptyStringValueParser::new())]
         name: String,
     },
 
@@ -149,6 +156,7 @@ Examples:
     )]
     Download {
         /// The run id
+        #[arg(value_parser = NonEmptyStringValueParser::new())]
         run_id: String,
         /// Directory to save into (created if needed)
         #[arg(short, long, value_name = "DIR", default_value = ".")]
@@ -327,6 +335,7 @@ fn parse_shapes(name: &str) -> Result<flowscale::mock::Shapes, String> {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The workflow to run
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
     pub workflow_id: String,
 
     /// An input: name=value, name=@path, name=@- (stdin), name=@@literal
@@ -352,6 +361,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct BatchArgs {
     /// The workflow every job runs
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
     pub workflow_id: String,
 
     /// A JSON-lines file of jobs
@@ -407,6 +417,7 @@ pub struct BatchArgs {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// The run id
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
     pub run_id: String,
 
     #[command(flatten)]
