@@ -584,6 +584,25 @@ fn batch_from_a_jobs_file_reports_a_failed_job() {
         (table.iter()).any(|l| l.starts_with("line-2: ") && l.contains("image_35728")),
         "{out}"
     );
+
+    // A file with no job in it (blank lines only) is refused, as a folder with no files is.
+    std::fs::write(dir.join("empty.jsonl"), "\n  \n").unwrap();
+    let before = executes(&server);
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "batch",
+        "demo-img2img",
+        "--jobs",
+        "empty.jsonl",
+        "-o",
+        "none",
+    ]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.starts_with("error: the jobs file empty.jsonl holds no job"),
+        "{err}"
+    );
+    assert!(out.is_empty() && !dir.join("none").exists(), "{out}");
+    assert_eq!(executes(&server), before);
 }
 
 /// Sends SIGINT (Ctrl-C) to `child` once the simulator has seen `n` submissions start.

@@ -288,6 +288,13 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
         }
         jobs.push(Job::new(job, inputs));
     }
+    // As a folder with no input files: nothing to run is a mistake, not a success.
+    if jobs.is_empty() {
+        return Err(Failure::usage(
+            format!("the jobs file {} holds no job", file.display()),
+            "each line must be a JSON object of inputs, like {\"text_1\": \"a cat\", \"image_1\": \"@cat.png\"}",
+        ));
+    }
     Ok(jobs)
 }
 
