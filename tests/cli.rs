@@ -323,6 +323,19 @@ fn exit_codes_tell_scripts_what_happened() {
         "{err}"
     );
 
+    // A URL copied with the API's path: the 404 says which part to drop. A run that is not
+    // there is a 404 too, with no such hint.
+    let (code, _, err) = run(flowscale(&server, &dir).args([
+        "health",
+        "--api-url",
+        &format!("{}/api/v1/", server.url()),
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("hint: the API URL ends in `/api/v1`"), "{err}");
+    let (code, _, err) = run(flowscale(&server, &dir).args(["get", "no-such-run"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("404") && !err.contains("hint"), "{err}");
+
     // No key at all: a usage error naming where to set it.
     let (code, _, err) = run(flowscale(&server, &dir)
         .env_remove("FLOWSCALE_API_KEY")

@@ -101,7 +101,24 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
     let profile = move || profiles::chosen(named.as_deref());
     let (key, url) = credentials::resolve(api_key, cli.api_url, profile)?;
     let client = flowscale::Client::new(key, url)?;
-    commands::run(&client, cli.command, mode)
+    commands::run(&client, cli.command, mode).map_err(|f| hint_at_url_path(f, &client))
+}
+
+/// A pod answers its API at its root. A 404 from a URL with a path of its own (one copied
+/// with `/api/v1` from the API docs, say) most likely means that path is the mistake.
+fn hint_at_url_path(mut failure: Failure, client: &flowscale::Client) -> Failure {
+    let path = client
+        .base_url()
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map_or("", |(_, path)| path.trim_end_matches('/'));
+    if failure.hint.is_none() && !path.is_empty() && failure.message.contains("API error 404") {
+        failure.hint = Some(format!(
+            "the API URL ends in `/{path}`: FlowScale's is the pod's root, like \
+             https://<pod-id>.pod.flowscale.ai"
+        ));
+    }
+    failure
 }
 
 /// One `error:` line and a hint on stderr; with `--json`, the same as a JSON document on
