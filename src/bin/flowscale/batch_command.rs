@@ -234,6 +234,9 @@ fn list(names: &[&str]) -> String {
     text
 }
 
+/// What a jobs file holds, for its errors.
+const JOBS_FILE_HINT: &str = "each line must be a JSON object of inputs, like {\"text_1\": \"a cat\", \"image_1\": \"@cat.png\"}";
+
 /// One job per line of a JSON-lines file: an object of inputs; `"@path"` is a file
 /// relative to the file, `"@@text"` the text `@text`. A `"name"` string names the job
 /// (else `line-N`): the manifest knows a job by its name and inputs, so two lines with the
@@ -255,7 +258,7 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
         let bad = |why: String| {
             Failure::usage(
                 format!("{} line {}: {why}", file.display(), n + 1),
-                "each line must be a JSON object of inputs, like {\"text_1\": \"a cat\", \"image_1\": \"@cat.png\"}",
+                JOBS_FILE_HINT,
             )
         };
         let object = match serde_json::from_str::<Value>(line) {
@@ -292,7 +295,7 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
     if jobs.is_empty() {
         return Err(Failure::usage(
             format!("the jobs file {} holds no job", file.display()),
-            "each line must be a JSON object of inputs, like {\"text_1\": \"a cat\", \"image_1\": \"@cat.png\"}",
+            JOBS_FILE_HINT,
         ));
     }
     Ok(jobs)
