@@ -61,6 +61,34 @@ mod blocking {
     }
 
     #[test]
+    fn a_callers_agent_that_follows_redirects_never_takes_the_key_elsewhere() {
+        let (elsewhere, keys) =
+            crate::common::key_capture_server(std::time::Duration::from_secs(60));
+        let pod = crate::common::scripted_server(
+            vec![crate::common::http_reply(
+                "302 Found",
+                &[("location", &format!("{elsewhere}/api/v1/comfy/health"))],
+                b"",
+            )],
+            std::time::Duration::from_secs(60),
+        );
+        // ureq's default agent follows up to 10 redirects.
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(&pod)
+            .http_client(agent)
+            .build()
+            .unwrap();
+        let err = client.check_health().unwrap_err();
+        assert_eq!(err.status(), Some(302), "{err}");
+        assert!(
+            keys.lock().unwrap().is_empty(),
+            "the key followed the redirect"
+        );
+    }
+
+    #[test]
     fn two_downloads_to_one_file_never_share_a_partial_file() {
         // One byte a second: the first download is still going when the second starts.
         let url = crate::common::drip_server(b"0123", std::time::Duration::from_secs(30));
@@ -247,11 +275,7 @@ mod nonblocking {
             .with_body(r#"{"status":"error","errors":"Invalid API key"}"#)
             .create_async()
             .await;
-        flowscale::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent("client-of-my-own")
-            .build()
-            .unwrap();
+        let http = reqwest::Client::builder().user_agent("client-of-my-own");
         let client = Client::builder()
             .api_key(crate::common::KEY)
             .base_url(server.url())
@@ -261,6 +285,34 @@ mod nonblocking {
         let err = client.check_health().await.unwrap_err();
         assert_eq!(err.to_string(), "FlowScale API error 401: Invalid API key");
         m.assert_async().await;
+    }
+
+    #[tokio::test]
+    async fn a_callers_reqwest_settings_never_take_the_key_elsewhere() {
+        let (elsewhere, keys) =
+            crate::common::key_capture_server(std::time::Duration::from_secs(60));
+        let pod = crate::common::scripted_server(
+            vec![crate::common::http_reply(
+                "307 Temporary Redirect",
+                &[("location", &format!("{elsewhere}/api/v1/comfy/health"))],
+                b"",
+            )],
+            std::time::Duration::from_secs(60),
+        );
+        // A builder that asks for redirects to be followed: the SDK builds it without.
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(10));
+        let client = Client::builder()
+            .api_key(crate::common::KEY)
+            .base_url(&pod)
+            .http_client(http)
+            .build()
+            .unwrap();
+        let err = client.check_health().await.unwrap_err();
+        assert_eq!(err.status(), Some(307), "{err}");
+        assert!(
+            keys.lock().unwrap().is_empty(),
+            "the key followed the redirect"
+        );
     }
 
     #[tokio::test]

@@ -30,7 +30,7 @@ use crate::wire::error::Result;
 #[must_use = "call .build() to get a client"]
 pub struct ClientBuilder {
     draft: Draft,
-    http: Option<transport::Http>,
+    http: Option<transport::CallerHttp>,
 }
 
 impl ClientBuilder {
@@ -116,16 +116,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses an HTTP client you already have (a `ureq::Agent` for `Client`, a
-    /// `reqwest::Client` for `AsyncClient`), sharing its connection pool, proxy and TLS
-    /// settings. Its own timeouts and user agent then apply instead of this builder's.
+    /// Uses HTTP settings you already have: a `ureq::Agent` for `Client` (sharing its
+    /// connection pool, proxy and TLS settings), a `reqwest::ClientBuilder` for
+    /// `AsyncClient` (its proxy, TLS, pool and timeout settings). Its own timeouts and user
+    /// agent then apply instead of this builder's.
     ///
-    /// The SDK never follows redirects of API requests on an agent it built; a
-    /// `reqwest::Client` you pass keeps its own redirect policy, so give it
-    /// `redirect::Policy::none()` to be sure the key is never sent to another host. Build
-    /// a `reqwest::Client` after `flowscale::install_crypto_provider()` unless your
-    /// reqwest enables a TLS provider of its own.
-    pub fn http_client(mut self, http: transport::Http) -> Self {
+    /// The key never follows a redirect, whatever the settings: API requests on a caller's
+    /// agent are made with redirects off, and a caller's `reqwest::ClientBuilder` is built
+    /// with `redirect::Policy::none()` (reqwest fixes a client's redirect policy when it is
+    /// built, and strips only the headers it knows on a redirect to another host, so an
+    /// already built `reqwest::Client` could carry `X-API-KEY` away; this is why it is not
+    /// taken). Download links, which carry no key, follow redirects as always.
+    pub fn http_client(mut self, http: transport::CallerHttp) -> Self {
         self.http = Some(http);
         self
     }
@@ -137,7 +139,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let settings = self.draft.finish()?;
         let http = match self.http {
-            Some(http) => http,
+            Some(http) => transport::adopt_http(http)?,
             None => transport::new_http(&settings)?,
         };
         Ok(Client {

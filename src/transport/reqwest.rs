@@ -32,6 +32,23 @@ use crate::wire::upload::{SegmentCheck, UploadState};
 /// The HTTP backend of the async client.
 pub(crate) type Http = reqwest::Client;
 
+/// What a caller hands `AsyncClientBuilder::http_client`: a `reqwest::ClientBuilder`, not a
+/// built client. reqwest fixes a client's redirect policy when it is built, and on a
+/// cross-host redirect removes only the headers it knows (`Authorization`, cookies), not
+/// `X-API-KEY`: a built client could carry the key to another host. A builder is finished
+/// here with redirects off, keeping the caller's proxy, TLS, pool and timeout settings.
+pub(crate) type CallerHttp = reqwest::ClientBuilder;
+
+/// The caller's builder, finished with redirects off (and the crypto provider installed,
+/// so the caller need not).
+pub(crate) fn adopt_http(builder: CallerHttp) -> Result<Http> {
+    install_crypto_provider();
+    builder
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))
+}
+
 /// A download's body, not read yet, with the longest pause allowed between two pieces.
 pub(crate) struct DownloadBody {
     resp: reqwest::Response,

@@ -31,6 +31,15 @@ pub(crate) type Http = ureq::Agent;
 /// A download's body, not read yet.
 pub(crate) type DownloadBody = ureq::Body;
 
+/// What a caller hands `ClientBuilder::http_client`: an agent of their own.
+pub(crate) type CallerHttp = ureq::Agent;
+
+/// The caller's agent, used as it is: every API request made on it is configured to follow
+/// no redirect (`configured`), so its own redirect setting never carries the key away.
+pub(crate) fn adopt_http(agent: CallerHttp) -> Result<Http> {
+    Ok(agent)
+}
+
 /// A new agent with the settings' timeouts and user agent. Error statuses are returned
 /// as responses (so the server's message survives) and redirects are not followed (so the
 /// key never travels to another host). There is no overall timeout that would cut a long

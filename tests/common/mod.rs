@@ -566,3 +566,45 @@ pub fn counting_server(delay: std::time::Duration) -> (String, Arc<Peaks>) {
     });
     (url, peaks)
 }
+
+/// A server that records the `X-API-KEY` of every request it receives (`None` for a request
+/// without one) and answers each as a pod's health check does. Stops by itself after `life`.
+pub fn key_capture_server(life: std::time::Duration) -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let keys = Arc::new(Mutex::new(Vec::new()));
+    let seen = keys.clone();
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + life;
+        while std::time::Instant::now() < end {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            };
+            stream.set_nonblocking(false).unwrap();
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut key = None;
+            let mut line = String::new();
+            while matches!(reader.read_line(&mut line), Ok(n) if n > 0) && !line.trim().is_empty() {
+                if let Some((name, value)) = line.split_once(':')
+                    && name.trim().eq_ignore_ascii_case("x-api-key")
+                {
+                    key = Some(value.trim().to_owned());
+                }
+                line.clear();
+            }
+            seen.lock().unwrap().push(key);
+            let body = ok(serde_json::json!([{"container": "c1", "status": "idle"}]));
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let mut out = stream;
+            let _ = out.write_all(reply.as_bytes());
+        }
+    });
+    (url, keys)
+}

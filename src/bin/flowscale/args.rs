@@ -9,11 +9,19 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand};
 use flowscale::{SortBy, SortOrder};
 
+use crate::secret::Secret;
+
 const AFTER_HELP: &str = "\
-Configuration, first found wins: --api-key-file (or --api-key) / --api-url; else
-FLOWSCALE_API_KEY / FLOWSCALE_API_URL; else a .env file in the current directory with those
-two lines; else the profile (--profile, FLOWSCALE_PROFILE, or `default`) that `flowscale
-login` saved.
+Which pod and key, first found wins (the key and the URL as a pair):
+  1  --api-key-file (or --api-key), --api-url
+  2  the profile named by --profile or FLOWSCALE_PROFILE (`flowscale login` saves it)
+  3  FLOWSCALE_API_KEY, FLOWSCALE_API_URL in the environment
+  4  ./.env with those two lines
+  5  the profile `default`, when none is named
+A key is sent only to the pod it was given for: when the key and the URL come from two
+places that name two pods (a profile's key with a URL from the environment or .env, a URL
+found only in ./.env with a key from elsewhere), the command is refused (exit 2), naming
+both. `flowscale profiles` shows which pod a command here would use, and why.
 
 Exit codes:
   0    success
@@ -41,15 +49,15 @@ pub struct Cli {
         value_name = "KEY",
         conflicts_with = "api_key_file"
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
 
     /// Read the API key from this file (its first line); refused when others may read it
     #[arg(long, global = true, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
 
     /// The pod saved by `flowscale login --profile NAME` (default: FLOWSCALE_PROFILE, else
-    /// the profile `default`)
-    #[arg(long, global = true, value_name = "NAME")]
+    /// the profile `default`); wins over the environment and .env
+    #[arg(long, global = true, value_name = "NAME", value_parser = parse_profile)]
     pub profile: Option<String>,
 
     /// Pod base URL, https://<pod-id>.pod.flowscale.ai (default: FLOWSCALE_API_URL, or .env)
@@ -174,12 +182,14 @@ Examples:
 
     /// Save a pod's URL and key as a profile, after checking them against the pod
     #[command(after_help = "\
-The key is read from the terminal without echo, or from standard input when it is not a
-terminal. It is stored in the profiles file (FLOWSCALE_CONFIG, else
+The key is taken from --api-key-file, else --api-key (visible in `ps`), else
+FLOWSCALE_API_KEY, else the terminal without echo, or standard input's first line when it is
+not a terminal. The URL from --api-url, else FLOWSCALE_API_URL. It is stored in the profiles file (FLOWSCALE_CONFIG, else
 ~/.config/flowscale/config.toml on Linux), created with mode 0600.
 
 Examples:
   flowscale login --profile staging --api-url https://staging-pod.pod.flowscale.ai
+  flowscale login --api-url https://pod.pod.flowscale.ai --api-key-file key.txt
   flowscale login --api-url https://pod.pod.flowscale.ai < key.txt
   flowscale --profile staging runs")]
     Login,
@@ -188,8 +198,14 @@ Examples:
     #[command(after_help = "Example:\n  flowscale logout --profile staging")]
     Logout,
 
-    /// List the saved profiles: names and URLs, never keys
-    #[command(after_help = "Example:\n  flowscale profiles")]
+    /// List the saved profiles (names and URLs, never keys) and the pod a command here uses
+    #[command(after_help = "\
+The last line (`active` in --json) is the pod a command run here would talk to, with where its
+key and URL come from (a flag, the environment, ./.env or a profile) and the key masked; or
+why a command here would be refused.
+
+Example:
+  flowscale profiles --json")]
     Profiles,
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
@@ -250,7 +266,7 @@ Load it in the current shell, or install it where your shell looks for completio
 #[derive(Debug, Args)]
 pub struct NotForMock {
     #[arg(long, hide = true)]
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     #[arg(long, hide = true)]
     pub api_key_file: Option<PathBuf>,
     #[arg(long, hide = true)]
@@ -525,6 +541,13 @@ fn read_duration(text: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration like 500ms, 90s, 10m or 1h ({e})"))
+}
+
+/// `--profile`: a name a profile can have.
+fn parse_profile(name: &str) -> Result<String, String> {
+    crate::profiles::check_name(name)
+        .map(str::to_owned)
+        .map_err(|e| format!("{e}: {}", crate::profiles::NAME_RULE))
 }
 
 #[cfg(test)]

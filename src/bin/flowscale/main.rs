@@ -19,7 +19,9 @@ mod exit;
 mod inputs;
 mod interrupt;
 mod output;
+mod pod_choice;
 mod profiles;
+mod secret;
 
 use std::process::ExitCode;
 
@@ -87,20 +89,28 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             return serve_simulator(port, shapes, demo);
         }
         Command::Completions { shell } => return completions(shell),
-        Command::Login => return profiles::login(cli.profile.as_deref(), cli.api_url),
-        Command::Logout => return profiles::logout(cli.profile.as_deref()),
-        Command::Profiles => return profiles::list(mode),
+        Command::Login => {
+            let key = profiles::LoginKey {
+                api_key: cli.api_key,
+                api_key_file: cli.api_key_file,
+            };
+            return profiles::login(cli.profile.as_deref(), cli.api_url, key, mode);
+        }
+        Command::Logout => return profiles::logout(cli.profile.as_deref(), mode),
         Command::Man => return manual(),
         _ => {}
     }
-    let api_key = match &cli.api_key_file {
-        Some(path) => Some(credentials::key_from_file(path)?),
-        None => cli.api_key,
+    let given = credentials::Given {
+        api_key: cli.api_key,
+        api_key_file: cli.api_key_file,
+        api_url: cli.api_url,
+        profile: cli.profile,
     };
-    let named = cli.profile.clone();
-    let profile = move || profiles::chosen(named.as_deref());
-    let (key, url) = credentials::resolve(api_key, cli.api_url, profile)?;
-    let client = flowscale::Client::new(key, url)?;
+    if let Command::Profiles = cli.command {
+        return profiles::list(mode, &given);
+    }
+    let pair = credentials::resolve(&given)?;
+    let client = flowscale::Client::new(pair.key.expose(), pair.url)?;
     commands::run(&client, cli.command, mode).map_err(|f| hint_at_url_path(f, &client))
 }
 

@@ -1,8 +1,9 @@
 //! Named pods: a config file (`~/.config/flowscale/config.toml` on Linux, the platform's
 //! config directory elsewhere, `FLOWSCALE_CONFIG` to choose another) holding, per profile,
 //! a pod's URL and key. `flowscale login` writes it (mode 0600), `logout` removes a profile,
-//! `profiles` lists them (never a key). A file that others may read is refused, as ssh
-//! refuses such a private key.
+//! `profiles` lists them (never a key) and says which pod a command here would use. A file
+//! that others may read is refused, as ssh refuses such a private key. The key is stored
+//! here on purpose: it is the one file the tool writes a key into.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -11,8 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::credentials::{self, Given};
 use crate::exit::{EXIT_FAILED, Failure};
 use crate::output::{self, Mode, emit};
+use crate::pod_choice::Half;
+use crate::secret::Secret;
 
 /// The config file's path, when set in the environment.
 pub const ENV_CONFIG: &str = "FLOWSCALE_CONFIG";
@@ -27,10 +31,11 @@ struct Config {
     profiles: BTreeMap<String, Profile>,
 }
 
+/// A saved pod; its `Debug` shows no key (`Secret`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Profile {
     api_url: String,
-    api_key: String,
+    api_key: Secret,
 }
 
 /// Where the config file is: `FLOWSCALE_CONFIG`, else `flowscale/config.toml` in the
@@ -49,68 +54,165 @@ pub fn config_path() -> Result<PathBuf, Failure> {
         })
 }
 
-/// The profile to use: `--profile`, else `FLOWSCALE_PROFILE`, else `default` when the file
-/// has one. Its URL and key, or `None` when no profile was named and there is no default.
-pub fn chosen(flag: Option<&str>) -> Result<Option<(String, String)>, Failure> {
-    let named = flag.map(str::to_owned).or_else(|| {
-        std::env::var(ENV_PROFILE)
-            .ok()
-            .filter(|p| !p.trim().is_empty())
-    });
-    let path = config_path()?;
-    let config = read(&path)?.unwrap_or_default();
-    let name = named.clone().unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-    match (config.profiles.get(&name), named) {
-        (Some(p), _) => Ok(Some((p.api_url.clone(), p.api_key.clone()))),
-        (None, None) => Ok(None),
-        (None, Some(name)) => Err(Failure::usage(
-            format!("no profile `{name}` in {}", path.display()),
-            format!("add it with `flowscale login --profile {name} --api-url URL`"),
-        )),
+/// The profile named for this command: `--profile`, else `FLOWSCALE_PROFILE` (checked as
+/// `--profile` is); `None` when neither names one.
+pub fn named(flag: Option<&str>) -> Result<Option<String>, Failure> {
+    if let Some(name) = flag {
+        return Ok(Some(name.to_owned()));
+    }
+    match std::env::var(ENV_PROFILE) {
+        Ok(name) if !name.trim().is_empty() => check_name(name.trim())
+            .map(|name| Some(name.to_owned()))
+            .map_err(|e| Failure::usage(format!("{ENV_PROFILE}: {e}"), NAME_RULE)),
+        _ => Ok(None),
     }
 }
 
-/// `flowscale login`: reads the key (from the terminal without echo, else the first line
-/// of standard input), checks it against the pod, and stores the profile.
-pub fn login(profile: Option<&str>, api_url: Option<String>) -> Result<(), Failure> {
+/// What a profile name may be, for the hint of a refused one.
+pub const NAME_RULE: &str = "a profile name is 1 to 64 letters, digits, `-`, `_` or `.`, \
+                             starting with a letter or digit";
+
+/// A profile name, or why it is refused: 1 to 64 ASCII letters, digits, `-`, `_` or `.`,
+/// starting with a letter or digit (a name is a key in the file and a word in messages).
+pub fn check_name(name: &str) -> Result<&str, String> {
+    let fine = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if fine {
+        Ok(name)
+    } else {
+        Err(format!("`{}` is not a profile name", name.escape_debug()))
+    }
+}
+
+/// The profile `name`'s URL and key, `None` when the file or the profile is not there.
+pub fn find(name: &str) -> Result<Option<(String, Secret)>, Failure> {
+    let config = read(&config_path()?)?.unwrap_or_default();
+    Ok(config
+        .profiles
+        .get(name)
+        .map(|p| (p.api_url.clone(), p.api_key.clone())))
+}
+
+/// The failure for a named profile that is not saved.
+pub fn missing(name: &str) -> Failure {
+    let path = config_path().map_or_else(
+        |_| "the profiles file".to_owned(),
+        |p| p.display().to_string(),
+    );
+    Failure::usage(
+        format!("no profile `{name}` in {path}"),
+        format!("add it with `flowscale login --profile {name} --api-url URL`"),
+    )
+}
+
+/// The names of the saved profiles, for a hint; none when the file cannot be read.
+pub fn saved_names() -> Vec<String> {
+    let config = config_path()
+        .ok()
+        .and_then(|path| read(&path).ok().flatten());
+    config.map_or_else(Vec::new, |c| c.profiles.into_keys().collect())
+}
+
+/// Where `login` takes the key from, first found: the flags, `FLOWSCALE_API_KEY`, the
+/// terminal (without echo) or standard input's first line.
+pub struct LoginKey {
+    pub api_key: Option<Secret>,
+    pub api_key_file: Option<PathBuf>,
+}
+
+/// `flowscale login`: reads the key, checks it against the pod, and stores the profile.
+pub fn login(
+    profile: Option<&str>,
+    api_url: Option<String>,
+    given: LoginKey,
+    mode: Mode,
+) -> Result<(), Failure> {
     let name = profile.unwrap_or(DEFAULT_PROFILE);
     let url = api_url
         .or_else(|| std::env::var(flowscale::ENV_API_URL).ok())
-        .filter(|u| !u.trim().is_empty())
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
         .ok_or_else(|| {
             Failure::usage(
                 "login needs the pod's URL",
                 "pass --api-url https://<pod-id>.pod.flowscale.ai",
             )
         })?;
-    let key = read_key()?;
+    let key = login_key(given)?;
     // Checked before it is stored: a typo is said now, not at the first run.
-    let client = flowscale::Client::new(key.clone(), url.trim())?;
-    client.check_health().map_err(|e| {
-        let mut failure = Failure::from(e);
-        failure.message = format!("the pod did not accept the key: {}", failure.message);
-        failure
-    })?;
+    let client = flowscale::Client::new(key.expose(), url.as_str())?;
+    client.check_health().map_err(|e| not_accepted(e, &url))?;
     let path = config_path()?;
     let mut config = read(&path)?.unwrap_or_default();
     config.profiles.insert(
         name.to_owned(),
         Profile {
-            api_url: url.trim().to_owned(),
+            api_url: url.clone(),
             api_key: key,
         },
     );
     write(&path, &config)?;
-    output::note(format_args!(
-        "logged in: profile `{name}` at {} (saved in {})",
-        url.trim(),
-        path.display()
-    ));
-    Ok(())
+    let doc = json!({"profile": name, "api_url": url, "config": path});
+    emit(mode, &doc, || {
+        vec![format!(
+            "logged in: profile `{name}` at {url} (saved in {})",
+            path.display()
+        )]
+    })
+}
+
+/// The key for `login`, from the first place that has one.
+fn login_key(given: LoginKey) -> Result<Secret, Failure> {
+    if let Some(path) = &given.api_key_file {
+        return crate::credentials::key_from_file(path);
+    }
+    if let Some(key) = given.api_key.filter(|k| !k.is_empty()) {
+        output::warn(
+            "--api-key can be read by other users of this machine (`ps`) and stays in the \
+             shell's history: prefer --api-key-file or FLOWSCALE_API_KEY",
+        );
+        return Ok(key);
+    }
+    if let Some(key) = std::env::var(flowscale::ENV_API_KEY)
+        .ok()
+        .map(Secret::new)
+        .filter(|k| !k.is_empty())
+    {
+        return Ok(key);
+    }
+    read_key()
+}
+
+/// Why `login` stores nothing, in words that tell a refused key from a pod out of reach.
+fn not_accepted(e: flowscale::Error, url: &str) -> Failure {
+    let refused = matches!(e.status(), Some(401 | 403));
+    let unreachable = matches!(e, flowscale::Error::Transport { .. });
+    let mut failure = Failure::from(e);
+    if refused {
+        failure.message = format!("the pod refused the key: {}", failure.message);
+        failure.hint = Some(format!(
+            "check the key (FlowScale's dashboard shows the pod's keys); nothing was saved, \
+             and {url} answered, so the URL is right"
+        ));
+    } else if unreachable {
+        failure.message = format!("could not reach the pod at {url}: {}", failure.message);
+        failure.hint = Some(
+            "check --api-url (https://<pod-id>.pod.flowscale.ai) and the network; nothing \
+             was saved"
+                .to_owned(),
+        );
+    } else {
+        failure.message = format!("the pod did not accept the key: {}", failure.message);
+    }
+    failure
 }
 
 /// `flowscale logout`: removes a profile from the file.
-pub fn logout(profile: Option<&str>) -> Result<(), Failure> {
+pub fn logout(profile: Option<&str>, mode: Mode) -> Result<(), Failure> {
     let name = profile.unwrap_or(DEFAULT_PROFILE);
     let path = config_path()?;
     let mut config = read(&path)?.unwrap_or_default();
@@ -124,29 +226,54 @@ pub fn logout(profile: Option<&str>) -> Result<(), Failure> {
         });
     }
     write(&path, &config)?;
-    output::note(format_args!("logged out: profile `{name}` removed"));
-    Ok(())
+    let doc = json!({"profile": name, "removed": true, "config": path});
+    emit(mode, &doc, || {
+        vec![format!("logged out: profile `{name}` removed")]
+    })
 }
 
-/// `flowscale profiles`: names and URLs, never keys.
-pub fn list(mode: Mode) -> Result<(), Failure> {
+/// `flowscale profiles`: the saved profiles (names and URLs, never keys), and the pod a
+/// command here would talk to: where its URL and key come from, the key masked, or why
+/// there is none (a listing is no failure: showing that is this command's job).
+pub fn list(mode: Mode, given: &Given) -> Result<(), Failure> {
     let path = config_path()?;
     let config = read(&path)?.unwrap_or_default();
     let profiles: Vec<_> = (config.profiles.iter())
         .map(|(name, p)| json!({"name": name, "api_url": p.api_url}))
         .collect();
-    emit(mode, &json!({"profiles": profiles}), || {
-        (config.profiles.iter())
+    let here = credentials::resolve(given);
+    let active = here.as_ref().ok().map(|pair| {
+        json!({
+            "api_url": pair.url,
+            "key": pair.key.masked(),
+            "key_source": pair.key_from.json(Half::Key),
+            "url_source": pair.url_from.json(Half::Url),
+        })
+    });
+    let problem = here
+        .as_ref()
+        .err()
+        .map(|f| json!({"error": f.message, "hint": f.hint}));
+    let doc = json!({"profiles": profiles, "config": path, "active": active, "problem": problem});
+    emit(mode, &doc, || {
+        let mut lines: Vec<String> = (config.profiles.iter())
             .map(|(name, p)| match mode {
                 Mode::Quiet => name.clone(),
                 _ => format!("{name}\t{}", p.api_url),
             })
-            .collect()
+            .collect();
+        if mode != Mode::Quiet {
+            lines.push(match &here {
+                Ok(pair) => format!("here: {}", credentials::describe(pair)),
+                Err(f) => format!("here: no pod: {}", f.message),
+            });
+        }
+        lines
     })
 }
 
 /// The key, from the terminal without echo, or from standard input's first line.
-fn read_key() -> Result<String, Failure> {
+fn read_key() -> Result<Secret, Failure> {
     let key = if std::io::stdin().is_terminal() {
         rpassword::prompt_password("FlowScale API key: ")
             .map_err(|e| Failure::usage(format!("cannot read the key: {e}"), "type or paste it"))?
@@ -160,11 +287,12 @@ fn read_key() -> Result<String, Failure> {
         })?;
         line
     };
-    let key = key.trim().to_owned();
+    let key = Secret::new(key);
     if key.is_empty() {
         return Err(Failure::usage(
             "no key given",
-            "type it at the prompt, or pipe it in on standard input",
+            "pass --api-key-file, set FLOWSCALE_API_KEY, type it at the prompt, or pipe it in \
+             on standard input",
         ));
     }
     Ok(key)
