@@ -211,7 +211,12 @@ async fn execute(
         group.group_id.as_deref(),
         &s.wait,
     );
-    let (relayed, result) = tokio::join!(relay(form, tx), run);
+    // Cancel-safe: if the browser goes away, this handler's future is dropped, and the SDK
+    // finishes a submission already on the wire on a task of its own, handing its run to
+    // `on_orphaned_run` (see `main`), so no paid run goes unheard of. `run` comes first:
+    // dropped first, it stops the upload before `relay`'s senders go, so a half-relayed
+    // form is cut short (no run) rather than ended early as if complete.
+    let (result, relayed) = tokio::join!(run, relay(form, tx));
     if let Err(msg) = relayed {
         let body = json!({"error": format!("malformed upload: {msg}")});
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
@@ -227,8 +232,19 @@ async fn execute(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut _simulator = None;
+    // Runs whose caller left (a dropped handler) are logged, never lost.
+    let orphaned = |run: &flowscale::Execution| {
+        eprintln!(
+            "run {} was started for a request whose client went away",
+            run.run_id
+        )
+    };
     let client = if std::env::var_os(flowscale::ENV_API_KEY).is_some() {
-        AsyncClient::from_env()?
+        AsyncClient::builder()
+            .api_key(std::env::var(flowscale::ENV_API_KEY)?)
+            .base_url(std::env::var(flowscale::ENV_API_URL)?)
+            .on_orphaned_run(orphaned)
+            .build()?
     } else {
         let server = flowscale::mock::MockServer::start();
         server.register(
@@ -240,7 +256,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "No FLOWSCALE_API_KEY set: serving the simulator at {} (workflow `demo`)",
             server.url()
         );
-        let client = server.async_client();
+        let client = AsyncClient::builder()
+            .api_key(server.api_key())
+            .base_url(server.url())
+            .on_orphaned_run(orphaned)
+            .build()?;
         _simulator = Some(server);
         client
     };

@@ -68,6 +68,9 @@ pub struct Batch {
     pub(crate) retry_failed: bool,
     pub(crate) on_event: Option<BatchCallback>,
     pub(crate) stop: Option<Arc<AtomicBool>>,
+    pub(crate) wait_for_directory: bool,
+    pub(crate) resubmit_unknown: bool,
+    pub(crate) attach: Vec<(String, String)>,
 }
 
 impl fmt::Debug for Batch {
@@ -79,6 +82,9 @@ impl fmt::Debug for Batch {
             .field("jobs", &self.jobs.len())
             .field("concurrency", &self.concurrency)
             .field("retry_failed", &self.retry_failed)
+            .field("wait_for_directory", &self.wait_for_directory)
+            .field("resubmit_unknown", &self.resubmit_unknown)
+            .field("attach", &self.attach)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +104,9 @@ impl Batch {
             retry_failed: false,
             on_event: None,
             stop: None,
+            wait_for_directory: true,
+            resubmit_unknown: false,
+            attach: Vec::new(),
         }
     }
 
@@ -142,6 +151,36 @@ impl Batch {
     /// as failed, from the manifest, without a request).
     pub fn retry_failed(mut self, retry: bool) -> Self {
         self.retry_failed = retry;
+        self
+    }
+
+    /// Whether to wait when another process uses `dir` (default), or to fail at once with
+    /// [`Error::Busy`](crate::Error::Busy) naming it.
+    ///
+    /// A batch holds an OS lock on `dir` from the moment it reads the manifest to its end,
+    /// so that two processes (two terminals, a cron job overlapping itself, cargo and an IDE
+    /// running one build script) never both submit the same job. The kernel releases the
+    /// lock when the process ends, however it ends. A wait begins with
+    /// [`BatchEvent::DirectoryBusy`]. (Unix only: elsewhere the lock is not taken.)
+    pub fn wait_for_directory(mut self, wait: bool) -> Self {
+        self.wait_for_directory = wait;
+        self
+    }
+
+    /// Submit again the jobs whose earlier submission may have started a run that could
+    /// not be found for certain (reported as [`JobStatus::Unknown`]). Off by default: such
+    /// a job is never submitted again silently, since its first run may exist and be paid
+    /// for. Turn it on once you have checked (`flowscale runs`) that it does not.
+    pub fn resubmit_unknown(mut self, resubmit: bool) -> Self {
+        self.resubmit_unknown = resubmit;
+        self
+    }
+
+    /// Takes `run_id` as the run of the job named `job`, whose earlier submission is
+    /// [`JobStatus::Unknown`]: it is recorded and waited for, and nothing is submitted.
+    /// Only for a job whose answer was lost; a job with a recorded run keeps it.
+    pub fn attach(mut self, job: impl Into<String>, run_id: impl Into<String>) -> Self {
+        self.attach.push((job.into(), run_id.into()));
         self
     }
 
@@ -245,7 +284,13 @@ pub enum BatchEvent {
         /// Which line, and why.
         skipped: SkippedLine,
     },
-    /// A job ended (completed, failed, left submitted, or not started).
+    /// Another process uses the batch directory: this batch waits for it to finish (see
+    /// [`Batch::wait_for_directory`]). Sent before anything else.
+    DirectoryBusy {
+        /// What the holder wrote of itself (its process id, program and since when).
+        holder: String,
+    },
+    /// A job ended (completed, failed, left submitted, unknown, or not started).
     Finished {
         /// How it ended.
         outcome: JobOutcome,
@@ -260,6 +305,9 @@ impl fmt::Display for BatchEvent {
             BatchEvent::Submitted { job, run_id, .. } => write!(f, "{job}: submitted run {run_id}"),
             BatchEvent::Attached { job, run_id, .. } => {
                 write!(f, "{job}: waiting for run {run_id}")
+            }
+            BatchEvent::DirectoryBusy { holder } => {
+                write!(f, "waiting: the batch directory is in use by {holder}")
             }
             BatchEvent::SkippedLine { skipped } => write!(
                 f,
@@ -342,6 +390,12 @@ impl Tally {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
+    }
+
+    pub fn directory_busy(&self, holder: &str) {
+        self.emit(BatchEvent::DirectoryBusy {
+            holder: holder.to_owned(),
+        });
     }
 
     pub fn skipped(&self, skipped: &[SkippedLine]) {
@@ -459,7 +513,7 @@ pub(crate) struct BatchRun {
     pub download: DownloadOptions,
     pub concurrency: usize,
     pub manifest: Arc<Manifest>,
-    pub tally: Tally,
+    pub tally: Arc<Tally>,
 }
 
 impl JobOutcome {

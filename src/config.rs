@@ -65,6 +65,22 @@ pub(crate) struct Settings {
     pub max_concurrent_requests: usize,
     /// Whether submissions are checked against the workflow catalog first.
     pub check_inputs: bool,
+    /// Told of every run whose submission's caller went away (`AsyncClient`).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub on_orphaned_run: Option<OrphanHook>,
+}
+
+/// What `AsyncClientBuilder::on_orphaned_run` was given.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "async"), allow(dead_code))]
+pub(crate) struct OrphanHook(
+    pub std::sync::Arc<dyn Fn(&crate::wire::types::Execution) + Send + Sync>,
+);
+
+impl fmt::Debug for OrphanHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OrphanHook")
+    }
 }
 
 /// Default bound on the requests one client has in flight at once.
@@ -86,6 +102,7 @@ pub(crate) struct Draft {
     pub retry: Option<RetryPolicy>,
     pub max_concurrent_requests: Option<usize>,
     pub check_inputs: bool,
+    pub on_orphaned_run: Option<OrphanHook>,
 }
 
 impl Draft {
@@ -119,6 +136,7 @@ impl Draft {
                 .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
                 .clamp(1, MAX_CONCURRENT_REQUESTS),
             check_inputs: self.check_inputs,
+            on_orphaned_run: self.on_orphaned_run,
         })
     }
 

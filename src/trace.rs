@@ -78,6 +78,42 @@ pub(crate) fn retrying(url: &str, attempt: u32, delay: Duration, error: &Error) 
     );
 }
 
+/// What the runs listed said of a submission whose answer was lost.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn lost_answer(workflow_id: &str, found: &crate::decide::plan::LostMatch) {
+    #[cfg(feature = "tracing")]
+    match found {
+        crate::decide::plan::LostMatch::Found(run_id) => tracing::warn!(
+            workflow_id,
+            run_id = run_id.as_str(),
+            "flowscale: the answer to a submission was lost; its run was found among the pod's runs"
+        ),
+        other => tracing::warn!(
+            workflow_id,
+            found = ?other,
+            "flowscale: the answer to a submission was lost; a run may exist"
+        ),
+    }
+}
+
+/// A run whose submission's caller went away (its future dropped) before the answer came:
+/// the run exists and is paid for, and this is where its id is told.
+#[cfg(feature = "async")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn orphaned_run(run: &Result<crate::wire::types::Execution>) {
+    #[cfg(feature = "tracing")]
+    match run {
+        Ok(exec) => tracing::warn!(
+            run_id = exec.run_id.as_str(),
+            "flowscale: the caller dropped a submission in flight; its run was started"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "flowscale: the caller dropped a submission in flight; it did not start a run for sure"
+        ),
+    }
+}
+
 /// A submission sent without checking its inputs against the catalog.
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub(crate) fn unchecked(workflow_id: &str, skip: &crate::decide::catalog::Skip) {

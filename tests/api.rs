@@ -288,6 +288,58 @@ mod nonblocking {
     }
 
     #[tokio::test]
+    async fn a_submission_dropped_in_flight_hands_its_run_to_the_hook() {
+        use flowscale::mock::{Fault, MockServer, Route, Workflow};
+        let server = MockServer::start();
+        server.register(Workflow::new("wf"));
+        // The run is created, its answer held back: the caller gives up first, once the
+        // pod has the run (3 s before its answer would come).
+        server.fail_next(
+            Route::Execute,
+            1,
+            Fault::DelayAnswer(std::time::Duration::from_secs(3)),
+        );
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let client = Client::builder()
+            .api_key(server.api_key())
+            .base_url(server.url())
+            .on_orphaned_run(move |run| tx.send(run.run_id.clone()).unwrap())
+            .build()
+            .unwrap();
+        {
+            let submit = client.execute_workflow("wf", [("text", "a fox")], None);
+            tokio::pin!(submit);
+            loop {
+                tokio::select! {
+                    answer = &mut submit => panic!("answered before the caller gave up: {answer:?}"),
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
+                }
+                if !server.runs().is_empty() {
+                    break;
+                }
+            }
+            // The caller's future is dropped here, with the answer still on its way.
+        }
+        let orphan = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the hook was never called")
+            .unwrap();
+        let runs = server.runs();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(orphan, runs[0].id);
+
+        // A caller that stays hears the answer itself; the hook hears nothing.
+        let run = client
+            .execute_workflow("wf", [("text", "a hare")], None)
+            .await
+            .unwrap();
+        assert_eq!(server.runs().len(), 2);
+        assert_eq!(run.run_id, server.runs()[1].id);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
     async fn a_callers_reqwest_settings_never_take_the_key_elsewhere() {
         let (elsewhere, keys) =
             crate::common::key_capture_server(std::time::Duration::from_secs(60));

@@ -1377,3 +1377,136 @@ fn login_saves_a_private_profile_that_a_named_run_uses_whole() {
     let (code, out, _) = run(&mut tool(&["profiles", "-q"]));
     assert_eq!((code, out.as_str()), (0, ""));
 }
+
+#[test]
+fn two_batches_started_together_on_one_directory_pay_once_per_job() {
+    let server = simulator();
+    server.register(
+        Workflow::new("pair")
+            .outputs(["image"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(400)),
+    );
+    let dir = workdir("two-batches");
+    std::fs::create_dir_all(dir.join("photos")).unwrap();
+    for i in 0..6 {
+        std::fs::write(dir.join(format!("photos/p{i}.png")), format!("photo {i}")).unwrap();
+    }
+    let batch = || {
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args(["batch", "pair", "--each", "image=photos/", "-o", "out"])
+            .args(["--concurrency", "3", "--poll", "50ms", "--json"]);
+        cmd
+    };
+    // Both wait for the directory: the second takes it when the first is done, and finds
+    // every job completed.
+    let (first, second) = (
+        spawned(batch().arg("--wait")),
+        spawned(batch().arg("--wait")),
+    );
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = json(&text);
+        assert_eq!(report["jobs"].as_array().unwrap().len(), 6);
+    }
+    assert_eq!(executes(&server), 6, "two processes paid twice");
+
+    // Without --wait, the second is refused while the first runs, naming it.
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+    let first = spawned(&mut batch());
+    let manifest = dir.join("out").join(flowscale::MANIFEST_FILE);
+    let end = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&manifest).is_ok_and(|m| !m.is_empty()) {
+        assert!(
+            Instant::now() < end,
+            "the first batch never wrote its manifest"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, _, err) = run(&mut batch());
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("is in use by another process (process ")
+            && err.contains("flowscale")
+            && err.contains("--wait"),
+        "{err}"
+    );
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(executes(&server), 12);
+}
+
+#[test]
+fn a_submission_whose_answer_never_comes_is_found_or_named_never_paid_twice() {
+    let server = simulator();
+    let dir = workdir("lost-answer");
+    let submit = |extra: &[&str]| {
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args([
+            "run",
+            "quick",
+            "-i",
+            "text=a fox",
+            "--poll",
+            "50ms",
+            "-o",
+            "out",
+        ])
+        .args(["--response-timeout", "1s"])
+        .args(extra);
+        cmd
+    };
+    // The run is created, its answer held back past the timeout: found among the pod's
+    // runs (same workflow and inputs, created since), and waited for.
+    server.fail_next(
+        Route::Execute,
+        1,
+        Fault::DelayAnswer(Duration::from_secs(20)),
+    );
+    let (code, out, err) = run(&mut submit(&["--json"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let doc = json(&out);
+    assert_eq!(doc["run_id"], server.runs()[0].id.as_str(), "{doc}");
+    assert_eq!(executes(&server), 1);
+
+    // The same, and the pod's runs cannot be listed either: exit 5, a message that says a
+    // run may exist and how to look for it, one execute and no more.
+    server.fail_next(
+        Route::Execute,
+        1,
+        Fault::DelayAnswer(Duration::from_secs(20)),
+    );
+    server.fail_next(Route::Runs, 100, Fault::Status(503));
+    let (code, out, err) = run(&mut submit(&["--json"]));
+    assert_eq!(code, 5, "{out}{err}");
+    assert!(
+        err.contains("a run may have started and be paid for")
+            && err.contains("flowscale runs --since"),
+        "{err}"
+    );
+    assert_eq!(json(&out)["exit_code"], 5);
+    assert_eq!(executes(&server), 2);
+}
+
+#[test]
+fn runs_since_lists_only_runs_created_since() {
+    let server = simulator();
+    let dir = workdir("runs-since");
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["run", "quick", "--no-wait", "-i", "text=x"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(flowscale(&server, &dir).args(["runs", "--since", "10m", "-q"]));
+    assert_eq!((code, out.lines().count()), (0, 1), "{out}");
+    let (code, out, _) =
+        run(flowscale(&server, &dir).args(["runs", "--since", "2999-01-01T00:00:00Z", "-q"]));
+    assert_eq!((code, out.as_str()), (0, ""));
+    let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--since", "yesterday"]));
+    assert_eq!(code, 2, "{err}");
+}

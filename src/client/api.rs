@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
 use crate::decide::catalog::{CatalogCache, Lookup};
+use crate::decide::plan::{self, LostMatch, SubmitError};
 use crate::decide::retry::Retrier;
 use crate::inputs::Inputs;
 use crate::trace::{self, RequestTrace};
@@ -16,6 +17,19 @@ use crate::wire::query::RunsQuery;
 use crate::wire::request::{self, Request, Response};
 use crate::wire::response;
 use crate::wire::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunPage};
+
+/// A submission checked and encoded, nothing of it sent yet.
+pub(crate) struct Submission {
+    req: Request,
+    workflow_id: String,
+    group_id: Option<String>,
+    /// Every field as it is sent: what its run is recognised by if the answer is lost.
+    fields: Vec<(String, String)>,
+    /// The body's flags: `stop` is set when the caller gave up (its future dropped, a
+    /// Ctrl-C): not sent if not begun, cut short if not whole; `whole` tells whether the
+    /// server can hold a complete request.
+    pub(super) flags: crate::wire::upload::UploadFlags,
+}
 
 #[maybe_async]
 impl Client {
@@ -161,6 +175,19 @@ impl Client {
     /// Files are streamed from disk. Every file is opened before anything is sent: a
     /// missing one is an [`Error::Input`](crate::Error::Input) naming the field and path.
     ///
+    /// A lost answer (a timeout or a cut connection after the body went out whole, a 5xx,
+    /// an answer that names no run) is never taken as "no run": the run is looked for among
+    /// those FlowScale lists (the same workflow and inputs, created since the send) and
+    /// returned when found for certain ([`Execution::recovered`](crate::Execution::recovered)
+    /// says so); otherwise the error is [`Error::AnswerLost`](crate::Error::AnswerLost): a
+    /// run may exist, look before submitting again.
+    ///
+    /// **Cancel safety** (`AsyncClient`): cancel-safe. The request runs on a task of its
+    /// own; a future dropped before the body went out whole stops the upload (no run is
+    /// started), one dropped after lets the request finish and hands the run to
+    /// [`AsyncClientBuilder::on_orphaned_run`](crate::AsyncClientBuilder::on_orphaned_run)
+    /// and a `tracing` event.
+    ///
     #[doc = example!(client {
         "use std::path::Path;"
         "use flowscale::Inputs;"
@@ -184,23 +211,90 @@ impl Client {
         inputs: impl Into<Inputs>,
         group_id: Option<&str>,
     ) -> Result<Execution> {
+        let submission = self
+            .prepare_submission(workflow_id, inputs.into(), group_id)
+            .await?;
+        self.send_submission(submission).await
+    }
+
+    /// Checks and encodes a submission: everything before the first byte goes out (the
+    /// catalog check, opening files). An error here means nothing was sent: safe to retry.
+    pub(super) async fn prepare_submission(
+        &self,
+        workflow_id: &str,
+        inputs: Inputs,
+        group_id: Option<&str>,
+    ) -> Result<Submission> {
         request::check_execute(workflow_id, group_id)?;
-        let inputs = inputs.into();
         if self.settings.check_inputs
             && let Some(workflow) = self.catalog_entry(workflow_id).await?
         {
             // Inputs left out are no error: the catalog does not say which are optional.
             let _missing = inputs.check(&workflow)?;
         }
+        let fields = inputs.sent_fields();
         // Opening files blocks: off the runtime's workers. Text alone is encoded in place.
         let form = if inputs.opens_files() {
             transport::run_blocking(move || form::encode(inputs)).await?
         } else {
             form::encode(inputs)?
         };
-        let req = request::execute(&self.settings.base_url, workflow_id, group_id, form);
-        let resp = self.send(req).await?;
-        response::execution(&resp)
+        Ok(Submission {
+            flags: form.flags.clone(),
+            req: request::execute(&self.settings.base_url, workflow_id, group_id, form),
+            workflow_id: workflow_id.to_owned(),
+            group_id: group_id.map(str::to_owned),
+            fields,
+        })
+    }
+
+    /// Sends a prepared submission and reads its answer. When the answer is lost after the
+    /// request went out (a timeout, a cut connection, a 5xx, an answer that names no run),
+    /// a run may exist: it is looked for among the runs FlowScale lists (same workflow and
+    /// inputs, created since the send) and returned when found for certain; otherwise the
+    /// error is [`Error::AnswerLost`], never a silent second submission.
+    pub(super) async fn deliver(&self, submission: Submission) -> Result<Execution> {
+        let Submission {
+            req,
+            workflow_id,
+            group_id,
+            fields,
+            flags,
+        } = submission;
+        // A caller gone before anything was sent: nothing to send, nothing to pay for.
+        if flags.stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::input("upload", crate::wire::upload::STOPPED));
+        }
+        let sent_at = plan::now_secs();
+        let outcome = match self.send(req).await {
+            Ok(resp) => response::execution(&resp),
+            Err(e) => Err(e),
+        };
+        // A body that never went out whole is no request the server could start a run for.
+        let lost = match outcome {
+            Err(e)
+                if flags.whole()
+                    && e.run_id().is_none()
+                    && plan::submit_error(&e) == SubmitError::Unknown =>
+            {
+                e
+            }
+            other => return other,
+        };
+        let found = self
+            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, sent_at)
+            .await;
+        trace::lost_answer(&workflow_id, &found);
+        match found {
+            LostMatch::Found(run_id) => Ok(Execution::found(run_id, workflow_id)),
+            LostMatch::Doubt(reason) => Err(Error::answer_lost(workflow_id, sent_at, reason, lost)),
+            LostMatch::NotListed => Err(Error::answer_lost(
+                workflow_id,
+                sent_at,
+                "no run FlowScale lists has its workflow and inputs yet".to_owned(),
+                lost,
+            )),
+        }
     }
 
     /// The workflows deployed on the pod, with their inputs and outputs

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use super::{Client, maybe_async, transport};
 use crate::batch::{self, Batch, BatchReport, BatchRun, JobOutcome, Prepared, Tally};
-use crate::decide::plan::{self, Plan, SubmitError};
+use crate::decide::plan::{self, LostMatch, Plan, SubmitError};
 use crate::decide::record::{JobStatus, Record};
+use crate::files::dir_lock::WhenHeld;
 use crate::files::manifest::{self, Manifest};
-use crate::wire::error::Result;
-use crate::wire::query::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
+use crate::wire::error::{Error, Result};
 
 #[maybe_async]
 impl Client {
@@ -26,15 +26,24 @@ impl Client {
     /// Before a submission is sent, the manifest records that it is about to be; if the
     /// process dies before the answer is recorded, the next run looks for the run among
     /// those FlowScale lists (same workflow, the inputs as sent, created since) and attaches
-    /// to it, and submits only when there is none. A torn last line (a crash mid-write) is
+    /// to it when found for certain; otherwise the job is [`Unknown`](JobStatus::Unknown),
+    /// and is submitted again only when the caller says so ([`Batch::resubmit_unknown`],
+    /// or [`Batch::attach`] to name its run). A torn last line (a crash mid-write) is
     /// repaired when the manifest is opened; a complete line that cannot be read is
-    /// reported as [`BatchEvent::SkippedLine`](crate::BatchEvent::SkippedLine).
+    /// reported as [`BatchEvent::SkippedLine`](crate::BatchEvent::SkippedLine). The
+    /// directory is locked against other processes while the batch runs
+    /// ([`Batch::wait_for_directory`]).
+    ///
+    /// **Cancel safety** (`AsyncClient`): dropping the future stops the batch where it is;
+    /// each submission on the wire finishes (its run goes to `on_orphaned_run`), and the
+    /// next run of the batch finds the runs whose ids were not recorded, as after a kill.
     ///
     /// One failing job never stops the others: the report lists every job's outcome. A
     /// job is [`Failed`](JobStatus::Failed) only when FlowScale refused its submission or
     /// said its run failed (or timed out on its side); any other error (a deadline, the
-    /// network, a revoked key, an answer that cannot be read) leaves it
-    /// [`Submitted`](JobStatus::Submitted), and the next run attaches to its run. A failed
+    /// network, a revoked key) leaves it [`Submitted`](JobStatus::Submitted), and the next
+    /// run attaches to its run; an error before anything was sent leaves it
+    /// [`NotStarted`](JobStatus::NotStarted). A failed
     /// job is submitted again only with [`Batch::retry_failed`]. Each job's outputs are
     /// saved into a folder of its own, replacing what an interrupted save left there.
     ///
@@ -67,12 +76,22 @@ impl Client {
             wait,
             download,
             retry_failed,
+            wait_for_directory,
+            resubmit_unknown,
+            attach,
             ..
         } = batch;
+        let tally = Arc::new(tally);
         let (manifest, jobs) = {
             let (dir, workflow_id, group_id) = (dir.clone(), workflow_id.clone(), group_id.clone());
+            let when_held = match wait_for_directory {
+                true => WhenHeld::Wait,
+                false => WhenHeld::Refuse,
+            };
+            let told = tally.clone();
             transport::run_blocking(move || {
-                let manifest = Manifest::open(&dir)?;
+                let waiting = |holder: &str| told.directory_busy(holder);
+                let manifest = Manifest::open(&dir, when_held, waiting)?;
                 let mut jobs = batch::prepare(&workflow_id, group_id.as_deref(), jobs)?;
                 for job in &mut jobs {
                     if let Ok(fp) = &job.fingerprint {
@@ -92,8 +111,27 @@ impl Client {
         // Lost submissions are looked for before anything is submitted, so that no run this
         // batch run submits is ever taken for one.
         let mut jobs = jobs;
-        self.find_lost(&workflow_id, group_id.as_deref(), &manifest, &mut jobs)
-            .await;
+        for (name, run_id) in &attach {
+            let job = jobs.iter_mut().find(|j| &j.name == name);
+            let Some(job) = job else {
+                return Err(Error::input(
+                    "attach",
+                    format!("the batch has no job named `{name}`"),
+                ));
+            };
+            // Only a lost submission takes the caller's run; a recorded run stays.
+            if let Plan::Find(_) = job.plan {
+                job.plan = Plan::Found(run_id.clone());
+            }
+        }
+        self.find_lost(
+            &workflow_id,
+            group_id.as_deref(),
+            &manifest,
+            &mut jobs,
+            resubmit_unknown,
+        )
+        .await;
         let run = BatchRun {
             workflow_id,
             group_id,
@@ -115,9 +153,10 @@ impl Client {
     pub(super) async fn run_job(&self, run: &BatchRun, job: Prepared) -> JobOutcome {
         let fingerprint = match job.fingerprint {
             Ok(fp) => fp,
+            // Its inputs cannot be read (a missing file): nothing was sent, safe to retry.
             Err(e) => {
-                let mut outcome = JobOutcome::new(&job.name, None, JobStatus::Failed);
-                outcome.error = Some(e.to_string());
+                let mut outcome = JobOutcome::new(&job.name, None, JobStatus::NotStarted);
+                outcome.error = Some(format!("not submitted: {e}"));
                 run.tally.finished(&outcome, false);
                 return outcome;
             }
@@ -156,18 +195,12 @@ impl Client {
             }
             // `find_lost` resolves every `Find` before any job runs; one left over is looked
             // for no better than an unresolved one, and is never submitted blind.
-            plan @ (Plan::Unresolved(_) | Plan::Find(_)) => {
-                let reason = match plan {
-                    Plan::Unresolved(reason) => reason,
-                    _ => "it was not looked for".to_owned(),
-                };
-                outcome.status = JobStatus::Submitted;
-                outcome.error = Some(format!(
-                    "an earlier submission may have started a run, but {reason}; nothing was \
-                     submitted (check `flowscale runs`, then run the batch again)"
-                ));
-                run.tally.finished(&outcome, false);
-                return outcome;
+            Plan::Find(sent_at) => {
+                let reason = "it was not looked for".to_owned();
+                return self.unknown(run, outcome, &job.name, reason, sent_at);
+            }
+            Plan::Unresolved(reason, sent_at) => {
+                return self.unknown(run, outcome, &job.name, reason, sent_at);
             }
             Plan::Submit => match self.submit(run, job.inputs, &mut outcome).await {
                 Some(run_id) => run_id,
@@ -205,6 +238,29 @@ impl Client {
         outcome
     }
 
+    /// Ends a job whose earlier submission may have started a run that was not found for
+    /// certain: reported `Unknown`, with what to check and how to decide; nothing sent.
+    fn unknown(
+        &self,
+        run: &BatchRun,
+        mut outcome: JobOutcome,
+        name: &str,
+        reason: String,
+        sent_at: u64,
+    ) -> JobOutcome {
+        let since = plan::rfc3339(sent_at.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS));
+        outcome.status = JobStatus::Unknown;
+        outcome.error = Some(format!(
+            "its submission went out at {} and the answer was lost; {reason}. A run may \
+             exist and be paid for: look for it (`flowscale runs --since {since}`), then attach \
+             the job to it (`--attach {name}=RUN_ID`, `Batch::attach`) or submit it again \
+             (`--resubmit-unknown`, `Batch::resubmit_unknown`)",
+            plan::rfc3339(sent_at),
+        ));
+        run.tally.finished(&outcome, false);
+        outcome
+    }
+
     /// Submits a job: records that a submission is about to be sent, sends it, records its
     /// run id. The run id, or `None` when the job has ended (and was reported).
     async fn submit(
@@ -218,6 +274,21 @@ impl Client {
             run.tally.finished(outcome, false);
             return None;
         }
+        // Checked and encoded first: an error here sent nothing (not started, never
+        // looked for, never failed).
+        let group = run.group_id.as_deref();
+        let submission = match self
+            .prepare_submission(&run.workflow_id, inputs, group)
+            .await
+        {
+            Ok(submission) => submission,
+            Err(e) => {
+                outcome.status = JobStatus::NotStarted;
+                outcome.error = Some(format!("not submitted: {}", e.with_causes()));
+                run.tally.finished(outcome, false);
+                return None;
+            }
+        };
         outcome.status = JobStatus::Submitted;
         let intent = outcome.record(&run.dir).map(|mut r| {
             r.sent_at = Some(plan::now_secs());
@@ -232,11 +303,10 @@ impl Client {
             run.tally.finished(outcome, false);
             return None;
         }
-        let group = run.group_id.as_deref();
         // An answer that cannot be read but names its run started that run all the same.
-        let started = match self.execute_workflow(&run.workflow_id, inputs, group).await {
+        let started = match self.send_submission(submission).await {
             Ok(exec) => Ok(exec.run_id),
-            Err(e @ crate::wire::error::Error::Decode { .. }) => match e.run_id() {
+            Err(e @ Error::Decode { .. }) => match e.run_id() {
                 Some(run_id) => Ok(run_id.to_owned()),
                 None => Err(e),
             },
@@ -266,11 +336,14 @@ impl Client {
                         outcome.error = Some(error);
                         self.record(run, outcome).await;
                     }
-                    // The record of the submission stays: the next run looks for its run.
+                    // Looked for already and not found for certain; the record of the
+                    // submission stays, and the next run of the batch looks again.
                     SubmitError::Unknown => {
+                        outcome.status = JobStatus::Unknown;
                         outcome.error = Some(format!(
-                            "the submission may have started a run ({error}); the next run of \
-                             the batch looks for it before submitting again"
+                            "{error}; the next run of the batch looks for its run again, and \
+                             never submits it again unless told to (`--resubmit-unknown`, \
+                             `Batch::resubmit_unknown`)"
                         ));
                     }
                 }
@@ -281,16 +354,19 @@ impl Client {
     }
 
     /// Resolves every job whose last submission was sent but never answered
-    /// ([`Plan::Find`]): one pass over the runs FlowScale lists (newest first, back to the
-    /// oldest send time less a slack for clocks), and each such job, in job order, takes
-    /// the oldest run that may be its own and that no job has recorded
-    /// ([`Plan::Found`]); a job with none is submitted ([`Plan::Submit`]).
+    /// ([`Plan::Find`]): a job the caller attached to a run takes it; for the others, one
+    /// pass over the runs FlowScale lists (newest first, back to the oldest send time less a
+    /// slack for clocks), and each job, in job order, takes the oldest run that is its own
+    /// for certain and that no job has recorded ([`Plan::Found`]). A job whose run cannot be
+    /// found for certain is [`Plan::Unresolved`], never submitted again, unless the caller
+    /// said so (`resubmit_unknown`).
     async fn find_lost(
         &self,
         workflow_id: &str,
         group_id: Option<&str>,
         manifest: &Manifest,
         jobs: &mut [Prepared],
+        resubmit_unknown: bool,
     ) {
         let oldest = jobs
             .iter()
@@ -300,70 +376,49 @@ impl Client {
             })
             .min();
         let Some(oldest) = oldest else { return };
-        let floor = oldest.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS);
-        let mut query = RunsQuery::new()
-            .sort_by(SortBy::CreatedAt)
-            .sort_order(SortOrder::Desc)
-            .page_size(MAX_PAGE_SIZE);
-        if let Some(group) = group_id {
-            query = query.group_id(group.to_owned());
-        }
-        let mut listed = Vec::new();
-        for page in 1..=plan::LOST_SUBMISSION_PAGES {
-            let runs = match self.get_runs(&query.clone().page(page)).await {
-                Ok(page) => page.runs,
-                Err(e) => {
-                    for job in jobs.iter_mut() {
-                        if let Plan::Find(_) = job.plan {
-                            job.plan = Plan::Unresolved(format!(
-                                "the runs could not be listed to find it ({e})"
-                            ));
-                        }
+        let listed = match self.runs_since(group_id, oldest).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                for job in jobs.iter_mut() {
+                    if let Plan::Find(sent_at) = job.plan {
+                        job.plan = match resubmit_unknown {
+                            true => Plan::Submit,
+                            false => Plan::Unresolved(
+                                format!("the runs could not be listed to find it ({e})"),
+                                sent_at,
+                            ),
+                        };
                     }
-                    return;
                 }
-            };
-            let full = runs.len() >= MAX_PAGE_SIZE as usize;
-            let older = runs
-                .iter()
-                .any(|r| plan::created_secs(r).is_some_and(|t| t < floor));
-            listed.extend(runs);
-            if older || !full {
-                break;
+                return;
             }
-        }
-        // Oldest first.
-        listed.reverse();
+        };
         let mut taken = manifest.recorded.claimed.clone();
         for job in jobs.iter_mut() {
             let Plan::Find(sent_at) = job.plan else {
                 continue;
             };
-            let floor = sent_at.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS);
-            let mut candidates = listed
-                .iter()
-                .filter(|r| plan::may_be_lost_submission(r, workflow_id, &job.fields, floor));
-            let mut unnamed = false;
-            let found = candidates.find_map(|r| match &r.id {
-                Some(id) => (!taken.contains(id)).then(|| id.clone()),
-                None => {
-                    unnamed = true;
-                    None
-                }
-            });
+            let found = plan::match_lost(
+                &listed.runs,
+                workflow_id,
+                &job.fields,
+                sent_at,
+                &taken,
+                listed.reached_back,
+            );
             job.plan = match found {
-                Some(id) => {
+                LostMatch::Found(id) => {
                     taken.insert(id.clone());
                     Plan::Found(id)
                 }
-                // A run that may be this job's, listed without its id: it cannot be attached
-                // to, and submitting again could pay twice.
-                None if unnamed => Plan::Unresolved(
-                    "FlowScale lists a run that may be this job's without its id, so it cannot \
-                     be attached to"
+                _ if resubmit_unknown => Plan::Submit,
+                LostMatch::Doubt(reason) => Plan::Unresolved(reason, sent_at),
+                LostMatch::NotListed => Plan::Unresolved(
+                    "no run FlowScale lists has its workflow and inputs (FlowScale may list it \
+                     late)"
                         .to_owned(),
+                    sent_at,
                 ),
-                None => Plan::Submit,
             };
         }
     }

@@ -29,7 +29,7 @@ use crate::wire::error::Result;
 #[derive(Debug, Default)]
 #[must_use = "call .build() to get a client"]
 pub struct ClientBuilder {
-    draft: Draft,
+    pub(super) draft: Draft,
     http: Option<transport::CallerHttp>,
 }
 

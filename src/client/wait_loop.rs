@@ -20,6 +20,11 @@ impl Client {
     /// - Past the deadline, [`Error::Timeout`](crate::Error::Timeout) carries the run id,
     ///   so the run can be picked up again with `wait_for_run`.
     ///
+    /// **Cancel safety** (`AsyncClient`): cancel-safe. The submission is as
+    /// `execute_workflow`'s; a future dropped while waiting hands its run to
+    /// [`AsyncClientBuilder::on_orphaned_run`](crate::AsyncClientBuilder::on_orphaned_run)
+    /// (the run goes on; `wait_for_run` picks it up).
+    ///
     #[doc = example!(client {
         "use std::time::Duration;"
         "use flowscale::{Inputs, WaitOptions};"
@@ -60,14 +65,21 @@ impl Client {
         options: &WaitOptions,
     ) -> Result<WorkflowResult> {
         let exec = self.execute_workflow(workflow_id, inputs, group_id).await?;
+        // Dropped while waiting (`AsyncClient`), the run still reaches `on_orphaned_run`.
+        let guard = self.watch_run(&exec);
         let workflow_id = exec.workflow_id.unwrap_or_else(|| workflow_id.to_owned());
         let mut waiter = Waiter::new(options, exec.run_id, Some(workflow_id));
         waiter.submitted(&exec.output_names);
-        self.wait(waiter).await
+        let result = self.wait(waiter).await;
+        guard.disarm();
+        result
     }
 
     /// Waits for a run started earlier (by this process before a restart, or by another
     /// one), with the same rules as `execute_workflow_and_wait`.
+    ///
+    /// **Cancel safety** (`AsyncClient`): cancel-safe; dropping it only stops watching (the
+    /// run goes on, and the caller already has its id).
     ///
     #[doc = example!(client {
         "use flowscale::{Error, WaitOptions};"

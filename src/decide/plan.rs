@@ -21,9 +21,11 @@ pub(crate) enum Plan {
     Find(u64),
     /// The run of a lost submission, found among FlowScale's runs: record it, then attach.
     Found(String),
-    /// A lost submission could not be found for sure (the runs could not be listed, or a
-    /// match is listed without its id): send nothing, report why (the reason, in words).
-    Unresolved(String),
+    /// A lost submission could not be found for sure (the runs could not be listed, a
+    /// match is listed without its id or inputs, none is listed yet): send nothing, report
+    /// the job [`Unknown`](JobStatus::Unknown) with why (the reason, in words) and since
+    /// when (seconds since the epoch) to look.
+    Unresolved(String, u64),
     /// Never submitted, or to be retried: submit.
     Submit,
 }
@@ -60,10 +62,10 @@ pub(crate) fn plan(
 /// How a submission that returned an error ended, for the job's record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SubmitError {
-    /// Nothing was accepted and the job is not at fault (a refused key, 429, no
-    /// connection): not started, submitted on the next run.
+    /// Nothing was accepted (a refused key, 429, no connection, a missing file, an input
+    /// refused before sending): not started, submitted on the next run.
     NotAccepted,
-    /// The request itself was refused (422, a missing file): failed.
+    /// FlowScale refused the request itself (422, another 4xx): failed.
     Refused,
     /// The request may have reached FlowScale and started a run (a connection cut after
     /// sending, a 5xx, an answer that could not be read): the next run looks for it.
@@ -75,7 +77,11 @@ pub(crate) enum SubmitError {
 pub(crate) fn submit_error(e: &Error) -> SubmitError {
     use crate::wire::failure::TransportErrorKind as K;
     match e {
-        Error::Input { .. } | Error::Io { .. } | Error::Config { .. } => SubmitError::Refused,
+        // Raised before the request (a missing file, a refused input, a bad setting): or
+        // while the body was still going out, which no server takes as a submission.
+        Error::Input { .. } | Error::Io { .. } | Error::Config { .. } | Error::Busy { .. } => {
+            SubmitError::NotAccepted
+        }
         Error::Api {
             status: 401 | 403 | 429,
             ..
@@ -89,6 +95,73 @@ pub(crate) fn submit_error(e: &Error) -> SubmitError {
     }
 }
 
+/// What the runs FlowScale lists say of a submission whose answer was lost.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LostMatch {
+    /// Its run, for certain: the same workflow and inputs, created since it was sent, listed
+    /// with its id, and no other job's.
+    Found(String),
+    /// A run that may be its own is listed, but not so that it can be attached to for
+    /// certain (without its id, or without its inputs); or the list does not reach back to
+    /// when it was sent. The reason, in words.
+    Doubt(String),
+    /// The list reaches back past when it was sent and holds no run that may be its own.
+    /// Still no proof: FlowScale may list a run late (its request was still being handled).
+    NotListed,
+}
+
+/// Matches a lost submission (sent at `sent_at`, with `fields`) against the runs listed,
+/// oldest first, leaving out the runs in `taken` (recorded by other jobs, or found for
+/// them). `reached_back`: whether the list goes back past `sent_at` less the clock slack.
+pub(crate) fn match_lost(
+    listed: &[Run],
+    workflow_id: &str,
+    fields: &[(String, String)],
+    sent_at: u64,
+    taken: &std::collections::HashSet<String>,
+    reached_back: bool,
+) -> LostMatch {
+    let floor = sent_at.saturating_sub(LOST_SUBMISSION_SLACK_SECS);
+    let mut doubt = None;
+    for run in listed
+        .iter()
+        .filter(|r| may_be_lost_submission(r, workflow_id, fields, floor))
+    {
+        match &run.id {
+            Some(id) if taken.contains(id) => {}
+            Some(id) if !run.inputs.is_empty() || fields.is_empty() => {
+                return LostMatch::Found(id.clone());
+            }
+            Some(id) => {
+                doubt.get_or_insert_with(|| {
+                    format!("run {id} may be its own, but FlowScale lists it without its inputs")
+                });
+            }
+            None => {
+                doubt.get_or_insert_with(|| {
+                    "FlowScale lists a run that may be its own without its id, so it cannot be \
+                     attached to"
+                        .to_owned()
+                });
+            }
+        }
+    }
+    match doubt {
+        Some(reason) => LostMatch::Doubt(reason),
+        None if !reached_back => LostMatch::Doubt(format!(
+            "the newest {} runs FlowScale lists do not reach back to when it was sent",
+            u64::from(LOST_SUBMISSION_PAGES) * u64::from(crate::wire::query::MAX_PAGE_SIZE)
+        )),
+        None => LostMatch::NotListed,
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 (UTC, to the second), for messages.
+pub(crate) fn rfc3339(secs: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
 /// Whether a wait's error says the run itself failed (final), rather than that the wait
 /// could not go on (the job stays submitted and is attached to next time).
 pub(crate) fn run_failed(e: &Error) -> bool {
@@ -100,7 +173,7 @@ pub(crate) fn run_failed(e: &Error) -> bool {
 pub(crate) const LOST_SUBMISSION_SLACK_SECS: u64 = 300;
 
 /// How many pages of runs (newest first, 100 a page) are looked through for a lost
-/// submission.
+/// submission; past them, a run not found is a doubt, never a reason to submit again.
 pub(crate) const LOST_SUBMISSION_PAGES: u32 = 10;
 
 /// Whether a run FlowScale lists can be the run of a submission whose answer was lost:

@@ -19,8 +19,15 @@ pub enum JobStatus {
     /// Its run was submitted but is not finished or not saved (the wait timed out, the
     /// network failed): the next run of the batch attaches to it again.
     Submitted,
-    /// Not submitted: the batch was stopped first.
+    /// Not submitted: the batch was stopped first, or nothing of its submission went out
+    /// (a missing file, a refused key, no connection). Safe to run again.
     NotStarted,
+    /// Its submission went out and the answer was lost, and no run of FlowScale's could be
+    /// matched to it for certain: a run may exist and be paid for. Never submitted again
+    /// silently: check (`flowscale runs`), then attach to the run
+    /// ([`Batch::attach`](crate::Batch::attach)) or submit again
+    /// ([`Batch::resubmit_unknown`](crate::Batch::resubmit_unknown)).
+    Unknown,
 }
 
 impl fmt::Display for JobStatus {
@@ -30,6 +37,7 @@ impl fmt::Display for JobStatus {
             JobStatus::Failed => "failed",
             JobStatus::Submitted => "submitted",
             JobStatus::NotStarted => "not started",
+            JobStatus::Unknown => "unknown",
         })
     }
 }

@@ -3,6 +3,7 @@
 //! reported), and the check that a recorded saved file is still there and inside the batch
 //! directory.
 
+use crate::files::dir_lock::{DirLock, WhenHeld};
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
@@ -100,14 +101,20 @@ pub(crate) struct Manifest {
     path: PathBuf,
     file: Mutex<File>,
     pub recorded: Recorded,
+    /// The directory's lock, held as long as the manifest is open: one process at a time.
+    _lock: DirLock,
 }
 
 impl Manifest {
     /// Opens (or creates) `dir/manifest.jsonl` and reads what earlier runs recorded. A
     /// torn last line (a crash mid-write) is repaired first: cut off, or completed with
     /// its newline when it is a whole record, so the next append starts a line of its own.
-    pub fn open(dir: &Path) -> Result<Self> {
+    ///
+    /// The directory is locked first (`files::dir_lock`), and stays locked while the
+    /// manifest is open: what was read stays true, since no other process appends.
+    pub fn open(dir: &Path, when_held: WhenHeld, waiting: impl FnOnce(&str)) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock = DirLock::acquire(dir, when_held, waiting)?;
         let path = dir.join(MANIFEST_FILE);
         let mut file = OpenOptions::new()
             .create(true)
@@ -123,6 +130,7 @@ impl Manifest {
             path,
             file: Mutex::new(file),
             recorded,
+            _lock: lock,
         })
     }
 

@@ -1,8 +1,9 @@
 //! Everything that touches the local file system: saving downloads under safe names
-//! through partial files, the batch manifest, flushing and aligned reads, and fingerprints
+//! through partial files, the batch manifest and its directory's lock, flushing and aligned reads, and fingerprints
 //! of input files.
 
 pub(crate) mod aligned;
+pub(crate) mod dir_lock;
 pub(crate) mod fingerprint;
 pub(crate) mod flush;
 pub(crate) mod manifest;

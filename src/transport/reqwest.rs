@@ -147,7 +147,7 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
                 if let Some(len) = form.length {
                     builder = builder.header(header::CONTENT_LENGTH, len);
                 }
-                upload = UploadState::new(form.progress, form.length);
+                upload = UploadState::new(form.progress, form.length, form.flags.clone());
                 let (body, stall) = watched(body_stream(form.segments, &upload));
                 stalled = Some(stall);
                 let done = upload.clone();

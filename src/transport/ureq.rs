@@ -106,7 +106,7 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
                 // Small enough to go out with the head, its length counted by ureq.
                 Some(bytes) => builder.send(&bytes[..]),
                 None => {
-                    upload = UploadState::new(form.progress, form.length);
+                    upload = UploadState::new(form.progress, form.length, form.flags.clone());
                     let body = BodyReader::new(form.segments, &upload)?;
                     match form.length {
                         Some(len) => builder.header(header::CONTENT_LENGTH, len),

@@ -154,6 +154,33 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The submission went out but its answer was lost (a timeout, a cut connection, a 5xx),
+    /// and no run among those FlowScale lists could be matched to it for certain. A run may
+    /// exist and be paid for: look among the runs created since `sent_at` (same workflow and
+    /// inputs) before submitting again. `source` is the error that lost the answer.
+    #[non_exhaustive]
+    AnswerLost {
+        /// The workflow submitted.
+        workflow_id: String,
+        /// When the submission was sent (RFC 3339, UTC).
+        sent_at: String,
+        /// Why its run could not be named (no match listed yet, a match without its id...).
+        reason: String,
+        /// How the answer was lost.
+        source: Box<Error>,
+    },
+
+    /// A batch directory (or a `BuildCache` directory) is in use by another process, and
+    /// this one was asked not to wait for it (`Batch::wait_for_directory(false)`). Two
+    /// processes on one directory could both submit the same job.
+    #[non_exhaustive]
+    Busy {
+        /// The directory.
+        path: PathBuf,
+        /// What the holder wrote of itself (its process id, program and since when).
+        holder: Option<String>,
+    },
+
     /// The client was configured wrongly (bad base URL, missing environment variable, ...).
     #[non_exhaustive]
     Config {
@@ -210,6 +237,24 @@ impl std::fmt::Display for Error {
             ),
             Error::Io { path: Some(p), .. } => write!(f, "file system error at {}", p.display()),
             Error::Io { path: None, .. } => f.write_str("file system error"),
+            Error::AnswerLost {
+                workflow_id,
+                sent_at,
+                reason,
+                ..
+            } => write!(
+                f,
+                "the answer to the submission of `{workflow_id}` sent at {sent_at} was lost, and \
+                 {reason}: a run may have started and be paid for; look among the runs created \
+                 since then before submitting again"
+            ),
+            Error::Busy { path, holder } => {
+                write!(f, "{} is in use by another process", path.display())?;
+                match holder {
+                    Some(holder) => write!(f, " ({holder})"),
+                    None => Ok(()),
+                }
+            }
             Error::Config { message } => write!(f, "configuration error: {message}"),
         }
     }
@@ -222,7 +267,9 @@ impl std::error::Error for Error {
                 source: Some(source),
                 ..
             } => Some(source.as_ref()),
-            Error::WaitFailed { source, .. } => Some(source.as_ref()),
+            Error::WaitFailed { source, .. } | Error::AnswerLost { source, .. } => {
+                Some(source.as_ref())
+            }
             Error::Decode { source, .. } => Some(source),
             Error::Io { source, .. } => Some(source),
             _ => None,
@@ -234,7 +281,7 @@ impl Error {
     /// The HTTP status, for errors that carry one (a failed wait: its poll's).
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::WaitFailed { source, .. } => source.status(),
+            Error::WaitFailed { source, .. } | Error::AnswerLost { source, .. } => source.status(),
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::RunTimedOut { .. } => Some(408),
             _ => None,
@@ -292,6 +339,21 @@ impl Error {
         Error::Input {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn answer_lost(
+        workflow_id: String,
+        sent_at: u64,
+        reason: String,
+        source: Error,
+    ) -> Self {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(sent_at);
+        Error::AnswerLost {
+            workflow_id,
+            sent_at: humantime::format_rfc3339_seconds(at).to_string(),
+            reason,
+            source: Box::new(source),
         }
     }
 

@@ -29,6 +29,8 @@ pub(crate) struct EncodedForm {
     pub segments: Vec<Segment>,
     /// Who watches the upload's progress, if anyone.
     pub progress: Option<ProgressCallback>,
+    /// Whether the body went out whole, and whether to stop it before its end.
+    pub flags: crate::wire::upload::UploadFlags,
 }
 
 /// The largest body sent from memory in one piece, without the streaming machinery (the
@@ -39,9 +41,11 @@ impl EncodedForm {
     /// Takes the whole body out when it is one piece of memory of at most 64 KiB and nobody
     /// watches its progress: what every form without files or readers is. The transports
     /// send it as it is, as a caller of the bare HTTP client would.
+    /// The body counts as whole from then on: it goes out in one write.
     pub(crate) fn take_small(&mut self) -> Option<Vec<u8>> {
         match self.segments.as_mut_slice() {
             [Segment::Bytes(bytes)] if bytes.len() <= SMALL_BODY && self.progress.is_none() => {
+                (self.flags.whole).store(true, std::sync::atomic::Ordering::SeqCst);
                 Some(std::mem::take(bytes))
             }
             _ => None,
@@ -383,6 +387,7 @@ impl Multipart {
             length: self.length,
             segments: self.segments,
             progress: None,
+            flags: Default::default(),
         }
     }
 }

@@ -251,6 +251,25 @@ pub struct Execution {
     /// The names of the outputs the run will produce (older servers; empty otherwise).
     #[serde(default, deserialize_with = "null_as_default")]
     pub output_names: Vec<String>,
+    /// The answer to the submission was lost (a timeout, a cut connection) and this run
+    /// was found among the pod's runs instead: the same workflow and inputs, created since
+    /// the submission was sent. Only `run_id` and `workflow_id` are known then.
+    #[serde(skip)]
+    pub recovered: bool,
+}
+
+impl Execution {
+    /// The run found after a lost answer.
+    pub(crate) fn found(run_id: String, workflow_id: String) -> Self {
+        Execution {
+            run_id,
+            workflow_id: Some(workflow_id),
+            number: None,
+            node_errors: None,
+            output_names: Vec::new(),
+            recovered: true,
+        }
+    }
 }
 
 /// A finished output, from [`get_output`](crate::Client::get_output).

@@ -6,6 +6,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::wire::error::Error;
@@ -22,6 +23,29 @@ pub(crate) enum Origin {
     Reader(String),
 }
 
+/// What the sender of an upload and its body share: whether the body went out whole, and
+/// whether it is to stop before its end.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UploadFlags {
+    /// Set once the body's last byte has been handed to the connection (at once for a body
+    /// sent in one piece). While it is unset, the server cannot hold a complete request, so
+    /// no run was started: an error then sent nothing that could be paid for.
+    pub whole: Arc<AtomicBool>,
+    /// Set to stop the upload before its end (a caller gone, Ctrl-C): the body fails at its
+    /// next piece, the request is cut short, and no run can start from it.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl UploadFlags {
+    /// Whether the whole body went out.
+    pub fn whole(&self) -> bool {
+        self.whole.load(Ordering::SeqCst)
+    }
+}
+
+/// Why a stopped upload failed.
+pub(crate) const STOPPED: &str = "the upload was stopped before its end: nothing was submitted";
+
 /// What the body of one upload shares with the transport that sends it: the first failure
 /// of its own sources (recorded by the body, returned by the transport), and its progress.
 #[derive(Clone, Default)]
@@ -29,12 +53,20 @@ pub(crate) struct UploadState {
     fault: Arc<Mutex<Option<Error>>>,
     /// Only there when someone watches: no lock is taken otherwise.
     meter: Option<Arc<Mutex<Meter>>>,
+    /// The form's flags: `whole` is set at the end of the last segment, or once `total`
+    /// bytes were handed over (a client that knows the length reads no further).
+    flags: UploadFlags,
+    total: Option<u64>,
+    handed: Arc<AtomicU64>,
 }
 
 impl UploadState {
     /// The state of an upload of `total` bytes (when known), reported to `progress`.
-    pub fn new(progress: Option<ProgressCallback>, total: Option<u64>) -> Self {
+    pub fn new(progress: Option<ProgressCallback>, total: Option<u64>, flags: UploadFlags) -> Self {
         UploadState {
+            flags,
+            total,
+            handed: Arc::default(),
             fault: Arc::default(),
             meter: progress
                 .map(|cb| Arc::new(Mutex::new(Meter::new(Some(cb), Transfer::Upload, total)))),
@@ -59,6 +91,10 @@ impl UploadState {
 
     /// `n` more bytes of the body went out.
     fn sent(&self, n: usize) {
+        let handed = self.handed.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        if self.total.is_some_and(|total| handed >= total) {
+            self.flags.whole.store(true, Ordering::SeqCst);
+        }
         if let Some(meter) = &self.meter {
             meter.lock().unwrap_or_else(PoisonError::into_inner).add(n);
         }
@@ -66,6 +102,7 @@ impl UploadState {
 
     /// The whole body went out.
     pub fn finished(&self) {
+        self.flags.whole.store(true, Ordering::SeqCst);
         if let Some(meter) = &self.meter {
             meter
                 .lock()
@@ -93,8 +130,10 @@ impl SegmentCheck {
         }
     }
 
-    /// Counts `n` more bytes; fails when they exceed the promise.
+    /// Counts `n` more bytes, before they are handed on; fails when they exceed the
+    /// promise, or when the upload is to stop.
     pub fn advance(&mut self, n: usize) -> io::Result<()> {
+        self.stopped()?;
         self.seen += n as u64;
         self.state.sent(n);
         match self.expected {
@@ -103,8 +142,10 @@ impl SegmentCheck {
         }
     }
 
-    /// At the end of the segment: fails when fewer bytes came than promised.
+    /// At the end of the segment: fails when fewer bytes came than promised, or when the
+    /// upload is to stop.
     pub fn finish(&self) -> io::Result<()> {
+        self.stopped()?;
         match self.expected {
             Some(exp) if self.seen != exp => Err(self.mismatch()),
             _ => Ok(()),
@@ -123,6 +164,13 @@ impl SegmentCheck {
             Origin::Memory => Error::input("streamed_fields", e.to_string()),
         };
         self.state.record(error)
+    }
+
+    fn stopped(&self) -> io::Result<()> {
+        match self.state.flags.stop.load(Ordering::SeqCst) {
+            true => Err(self.state.record(Error::input("upload", STOPPED))),
+            false => Ok(()),
+        }
     }
 
     fn mismatch(&self) -> io::Error {

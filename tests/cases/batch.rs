@@ -9,7 +9,7 @@ use flowscale::mock::{MockServer, Workflow};
 use flowscale::{Batch, BatchEvent, Error, Inputs, Job, JobStatus, WaitOptions};
 
 use super::{Client, case, maybe_async};
-use crate::common::executes;
+use crate::common::{count, executes};
 
 /// 20 jobs; every fifth lacks the required input, so its submission fails (422).
 fn jobs(first_text: &str) -> Vec<Job> {
@@ -398,27 +398,17 @@ async fn a_lost_submission_that_cannot_be_named_is_not_submitted_again() {
     // What a process killed with the submission on the wire leaves: the intent, and the
     // run it started.
     client.execute_workflow("wf", inputs(), None).await.unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let intent = serde_json::json!({
-        "v": 1, "fingerprint": inputs().fingerprint("wf", None).unwrap(), "job": "one",
-        "run_id": null, "status": "submitted", "sent_at": now,
-    });
-    std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{intent}\n")).unwrap();
+    lost_intent(&dir, "one", &inputs());
 
     let report = client
         .run_batch(Batch::new("wf", &dir).job(Job::new("one", inputs())))
         .await
         .unwrap();
     let job = &report.jobs[0];
-    assert_eq!(job.status, JobStatus::Submitted, "{job:?}");
+    assert_eq!(job.status, JobStatus::Unknown, "{job:?}");
+    let error = job.error.as_deref().unwrap_or("");
     assert!(
-        job.error
-            .as_deref()
-            .unwrap_or("")
-            .contains("without its id"),
+        error.contains("without its id") && error.contains("--attach one=RUN_ID"),
         "{job:?}"
     );
     assert_eq!(
@@ -426,4 +416,162 @@ async fn a_lost_submission_that_cannot_be_named_is_not_submitted_again() {
         1,
         "nothing submitted that may be paid for already"
     );
+}
+
+/// What a process killed with a submission on the wire leaves in `dir`: the intent to send
+/// job `name` with `inputs`, and no answer.
+fn lost_intent(dir: &std::path::Path, name: &str, inputs: &Inputs) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let intent = serde_json::json!({
+        "v": 1, "fingerprint": inputs.fingerprint("wf", None).unwrap(), "job": name,
+        "run_id": null, "status": "submitted", "sent_at": now,
+    });
+    std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{intent}\n")).unwrap();
+}
+
+#[maybe_async]
+#[case]
+async fn a_lost_submission_not_found_is_unknown_until_the_caller_decides() {
+    let (server, client) = quick_server();
+    let dir = crate::common::fresh_dir("unknown-lost");
+    let inputs = || Inputs::new().set("text_1", "a lighthouse");
+    lost_intent(&dir, "one", &inputs());
+    let batch = || {
+        Batch::new("wf", &dir)
+            .job(Job::new("one", inputs()))
+            .wait_options(quick_wait())
+    };
+
+    // No run of it is listed: a doubt, never a silent second payment.
+    let report = client.run_batch(batch()).await.unwrap();
+    let job = &report.jobs[0];
+    assert_eq!(job.status, JobStatus::Unknown, "{job:?}");
+    let error = job.error.as_deref().unwrap();
+    assert!(
+        error.contains("flowscale runs --since") && error.contains("--resubmit-unknown"),
+        "{error}"
+    );
+    assert_eq!(executes(&server), 0);
+    // Asked again, the same answer: the doubt stays until someone decides.
+    let report = client.run_batch(batch()).await.unwrap();
+    assert_eq!(report.jobs[0].status, JobStatus::Unknown);
+    assert_eq!(executes(&server), 0);
+
+    // Told to, it is submitted: once.
+    let report = client
+        .run_batch(batch().resubmit_unknown(true))
+        .await
+        .unwrap();
+    assert!(report.all_completed(), "{report:?}");
+    assert_eq!(executes(&server), 1);
+    let again = client
+        .run_batch(batch().resubmit_unknown(true))
+        .await
+        .unwrap();
+    assert!(again.jobs[0].reused);
+    assert_eq!(executes(&server), 1);
+}
+
+#[maybe_async]
+#[case]
+async fn an_unknown_job_attaches_to_the_run_the_caller_names() {
+    let (server, client) = quick_server();
+    let dir = crate::common::fresh_dir("unknown-attach");
+    let inputs = || Inputs::new().set("text_1", "a harbour");
+    lost_intent(&dir, "one", &inputs());
+    // The run the user found (say, its inputs are listed in another form): not matched
+    // automatically, named by hand.
+    let run = client
+        .execute_workflow(
+            "wf",
+            Inputs::new().set("text_1", "a harbour, at night"),
+            None,
+        )
+        .await
+        .unwrap();
+    let batch = || {
+        Batch::new("wf", &dir)
+            .job(Job::new("one", inputs()))
+            .wait_options(quick_wait())
+    };
+    let report = client.run_batch(batch()).await.unwrap();
+    assert_eq!(report.jobs[0].status, JobStatus::Unknown);
+    let report = client
+        .run_batch(batch().attach("one", &run.run_id))
+        .await
+        .unwrap();
+    assert!(report.all_completed(), "{report:?}");
+    assert_eq!(report.jobs[0].run_id.as_deref(), Some(run.run_id.as_str()));
+    assert_eq!(
+        executes(&server),
+        1,
+        "nothing submitted for the attached job"
+    );
+    // A name the batch does not have is refused before anything is sent.
+    let err = client
+        .run_batch(batch().attach("onee", &run.run_id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Input { .. }), "{err}");
+}
+
+#[maybe_async]
+#[case]
+async fn what_fails_before_sending_leaves_the_job_not_started_never_looked_for() {
+    let (server, _) = quick_server();
+    let client = Client::builder()
+        .api_key(server.api_key())
+        .base_url(server.url())
+        .check_inputs(true)
+        .retry(flowscale::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let dir = crate::common::fresh_dir("not-sent");
+    // The catalog cannot be fetched, and a file is missing: nothing goes out.
+    server.fail_next(
+        flowscale::mock::Route::Workflows,
+        1,
+        flowscale::mock::Fault::Status(503),
+    );
+    let missing = dir.join("missing.png");
+    let jobs = [
+        Job::new("catalog", Inputs::new().set("text_1", "x")),
+        Job::new("file", Inputs::new().set("image", missing.as_path())),
+    ];
+    let report = client
+        .run_batch(
+            Batch::new("wf", &dir)
+                .jobs(jobs)
+                .concurrency(1)
+                .wait_options(quick_wait()),
+        )
+        .await
+        .unwrap();
+    for job in &report.jobs {
+        assert_eq!(job.status, JobStatus::NotStarted, "{job:?}");
+        assert!(
+            job.error.as_deref().unwrap().starts_with("not submitted"),
+            "{job:?}"
+        );
+    }
+    assert_eq!(executes(&server), 0);
+    assert_eq!(
+        count(&server, "GET", "/api/v1/runs"),
+        0,
+        "nothing was looked for"
+    );
+    // Run again with the catalog back: the first is submitted, with no doubt to settle.
+    let report = client
+        .run_batch(
+            Batch::new("wf", &dir)
+                .job(Job::new("catalog", Inputs::new().set("text_1", "x")))
+                .wait_options(quick_wait()),
+        )
+        .await
+        .unwrap();
+    assert!(report.all_completed(), "{report:?}");
+    assert_eq!(executes(&server), 1);
 }

@@ -12,13 +12,7 @@ use crate::common::{
     KEY, drip_server, http_date_in, http_reply, raw_server, scripted_server, slow_sink,
 };
 
-fn count(server: &MockServer, method: &str, path: &str) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method == method && r.path == path)
-        .count()
-}
+use crate::common::count;
 
 fn client_with(server: &MockServer, policy: RetryPolicy) -> Client {
     Client::builder()

@@ -466,6 +466,15 @@ pub fn fresh_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// How many `method` requests for `path` the simulator received.
+pub fn count(server: &flowscale::mock::MockServer, method: &str, path: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path == path)
+        .count()
+}
+
 /// How many runs the simulator was asked to start.
 #[cfg(feature = "mock")]
 pub fn executes(server: &flowscale::mock::MockServer) -> usize {

@@ -29,6 +29,10 @@ Exit codes:
   2    usage error (bad arguments)
   3    a wait timed out or gave up (the run goes on: resume with `flowscale wait RUN_ID`);
        in a batch: some jobs need another run
+  5    a submission's answer was lost and its run could not be found for certain: a run may
+       exist and be paid for (`flowscale runs --since TIME` to look; `run`: then
+       `flowscale wait RUN_ID`; `batch`: then --attach JOB=RUN_ID or --resubmit-unknown);
+       also: the batch directory is in use by another process (or pass --wait)
   4    `flowscale output`: the output is not ready yet (nothing on stdout)
   141  stdout was closed (`| head`): the tool stops quietly, as Unix tools do
   130  interrupted (Ctrl-C; a run being waited for goes on; a submission already sent is
@@ -63,6 +67,12 @@ pub struct Cli {
     /// Pod base URL, https://<pod-id>.pod.flowscale.ai (default: FLOWSCALE_API_URL, or .env)
     #[arg(long, global = true, value_name = "URL")]
     pub api_url: Option<String>,
+
+    /// How long the pod may take to answer a request once it went out, as 30s or 2m
+    /// (default 60s). A submission whose answer does not come in time is looked for among
+    /// the pod's runs before anything else is done
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub response_timeout: Option<Duration>,
 
     /// Print one JSON document on stdout (no bars)
     #[arg(long, global = true, conflicts_with = "quiet")]
@@ -413,6 +423,21 @@ pub struct BatchArgs {
     #[arg(long)]
     pub retry_failed: bool,
 
+    /// Submit again the jobs left `unknown` (an answer lost, its run not found for certain),
+    /// once you have checked with `flowscale runs --since` that no run of theirs exists
+    #[arg(long)]
+    pub resubmit_unknown: bool,
+
+    /// Take RUN_ID as the run of the `unknown` job JOB (found with `flowscale runs`):
+    /// recorded and waited for, nothing submitted (repeatable)
+    #[arg(long, value_name = "JOB=RUN_ID", value_parser = parse_attach)]
+    pub attach: Vec<(String, String)>,
+
+    /// When another process is using the output directory, wait for it to finish instead
+    /// of refusing (two processes on one directory could pay for a job twice)
+    #[arg(long = "wait")]
+    pub wait_for_directory: bool,
+
     /// How long to wait for each run, as 90s, 10m or 1h
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -506,6 +531,12 @@ pub struct RunsArgs {
     /// Walk every page
     #[arg(long)]
     pub all: bool,
+
+    /// Only runs created at or after TIME: a time as 2026-12-05T17:20:00Z, or a span back
+    /// from now as 10m or 2h (walks the pages it needs; what an error about a lost answer
+    /// asks you to look through)
+    #[arg(long, value_name = "TIME", value_parser = parse_since, conflicts_with = "page")]
+    pub since: Option<std::time::SystemTime>,
 }
 
 impl RunsArgs {
@@ -541,6 +572,29 @@ fn read_duration(text: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration like 500ms, 90s, 10m or 1h ({e})"))
+}
+
+/// `--since`: an RFC 3339 time, or a duration back from now.
+fn parse_since(text: &str) -> Result<std::time::SystemTime, String> {
+    if let Ok(at) = humantime::parse_rfc3339_weak(text.trim()) {
+        return Ok(at);
+    }
+    let back = parse_duration(text).map_err(|_| {
+        format!("`{text}` is neither a time (2026-12-05T17:20:00Z) nor a span (10m, 2h)")
+    })?;
+    std::time::SystemTime::now()
+        .checked_sub(back)
+        .ok_or_else(|| format!("`{text}` reaches back before any clock"))
+}
+
+/// `--attach JOB=RUN_ID`.
+fn parse_attach(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((job, run)) if !job.trim().is_empty() && !run.trim().is_empty() => {
+            Ok((job.trim().to_owned(), run.trim().to_owned()))
+        }
+        _ => Err("expected JOB=RUN_ID, as `flowscale runs` shows the run".to_owned()),
+    }
 }
 
 /// `--profile`: a name a profile can have.

@@ -13,7 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
 use crate::args::BatchArgs;
-use crate::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TIMEOUT, Failure};
+use crate::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TIMEOUT, EXIT_UNCONFIRMED, Failure};
 use crate::inputs::add_inputs;
 use crate::interrupt;
 use crate::output::{Mode, emit};
@@ -58,6 +58,8 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
         .jobs(jobs)
         .concurrency(args.concurrency)
         .retry_failed(args.retry_failed)
+        .resubmit_unknown(args.resubmit_unknown)
+        .wait_for_directory(args.wait_for_directory)
         .wait_options(
             WaitOptions::new()
                 .timeout(args.timeout)
@@ -78,7 +80,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 bar.set_position((counts.done + counts.failed) as u64);
                 bar.set_message(format!("{} running", counts.running));
             }
-            if let BatchEvent::SkippedLine { .. } = event {
+            if let BatchEvent::SkippedLine { .. } | BatchEvent::DirectoryBusy { .. } = event {
                 // A warning, whatever the mode.
                 match lines.is_hidden() {
                     true => crate::output::note(event),
@@ -93,6 +95,9 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     if let Some(group) = &args.group {
         batch = batch.group_id(group.clone());
     }
+    for (job, run_id) in &args.attach {
+        batch = batch.attach(job, run_id);
+    }
     interrupt::set_resume(
         None,
         "recorded runs go on; run the same command again to resume".to_owned(),
@@ -100,7 +105,11 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     let stop = Arc::new(AtomicBool::new(false));
     interrupt::batch(stop.clone());
     let report = client.run_batch(batch.stop_on(stop)).map_err(|e| {
+        let busy = matches!(e, flowscale::Error::Busy { .. });
         let mut failure = Failure::from(e);
+        if busy {
+            return failure;
+        }
         failure.hint = Some(
             "fix the cause, then run the same command again: runs submitted so far are \
              listed above and in the manifest"
@@ -148,8 +157,12 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 lines.push(format!("{}: {}", j.name, e.replace('\n', " ")));
             }
         }
+        let unknown = match report.count(JobStatus::Unknown) {
+            0 => String::new(),
+            n => format!(", {n} unknown"),
+        };
         lines.push(format!(
-            "{} completed, {} failed, {} still running, {} not started; manifest: {}",
+            "{} completed, {} failed, {} still running, {} not started{unknown}; manifest: {}",
             report.count(JobStatus::Completed),
             report.count(JobStatus::Failed),
             report.count(JobStatus::Submitted),
@@ -171,6 +184,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
         names(&[JobStatus::Failed]),
         names(&[JobStatus::Submitted, JobStatus::NotStarted]),
     );
+    let unknown = names(&[JobStatus::Unknown]);
     let total = report.jobs.len();
     if interrupt::pressed() {
         return Err(Failure {
@@ -178,6 +192,25 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             hint: Some("run the same command again to resume: recorded runs are attached to, the rest submitted".to_owned()),
             run_id: None,
             code: EXIT_INTERRUPTED,
+            result_printed: true,
+        });
+    }
+    // A run that may exist outweighs the rest: nothing may be sent before someone looks.
+    if !unknown.is_empty() {
+        return Err(Failure {
+            message: format!(
+                "{} of {total} jobs may have a run that could not be found for certain: {}",
+                unknown.len(),
+                list(&unknown)
+            ),
+            hint: Some(
+                "look for their runs (`flowscale runs --since TIME`, as each job's line says), \
+                 then run the same command with --attach JOB=RUN_ID for each found, or with \
+                 --resubmit-unknown for those that have none (they are paid for again)"
+                    .to_owned(),
+            ),
+            run_id: None,
+            code: EXIT_UNCONFIRMED,
             result_printed: true,
         });
     }

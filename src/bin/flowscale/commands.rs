@@ -2,7 +2,7 @@
 //! JSON document (`--json`). Results go to stdout; bars and the spinner to stderr.
 
 use flowscale::{
-    Client, DownloadOptions, RunEvent, RunsQuery, SavedOutput, WaitOptions, WorkflowResult,
+    Client, DownloadOptions, RunEvent, RunsQuery, SavedOutput, SortBy, WaitOptions, WorkflowResult,
 };
 use serde_json::{Value, json};
 
@@ -330,7 +330,24 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
     if let Some(g) = &args.group {
         query = query.group_id(g.clone());
     }
-    let (runs, meta) = if args.all {
+    let (runs, meta) = if let Some(since) = args.since {
+        // Newest first by creation: the walk ends at the first run older than `since`.
+        let newest_first = args.sort == SortBy::CreatedAt && !args.asc;
+        let mut kept = Vec::new();
+        for run in client.runs(query.page(1)) {
+            let run = run?;
+            let created = run
+                .created_at
+                .as_deref()
+                .and_then(|at| humantime::parse_rfc3339_weak(at).ok());
+            match created {
+                Some(at) if at < since && newest_first => break,
+                Some(at) if at < since => {}
+                _ => kept.push(run),
+            }
+        }
+        (kept, None)
+    } else if args.all {
         let runs = client.runs(query).collect::<flowscale::Result<Vec<_>>>()?;
         (runs, None)
     } else {

@@ -8,6 +8,9 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_TIMEOUT: i32 = 3;
 pub const EXIT_NOT_READY: i32 = 4;
+/// A run may exist that the tool could not confirm (a lost answer), or the batch directory
+/// is another process's: a person must look before anything is sent again.
+pub const EXIT_UNCONFIRMED: i32 = 5;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A failure to report: its message, a hint, the run it concerns, and the exit code.
@@ -93,6 +96,23 @@ impl From<Error> for Failure {
                 ),
             ),
             Error::Config { .. } => (EXIT_USAGE, None),
+            Error::AnswerLost { sent_at, .. } => (
+                EXIT_UNCONFIRMED,
+                Some(format!(
+                    "look for it before anything else: `flowscale runs --since {sent_at}` (the \
+                     same workflow, created then); if it is there, `flowscale wait RUN_ID` saves \
+                     its outputs; if it is not, running the same command again submits it again \
+                     (paid for again)"
+                )),
+            ),
+            Error::Busy { .. } => (
+                EXIT_UNCONFIRMED,
+                Some(
+                    "wait for that process to finish, or pass --wait to wait for it here; two \
+                     processes on one directory could both pay for a job"
+                        .to_owned(),
+                ),
+            ),
             // FastAPI names each missing field `body.<name>`: say how to give it.
             Error::Api {
                 status: 422,

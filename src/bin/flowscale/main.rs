@@ -110,7 +110,13 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
         return profiles::list(mode, &given);
     }
     let pair = credentials::resolve(&given)?;
-    let client = flowscale::Client::new(pair.key.expose(), pair.url)?;
+    let mut builder = flowscale::Client::builder()
+        .api_key(pair.key.expose())
+        .base_url(pair.url);
+    if let Some(timeout) = cli.response_timeout {
+        builder = builder.response_timeout(timeout);
+    }
+    let client = builder.build()?;
     commands::run(&client, cli.command, mode).map_err(|f| hint_at_url_path(f, &client))
 }
 

@@ -36,6 +36,8 @@ mod batch_runner;
 mod builder;
 #[path = "../downloads.rs"]
 mod downloads;
+#[path = "../lost.rs"]
+mod lost;
 #[path = "../resuming.rs"]
 mod resuming;
 #[path = "../wait_loop.rs"]
@@ -45,6 +47,7 @@ mod wait_loop;
 mod jobs;
 mod outputs;
 mod pages;
+mod submit;
 
 pub use builder::ClientBuilder;
 
