@@ -247,7 +247,7 @@ mod nonblocking {
     mod workflows;
 
     #[tokio::test]
-    async fn a_dropped_download_leaves_no_partial_file() {
+    async fn a_dropped_download_keeps_its_bytes_for_the_next_call() {
         // One byte a second: the download is still going when its future is dropped.
         let url = crate::common::drip_server(b"0123456789", std::time::Duration::from_secs(30));
         let dir = crate::common::fresh_dir("dropped-download");
@@ -257,11 +257,11 @@ mod nonblocking {
         let download = client.download(&link, &dest);
         let cut = tokio::time::timeout(std::time::Duration::from_millis(1500), download).await;
         assert!(cut.is_err(), "the download was cut short");
-        assert_eq!(
-            std::fs::read_dir(&dir).unwrap().count(),
-            0,
-            "no file, no .part"
-        );
+        // Nothing at the final name; what came is kept, with its record, for resuming.
+        assert!(!dest.exists());
+        let kept = std::fs::read(dir.join("out.png.part")).unwrap();
+        assert!(b"0123456789".starts_with(&kept), "{kept:?}");
+        assert!(dir.join("out.png.part.meta").is_file());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -334,7 +334,14 @@ fn exit_codes_tell_scripts_what_happened() {
     assert!(err.contains("hint: the API URL ends in `/api/v1`"), "{err}");
     let (code, _, err) = run(flowscale(&server, &dir).args(["get", "no-such-run"]));
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("404") && !err.contains("hint"), "{err}");
+    assert!(
+        err.contains("404") && !err.contains("hint: the API URL") && err.contains("flowscale runs"),
+        "{err}"
+    );
+    // Waiting for a run that is not there: not found (1), not "the run goes on" (3).
+    let (code, _, err) = run(flowscale(&server, &dir).args(["wait", "no-such-run"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("404") && !err.contains("goes on"), "{err}");
 
     // No key at all: a usage error naming where to set it.
     let (code, _, err) = run(flowscale(&server, &dir)

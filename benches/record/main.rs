@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! cargo bench --bench record                      # every table, medians of 5
-//! cargo bench --bench record -- upload get-run    # some: upload progress download get-run fan-out
+//! cargo bench --bench record -- upload get-run    # some: upload progress download resume
+//!                                                 # cut-link get-run per-call fan-out
 //! FLOWSCALE_BENCH_REPS=3 cargo bench --bench record
 //! bash benches/builds.sh                          # the build table (clean builds, slow)
 //! ```
@@ -187,6 +188,10 @@ fn record(args: &[String]) {
         let mib = env_or("FLOWSCALE_BENCH_RESUME_MB", 512);
         print_table(resumes(&base, &scratch.0, mib), reps);
     }
+    if wants("cut-link") {
+        let mib = env_or("FLOWSCALE_BENCH_CUT_LINK_MB", 1024);
+        print_table(cut_link(&base, &scratch.0, mib), reps);
+    }
     if wants("get-run") {
         let n = env_or("FLOWSCALE_BENCH_GET_RUNS", 1000);
         print_table(get_runs(&base, &scratch.0, n, python.as_deref()), reps);
@@ -368,6 +373,53 @@ fn resumes(base: &str, dir: &Path, mib: u64) -> Table {
     Table {
         title: format!(
             "Resume one {mib} MiB download cut at 90% (a restart would send 1.9x the file)"
+        ),
+        contenders,
+        against: Against::First,
+        count_sockets: false,
+        rounds_factor: 1,
+        bytes_sent: Some((base.to_owned(), mib << 20)),
+    }
+}
+
+/// A download over a link that cuts every 10 s, about 40 s in all (the link's rate is set
+/// for that): ours resume within the one call as long as each attempt brings bytes, sending
+/// the file once; curl needs `--retry` with `-C -` for the same.
+fn cut_link(base: &str, dir: &Path, mib: u64) -> Table {
+    let rate = mib.div_ceil(40).max(1);
+    let url = format!("{base}/files/{mib}.bin?rate={rate}&every=10");
+    let dest = |name: &str| dir.join(format!("cut-link-{name}.bin"));
+    let mut contenders = Vec::new();
+    {
+        let (url, file) = (url.clone(), dest("curl"));
+        contenders.push(
+            Contender::new("curl --retry 20 --retry-all-errors -C - -o", {
+                let file = file.clone();
+                move || {
+                    let mut cmd = curl();
+                    cmd.args(["--retry", "20", "--retry-all-errors", "--retry-delay", "0"])
+                        .args(["-C", "-", "-o"])
+                        .arg(&file)
+                        .arg(&url);
+                    cmd
+                }
+            })
+            .after(remover(file)),
+        );
+    }
+    for (name, client) in [("Client", "blocking"), ("AsyncClient", "async")] {
+        let (url, file) = (url.clone(), dest(client));
+        contenders.push(
+            Contender::new(format!("flowscale {name}::download, one call"), {
+                let file = file.display().to_string();
+                move || ours(client, "download", &[&url, &file])
+            })
+            .after(remover(file)),
+        );
+    }
+    Table {
+        title: format!(
+            "One {mib} MiB download over a link cut every 10 s ({rate} MiB/s, about 40 s)"
         ),
         contenders,
         against: Against::First,

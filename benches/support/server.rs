@@ -7,7 +7,9 @@
 //! - `GET /files/<n>.bin` sends `n` MiB of bytes from memory, with their `Content-Length`,
 //!   an `ETag` and `Accept-Ranges`; `Range: bytes=N-` gets a `206` with the rest; with
 //!   `?cut=P`, a request without `Range` gets only P% of the body before the connection
-//!   closes (a download cut short, to be resumed);
+//!   closes (a download cut short, to be resumed); with `?rate=M&every=S`, every answer
+//!   (ranged or not) is sent at M MiB/s and its connection closed after S seconds (a link
+//!   that cuts every S seconds, however the download resumes);
 //! - `GET /stats/bytes` answers how many body bytes of files were sent since it was last
 //!   asked (and starts counting again).
 
@@ -76,10 +78,18 @@ fn serve(stream: TcpStream) {
         let answered = if let Some(file) = target.strip_prefix("/files/") {
             let (file, query) = file.split_once('?').unwrap_or((file, ""));
             let mib = file.trim_end_matches(".bin").parse().unwrap_or(1);
-            let cut = query
-                .strip_prefix("cut=")
-                .and_then(|p| p.parse::<u64>().ok());
-            send_file(&mut out, mib, range, cut)
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            let link = Link {
+                cut: param("cut"),
+                rate: param("rate"),
+                every: param("every").map(std::time::Duration::from_secs),
+            };
+            send_file(&mut out, mib, range, &link)
         } else if target == "/stats/bytes" {
             // Answered, then the connection closes: the asker reads to the end.
             let sent = SENT.swap(0, Ordering::Relaxed).to_string();
@@ -143,14 +153,19 @@ fn send_json(out: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
     out.write_all(&reply)
 }
 
-/// Sends file `<mib>.bin` from byte `from` (a `206`), or whole; `cut` (a percentage) ends
-/// a whole one early by closing the connection.
-fn send_file(
-    out: &mut TcpStream,
-    mib: u64,
-    from: Option<u64>,
+/// How a file's link misbehaves.
+struct Link {
+    /// A whole (unranged) answer ends at this percentage.
     cut: Option<u64>,
-) -> std::io::Result<()> {
+    /// MiB per second.
+    rate: Option<u64>,
+    /// Every answer's connection closes after this long.
+    every: Option<std::time::Duration>,
+}
+
+/// Sends file `<mib>.bin` from byte `from` (a `206`), or whole, as `link` says.
+fn send_file(out: &mut TcpStream, mib: u64, from: Option<u64>, link: &Link) -> std::io::Result<()> {
+    let cut = link.cut;
     let len = mib << 20;
     let start = from.unwrap_or(0).min(len);
     let head = match from {
@@ -173,15 +188,30 @@ fn send_file(
     };
     // Byte `i` of every file is `(i % 1 MiB) % 251`: a resumed body continues the pattern.
     let block: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    let began = std::time::Instant::now();
+    // Paced in pieces of 64 KiB when a rate is set.
+    let piece = match link.rate {
+        Some(_) => 64 * 1024,
+        None => 1 << 20,
+    };
     let mut at = start;
     while at < end {
+        if link.every.is_some_and(|every| began.elapsed() >= every) {
+            break;
+        }
         let offset = (at % (1 << 20)) as usize;
-        let n = (block.len() - offset).min((end - at) as usize);
+        let n = (block.len() - offset).min((end - at) as usize).min(piece);
         out.write_all(&block[offset..offset + n])?;
         SENT.fetch_add(n as u64, Ordering::Relaxed);
         at += n as u64;
+        if let Some(rate) = link.rate {
+            let due = std::time::Duration::from_secs_f64((at - start) as f64 / (rate << 20) as f64);
+            if let Some(wait) = due.checked_sub(began.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
     }
-    if end < len {
+    if at < len {
         // Cut short: the connection closes with the body unfinished.
         let _ = out.shutdown(std::net::Shutdown::Both);
         return Err(std::io::ErrorKind::ConnectionAborted.into());

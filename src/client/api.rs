@@ -67,7 +67,7 @@ impl Client {
     /// Sends a single call, retried by the client's [`RetryPolicy`](crate::RetryPolicy)
     /// when it is safe to send twice.
     async fn send(&self, req: Request) -> Result<Response> {
-        let mut retrier = Retrier::new(&self.settings.retry);
+        let mut retrier = Retrier::new(&self.settings.retry, Instant::now());
         let idempotence = req.idempotence();
         let mut req = req;
         let mut attempt = 1;
@@ -81,7 +81,10 @@ impl Client {
                 },
                 Err(error) => error,
             };
-            match (retrier.after_failure(&failure, idempotence), again) {
+            match (
+                retrier.after_failure(&failure, idempotence, Instant::now()),
+                again,
+            ) {
                 (Some(delay), Some(next)) => {
                     trace::retrying(&next.url, attempt, delay, &failure);
                     transport::sleep(delay).await;

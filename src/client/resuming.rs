@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
+use std::time::Instant;
 
 use super::{Client, maybe_async, transport};
 use crate::decide::resume::{self, Answer, Part};
@@ -41,8 +42,11 @@ impl Client {
     /// length the server gave.
     ///
     /// A body cut short (reset, truncated, stalled past the response timeout) is asked for
-    /// again from where the file ends, with `Range` and `If-Range`, up to the retry
-    /// policy's attempts (at once when the body brought bytes before it broke); a `206` that continues the file is appended, a `200` (the range
+    /// again from where the file ends, with `Range` and `If-Range`: at once when the body
+    /// brought bytes before it broke, else after the retry policy's delay, and given up
+    /// only when the policy's attempts (or `max_total`) pass without a byte; the partial
+    /// file is then kept for the next call ([`Error::Incomplete`]). A `206` that continues
+    /// the file is appended, a `200` (the range
     /// ignored, or the file changed) starts the file over, and a `416` or a range that
     /// does not fit asks for the whole file again. A link that answers 403 is replaced
     /// once by a fresh one for its output. `first` is an answer already in hand (asked
@@ -57,7 +61,7 @@ impl Client {
         turn: &mut Option<transport::Pass<'c>>,
         mut first: Option<(DownloadHead, transport::DownloadBody)>,
     ) -> Result<u64> {
-        let mut retrier = Retrier::new(&self.settings.retry);
+        let mut retrier = Retrier::new(&self.settings.retry, Instant::now());
         let (mut refreshed, mut refetches) = (false, 0);
         loop {
             let asked = part.range().map(|(from, v)| (from, v.map(str::to_owned)));
@@ -85,12 +89,15 @@ impl Client {
                     *turn = Some(self.turn(&link.url).await?);
                     continue;
                 }
-                Err(e) => match resume::resumable(&e).then(|| retrier.after_cut()).flatten() {
+                Err(e) => match (resume::resumable(&e))
+                    .then(|| retrier.after_cut(Instant::now()))
+                    .flatten()
+                {
                     Some(delay) => {
                         transport::sleep(delay).await;
                         continue;
                     }
-                    None => return Err(e),
+                    None => return Err(kept(e, target.path, part)),
                 },
             };
             let validator = resume::validator(head.etag.as_deref(), head.last_modified.as_deref());
@@ -127,16 +134,19 @@ impl Client {
                 Ok(_) => return save::check_length(&link.url, part.have, total),
                 Err(e) => e,
             };
-            match resume::resumable(&failure)
-                .then(|| retrier.after_cut())
-                .flatten()
-            {
-                // A body that brought bytes before it broke is asked for again at once (the
-                // link works; the connection dropped), still within the policy's attempts;
-                // one that brought nothing waits the policy's delay first.
-                Some(_) if part.have > at => {}
+            if !resume::resumable(&failure) {
+                return Err(kept(failure, target.path, part));
+            }
+            // A body that brought bytes before it broke is asked for again at once (the link
+            // works; the connection dropped), and starts the budget again: a download is
+            // given up only after the policy's attempts pass without a byte.
+            if part.have > at {
+                retrier.progressed(Instant::now());
+                continue;
+            }
+            match retrier.after_cut(Instant::now()) {
                 Some(delay) => transport::sleep(delay).await,
-                None => return Err(failure),
+                None => return Err(kept(failure, target.path, part)),
             }
         }
     }
@@ -162,4 +172,18 @@ fn no_fit(url: &str, range: Option<&str>) -> Error {
         TransportErrorKind::Other,
         Some(Box::new(std::io::Error::other(reason))),
     )
+}
+
+/// A download given up: its partial file and record stay for the next call, which resumes
+/// them (said in the error when there are bytes to resume).
+fn kept(error: Error, partial: &Path, part: &Part) -> Error {
+    if part.have == 0 || !part.resumable() {
+        return error;
+    }
+    Error::Incomplete {
+        partial: partial.to_path_buf(),
+        have: part.have,
+        total: part.total,
+        source: Box::new(error),
+    }
 }

@@ -7,6 +7,30 @@ pub(crate) const MAX_NAME_BYTES: usize = 255;
 /// Room kept for a numbered suffix (`-99999`) and `.part`.
 const SUFFIX_ROOM: usize = 6 + ".part".len();
 
+/// `name` with `suffix` (`.part`, `.part.meta`), as a name that fits in
+/// [`MAX_NAME_BYTES`]: the two joined when they fit; else the name cut on a character
+/// boundary, `~` and 16 hex digits of the whole name's SHA-256 (so that two long names that
+/// share their start keep two records), then the suffix.
+pub(crate) fn with_suffix(name: &std::ffi::OsStr, suffix: &str) -> std::ffi::OsString {
+    let mut joined = name.to_os_string();
+    if name.len() + suffix.len() <= MAX_NAME_BYTES {
+        joined.push(suffix);
+        return joined;
+    }
+    let text = name.to_string_lossy();
+    let digest = ring::digest::digest(&ring::digest::SHA256, name.as_encoded_bytes());
+    let tag: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut cut = MAX_NAME_BYTES - suffix.len() - 1 - tag.len();
+    while !text.is_char_boundary(cut.min(text.len())) {
+        cut -= 1;
+    }
+    let head = &text[..cut.min(text.len())];
+    format!("{head}~{tag}{suffix}").into()
+}
+
 /// Names Windows reserves for devices, with or without an extension.
 const WINDOWS_RESERVED: [&str; 22] = [
     "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
@@ -106,6 +130,28 @@ fn extension_for_type(content_type: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suffix_always_fits_the_name_limit() {
+        use std::ffi::OsStr;
+        assert_eq!(
+            with_suffix(OsStr::new("a.png"), ".part.meta"),
+            "a.png.part.meta"
+        );
+        let long = "é".repeat(127); // 254 bytes
+        let other = format!("{}x", "é".repeat(126));
+        for suffix in [".part", ".part.meta"] {
+            let a = with_suffix(OsStr::new(&long), suffix);
+            let b = with_suffix(OsStr::new(&other), suffix);
+            assert!(
+                a.len() <= MAX_NAME_BYTES && b.len() <= MAX_NAME_BYTES,
+                "{a:?}"
+            );
+            assert!(a.to_string_lossy().ends_with(suffix));
+            assert_ne!(a, b, "two long names keep two records");
+            assert_eq!(a, with_suffix(OsStr::new(&long), suffix), "stable");
+        }
+    }
 
     #[test]
     fn hostile_names_become_plain_base_names() {

@@ -21,11 +21,10 @@ pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
 /// attempt *n* is random between zero and `base_delay * 2^(n-1)` (exponential backoff with
 /// full jitter), at most `max_delay`; a `Retry-After` header (seconds or an HTTP date) is
 /// honoured up to `max_delay`. No retry starts once `max_total` has passed since the first
-/// attempt.
+/// attempt. A download body cut short is resumed under the same policy, counted from its
+/// last progress: a download that keeps bringing bytes is resumed as often as it is cut.
 ///
-/// Never retried: `execute_workflow` (a repeated upload could start a second paid run), and
-/// downloads (`download_outputs` and friends report the failure; a second call resumes
-/// nothing but is safe).
+/// Never retried: `execute_workflow` (a repeated upload could start a second paid run).
 ///
 /// Inside a wait (`execute_workflow_and_wait`, `wait_for_run`) each poll is one attempt:
 /// the wait's own rules ([`WaitOptions::max_poll_failures`](crate::WaitOptions::max_poll_failures),
@@ -100,37 +99,52 @@ impl RetryPolicy {
     }
 }
 
-/// The retry state of one call.
+/// The retry state of one call. The time is an input (`now`), never read here.
 pub(crate) struct Retrier<'a> {
     policy: &'a RetryPolicy,
     attempt: u32,
-    started: Instant,
+    /// Since when the attempts are counted: the first attempt, or the last progress.
+    since: Instant,
 }
 
 impl<'a> Retrier<'a> {
-    pub fn new(policy: &'a RetryPolicy) -> Self {
+    /// The state of a call whose first attempt starts `now`.
+    pub fn new(policy: &'a RetryPolicy, now: Instant) -> Self {
         Retrier {
             policy,
             attempt: 1,
-            started: Instant::now(),
+            since: now,
         }
     }
 
-    /// After a failed attempt: the delay before the next one, or `None` to give up.
-    pub fn after_failure(&mut self, error: &Error, idempotence: Idempotence) -> Option<Duration> {
+    /// After a failed attempt at `now`: the delay before the next one, or `None` to give up.
+    pub fn after_failure(
+        &mut self,
+        error: &Error,
+        idempotence: Idempotence,
+        now: Instant,
+    ) -> Option<Duration> {
         if idempotence == Idempotence::Unsafe || !error.is_retryable() {
             return None;
         }
-        self.next_delay(error.retry_after())
+        self.next_delay(error.retry_after(), now)
     }
 
     /// After a failure the caller knows another attempt can heal (a download body cut
     /// short, to be resumed): the delay before the next attempt, or `None` to give up.
-    pub fn after_cut(&mut self) -> Option<Duration> {
-        self.next_delay(None)
+    pub fn after_cut(&mut self, now: Instant) -> Option<Duration> {
+        self.next_delay(None, now)
     }
 
-    fn next_delay(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+    /// The last attempt made progress (a cut body brought bytes before it broke): the
+    /// budget starts again from `now`. A download is given up only after the policy's
+    /// attempts (and `max_total`) pass without a byte, not after the call's age.
+    pub fn progressed(&mut self, now: Instant) {
+        self.attempt = 1;
+        self.since = now;
+    }
+
+    fn next_delay(&mut self, retry_after: Option<Duration>, now: Instant) -> Option<Duration> {
         if self.attempt >= self.policy.attempts {
             return None;
         }
@@ -143,7 +157,8 @@ impl<'a> Retrier<'a> {
             Some(asked) => asked.min(self.policy.max_delay),
             None => clock::scale(backoff, jitter()),
         };
-        if self.started.elapsed().saturating_add(delay) > self.policy.max_total {
+        let spent = now.saturating_duration_since(self.since);
+        if spent.saturating_add(delay) > self.policy.max_total {
             return None;
         }
         self.attempt += 1;
@@ -182,16 +197,17 @@ mod tests {
             .max_delay(Duration::MAX)
             .max_total(Duration::MAX)
             .attempts(u32::MAX);
-        let mut r = Retrier::new(&endless);
+        let t0 = Instant::now();
+        let mut r = Retrier::new(&endless, t0);
         let asked = api(429, Some(Duration::MAX));
         assert_eq!(
-            r.after_failure(&asked, Idempotence::Safe),
+            r.after_failure(&asked, Idempotence::Safe, t0),
             Some(Duration::MAX)
         );
         // Backoff without Retry-After, past every doubling.
         for _ in 0..40 {
             assert!(
-                r.after_failure(&api(503, None), Idempotence::Safe)
+                r.after_failure(&api(503, None), Idempotence::Safe, t0)
                     .is_some()
             );
         }
@@ -199,40 +215,89 @@ mod tests {
 
     #[test]
     fn only_safe_calls_meeting_healable_failures_are_retried() {
+        let t0 = Instant::now();
         let policy = RetryPolicy::new().base_delay(Duration::from_millis(100));
-        let mut r = Retrier::new(&policy);
-        let first = r.after_failure(&api(502, None), Idempotence::Safe).unwrap();
+        let mut r = Retrier::new(&policy, t0);
+        let first = r
+            .after_failure(&api(502, None), Idempotence::Safe, t0)
+            .unwrap();
         assert!(first < Duration::from_millis(100), "full jitter: {first:?}");
-        let second = r.after_failure(&api(503, None), Idempotence::Safe).unwrap();
+        let second = r
+            .after_failure(&api(503, None), Idempotence::Safe, t0)
+            .unwrap();
         assert!(second < Duration::from_millis(200));
         assert_eq!(
-            r.after_failure(&api(503, None), Idempotence::Safe),
+            r.after_failure(&api(503, None), Idempotence::Safe, t0),
             None,
             "3 in all"
         );
 
-        let mut r = Retrier::new(&policy);
-        assert_eq!(r.after_failure(&api(500, None), Idempotence::Unsafe), None);
-        assert_eq!(r.after_failure(&api(404, None), Idempotence::Safe), None);
-        assert_eq!(r.after_failure(&api(501, None), Idempotence::Safe), None);
+        let mut r = Retrier::new(&policy, t0);
+        assert_eq!(
+            r.after_failure(&api(500, None), Idempotence::Unsafe, t0),
+            None
+        );
+        assert_eq!(
+            r.after_failure(&api(404, None), Idempotence::Safe, t0),
+            None
+        );
+        assert_eq!(
+            r.after_failure(&api(501, None), Idempotence::Safe, t0),
+            None
+        );
 
         let capped = RetryPolicy::new().max_delay(Duration::from_secs(2));
-        let mut r = Retrier::new(&capped);
+        let mut r = Retrier::new(&capped, t0);
         let asked = api(429, Some(Duration::from_secs(30)));
         assert_eq!(
-            r.after_failure(&asked, Idempotence::Safe),
+            r.after_failure(&asked, Idempotence::Safe, t0),
             Some(Duration::from_secs(2))
         );
         let short = RetryPolicy::new().max_total(Duration::from_secs(1));
-        let mut r = Retrier::new(&short);
+        let mut r = Retrier::new(&short, t0);
         // A retry that would start past max_total is not made.
         assert_eq!(
-            r.after_failure(&api(429, Some(Duration::from_secs(5))), Idempotence::Safe),
+            r.after_failure(
+                &api(429, Some(Duration::from_secs(5))),
+                Idempotence::Safe,
+                t0
+            ),
             None
         );
         assert_eq!(
-            Retrier::new(&RetryPolicy::none()).after_failure(&api(502, None), Idempotence::Safe),
+            Retrier::new(&RetryPolicy::none(), t0).after_failure(
+                &api(502, None),
+                Idempotence::Safe,
+                t0
+            ),
             None
         );
+    }
+
+    #[test]
+    fn a_cut_download_is_given_up_only_after_the_budget_passes_without_progress() {
+        let t0 = Instant::now();
+        let policy = RetryPolicy::new()
+            .attempts(3)
+            .base_delay(Duration::from_millis(10))
+            .max_total(Duration::from_secs(30));
+        let mut r = Retrier::new(&policy, t0);
+        // Cut every 10 s for 10 minutes, each time after new bytes: resumed every time.
+        for minute_tenths in 1..=60 {
+            let now = t0 + Duration::from_secs(10 * minute_tenths);
+            r.progressed(now);
+            assert!(r.after_cut(now).is_some(), "at {minute_tenths}0 s");
+        }
+        // Then cut with nothing new: the policy's attempts, no more.
+        let stuck = t0 + Duration::from_secs(601);
+        assert!(r.after_cut(stuck).is_some());
+        assert!(
+            r.after_cut(stuck).is_none(),
+            "3 attempts in all without progress"
+        );
+        // And no retry starts past max_total without progress.
+        let mut r = Retrier::new(&policy, t0);
+        r.progressed(t0 + Duration::from_secs(100));
+        assert!(r.after_cut(t0 + Duration::from_secs(131)).is_none());
     }
 }

@@ -13,7 +13,10 @@
 //!   file (or renames over the name, when the caller asked to replace it). A crash at any
 //!   point leaves either no final file or a complete one.
 //! - Dropped before it is committed (a failed download, a dropped future), the partial file
-//!   is removed.
+//!   is kept when its record is written (its bytes are resumed by the next save of the same
+//!   output), and removed otherwise.
+//! - A `.part` file with a second name (a hard link to a saved file) is never taken over:
+//!   emptying or writing it would change that file too.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -43,7 +46,9 @@ pub(crate) enum NotCommitted {
     Failed(Error),
 }
 
-/// A partial file of ours, locked, removed on drop unless committed.
+/// A partial file of ours, locked. Dropped uncommitted (a failed download, a dropped
+/// future), it is kept when it has a record (its bytes can be resumed by the next save of
+/// the same output), and removed otherwise.
 #[derive(Debug)]
 pub(crate) struct PartialFile {
     path: PathBuf,
@@ -52,13 +57,15 @@ pub(crate) struct PartialFile {
     /// A handle that holds the lock until the partial file is committed or removed (the
     /// writer's handle shares it, but is closed as soon as the body is written).
     lock: Option<File>,
+    /// Whether its record is written: dropped uncommitted, it is then kept for resuming.
+    recorded: std::sync::atomic::AtomicBool,
 }
 
 /// `<dest>.part`, beside the destination.
+/// (A name too long for that is shortened with a hash of it: `file_name::with_suffix`.)
 pub(crate) fn partial_path(dest: &Path) -> PathBuf {
-    let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    dest.with_file_name(name)
+    let name = dest.file_name().unwrap_or_default();
+    dest.with_file_name(crate::decide::file_name::with_suffix(name, ".part"))
 }
 
 impl PartialFile {
@@ -72,19 +79,36 @@ impl PartialFile {
     ) -> std::result::Result<(PartialFile, File, Part), Unavailable> {
         let path = partial_path(dest);
         let failed = |e| Unavailable::Failed(Error::io(&path, e));
-        let (file, part) = match create_new(&path) {
+        let (file, part, recorded) = match create_new(&path) {
             Ok(file) => {
                 sidecar::remove(&path);
-                (file, Part::default())
+                (file, Part::default(), false)
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let file = take_over(&path)?;
-                let have = file.metadata().map_err(failed)?.len();
+                let mut file = take_over(&path)?;
+                let mut meta = file.metadata().map_err(failed)?;
+                // A second name of another file (a commit killed between its link and its
+                // removal leaves the saved file's; a planted link, someone else's) is
+                // never emptied or written, which would change that file too: the name
+                // alone goes, and the partial file starts anew.
+                if links(&meta) > 1 {
+                    std::fs::remove_file(&path).map_err(failed)?;
+                    sidecar::remove(&path);
+                    file = create_new(&path).map_err(failed)?;
+                    meta = file.metadata().map_err(failed)?;
+                }
                 match sidecar::read(&path, source) {
-                    Some(part) => (file, Part { have, ..part }),
+                    Some(part) => (
+                        file,
+                        Part {
+                            have: meta.len(),
+                            ..part
+                        },
+                        true,
+                    ),
                     None => {
                         file.set_len(0).map_err(failed)?;
-                        (file, Part::default())
+                        (file, Part::default(), false)
                     }
                 }
             }
@@ -95,13 +119,16 @@ impl PartialFile {
             path,
             source: source.to_owned(),
             lock: Some(lock),
+            recorded: recorded.into(),
         };
         Ok((partial, file, part))
     }
 
     /// Records what the partial file holds, so that a later process can resume it.
     pub fn remember(&self, part: &Part) -> crate::wire::error::Result<()> {
-        sidecar::write(&self.path, &self.source, part)
+        sidecar::write(&self.path, &self.source, part)?;
+        (self.recorded).store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// Where the bytes go.
@@ -158,11 +185,23 @@ impl PartialFile {
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
+        let recorded = self.recorded.load(std::sync::atomic::Ordering::SeqCst);
+        if !self.path.as_os_str().is_empty() && !recorded {
             let _ = std::fs::remove_file(&self.path);
             sidecar::remove(&self.path);
         }
     }
+}
+
+/// How many names the file has (1 where the platform does not say).
+#[cfg(unix)]
+fn links(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(meta)
+}
+
+#[cfg(not(unix))]
+fn links(_meta: &std::fs::Metadata) -> u64 {
+    1
 }
 
 /// Hard links are not supported where the partial file is.
@@ -332,6 +371,21 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_partial_file_that_is_a_second_name_of_a_saved_file_never_changes_it() {
+        let dir = dir("second-name");
+        let dest = dir.join("e.png");
+        // A commit killed between its link and its removal: `.part` is the saved file too.
+        std::fs::write(&dest, b"the saved output").unwrap();
+        std::fs::hard_link(&dest, partial_path(&dest)).unwrap();
+        let (partial, file, part) = PartialFile::create(&dest, "test").unwrap();
+        assert_eq!((part.have, file.metadata().unwrap().len()), (0, 0));
+        assert_eq!(std::fs::read(&dest).unwrap(), b"the saved output");
+        drop((partial, file));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_partial_file_left_by_a_killed_process_is_taken_over() {
         let dir = dir("stale");
@@ -363,8 +417,8 @@ mod tests {
         assert_eq!(file.metadata().unwrap().len(), 10, "kept");
         drop((partial, file));
         assert!(
-            !sidecar::path(&partial_path(&dest)).exists(),
-            "dropped with its file"
+            sidecar::path(&partial_path(&dest)).exists() && partial_path(&dest).exists(),
+            "dropped uncommitted, a recorded partial file is kept for resuming"
         );
 
         std::fs::write(partial_path(&dest), b"half of it").unwrap();

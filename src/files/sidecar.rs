@@ -1,4 +1,5 @@
-//! What a partial file is of, kept beside it (`<name>.part.meta`): the output it belongs to,
+//! What a partial file is of, kept beside it (`<name>.part.meta`, shortened with a hash
+//! of the name where that would pass 255 bytes): the output it belongs to,
 //! the server's validator and the whole length. A later process resumes the partial file
 //! only when this says it is ours, for the same output, and the server's validator still
 //! holds; anything else (no record, a torn one, another output's, a link in its place) makes
@@ -30,9 +31,8 @@ struct Record {
 
 /// Where the record of the partial file `partial` is.
 pub(crate) fn path(partial: &Path) -> PathBuf {
-    let mut name = partial.file_name().unwrap_or_default().to_os_string();
-    name.push(".meta");
-    partial.with_file_name(name)
+    let name = partial.file_name().unwrap_or_default();
+    partial.with_file_name(crate::decide::file_name::with_suffix(name, ".meta"))
 }
 
 /// The record of `partial`, if there is one of ours for `source` (never read through a link).

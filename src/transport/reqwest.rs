@@ -137,6 +137,8 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     if let Some(timeout) = req.timeout {
         builder = builder.timeout(timeout);
     }
+    // The head of a streamed upload, to ask again if the connection closes mid-upload.
+    let mut head_again = None;
     match req.body {
         Some(mut form) => {
             builder = builder.header(header::CONTENT_TYPE, &form.content_type);
@@ -147,6 +149,7 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
                 if let Some(len) = form.length {
                     builder = builder.header(header::CONTENT_LENGTH, len);
                 }
+                head_again = Some((form.content_type.clone(), form.length, form.flags.clone()));
                 upload = UploadState::new(form.progress, form.length, form.flags.clone());
                 let (body, stall) = watched(body_stream(form.segments, &upload));
                 stalled = Some(stall);
@@ -175,7 +178,20 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     let mut resp = match answer(builder.send(), body_sent, stalled, limit).await {
         Some(Ok(resp)) => resp,
         // The upload's own source failed: that, not the connection, is the error.
-        Some(Err(e)) => return Err(upload.take().unwrap_or_else(|| failure(&url, e))),
+        Some(Err(e)) => {
+            if let Some(fault) = upload.take() {
+                return Err(fault);
+            }
+            let lost = failure(&url, e);
+            let refused = match head_again.filter(|(.., flags)| !flags.whole()) {
+                Some(head) => refusal_of_head(http, settings, &url, head, limit).await,
+                None => None,
+            };
+            match refused {
+                Some(resp) => resp,
+                None => return Err(lost),
+            }
+        }
         None => return Err(timed_out(&url)),
     };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
@@ -187,6 +203,37 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
         retry_after,
         body,
     })
+}
+
+/// The server's answer to an upload's head alone, when the connection closed before the
+/// body went out whole: a server that refuses a request from its head (a wrong key, a full
+/// queue, a body too large) answers at once and closes, and its answer can be lost to the
+/// reset of a connection still sending (reqwest, unlike ureq, does not wait for `100
+/// Continue`). The head is sent again with `Expect: 100-continue` and no body byte ever
+/// follows it, so this request can start no run; a refusal (4xx, 5xx) within `limit` (at
+/// most 10 s) is the answer, anything else leaves the first error standing.
+async fn refusal_of_head(
+    http: &Http,
+    settings: &Settings,
+    url: &str,
+    (content_type, length, _): (String, Option<u64>, crate::wire::upload::UploadFlags),
+    limit: Duration,
+) -> Option<reqwest::Response> {
+    let never = stream::pending::<std::result::Result<Bytes, io::Error>>();
+    let mut probe = http
+        .post(url)
+        .header(API_KEY_HEADER, settings.api_key.expose())
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::EXPECT, "100-continue")
+        .body(reqwest::Body::wrap_stream(never));
+    if let Some(len) = length {
+        probe = probe.header(header::CONTENT_LENGTH, len);
+    }
+    let wait = limit.min(Duration::from_secs(10));
+    match tokio::time::timeout(wait, probe.send()).await {
+        Ok(Ok(resp)) if resp.status().as_u16() >= 400 => Some(resp),
+        _ => None,
+    }
 }
 
 /// Waits for a response's head: while the body is still going out (`body_sent` not fired)
@@ -430,8 +477,10 @@ pub(crate) async fn save(
         written += chunk.len() as u64;
         meter.add(chunk.len());
     }
-    drop(flusher);
-    file.sync_all().await.map_err(|e| Error::io(path, e))?;
+    file.flush().await.map_err(|e| Error::io(path, e))?;
+    // A failed flush, early or final, fails the save: the file is not complete.
+    let (file, path) = (file.into_std().await, path.to_owned());
+    run_blocking(move || flusher.finish(&file).map_err(|e| Error::io(&path, e))).await?;
     Ok(written)
 }
 

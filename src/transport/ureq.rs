@@ -25,6 +25,9 @@ use crate::wire::request::{Method, Request, Response};
 use crate::wire::response;
 use crate::wire::upload::{SegmentCheck, UploadState};
 
+/// The longest wait for `100 Continue` before an upload is sent anyway.
+const AWAIT_100: Duration = Duration::from_secs(1);
+
 /// The HTTP backend of the blocking client.
 pub(crate) type Http = ureq::Agent;
 
@@ -57,6 +60,9 @@ pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
         .timeout_recv_response(Some(settings.response_timeout))
         .timeout_per_read(Some(settings.response_timeout))
         .timeout_per_write(Some(settings.response_timeout))
+        // How long an upload waits for `100 Continue` before it is sent anyway (a server
+        // that does not answer it): well inside the per-read limit, which also bounds it.
+        .timeout_await_100(Some((settings.response_timeout / 2).min(AWAIT_100)))
         .output_buffer_size(IO_BUFFER)
         .input_buffer_size(IO_BUFFER)
         .user_agent(settings.user_agent.as_str())
@@ -108,6 +114,11 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
                 None => {
                     upload = UploadState::new(form.progress, form.length, form.flags.clone());
                     let body = BodyReader::new(form.segments, &upload)?;
+                    // The server may refuse the request from its head (a wrong key, a full
+                    // queue): with `100-continue` its answer comes before the body is sent,
+                    // instead of being lost to a connection it closed mid-upload. A server
+                    // that does not answer `100` gets the body after ureq's wait (1 s).
+                    let builder = builder.header(header::EXPECT, "100-continue");
                     match form.length {
                         Some(len) => builder.header(header::CONTENT_LENGTH, len),
                         None => builder,
@@ -238,8 +249,8 @@ pub(crate) fn save(
         written += n as u64;
         meter.add(n);
     }
-    drop(flusher);
-    file.sync_all().map_err(|e| Error::io(path, e))?;
+    // A failed flush, early or final, fails the save: the file is not complete.
+    flusher.finish(&file).map_err(|e| Error::io(path, e))?;
     Ok(written)
 }
 

@@ -24,6 +24,27 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Every variant is `#[non_exhaustive]`: match with `..`, as in
 /// `Error::Api { status, .. }`.
+///
+/// To sort failures, ask the error rather than its status by hand: the answer is the same
+/// in both clients, and a wrapper (a wait that gave up, a lost answer, a download kept
+/// for resuming) answers for its cause.
+///
+/// ```no_run
+/// # fn main() -> flowscale::Result<()> {
+/// # let client = flowscale::Client::new("key", "https://pod.example")?;
+/// use flowscale::{Error, WaitOptions};
+/// match client.wait_for_run("808f34d0-ef97-4b78-a00f-1268077ea6db", &WaitOptions::new()) {
+///     Ok(result) => println!("{} outputs", result.outputs.len()),
+///     Err(e) if e.is_auth() => eprintln!("the key was refused: {e}"),
+///     Err(e) if e.is_not_found() => eprintln!("no such run: {e}"),
+///     Err(e) if e.is_run_failure() => eprintln!("the run failed: {e}"),
+///     Err(e) if e.is_timeout() => eprintln!("still running, wait again later: {e}"),
+///     Err(e @ Error::AnswerLost { .. }) => eprintln!("a run may exist, look first: {e}"),
+///     Err(e) if e.is_retryable() => eprintln!("try again: {e}"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -154,6 +175,22 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A download stopped before its end and could not be resumed within the call (the
+    /// retry policy's attempts passed without a byte). The bytes so far are kept in
+    /// `partial`, with a record of what they are of: the next call for the same output or
+    /// link resumes them (`flowscale download` again, say). `source` is the last failure.
+    #[non_exhaustive]
+    Incomplete {
+        /// The partial file kept (`<file>.part`).
+        partial: PathBuf,
+        /// How many bytes it holds.
+        have: u64,
+        /// The whole length, when the server said.
+        total: Option<u64>,
+        /// Why the download stopped.
+        source: Box<Error>,
+    },
+
     /// The submission went out but its answer was lost (a timeout, a cut connection, a 5xx),
     /// and no run among those FlowScale lists could be matched to it for certain. A run may
     /// exist and be paid for: look among the runs created since `sent_at` (same workflow and
@@ -215,10 +252,10 @@ impl std::fmt::Display for Error {
             Error::WaitFailed {
                 run_id,
                 last_status,
-                ..
+                source,
             } => write!(
                 f,
-                "stopped waiting for run {run_id}: polling it failed (last status: {})",
+                "stopped waiting for run {run_id} (last status: {}): polling it failed: {source}",
                 last(last_status)
             ),
             Error::RunFailed { run_id, status } => {
@@ -237,16 +274,33 @@ impl std::fmt::Display for Error {
             ),
             Error::Io { path: Some(p), .. } => write!(f, "file system error at {}", p.display()),
             Error::Io { path: None, .. } => f.write_str("file system error"),
+            Error::Incomplete {
+                partial,
+                have,
+                total,
+                source,
+            } => {
+                write!(f, "the download stopped at {have}")?;
+                if let Some(total) = total {
+                    write!(f, " of {total}")?;
+                }
+                write!(
+                    f,
+                    " bytes ({source}); they are kept in {}, and the next download of it \
+                     resumes them",
+                    partial.display()
+                )
+            }
             Error::AnswerLost {
                 workflow_id,
                 sent_at,
                 reason,
-                ..
+                source,
             } => write!(
                 f,
-                "the answer to the submission of `{workflow_id}` sent at {sent_at} was lost, and \
-                 {reason}: a run may have started and be paid for; look among the runs created \
-                 since then before submitting again"
+                "the answer to the submission of `{workflow_id}` sent at {sent_at} was lost \
+                 ({source}), and {reason}: a run may have started and be paid for; look among \
+                 the runs created since then before submitting again"
             ),
             Error::Busy { path, holder } => {
                 write!(f, "{} is in use by another process", path.display())?;
@@ -267,9 +321,11 @@ impl std::error::Error for Error {
                 source: Some(source),
                 ..
             } => Some(source.as_ref()),
-            Error::WaitFailed { source, .. } | Error::AnswerLost { source, .. } => {
-                Some(source.as_ref())
-            }
+            // These show their cause in their own message: the chain goes on from the
+            // cause's cause, so that nothing is said twice.
+            Error::WaitFailed { source, .. }
+            | Error::AnswerLost { source, .. }
+            | Error::Incomplete { source, .. } => source.source(),
             Error::Decode { source, .. } => Some(source),
             Error::Io { source, .. } => Some(source),
             _ => None,
@@ -281,11 +337,72 @@ impl Error {
     /// The HTTP status, for errors that carry one (a failed wait: its poll's).
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::WaitFailed { source, .. } | Error::AnswerLost { source, .. } => source.status(),
+            Error::WaitFailed { source, .. }
+            | Error::AnswerLost { source, .. }
+            | Error::Incomplete { source, .. } => source.status(),
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::RunTimedOut { .. } => Some(408),
             _ => None,
         }
+    }
+
+    /// Whether the key was refused (401 or 403), also when a wait, a lost answer or a
+    /// download ended on it: fix the key, not the network.
+    pub fn is_auth(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
+    }
+
+    /// Whether what was asked for does not exist (404): a run id, an output, a workflow.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// Whether a deadline on this side passed: a wait's timeout
+    /// ([`Error::Timeout`]), or a request's connect or response timeout. (A run that timed
+    /// out on FlowScale's side is [`Error::RunTimedOut`], a failed run.)
+    pub fn is_timeout(&self) -> bool {
+        use crate::wire::failure::TransportErrorKind as K;
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport {
+                kind: K::Timeout | K::ConnectTimeout,
+                ..
+            } => true,
+            Error::WaitFailed { source, .. }
+            | Error::AnswerLost { source, .. }
+            | Error::Incomplete { source, .. } => source.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// Whether FlowScale asked to slow down (429).
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    /// Whether FlowScale (or a proxy before it) failed on its side (a 5xx answer).
+    pub fn is_server_error(&self) -> bool {
+        self.status().is_some_and(|s| (500..600).contains(&s))
+    }
+
+    /// Whether the pod could not be reached at all (no route, refused, DNS, TLS): check the
+    /// URL and the network; nothing was sent.
+    pub fn is_connect(&self) -> bool {
+        use crate::wire::failure::TransportErrorKind as K;
+        match self {
+            Error::Transport { kind, .. } => matches!(
+                kind,
+                K::ConnectionRefused | K::Dns | K::Connect | K::ConnectTimeout | K::Tls { .. }
+            ),
+            Error::WaitFailed { source, .. } => source.is_connect(),
+            _ => false,
+        }
+    }
+
+    /// Whether the run itself failed or timed out on FlowScale's side: final, unlike a
+    /// wait that gave up.
+    pub fn is_run_failure(&self) -> bool {
+        matches!(self, Error::RunFailed { .. } | Error::RunTimedOut { .. })
     }
 
     /// The run this error is about, when known.
@@ -309,6 +426,8 @@ impl Error {
         // The one table: `wire::failure::retryable_status` and `TransportErrorKind`.
         match self {
             Error::Transport { kind, .. } => kind.is_retryable(),
+            // Calling again resumes the bytes kept.
+            Error::Incomplete { source, .. } => source.is_retryable(),
             Error::Api { status, .. } => crate::wire::failure::retryable_status(*status),
             _ => false,
         }

@@ -348,3 +348,115 @@ async fn a_download_error_body_is_read_only_so_far() {
     assert!(!dir.join("file.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[maybe_async]
+#[case]
+async fn an_answer_sent_before_the_upload_was_read_is_the_error_every_time() {
+    // The simulator refuses a wrong key before it reads the body, and closes; an 8 MiB
+    // file is still going out. What the call returns is the server's 403, every time.
+    let server = flowscale::mock::MockServer::start();
+    server.register(flowscale::mock::Workflow::new("wf"));
+    let dir = crate::common::fresh_dir("early-answer");
+    let file = dir.join("big.png");
+    std::fs::write(&file, vec![7u8; 8 << 20]).unwrap();
+    let client = Client::builder()
+        .api_key("a-wrong-key")
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        let inputs = flowscale::Inputs::new()
+            .set("text", "a fox")
+            .set("image", file.as_path());
+        let err = client
+            .execute_workflow("wf", inputs, None)
+            .await
+            .unwrap_err();
+        if err.status() != Some(403) {
+            seen.push(err.to_string());
+        }
+    }
+    assert!(
+        seen.is_empty(),
+        "{} of 40 were not the 403: {seen:?}",
+        seen.len()
+    );
+    assert!(server.runs().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[maybe_async]
+#[case]
+async fn failures_sort_themselves_the_same_way_in_both_clients() {
+    use flowscale::mock::{Fault, MockServer, Route, Workflow};
+    use flowscale::{RetryPolicy, WaitOptions};
+    let server = MockServer::start();
+    server.register(Workflow::new("slow").duration(Duration::from_secs(60)));
+    let client = Client::builder()
+        .api_key(server.api_key())
+        .base_url(server.url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let quick = WaitOptions::new().poll_interval(Duration::from_millis(50));
+
+    // No such run: not found, through the wait's wrapper, with the cause in its message.
+    let err = client
+        .wait_for_run("no-such-run", &quick)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WaitFailed { .. }), "{err:?}");
+    assert!(
+        err.is_not_found() && !err.is_auth() && !err.is_timeout(),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("FlowScale API error 404"), "{err}");
+
+    // The wait's own deadline.
+    let run = client
+        .execute_workflow("slow", [("a", 1)], None)
+        .await
+        .unwrap();
+    let short = quick.clone().timeout(Duration::from_millis(200));
+    let err = client.wait_for_run(&run.run_id, &short).await.unwrap_err();
+    assert!(err.is_timeout() && !err.is_not_found(), "{err:?}");
+
+    // Rate limited, a server error.
+    server.fail_next(Route::Health, 1, Fault::Status(429));
+    let err = client.check_health().await.unwrap_err();
+    assert!(err.is_rate_limited() && err.is_retryable(), "{err:?}");
+    server.fail_next(Route::Health, 1, Fault::Status(503));
+    let err = client.check_health().await.unwrap_err();
+    assert!(err.is_server_error() && !err.is_auth(), "{err:?}");
+
+    // The key revoked during a wait: auth, and the 403 and its message are in the message.
+    server.set_api_key("rotated");
+    let err = client.wait_for_run(&run.run_id, &quick).await.unwrap_err();
+    assert!(err.is_auth() && !err.is_timeout(), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("403") && text.contains("Invalid API key"),
+        "{text}"
+    );
+    // The chain says each thing once.
+    let mut chain = vec![text.clone()];
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        chain.push(c.to_string());
+        cause = c.source();
+    }
+    assert_eq!(
+        chain
+            .iter()
+            .filter(|m| m.contains("Invalid API key"))
+            .count(),
+        1,
+        "{chain:?}"
+    );
+
+    // Nobody there.
+    let gone = Client::new(KEY, crate::common::closed_port_url()).unwrap();
+    let err = gone.check_health().await.unwrap_err();
+    assert!(err.is_connect() && !err.is_auth(), "{err:?}");
+}

@@ -204,16 +204,71 @@ async fn a_link_to_a_path_is_resumed_too_and_gives_up_after_the_policy() {
         [None, Some("bytes=1000-".into()), Some("bytes=2000-".into())]
     );
 
-    // Cut on every attempt (the policy's 3): an error, and nothing left behind.
-    server.fail_next(Route::Download, 3, Fault::CutBodyAfter(10));
+    // Cut after 10 bytes, then on every attempt before a byte came (the policy's 3 in all
+    // without progress): an error that says the bytes are kept, and they are.
+    server.fail_next(Route::Download, 1, Fault::CutBodyAfter(10));
+    server.fail_next(Route::Download, 3, Fault::CutBodyAfter(0));
     let again = dir.join("again.bin");
     let err = client.download(url, &again).await.unwrap_err();
-    assert!(matches!(err, flowscale::Error::Transport { .. }), "{err}");
-    let left: Vec<_> = std::fs::read_dir(&dir)
+    let flowscale::Error::Incomplete { partial, have, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*have, 10, "{err}");
+    assert!(
+        err.to_string()
+            .contains("the next download of it resumes them"),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(std::fs::metadata(partial).unwrap().len(), 10);
+    assert!(!again.exists());
+    // The next call resumes them with one ranged request.
+    let before = downloads(&server).len();
+    let written = client.download(url, &again).await.unwrap();
+    assert_eq!(written, SIZE as u64);
+    let after: Vec<_> = downloads(&server)
+        .into_iter()
+        .skip(before)
+        .map(|r| r.range)
+        .collect();
+    assert_eq!(after, [Some("bytes=10-".to_owned())]);
+    assert!(
+        std::fs::read(&again).unwrap() == server.output_bytes(&result.outputs[0].name).unwrap()
+    );
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(left, [std::ffi::OsString::from("clip.bin")]);
+    left.sort();
+    assert_eq!(
+        left,
+        ["again.bin", "clip.bin"].map(std::ffi::OsString::from)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[maybe_async]
+#[case]
+async fn a_download_cut_again_and_again_finishes_while_it_makes_progress() {
+    let server = MockServer::start();
+    let (client, result) = finished_run(&server).await;
+    let url = &result.outputs[0].download_url;
+    let dir = fresh_dir("resume-progress");
+    // Ten cuts, each after a few more bytes: far past the policy's 3 attempts, and past
+    // `max_total` of a policy that allows 1 ms in all, since every cut made progress.
+    server.fail_next(Route::Download, 10, Fault::CutBodyAfter(1000));
+    let strict = Client::builder()
+        .api_key(server.api_key())
+        .base_url(server.url())
+        .retry(flowscale::RetryPolicy::new().max_total(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    drop(client);
+    let dest = dir.join("long.bin");
+    let written = strict.download(url, &dest).await.unwrap();
+    assert_eq!(written, SIZE as u64);
+    assert!(std::fs::read(&dest).unwrap() == server.output_bytes(&result.outputs[0].name).unwrap());
+    assert_eq!(downloads(&server).len(), 11);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

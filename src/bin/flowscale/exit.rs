@@ -47,6 +47,12 @@ impl From<Error> for Failure {
                     "the run goes on: resume with `flowscale wait {run_id}`"
                 )),
             ),
+            // A run that is not there: no wait can find it (a script retrying on 3 would
+            // loop for ever).
+            _ if e.is_not_found() => (
+                EXIT_FAILED,
+                Some("check the id: `flowscale runs` lists the pod's runs".to_owned()),
+            ),
             Error::WaitFailed { run_id, source, .. } => (
                 EXIT_TIMEOUT,
                 Some(match source.status() {

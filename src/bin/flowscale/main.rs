@@ -128,7 +128,8 @@ fn hint_at_url_path(mut failure: Failure, client: &flowscale::Client) -> Failure
         .split_once("://")
         .and_then(|(_, rest)| rest.split_once('/'))
         .map_or("", |(_, path)| path.trim_end_matches('/'));
-    if failure.hint.is_none() && !path.is_empty() && failure.message.contains("API error 404") {
+    // More telling than the generic not-found hint: that path is the likelier mistake.
+    if !path.is_empty() && failure.message.contains("API error 404") {
         failure.hint = Some(format!(
             "the API URL ends in `/{path}`: FlowScale's is the pod's root, like \
              https://<pod-id>.pod.flowscale.ai"

@@ -27,7 +27,9 @@ impl Client {
             .collect()
     }
 
-    /// Saves each output in turn, stopping at the first failure.
+    /// Saves each output in turn; a failure does not stop the others (as in `AsyncClient`,
+    /// which saves them all concurrently), so both clients leave the same files behind. The
+    /// first failure is returned.
     pub(crate) fn save_each(
         &self,
         outputs: &[(&OutputFile, u32)],
@@ -35,9 +37,10 @@ impl Client {
         book: &NameBook,
         options: &DownloadOptions,
     ) -> Result<Vec<SavedOutput>> {
-        outputs
+        let saved: Vec<_> = outputs
             .iter()
             .map(|&out| self.save_output(out, dir, book, options))
-            .collect()
+            .collect();
+        saved.into_iter().collect()
     }
 }
