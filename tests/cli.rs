@@ -246,10 +246,10 @@ fn exit_codes_tell_scripts_what_happened() {
     let server = simulator();
     let dir = workdir("codes");
 
-    // 1: the run failed.
+    // 8: the run failed.
     let (code, _, err) =
         run(flowscale(&server, &dir).args(["run", "failing", "-i", "a=1", "--poll", "100ms"]));
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 8, "{err}");
     assert!(
         err.starts_with("error: run ") && err.contains("failed"),
         "{err}"
@@ -313,10 +313,10 @@ fn exit_codes_tell_scripts_what_happened() {
         "only the two runs above were sent"
     );
 
-    // A wrong key: exit 1, one line, a hint, never the key.
+    // A wrong key: exit 6, one line, a hint, never the key.
     let (code, _, err) =
         run(flowscale(&server, &dir).args(["health", "--api-key", "wrong-key-456"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 6);
     assert!(err.starts_with("error: FlowScale API error 403"), "{err}");
     assert!(
         err.contains("hint: check the API key") && !err.contains("wrong-key-456"),
@@ -330,17 +330,17 @@ fn exit_codes_tell_scripts_what_happened() {
         "--api-url",
         &format!("{}/api/v1/", server.url()),
     ]));
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 7, "{err}");
     assert!(err.contains("hint: the API URL ends in `/api/v1`"), "{err}");
     let (code, _, err) = run(flowscale(&server, &dir).args(["get", "no-such-run"]));
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 7, "{err}");
     assert!(
         err.contains("404") && !err.contains("hint: the API URL") && err.contains("flowscale runs"),
         "{err}"
     );
-    // Waiting for a run that is not there: not found (1), not "the run goes on" (3).
+    // Waiting for a run that is not there: not found (7), not "the run goes on" (3).
     let (code, _, err) = run(flowscale(&server, &dir).args(["wait", "no-such-run"]));
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 7, "{err}");
     assert!(err.contains("404") && !err.contains("goes on"), "{err}");
 
     // No key at all: a usage error naming where to set it.
@@ -559,7 +559,7 @@ fn batch_from_a_jobs_file_reports_a_failed_job() {
         "100ms",
         "--quiet",
     ]));
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 8, "{out}{err}");
     assert!(err.starts_with("error: 1 of 2 jobs failed"), "{err}");
     assert!(err.contains("--retry-failed"), "{err}");
     // Quiet: run ids and saved paths, as everywhere: the completed job's run, then its
@@ -584,7 +584,7 @@ fn batch_from_a_jobs_file_reports_a_failed_job() {
         "--poll",
         "100ms",
     ]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 8);
     assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
     let table: Vec<&str> = out.lines().collect();
     assert!(
@@ -637,26 +637,126 @@ fn interrupt_after_submissions(server: &MockServer, child: &std::process::Child,
     assert!(status.success());
 }
 
+/// Sends `signal` to `child`.
+fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 #[test]
-fn ctrl_c_while_a_submission_is_on_the_wire_prints_its_run_id_before_exiting() {
+fn a_signal_while_the_run_is_created_but_unanswered_prints_its_run_id_before_exiting() {
     let server = simulator();
     let dir = workdir("interrupt-submit");
-    // The submission is held a while before it is answered: Ctrl-C comes meanwhile.
-    server.fail_next(Route::Execute, 1, Fault::Delay(Duration::from_millis(700)));
-    let child =
-        spawned(flowscale(&server, &dir).args(["run", "slow", "-i", "a=1", "--poll", "100ms"]));
-    interrupt_after_submissions(&server, &child, 1);
-    let output = child.wait_with_output().unwrap();
-    let err = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(130), "{err}");
-    let runs = server.runs();
-    assert_eq!(runs.len(), 1, "the submission went through");
-    assert!(
-        err.contains(&format!("flowscale wait {}", runs[0].id)),
-        "{err}"
-    );
-    let out = String::from_utf8(output.stdout).unwrap();
-    assert!(out.contains(&runs[0].id), "the run id is printed: {out}");
+    // The run is created, its answer held a while: the signal comes meanwhile. The body went
+    // out whole, so the run may be paid for: its id is awaited and printed.
+    for sig in ["INT", "TERM", "HUP"] {
+        server.fail_next(
+            Route::Execute,
+            1,
+            Fault::DelayAnswer(Duration::from_millis(700)),
+        );
+        let before = server.runs().len();
+        let child = spawned(
+            flowscale(&server, &dir)
+                .args(["run", "slow", "-i", "a=1", "--poll", "100ms", "-o", "outs"]),
+        );
+        let start = Instant::now();
+        while server.runs().len() == before && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        signal(&child, sig);
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(130), "{sig}: {err}");
+        let runs = server.runs();
+        assert_eq!(runs.len(), before + 1, "{sig}: the submission went through");
+        let id = &runs[before].id;
+        // The line that resumes it keeps -o.
+        assert!(
+            err.contains(&format!("flowscale wait {id} -o outs")),
+            "{sig}: {err}"
+        );
+        let out = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            out.contains(id.as_str()),
+            "{sig}: the run id is printed: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_signal_during_an_upload_stops_it_and_no_run_is_created() {
+    let server = simulator();
+    let dir = workdir("interrupt-upload");
+    // 64 MiB the pod reads only after 3 s: the upload is still going out when the signal
+    // comes.
+    let big = dir.join("big.png");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.resize(64 << 20, 0);
+    std::fs::write(&big, png).unwrap();
+    for sig in ["INT", "TERM"] {
+        server.fail_next(Route::Execute, 1, Fault::Delay(Duration::from_secs(3)));
+        let before = executes(&server);
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args([
+            "run",
+            "demo-img2img",
+            "-i",
+            "text_51536=a cat",
+            "--json",
+            "-i",
+        ])
+        .arg(format!("image_35728=@{}", big.display()));
+        let child = spawned(&mut cmd);
+        let start = Instant::now();
+        while executes(&server) == before && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        signal(&child, sig);
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(130), "{sig}: {err}");
+        assert!(err.contains("no run was started"), "{sig}: {err}");
+        let doc = json(String::from_utf8(output.stdout).unwrap().trim());
+        assert_eq!(doc["run_id"], Value::Null, "{sig}");
+        // Once the pod gets to read it, the cut-short body starts nothing.
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(server.runs().is_empty(), "{sig}: a run was created");
+    }
+}
+
+#[test]
+fn sigterm_mid_wait_prints_the_json_document_with_the_run_id() {
+    let server = simulator();
+    let dir = workdir("sigterm-wait");
+    for sig in ["TERM", "HUP"] {
+        let child = spawned(
+            flowscale(&server, &dir)
+                .args(["run", "slow", "-i", "a=1", "--poll", "100ms", "--json"]),
+        );
+        let start = Instant::now();
+        let before = server.runs().len();
+        while server.runs().len() == before && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Past the submission: into the wait.
+        std::thread::sleep(Duration::from_millis(500));
+        signal(&child, sig);
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(130), "{sig}");
+        let doc = json(String::from_utf8(output.stdout).unwrap().trim());
+        assert_eq!(
+            doc["run_id"],
+            server.runs()[before].id.as_str(),
+            "{sig}: {doc}"
+        );
+        assert_eq!(doc["exit_code"], 130);
+        let err = String::from_utf8(output.stderr).unwrap();
+        assert!(err.contains("flowscale cancel"), "{sig}: {err}");
+    }
 }
 
 #[test]
@@ -757,7 +857,7 @@ fn a_wait_that_gives_up_says_how_to_resume_and_exits_3() {
     let (code, out, err) = run(flowscale(&server, &dir)
         .env("FLOWSCALE_API_KEY", "revoked-key-789")
         .args(["wait", &run_id, "--poll", "100ms", "--json"]));
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 6, "the key was refused: {err}");
     assert!(err.contains(&format!("flowscale wait {run_id}")), "{err}");
     assert!(
         err.contains("403") && err.contains("check the API key"),
@@ -992,7 +1092,7 @@ fn an_output_not_ready_is_no_result_and_a_run_without_outputs_says_why() {
     let (_, out, _) = run(flowscale(&server, &dir).args(["run", "failing", "--no-wait", "-q"]));
     let failed = out.trim().to_owned();
     let (code, _, _) = run(flowscale(&server, &dir).args(["wait", &failed, "--poll", "100ms"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 8, "the run failed");
     let (code, _, err) = run(flowscale(&server, &dir).args(["download", &failed]));
     assert_eq!(code, 1);
     assert!(
@@ -1072,7 +1172,7 @@ fn every_json_document_carries_its_version_and_names_runs_alike() {
     // An error is a document too, and names the run it is about.
     let failed = doc(&["download", "no-such-run"]);
     assert!(
-        failed["error"].is_string() && failed["exit_code"] == 1,
+        failed["error"].is_string() && failed["exit_code"] == 7,
         "{failed}"
     );
 }
@@ -1137,12 +1237,12 @@ fn events_follow_a_run_line_by_line_and_end_with_its_outcome() {
     // A failed run ends with a `failed` event carrying the exit code.
     let (code, out, _) = run(flowscale(&server, &dir)
         .args(["run", "failing", "-i", "a=1", "--poll", "100ms", "--events"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 8);
     let events = parse(&out);
     let last = events.last().unwrap();
     assert_eq!(
         (last["event"].as_str(), last["exit_code"].as_i64()),
-        (Some("failed"), Some(1))
+        (Some("failed"), Some(8))
     );
 
     // A batch names its jobs.
@@ -1267,7 +1367,7 @@ fn the_simulator_takes_its_own_run_time_output_size_and_failure_rate() {
     assert_eq!(doc["outputs"][0]["bytes"], 5000, "{doc}");
     let failing = Simulator::start(&["--failure-rate", "1"]);
     let (code, _) = on(&failing, &["run", "wf1", "--poll", "50ms", "--no-download"]);
-    assert_eq!(code, 1, "every run fails");
+    assert_eq!(code, 8, "every run fails");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscale"));
     let (code, _, err) = run(cmd.args(["mock", "--failure-rate", "2"]));
     assert_eq!(code, 2, "{err}");
@@ -1324,7 +1424,7 @@ fn login_saves_a_private_profile_that_a_named_run_uses_whole() {
 
     // A key the pod refuses is never stored.
     let (code, text) = login("staging", "not-the-key");
-    assert_eq!(code, 1, "{text}");
+    assert_eq!(code, 6, "{text}");
     assert!(text.contains("the pod refused the key"), "{text}");
     assert!(!config.exists());
 
@@ -1516,4 +1616,151 @@ fn runs_since_lists_only_runs_created_since() {
     assert_eq!((code, out.as_str()), (0, ""));
     let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--since", "yesterday"]));
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_closed_stdout_never_abandons_a_paid_run() {
+    let server = simulator();
+    let dir = workdir("closed-stdout-run");
+    // `flowscale run ... -o out | true`: the reader is gone before the run id is printed.
+    let mut cmd = flowscale(&server, &dir);
+    cmd.args([
+        "run", "quick", "-i", "text=x", "--poll", "50ms", "-o", "out",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(141), "{err}");
+    let run = &server.runs()[0].id;
+    // The outputs are saved, and the results went to stderr instead.
+    let saved: Vec<_> = std::fs::read_dir(dir.join("out")).unwrap().collect();
+    assert_eq!(saved.len(), 2, "{err}");
+    assert!(
+        err.contains(run.as_str()) && err.contains("saved out/"),
+        "{err}"
+    );
+    // A listing still stops at once, as `| head` expects.
+    let mut cmd = flowscale(&server, &dir);
+    cmd.args(["runs", "--all"])
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(141));
+}
+
+#[test]
+fn a_run_whose_outputs_cannot_be_saved_is_named_with_the_line_that_saves_them() {
+    let server = simulator();
+    let dir = workdir("save-fails");
+    // Every download of the outputs fails: the run is paid for and complete.
+    server.fail_next(Route::Download, 1000, Fault::Status(500));
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run", "quick", "-i", "text=x", "--poll", "50ms", "-o", "my out", "--json",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    let run_id = server.runs()[0].id.clone();
+    let doc = json(out.trim());
+    assert_eq!(doc["run_id"], run_id.as_str(), "{doc}");
+    assert!(
+        err.contains(&format!(
+            "flowscale download {run_id} -o 'my out' --skip-existing"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("RUN_ID"), "{err}");
+}
+
+#[test]
+fn inputs_of_the_wrong_kind_are_refused_before_paying() {
+    let server = simulator();
+    let dir = workdir("wrong-kind");
+    std::fs::create_dir_all(dir.join("photos")).unwrap();
+    std::fs::copy(fixture("cat.png"), dir.join("photos/cat.png")).unwrap();
+    std::fs::write(dir.join("photos/readme.txt"), "not a photo").unwrap();
+    std::fs::write(dir.join("empty.png"), "").unwrap();
+    let img2img = |extra: &[&str]| {
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args(["run", "demo-img2img", "-i", "text_51536=a cat", "--no-wait"])
+            .args(extra);
+        cmd
+    };
+    // An empty file, text where an image goes, and nothing on stdin: exit 2, nothing sent.
+    for extra in [
+        vec!["-i", "image_35728=@empty.png"],
+        vec!["-i", "image_35728=@photos/readme.txt"],
+    ] {
+        let (code, _, err) = run(&mut img2img(&extra));
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains("image_35728"), "{err}");
+    }
+    let (code, _, err) = run(img2img(&["-i", "image_35728=@-"]).stdin(std::process::Stdio::null()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("standard input is empty"), "{err}");
+    // The same input twice: which one would count? A usage error.
+    let (code, _, err) = run(&mut img2img(&[
+        "-i",
+        "image_35728=@photos/cat.png",
+        "-i",
+        "text_51536=a dog",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`text_51536` is given twice"), "{err}");
+    assert_eq!(executes(&server), 0);
+
+    // --each takes only the folder's images, and says what it skipped.
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "batch",
+        "demo-img2img",
+        "--each",
+        "image_35728=photos/",
+        "-i",
+        "text_51536=a cat",
+        "--poll",
+        "100ms",
+        "-o",
+        "b",
+        "--json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("skipped: photos/readme.txt is not an image"),
+        "{err}"
+    );
+    assert_eq!(json(&out)["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(executes(&server), 1);
+}
+
+#[test]
+fn the_manual_has_a_page_per_command_with_its_options() {
+    let server = simulator();
+    let dir = workdir("man");
+    let (code, out, _) = run(flowscale(&server, &dir).arg("man"));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(r"\-\-each") && out.contains(r"\-\-resubmit\-unknown"),
+        "batch's options"
+    );
+    assert!(out.contains(".TH flowscale-run"), "run's page");
+    let (code, _, err) = run(flowscale(&server, &dir).args(["man", "--dir", "pages"]));
+    assert_eq!(code, 0, "{err}");
+    for page in [
+        "flowscale.1",
+        "flowscale-run.1",
+        "flowscale-batch.1",
+        "flowscale-login.1",
+    ] {
+        let text = std::fs::read_to_string(dir.join("pages").join(page)).unwrap();
+        assert!(text.contains("Exit codes"), "{page}");
+    }
+    // A command's help keeps the global options under a heading of their own.
+    let (_, help, _) = run(flowscale(&server, &dir).args(["wait", "--help"]));
+    let (own, global) = help.split_once("Global options:").unwrap();
+    assert!(
+        own.contains("--output-dir") && !own.contains("--api-key"),
+        "{help}"
+    );
+    assert!(global.contains("--api-key"), "{help}");
 }

@@ -448,7 +448,7 @@ fn login_takes_the_key_from_a_file_the_environment_or_stdin_and_says_what_failed
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(
         err.contains("the pod refused the key") && err.contains("check the key"),
         "{err}"

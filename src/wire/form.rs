@@ -45,6 +45,7 @@ impl EncodedForm {
     pub(crate) fn take_small(&mut self) -> Option<Vec<u8>> {
         match self.segments.as_mut_slice() {
             [Segment::Bytes(bytes)] if bytes.len() <= SMALL_BODY && self.progress.is_none() => {
+                // (One write: too short to stop half way, so `stop` does not matter here.)
                 (self.flags.whole).store(true, std::sync::atomic::Ordering::SeqCst);
                 Some(std::mem::take(bytes))
             }
@@ -95,7 +96,8 @@ enum Part {
 }
 
 /// Encodes the inputs. Opens every file (so call it off the async runtime's workers).
-pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
+pub(crate) fn encode(mut inputs: Inputs) -> Result<EncodedForm> {
+    let stop = inputs.take_stop();
     let (entries, tail, progress) = inputs.into_parts();
     // Only the async client streams fields; the blocking one refuses them before this.
     #[cfg(not(feature = "async"))]
@@ -113,10 +115,14 @@ pub(crate) fn encode(inputs: Inputs) -> Result<EncodedForm> {
             boundary: form.boundary.clone(),
         });
     }
-    Ok(EncodedForm {
+    let mut encoded = EncodedForm {
         progress,
         ..form.finish()
-    })
+    };
+    if let Some(stop) = stop {
+        encoded.flags.stop = stop;
+    }
+    Ok(encoded)
 }
 
 /// Encodes one streamed field as multipart segments with `boundary` (for fields that

@@ -47,6 +47,7 @@ pub struct Inputs {
     #[cfg(feature = "async")]
     tail: Option<FieldStream>,
     progress: Option<ProgressCallback>,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Fields that arrive while the upload is already going (see [`Inputs::streamed_fields`]).
@@ -160,6 +161,31 @@ impl Inputs {
     pub fn on_progress(mut self, callback: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(callback));
         self
+    }
+
+    /// Stops the upload before its end once `flag` is set (a Ctrl-C handler sets it, say):
+    /// the body fails at its next piece and the request is cut short, so no run is started
+    /// and nothing is paid for; the call returns [`Error::Input`](crate::Error::Input) with
+    /// field `upload`. Once the body has gone out whole the flag has no effect: the run may
+    /// exist, and the call waits for its answer. For `execute_workflow` and
+    /// `execute_workflow_and_wait` in both clients.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::AtomicBool;
+    /// let stop = Arc::new(AtomicBool::new(false));
+    /// let inputs = flowscale::Inputs::new()
+    ///     .set("video", std::path::Path::new("clip.mp4"))
+    ///     .stop_on(stop.clone());
+    /// ```
+    pub fn stop_on(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.stop = Some(flag);
+        self
+    }
+
+    /// The flag that stops the upload, if one was given (taken for the encoded form).
+    pub(crate) fn take_stop(&mut self) -> Option<Arc<std::sync::atomic::AtomicBool>> {
+        self.stop.take()
     }
 
     /// The fields, in the order they were set.

@@ -25,18 +25,28 @@ both. `flowscale profiles` shows which pod a command here would use, and why.
 
 Exit codes:
   0    success
-  1    API error, failed run, or anything else that went wrong
-  2    usage error (bad arguments)
+  1    an API or server error, a download that failed, or anything else that went wrong
+  2    usage error (bad arguments; inputs refused before anything was sent)
   3    a wait timed out or gave up (the run goes on: resume with `flowscale wait RUN_ID`);
        in a batch: some jobs need another run
-  5    a submission's answer was lost and its run could not be found for certain: a run may
-       exist and be paid for (`flowscale runs --since TIME` to look; `run`: then
-       `flowscale wait RUN_ID`; `batch`: then --attach JOB=RUN_ID or --resubmit-unknown);
-       also: the batch directory is in use by another process (or pass --wait)
   4    `flowscale output`: the output is not ready yet (nothing on stdout)
-  141  stdout was closed (`| head`): the tool stops quietly, as Unix tools do
-  130  interrupted (Ctrl-C; a run being waited for goes on; a submission already sent is
-       let finish first, so its run id is printed or recorded)";
+  5    a run may exist that could not be confirmed (a submission's answer was lost: look
+       with `flowscale runs --since TIME`; `batch`: jobs left `unknown`, then --attach
+       JOB=RUN_ID or --resubmit-unknown); or the batch directory is another process's
+       (--wait waits)
+  6    the key was refused (401/403): check the key and the pod (`flowscale profiles`)
+  7    not found (404): no such run, output or workflow
+  8    the run failed or timed out on FlowScale (in a batch: a job did)
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP): an upload not yet gone out whole is
+       stopped (no run); a submission that went out is let finish so that its run id is
+       printed or recorded; a run being waited for goes on, and the line that resumes it is
+       printed (with --json, a document that names the run)
+  141  stdout was closed (`| head`): a listing stops quietly, as Unix tools do; `run`,
+       `wait`, `download` and `batch` finish their work first (outputs saved, results on
+       stderr)";
+
+/// The heading the options every command takes are shown under, apart from its own.
+const GLOBAL: &str = "Global options";
 
 /// Run FlowScale ComfyUI workflows from a shell: upload inputs, wait, save the outputs.
 #[derive(Debug, Parser)]
@@ -51,36 +61,43 @@ pub struct Cli {
         long,
         global = true,
         value_name = "KEY",
-        conflicts_with = "api_key_file"
+        conflicts_with = "api_key_file",
+        help_heading = GLOBAL
     )]
     pub api_key: Option<Secret>,
 
     /// Read the API key from this file (its first line); refused when others may read it
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub api_key_file: Option<PathBuf>,
 
     /// The pod saved by `flowscale login --profile NAME` (default: FLOWSCALE_PROFILE, else
     /// the profile `default`); wins over the environment and .env
-    #[arg(long, global = true, value_name = "NAME", value_parser = parse_profile)]
+    #[arg(long, global = true, value_name = "NAME", value_parser = parse_profile, help_heading = GLOBAL)]
     pub profile: Option<String>,
 
     /// Pod base URL, https://<pod-id>.pod.flowscale.ai (default: FLOWSCALE_API_URL, or .env)
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub api_url: Option<String>,
 
     /// How long the pod may take to answer a request once it went out, as 30s or 2m
     /// (default 60s). A submission whose answer does not come in time is looked for among
     /// the pod's runs before anything else is done
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        help_heading = GLOBAL
+    )]
     pub response_timeout: Option<Duration>,
 
     /// Print one JSON document on stdout (no bars)
-    #[arg(long, global = true, conflicts_with = "quiet")]
+    #[arg(long, global = true, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub json: bool,
 
     /// Print only what a script needs: run ids and saved paths (and an output's link, a
     /// list's ids); commands that have neither print nothing, and the exit code tells
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 }
 
@@ -96,7 +113,7 @@ pub enum Command {
 
     /// Start a workflow run, wait for it and save its outputs
     #[command(after_help = "\
-Inputs (-i, repeatable):
+Inputs (-i, repeatable; each name once):
   name=value     a text field (numbers and JSON are sent as their text)
   name=@path     a file, streamed from disk
   name=@-        a file read from standard input
@@ -231,9 +248,16 @@ Load it in the current shell, or install it where your shell looks for completio
         shell: clap_complete::Shell,
     },
 
-    /// Print the manual page (roff), for `man`
-    #[command(after_help = "Example:\n  flowscale man > flowscale.1 && man ./flowscale.1")]
-    Man,
+    /// Print the manual pages (roff), for `man`: the tool's, then one per command
+    #[command(after_help = "\
+Examples:
+  flowscale man > flowscale.1 && man ./flowscale.1
+  flowscale man --dir /usr/local/share/man/man1    # flowscale.1, flowscale-run.1, ...")]
+    Man {
+        /// Write one page per command into DIR (flowscale.1, flowscale-run.1, ...) instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 
     /// Run the built-in FlowScale simulator (for trying things offline)
     #[cfg(feature = "mock")]
@@ -465,7 +489,7 @@ pub struct WaitArgs {
     pub wait: WaitSettings,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct WaitSettings {
     /// How long to wait, as 90s, 10m or 1h
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
@@ -492,7 +516,7 @@ pub struct WaitSettings {
 }
 
 /// What to do with an output whose file is already in the directory.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct SaveSettings {
     /// Keep an output's file that is already there (from an earlier run of the command)
     /// instead of saving it again under a numbered name

@@ -13,7 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
 use crate::args::BatchArgs;
-use crate::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TIMEOUT, EXIT_UNCONFIRMED, Failure};
+use crate::exit::{EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_TIMEOUT, EXIT_UNCONFIRMED, Failure};
 use crate::inputs::add_inputs;
 use crate::interrupt;
 use crate::output::{Mode, emit};
@@ -22,20 +22,25 @@ use crate::output::{Mode, emit};
 /// a job needs another run of the command (its run still going, or not started), (exit
 /// 130) when Ctrl-C stopped it.
 pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> {
+    let workflow = match args.no_check {
+        true => None,
+        false => crate::catalog::entry(client, &args.workflow_id),
+    };
     let mut jobs = match (&args.jobs, &args.each) {
         (Some(file), _) => jobs_from_file(file)?,
-        (None, Some(each)) => jobs_from_folder(each)?,
+        (None, Some(each)) => jobs_from_folder(each, workflow.as_ref())?,
         (None, None) => unreachable!("clap requires --jobs or --each"),
     };
     for job in &mut jobs {
         job.inputs = add_inputs(std::mem::take(&mut job.inputs), &args.inputs)?;
     }
-    if !args.no_check {
+    if let Some(workflow) = &workflow {
+        crate::catalog::check_files(workflow, &args.inputs)?;
         let each: Vec<_> = jobs
             .iter()
             .map(|j| (Some(j.name.as_str()), &j.inputs))
             .collect();
-        crate::catalog::check(client, &args.workflow_id, &each, mode)?;
+        crate::catalog::check(workflow, &each, mode)?;
     }
     let total = jobs.len() as u64;
 
@@ -234,7 +239,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                     .to_owned(),
             ),
             run_id: None,
-            code: EXIT_FAILED,
+            code: EXIT_RUN_FAILED,
             result_printed: true,
         });
     }
@@ -335,8 +340,13 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
 }
 
 /// One job per file of a folder (`NAME=DIR`) or per match of `NAME=DIR/*.ext`, in name
-/// order; the job is named after its file.
-fn jobs_from_folder(each: &str) -> Result<Vec<Job>, Failure> {
+/// order; the job is named after its file. When the catalog gives `NAME` a media kind, only
+/// files of that kind (by their first bytes, else their extension) are taken; the others
+/// are listed on stderr as skipped.
+fn jobs_from_folder(
+    each: &str,
+    workflow: Option<&flowscale::Workflow>,
+) -> Result<Vec<Job>, Failure> {
     let Some((name, place)) = each
         .split_once('=')
         .filter(|(n, p)| !n.is_empty() && !p.is_empty())
@@ -369,6 +379,27 @@ fn jobs_from_folder(each: &str) -> Result<Vec<Job>, Failure> {
         })
         .collect();
     files.sort();
+    let wanted = workflow.and_then(|w| w.inputs.iter().find(|i| i.name == name));
+    if let Some(input) = wanted.filter(|i| i.kind.is_file()) {
+        let listed = files.len();
+        files.retain(|path| match crate::media::refusal(path, &input.kind) {
+            None => true,
+            Some(why) => {
+                crate::output::note(format_args!("skipped: {why}"));
+                false
+            }
+        });
+        if files.is_empty() && listed > 0 {
+            return Err(Failure::usage(
+                format!(
+                    "no {} files in {} for `{name}`",
+                    input.kind,
+                    place.display()
+                ),
+                "check the folder or the pattern; --no-check takes every file",
+            ));
+        }
+    }
     if files.is_empty() {
         return Err(Failure::usage(
             format!("no input files in {}", place.display()),

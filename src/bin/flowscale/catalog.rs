@@ -112,33 +112,33 @@ fn in_full(w: &Workflow, mode: Mode) -> Vec<String> {
     lines
 }
 
-/// Checks the inputs of each job (a name, or `None` for `run`'s one) against the workflow's
-/// catalog entry before anything is uploaded: a wrong name or kind exits 2. A pod without a
-/// catalog, or a catalog that does not list the workflow, leaves FlowScale to judge; inputs
-/// the workflow has that no job gives are noted (they may be optional).
-pub fn check(
-    client: &Client,
-    workflow_id: &str,
-    jobs: &[(Option<&str>, &Inputs)],
-    mode: Mode,
-) -> Result<(), Failure> {
+/// The workflow's catalog entry, to check inputs against before anything is uploaded;
+/// `None` when the pod has no catalog or it does not list the workflow (FlowScale judges
+/// then), or when the catalog cannot be read (said as a warning: the check is a help).
+pub fn entry(client: &Client, workflow_id: &str) -> Option<Workflow> {
     let catalog = match client.workflows() {
         Ok(catalog) => catalog,
         Err(e) => {
-            // The run itself will say what is wrong, if anything is; the check is a help.
             output::warn(format_args!(
                 "inputs not checked: the catalog could not be read: {e}"
             ));
-            return Ok(());
+            return None;
         }
     };
-    let Some(workflow) = catalog.and_then(|list| list.into_iter().find(|w| w.id == workflow_id))
-    else {
-        return Ok(());
-    };
+    catalog.and_then(|list| list.into_iter().find(|w| w.id == workflow_id))
+}
+
+/// Checks the inputs of each job (a name, or `None` for `run`'s one) against the workflow's
+/// catalog entry before anything is uploaded: a wrong name or kind exits 2; inputs the
+/// workflow has that no job gives are noted (they may be optional).
+pub fn check(
+    workflow: &Workflow,
+    jobs: &[(Option<&str>, &Inputs)],
+    mode: Mode,
+) -> Result<(), Failure> {
     let mut missing_everywhere: Option<Vec<String>> = None;
     for (job, inputs) in jobs {
-        match inputs.check(&workflow) {
+        match inputs.check(workflow) {
             Ok(check) => {
                 let missing = check.missing().to_vec();
                 missing_everywhere = Some(match missing_everywhere {
@@ -146,7 +146,7 @@ pub fn check(
                     Some(before) => before.into_iter().filter(|m| missing.contains(m)).collect(),
                 });
             }
-            Err(e) => return Err(refused(&workflow, *job, e)),
+            Err(e) => return Err(refused(workflow, *job, e)),
         }
     }
     let missing = missing_everywhere.unwrap_or_default();
@@ -174,4 +174,43 @@ fn refused(workflow: &Workflow, job: Option<&str>, e: Error) -> Failure {
             workflow.id
         ),
     )
+}
+
+/// Checks the files of `-i NAME=@PATH` (and `@-`) against the kinds the catalog gives
+/// their inputs: an empty file, or one of another kind (a `readme.txt` for an image), is
+/// refused before anything is uploaded (exit 2).
+pub fn check_files(workflow: &Workflow, raw: &[String]) -> Result<(), Failure> {
+    for item in raw {
+        let Some((name, value)) = item.split_once('=') else {
+            continue;
+        };
+        let Some(input) = workflow.inputs.iter().find(|i| i.name == name) else {
+            continue;
+        };
+        let why = if value == "@-" {
+            (input.kind.is_file() && crate::media::stdin_is_empty())
+                .then(|| "standard input is empty".to_owned())
+        } else if let Some(path) = value.strip_prefix('@').filter(|p| !p.starts_with('@')) {
+            crate::media::refusal(std::path::Path::new(path), &input.kind)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(Failure::usage(
+                format!("input `{name}`: {why}"),
+                format!(
+                    "`{}` takes {} {} there (`flowscale workflows {}` lists its inputs); \
+                     --no-check sends it unchecked",
+                    workflow.name,
+                    match input.kind.as_str() {
+                        "image" | "audio" => "an",
+                        _ => "a",
+                    },
+                    input.kind,
+                    workflow.id
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -69,7 +69,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
                 usable_dir(&args.wait.output_dir)?;
             }
             let bars = Bars::new(mode == Mode::Human);
-            remember(&args.run_id);
+            remember(&args.run_id, &args.wait);
             let result = client.wait_for_run(&args.run_id, &wait_options(&args.wait, &bars, mode));
             finish_wait(client, result, &args.wait, &bars, mode)
         }
@@ -151,7 +151,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
         Command::Completions { .. }
-        | Command::Man
+        | Command::Man { .. }
         | Command::Login
         | Command::Logout
         | Command::Profiles => {
@@ -167,17 +167,24 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     if !args.no_wait && !args.wait.no_download {
         usable_dir(&args.wait.output_dir)?;
     }
-    if !args.no_check {
-        crate::catalog::check(client, &args.workflow_id, &[(None, &inputs)], mode)?;
+    if !args.no_check
+        && let Some(workflow) = crate::catalog::entry(client, &args.workflow_id)
+    {
+        crate::catalog::check_files(&workflow, &args.inputs)?;
+        crate::catalog::check(&workflow, &[(None, &inputs)], mode)?;
     }
     let upload = bars.clone();
-    inputs = inputs.on_progress(move |p| upload.upload(p));
+    // A signal before the upload went out whole stops it: no run, nothing paid.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    inputs = inputs
+        .on_progress(move |p| upload.upload(p))
+        .stop_on(stop.clone());
     let group = args.group.as_deref();
     if args.no_wait {
-        interrupt::submitting(true);
+        interrupt::uploading(stop);
         let exec = client.execute_workflow(&args.workflow_id, inputs, group);
         if let Ok(exec) = &exec {
-            remember(&exec.run_id);
+            remember(&exec.run_id, &args.wait);
             if mode == Mode::Events {
                 crate::events::run_event(&RunEvent::Submitted {
                     run_id: exec.run_id.clone(),
@@ -200,8 +207,9 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
         });
     }
     let options = wait_options(&args.wait, &bars, mode);
-    // A Ctrl-C from here until the run id is printed lets the submission finish first.
-    interrupt::submitting(true);
+    // A Ctrl-C from here until the run id is printed stops the upload if it has not gone out
+    // whole, else lets the submission finish first.
+    interrupt::uploading(stop);
     let result = client.execute_workflow_and_wait(&args.workflow_id, inputs, group, &options);
     interrupt::submitting(false);
     finish_wait(client, result, &args.wait, &bars, mode)
@@ -210,12 +218,13 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
 /// Wait options that drive the spinner and print the run id as soon as it is known.
 fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions {
     let bars = bars.clone();
+    let resume_with = settings.clone();
     WaitOptions::new()
         .timeout(settings.timeout)
         .poll_interval(settings.poll)
         .on_event(move |event| {
             if let RunEvent::Submitted { run_id } = event {
-                remember(run_id);
+                remember(run_id, &resume_with);
                 // The id first, so that the user can always resume.
                 match mode {
                     Mode::Human => bars.println(&format!("run {run_id}")),
@@ -244,14 +253,43 @@ fn finish_wait(
         Ok(result) => result,
         Err(e) => {
             bars.finish();
-            return Err(e.into());
+            let run_id = e.run_id().map(str::to_owned);
+            let mut failure = Failure::from(e);
+            if let (Some(id), Some(hint)) = (&run_id, &failure.hint) {
+                failure.hint = Some(crate::resume::fill(hint, id, false, settings));
+            }
+            return Err(failure);
         }
     };
     let saved = if settings.no_download {
         Vec::new()
     } else {
-        let options = save_options(bars, mode, Some(&result.run_id), &settings.saving);
-        let saved = client.download_outputs(&result, &settings.output_dir, &options)?;
+        let id = result.run_id.clone();
+        // From here on the run is complete: only its outputs are left to save.
+        let download = crate::resume::line(&id, true, settings);
+        interrupt::set_resume(
+            Some(&id),
+            format!("run {id} is complete; save its outputs with: {download}"),
+        );
+        let options = save_options(bars, mode, Some(&id), &settings.saving);
+        let saved = client
+            .download_outputs(&result, &settings.output_dir, &options)
+            .map_err(|e| {
+                bars.finish();
+                let mut failure = Failure::from(e);
+                failure.run_id = Some(id.clone());
+                failure.hint = Some(match failure.hint.take() {
+                    Some(hint) if hint.contains("disk is full") => format!(
+                        "the disk is full: free space (or pick another -o), then save the \
+                         outputs of the completed run with `{download}`"
+                    ),
+                    _ => format!(
+                        "the run is complete: save its outputs with `{download}` (bytes already \
+                         saved are resumed)"
+                    ),
+                });
+                failure
+            })?;
         if mode == Mode::Events {
             crate::events::saved(&result.run_id, &saved);
         }
@@ -389,10 +427,13 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
 }
 
 /// Notes the run being waited for, for the Ctrl-C handler.
-fn remember(run_id: &str) {
+fn remember(run_id: &str, wait: &WaitSettings) {
     interrupt::set_resume(
         Some(run_id),
-        format!("run {run_id} goes on; resume with: flowscale wait {run_id}"),
+        format!(
+            "run {run_id} goes on; resume with: {} (or stop it: flowscale cancel {run_id})",
+            crate::resume::line(run_id, false, wait)
+        ),
     );
 }
 

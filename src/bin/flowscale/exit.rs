@@ -11,6 +11,12 @@ pub const EXIT_NOT_READY: i32 = 4;
 /// A run may exist that the tool could not confirm (a lost answer), or the batch directory
 /// is another process's: a person must look before anything is sent again.
 pub const EXIT_UNCONFIRMED: i32 = 5;
+/// The key was refused (401/403).
+pub const EXIT_AUTH: i32 = 6;
+/// What was asked for is not there (404).
+pub const EXIT_NOT_FOUND: i32 = 7;
+/// The run failed or timed out on FlowScale's side.
+pub const EXIT_RUN_FAILED: i32 = 8;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A failure to report: its message, a hint, the run it concerns, and the exit code.
@@ -50,33 +56,38 @@ impl From<Error> for Failure {
             // A run that is not there: no wait can find it (a script retrying on 3 would
             // loop for ever).
             _ if e.is_not_found() => (
-                EXIT_FAILED,
+                EXIT_NOT_FOUND,
                 Some("check the id: `flowscale runs` lists the pod's runs".to_owned()),
             ),
-            Error::WaitFailed { run_id, source, .. } => (
-                EXIT_TIMEOUT,
-                Some(match source.status() {
-                    Some(401 | 403) => format!(
-                        "check the API key (FLOWSCALE_API_KEY, .env or --api-key); the run goes \
-                         on: resume with `flowscale wait {run_id}`"
-                    ),
-                    _ => format!(
-                        "the run goes on: once the cause is fixed, resume with `flowscale wait \
-                         {run_id}`"
-                    ),
-                }),
+            // A key refused during a wait: the key is the thing to fix, and the run goes on.
+            Error::WaitFailed { run_id, .. } if e.is_auth() => (
+                EXIT_AUTH,
+                Some(format!(
+                    "check the API key (`flowscale profiles` shows where it comes from); the \
+                     run goes on: resume with `flowscale wait {run_id}`"
+                )),
             ),
+            Error::WaitFailed { run_id, .. } => (
+                EXIT_TIMEOUT,
+                Some(format!(
+                    "the run goes on: once the cause is fixed, resume with `flowscale wait \
+                     {run_id}`"
+                )),
+            ),
+            Error::RunFailed { .. } | Error::RunTimedOut { .. } => (EXIT_RUN_FAILED, None),
             Error::Interrupted { run_id, .. } => (
                 EXIT_INTERRUPTED,
                 Some(format!(
                     "the run goes on: resume with `flowscale wait {run_id}`"
                 )),
             ),
-            Error::Api {
-                status: 401 | 403, ..
-            } => (
-                EXIT_FAILED,
-                Some("check the API key (FLOWSCALE_API_KEY, .env or --api-key)".to_owned()),
+            _ if e.is_auth() => (
+                EXIT_AUTH,
+                Some(
+                    "check the API key (`flowscale profiles` shows where it comes from: a flag, \
+                     the environment, ./.env or a profile)"
+                        .to_owned(),
+                ),
             ),
             Error::Transport {
                 kind:

@@ -15,6 +15,7 @@ pub fn parse_inputs(raw: &[String]) -> Result<Inputs, Failure> {
 /// Adds `-i` values to `inputs`.
 pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure> {
     let mut stdin_used = false;
+    let mut seen = std::collections::HashSet::new();
     for item in raw {
         let Some((name, value)) = item.split_once('=').filter(|(n, _)| !n.is_empty()) else {
             return Err(Failure::usage(
@@ -22,6 +23,14 @@ pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure>
                 "write -i text_1=\"a cat\", -i image_1=@cat.png or -i image_1=@- (stdin)",
             ));
         };
+        // Both would be sent, and which one the workflow takes is anyone's guess.
+        if !seen.insert(name) {
+            return Err(Failure::usage(
+                format!("input `{name}` is given twice"),
+                "give each input once; to run one workflow over several values, use \
+                 `flowscale batch` (--each, or a jobs file)",
+            ));
+        }
         inputs = if let Some(literal) = value.strip_prefix("@@") {
             inputs.text(name, format!("@{literal}"))
         } else if value == "@-" {

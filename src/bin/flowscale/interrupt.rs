@@ -1,8 +1,11 @@
-//! Ctrl-C, cooperatively. A run whose submission is on the wire may already be paid for:
-//! the first Ctrl-C lets that submission finish so that its run id is printed (`run`) or
-//! recorded (`batch`) before the tool exits 130 with the line that resumes it. During a
-//! wait, nothing is lost by leaving at once, so the first Ctrl-C does. A second Ctrl-C
-//! always exits at once.
+//! Ctrl-C, SIGTERM and SIGHUP (a CI cancel, `timeout`, `docker stop`, a closed ssh
+//! session), cooperatively, alike. An upload that has not gone out whole is stopped: no
+//! run can start from it, nothing is paid. A run whose submission went out whole may
+//! already be paid for: the first signal lets that submission finish so that its run id is
+//! printed (`run`) or recorded (`batch`) before the tool exits 130 with the line that
+//! resumes it (and, with `--json`, the document that names the run). During a wait,
+//! nothing is lost by leaving at once, so the first signal does. A second one always exits
+//! at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,8 +17,9 @@ use crate::output;
 enum Phase {
     /// Nothing that a Ctrl-C could make lose: exit at once.
     Other,
-    /// A submission is on the wire: let it finish.
-    Submitting,
+    /// A submission is on the wire: stop its upload if it has not gone out whole (the flag
+    /// the SDK watches), else let it finish.
+    Submitting(Option<Arc<AtomicBool>>),
     /// A batch: stop it through its flag (no new submissions, waits end).
     Batch(Arc<AtomicBool>),
 }
@@ -41,10 +45,21 @@ pub fn install(mode: crate::output::Mode) {
         }
         match &*PHASE.lock().unwrap_or_else(PoisonError::into_inner) {
             Phase::Other => leave(),
-            Phase::Submitting => output::note(
-                "\ninterrupted: finishing the submission already sent, so that its run id is \
-                 not lost (Ctrl-C again to quit at once)",
-            ),
+            Phase::Submitting(stop) => {
+                if let Some(stop) = stop {
+                    stop.store(true, Ordering::SeqCst);
+                    *RESUME.lock().unwrap_or_else(PoisonError::into_inner) = Some(
+                        "the upload was stopped before its end: no run was started, nothing \
+                         is paid for"
+                            .to_owned(),
+                    );
+                }
+                output::note(
+                    "\ninterrupted: stopping the upload; if it had all gone out, its run may \
+                     exist and its id is awaited, so that it is not lost (Ctrl-C again to quit \
+                     at once)",
+                )
+            }
             Phase::Batch(stop) => {
                 stop.store(true, Ordering::SeqCst);
                 output::note(
@@ -84,11 +99,19 @@ fn leave() -> ! {
 /// A submission is about to be sent (`true`) or has been answered (`false`). Once it is
 /// answered, a Ctrl-C pressed meanwhile ends the tool (the run id is printed by then).
 pub fn submitting(on: bool) {
-    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) =
-        if on { Phase::Submitting } else { Phase::Other };
+    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) = if on {
+        Phase::Submitting(None)
+    } else {
+        Phase::Other
+    };
     if !on && pressed() {
         leave();
     }
+}
+
+/// A submission whose upload `stop` stops is about to be sent.
+pub fn uploading(stop: Arc<AtomicBool>) {
+    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) = Phase::Submitting(Some(stop));
 }
 
 /// A batch runs: the first Ctrl-C sets `stop`.
@@ -116,4 +139,9 @@ pub fn clear_resume() {
 /// What the way out says.
 pub fn resume() -> Option<String> {
     RESUME.lock().ok().and_then(|r| r.clone())
+}
+
+/// The run under way, if one is known (for a failure's `--json` document).
+pub fn current_run() -> Option<String> {
+    RUN_ID.lock().ok().and_then(|r| r.clone())
 }

@@ -18,9 +18,11 @@ mod events;
 mod exit;
 mod inputs;
 mod interrupt;
+mod media;
 mod output;
 mod pod_choice;
 mod profiles;
+mod resume;
 mod secret;
 
 use std::process::ExitCode;
@@ -51,12 +53,23 @@ fn main() -> ExitCode {
     };
     // Ctrl-C never loses a submission on the wire, and says how to resume.
     interrupt::install(mode);
-    match execute(cli, mode) {
+    // A closed stdout never abandons a paid run: these finish their work first.
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Wait(_) | Command::Download { .. } | Command::Batch(_)
+    ) {
+        output::keep_going_if_closed();
+    }
+    let outcome = execute(cli, mode);
+    if let Err(failure) = &outcome {
+        report(failure, mode);
+    }
+    if output::stdout_was_closed() {
+        return ExitCode::from(output::EXIT_CLOSED_STDOUT as u8);
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            report(&failure, mode);
-            ExitCode::from(failure.code as u8)
-        }
+        Err(failure) => ExitCode::from(failure.code as u8),
     }
 }
 
@@ -97,7 +110,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             return profiles::login(cli.profile.as_deref(), cli.api_url, key, mode);
         }
         Command::Logout => return profiles::logout(cli.profile.as_deref(), mode),
-        Command::Man => return manual(),
+        Command::Man { dir } => return manual(dir.as_deref(), mode),
         _ => {}
     }
     let given = credentials::Given {
@@ -141,6 +154,8 @@ fn hint_at_url_path(mut failure: Failure, client: &flowscale::Client) -> Failure
 /// One `error:` line and a hint on stderr; with `--json`, the same as a JSON document on
 /// stdout too, so that a script reading stdout learns the run id.
 fn report(failure: &Failure, mode: Mode) {
+    // A failure after a run was started is about that run, whatever the error knew.
+    let run_id = failure.run_id.clone().or_else(interrupt::current_run);
     output::note(format_args!("error: {}", failure.message));
     if let Some(hint) = &failure.hint {
         output::note(format_args!("hint: {hint}"));
@@ -149,12 +164,12 @@ fn report(failure: &Failure, mode: Mode) {
         output::event(
             "failed",
             serde_json::json!({"exit_code": failure.code, "error": failure.message,
-                               "run_id": failure.run_id}),
+                               "run_id": run_id}),
         );
     } else if mode == Mode::Json && !failure.result_printed {
         let doc = serde_json::json!({
             "error": failure.message,
-            "run_id": failure.run_id,
+            "run_id": run_id,
             "exit_code": failure.code,
         });
         output::line(output::versioned(&doc));
@@ -170,21 +185,69 @@ fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `flowscale man`: the manual page in roff, from the clap definition.
-fn manual() -> Result<(), Failure> {
-    let mut out = Vec::new();
-    let rendered = clap_mangen::Man::new(Cli::command()).render(&mut out);
-    if let Err(e) = rendered {
-        return Err(Failure {
-            message: format!("the manual page could not be written: {e}"),
-            hint: None,
-            run_id: None,
-            code: exit::EXIT_FAILED,
-            result_printed: false,
-        });
+/// `flowscale man`: the manual pages in roff, from the clap definition: the tool's, then
+/// one per command (`flowscale-run(1)`...) with all its options, examples and the exit
+/// codes; printed one after the other, or written into `dir` one file each.
+fn manual(dir: Option<&std::path::Path>, mode: Mode) -> Result<(), Failure> {
+    let failed = |what: String, e: std::io::Error| Failure {
+        message: format!("the manual could not be written: {what}: {e}"),
+        hint: None,
+        run_id: None,
+        code: exit::EXIT_FAILED,
+        result_printed: false,
+    };
+    let mut top = Cli::command();
+    top.build();
+    let mut pages = vec![("flowscale".to_owned(), top.clone())];
+    for sub in top.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("flowscale-{}", sub.get_name());
+        // The page of a command: its own options, the global ones, its examples (its
+        // `after_help`), and the tool's exit codes.
+        let after = sub
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let codes = top
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let codes = codes.split_once("Exit codes:").map_or("", |(_, c)| c);
+        // clap names are `&'static str` without its `string` feature: a few short names,
+        // for a process that ends after printing them.
+        let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+        let page = sub
+            .clone()
+            .name(leak(name.clone()))
+            .bin_name(leak(format!("flowscale {}", sub.get_name())))
+            .after_help(format!("{after}\n\nExit codes:{codes}"));
+        pages.push((name, page));
     }
-    output::line(String::from_utf8_lossy(&out).trim_end());
-    Ok(())
+    let mut written = Vec::new();
+    let mut all = Vec::new();
+    for (name, page) in pages {
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut roff)
+            .map_err(|e| failed(name.clone(), e))?;
+        match dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| failed(dir.display().to_string(), e))?;
+                let path = dir.join(format!("{name}.1"));
+                std::fs::write(&path, &roff).map_err(|e| failed(path.display().to_string(), e))?;
+                written.push(path.display().to_string());
+            }
+            None => all.extend(roff),
+        }
+    }
+    match dir {
+        Some(_) => output::emit(mode, &serde_json::json!({"pages": written}), || {
+            written.clone()
+        }),
+        None => {
+            output::line(String::from_utf8_lossy(&all).trim_end());
+            Ok(())
+        }
+    }
 }
 
 /// How `flowscale mock`'s demo workflows behave, when not as `demo_workflows` has them.

@@ -1,20 +1,53 @@
 //! Results on stdout (lines for people or scripts, or one JSON document), notes on
 //! stderr, written as Unix tools do: a reader that stops reading (`| head`)
 //! ends the tool quietly, with the status a shell shows for SIGPIPE, instead of a panic
-//! ("failed printing to stdout"); a closed stderr is no reason to fail.
+//! ("failed printing to stdout"); a closed stderr is no reason to fail. A command with a
+//! paid run at stake does not stop: it finishes its work (saving the outputs), writes its
+//! results to stderr, and exits with that status at the end.
 
 use std::fmt::Display;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::exit::Failure;
 
 /// The exit status of a process ended by SIGPIPE, as shells report it (128 + 13).
 pub const EXIT_CLOSED_STDOUT: i32 = 141;
 
-/// One line of results on stdout.
+/// Whether a closed stdout must not stop the tool: a command with a paid run at stake
+/// (`run`, `wait`, `download`, `batch`) saves its outputs all the same.
+static KEEP_GOING: AtomicBool = AtomicBool::new(false);
+/// Whether stdout was found closed while the tool kept going.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// From now on a closed stdout does not end the tool: its results go to stderr instead,
+/// and the tool exits [`EXIT_CLOSED_STDOUT`] once its work is done (see [`finished`]).
+pub fn keep_going_if_closed() {
+    KEEP_GOING.store(true, Ordering::SeqCst);
+}
+
+/// Whether stdout was closed while the tool kept going: the work is done, and the exit
+/// status says the results did not reach stdout.
+pub fn stdout_was_closed() -> bool {
+    CLOSED.load(Ordering::SeqCst)
+}
+
+/// One line of results on stdout (on stderr once stdout is closed, for a tool that keeps
+/// going).
 pub fn line(text: impl Display) {
+    if CLOSED.load(Ordering::SeqCst) {
+        note(text);
+        return;
+    }
     let mut out = io::stdout().lock();
     if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        drop(out);
+        if e.kind() == io::ErrorKind::BrokenPipe && KEEP_GOING.load(Ordering::SeqCst) {
+            CLOSED.store(true, Ordering::SeqCst);
+            note("warning: stdout was closed: going on, with the results on stderr");
+            note(text);
+            return;
+        }
         closed(e);
     }
 }
