@@ -534,7 +534,7 @@ fn batch_over_a_folder_is_cut_short_then_resumed_without_paying_twice() {
     for job in jobs {
         assert_eq!(job["status"], "completed");
         assert_eq!(job["reused"], true);
-        let path = job["saved"][0]["path"].as_str().unwrap();
+        let path = job["outputs"][0]["path"].as_str().unwrap();
         assert!(dir.join(path).is_file(), "{path}");
     }
     assert_eq!(executes(&server), 6);
@@ -1763,4 +1763,65 @@ fn the_manual_has_a_page_per_command_with_its_options() {
         "{help}"
     );
     assert!(global.contains("--api-key"), "{help}");
+}
+
+#[test]
+fn the_tool_speaks_one_json_vocabulary_and_reports_files_as_they_land() {
+    let server = simulator();
+    let dir = workdir("vocabulary");
+    let (_, out, _) = run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--no-wait", "-q"]));
+    let run_id = out.trim().to_owned();
+    let (code, out, err) = run(flowscale(&server, &dir).args(["wait", &run_id, "--poll", "50ms", "-o", "w", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let waited = json(&out);
+    let (code, out, err) = run(flowscale(&server, &dir).args(["download", &run_id, "-o", "d", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let downloaded = json(&out);
+    // The same keys for an output in both documents.
+    let keys = |doc: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = doc["outputs"][0].as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&waited), ["bytes", "download_url", "name", "path"]);
+    assert_eq!(keys(&waited), keys(&downloaded));
+    assert_eq!(downloaded["version"], 1);
+    // The manifest says `version`, as the documents do.
+    std::fs::create_dir_all(dir.join("p")).unwrap();
+    std::fs::write(dir.join("p/one.png"), b"\x89PNG\r\n\x1a\n....").unwrap();
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "batch", "quick", "--each", "image=p/", "--poll", "50ms", "-o", "b", "--events",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let manifest = std::fs::read_to_string(dir.join("b").join(flowscale::MANIFEST_FILE)).unwrap();
+    assert!(manifest.lines().all(|l| json(l)["version"] == 1), "{manifest}");
+    // Batch events carry each file as it lands, with its progress before.
+    let events: Vec<Value> = out.lines().map(json).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let saved = kinds.iter().position(|k| *k == "saved").expect("a saved event");
+    let progress = kinds.iter().position(|k| *k == "download_progress").expect("progress");
+    let finished = kinds.iter().position(|k| *k == "job_finished").unwrap();
+    assert!(progress < saved && saved < finished, "{kinds:?}");
+    assert_eq!(events[finished]["outputs"][0]["bytes"].as_u64(), Some(166));
+}
+
+#[test]
+fn a_misspelt_workflow_id_is_named_and_errors_are_coloured_only_when_asked() {
+    let server = simulator();
+    let dir = workdir("did-you-mean");
+    let (code, _, err) = run(flowscale(&server, &dir).args(["run", "demo-img2ing", "-i", "a=1"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("did you mean `demo-img2img`?"), "{err}");
+    assert!(!err.contains('\x1b'), "no colour in a pipe: {err}");
+    assert_eq!(executes(&server), 0);
+    // CLICOLOR_FORCE asks for colour in a pipe; NO_COLOR always wins.
+    let (_, _, err) = run(flowscale(&server, &dir)
+        .env("CLICOLOR_FORCE", "1")
+        .args(["run", "demo-img2ing", "-i", "a=1"]));
+    assert!(err.contains("\x1b[1;31merror:\x1b[0m"), "{err:?}");
+    let (_, _, err) = run(flowscale(&server, &dir)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .args(["run", "demo-img2ing", "-i", "a=1"]));
+    assert!(!err.contains('\x1b'), "{err:?}");
 }

@@ -313,7 +313,7 @@ fn one_batch_point(i: usize, at: At) {
     for job in jobs {
         assert_eq!(job["status"], "completed", "after {at:?}: {job}");
         assert_eq!(
-            job["saved"].as_array().unwrap().len(),
+            job["outputs"].as_array().unwrap().len(),
             2,
             "after {at:?}: {job}"
         );
@@ -421,12 +421,8 @@ fn download_and_wait_killed_mid_download_then_run_again_save_whole_files_under_t
         } else {
             assert_eq!(fetched, [None], "after {at:?}: nothing to resume");
         }
-        let list = if command == "download" {
-            &doc["saved"]
-        } else {
-            &doc["outputs"]
-        };
-        assert_eq!(list.as_array().unwrap().len(), 1, "{doc}");
+        // One vocabulary: `outputs`, whatever the command.
+        assert_eq!(doc["outputs"].as_array().unwrap().len(), 1, "{doc}");
         assert_saved_whole(&server, &dir.join("d"), &[], 1, at);
         let files = files_under(&dir.join("d"));
         let name = files.keys().next().unwrap();

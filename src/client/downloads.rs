@@ -156,7 +156,9 @@ impl Client {
         if options.skips_existing()
             && let Some((path, bytes)) = save::existing(dir, (&out.name, first), &ext, book)
         {
-            return Ok(SavedOutput::new(out.name.clone(), path, bytes));
+            let saved = SavedOutput::new(out.name.clone(), path, bytes);
+            options.saved(&saved);
+            return Ok(saved);
         }
         let (reserved, file, mut part) = {
             let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
@@ -183,7 +185,9 @@ impl Client {
         // Dropping `reserved` on any error removes its partial file.
         let path = transport::run_blocking(move || reserved.commit()).await?;
         meter.finish();
-        Ok(SavedOutput::new(out.name.clone(), path, written))
+        let saved = SavedOutput::new(out.name.clone(), path, written);
+        options.saved(&saved);
+        Ok(saved)
     }
 
     /// Downloads `url` (an output's `download_url`) to the file `dest`, streaming, and

@@ -116,8 +116,9 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-/// The manifest format this version writes; every record carries it (`"v"`). Records
-/// written before versions existed are version 1.
+/// The manifest format this version writes; every record carries it (`"version"`, as the
+/// tool's documents say; `"v"` in manifests written before, still read). Records written
+/// before versions existed are version 1.
 pub(crate) const MANIFEST_VERSION: u32 = 1;
 
 fn version_1() -> u32 {
@@ -127,7 +128,7 @@ fn version_1() -> u32 {
 /// One line of the manifest.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Record {
-    #[serde(rename = "v", default = "version_1")]
+    #[serde(rename = "version", alias = "v", default = "version_1")]
     pub version: u32,
     pub fingerprint: Fingerprint,
     pub job: String,

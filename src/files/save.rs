@@ -37,7 +37,11 @@ pub struct DownloadOptions {
     skip_existing: bool,
     concurrency: usize,
     progress: Option<ProgressCallback>,
+    saved: Option<SavedCallback>,
 }
+
+/// What `DownloadOptions::on_saved` was given.
+type SavedCallback = Arc<dyn Fn(&crate::decide::record::SavedOutput) + Send + Sync>;
 
 impl Default for DownloadOptions {
     fn default() -> Self {
@@ -46,6 +50,7 @@ impl Default for DownloadOptions {
             skip_existing: false,
             concurrency: DEFAULT_DOWNLOAD_CONCURRENCY,
             progress: None,
+            saved: None,
         }
     }
 }
@@ -60,6 +65,7 @@ impl fmt::Debug for DownloadOptions {
                 "on_progress",
                 &self.progress.as_ref().map(|_| "Fn(&Progress)"),
             )
+            .field("on_saved", &self.saved.as_ref().map(|_| "Fn(&SavedOutput)"))
             .finish()
     }
 }
@@ -100,6 +106,23 @@ impl DownloadOptions {
     pub fn on_progress(mut self, callback: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(callback));
         self
+    }
+
+    /// Calls `callback` with each output as soon as its file has its final name (synced
+    /// and complete), before the others are done: to report files one by one as they land.
+    pub fn on_saved(
+        mut self,
+        callback: impl Fn(&crate::decide::record::SavedOutput) + Send + Sync + 'static,
+    ) -> Self {
+        self.saved = Some(Arc::new(callback));
+        self
+    }
+
+    /// Tells the `on_saved` callback, if any, of a file saved.
+    pub(crate) fn saved(&self, output: &crate::decide::record::SavedOutput) {
+        if let Some(callback) = &self.saved {
+            callback(output);
+        }
     }
 
     pub(crate) fn overwrites(&self) -> bool {

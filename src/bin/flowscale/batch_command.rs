@@ -24,7 +24,7 @@ use crate::output::{Mode, emit};
 pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> {
     let workflow = match args.no_check {
         true => None,
-        false => crate::catalog::entry(client, &args.workflow_id),
+        false => crate::catalog::entry(client, &args.workflow_id)?,
     };
     let mut jobs = match (&args.jobs, &args.each) {
         (Some(file), _) => jobs_from_file(file)?,
@@ -70,7 +70,13 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 .timeout(args.timeout)
                 .poll_interval(args.poll),
         )
-        .download_options(DownloadOptions::new())
+        .download_options(match mode {
+            // Each job's files as they come and land, as `run --events` has them.
+            Mode::Events => DownloadOptions::new()
+                .on_progress(|p| crate::events::progress(None, p))
+                .on_saved(|s| crate::events::saved(None, s)),
+            _ => DownloadOptions::new(),
+        })
         .on_event(move |event| {
             if mode == Mode::Events {
                 crate::events::batch_event(event);
@@ -124,7 +130,17 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     })?;
     overall.finish_and_clear();
 
-    emit(mode, &report, || {
+    // The SDK's report, with each job's files as `outputs` in the tool's one shape.
+    let mut doc = serde_json::to_value(&report).unwrap_or_default();
+    if let Some(jobs) = doc.get_mut("jobs").and_then(|j| j.as_array_mut()) {
+        for (job, outcome) in jobs.iter_mut().zip(&report.jobs) {
+            if let Some(fields) = job.as_object_mut() {
+                fields.remove("saved");
+                fields.insert("outputs".into(), crate::output::outputs_doc(&outcome.saved));
+            }
+        }
+    }
+    emit(mode, &doc, || {
         if mode == Mode::Quiet {
             // What -q prints everywhere: run ids and saved paths (each job's run, then its
             // files).

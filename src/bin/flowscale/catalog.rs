@@ -115,17 +115,42 @@ fn in_full(w: &Workflow, mode: Mode) -> Vec<String> {
 /// The workflow's catalog entry, to check inputs against before anything is uploaded;
 /// `None` when the pod has no catalog or it does not list the workflow (FlowScale judges
 /// then), or when the catalog cannot be read (said as a warning: the check is a help).
-pub fn entry(client: &Client, workflow_id: &str) -> Option<Workflow> {
+///
+/// An id the catalog does not list but that is one typo from one it does is refused (exit
+/// 2) with that one named: a run of a workflow the pod does not have is a 404 at best.
+pub fn entry(client: &Client, workflow_id: &str) -> Result<Option<Workflow>, Failure> {
     let catalog = match client.workflows() {
-        Ok(catalog) => catalog,
+        Ok(Some(catalog)) => catalog,
+        Ok(None) => return Ok(None),
         Err(e) => {
             output::warn(format_args!(
                 "inputs not checked: the catalog could not be read: {e}"
             ));
-            return None;
+            return Ok(None);
         }
     };
-    catalog.and_then(|list| list.into_iter().find(|w| w.id == workflow_id))
+    if let Some(found) = catalog.iter().find(|w| w.id == workflow_id) {
+        return Ok(Some(found.clone()));
+    }
+    match closest(workflow_id, catalog.iter().map(|w| w.id.as_str())) {
+        Some(near) => Err(Failure::usage(
+            format!("workflow `{workflow_id}` is not in the pod's catalog"),
+            format!(
+                "did you mean `{near}`? (`flowscale workflows` lists them; --no-check sends it \
+                 as it is)"
+            ),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The id in `ids` nearest to `wanted`, when it is near enough to be a typo of it.
+fn closest<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (wanted.chars().count() / 4).clamp(1, 3);
+    ids.map(|id| (strsim::damerau_levenshtein(wanted, id), id))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, id)| id)
 }
 
 /// Checks the inputs of each job (a name, or `None` for `run`'s one) against the workflow's

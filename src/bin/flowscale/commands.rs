@@ -137,10 +137,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             let options = save_options(&bars, mode, Some(&run_id), &saving);
             let saved = client.download_run_outputs(&run_id, &output_dir, &options)?;
             bars.finish();
-            if mode == Mode::Events {
-                crate::events::saved(&run_id, &saved);
-            }
-            let doc = json!({"run_id": run_id, "saved": saved});
+            let doc = json!({"run_id": run_id, "outputs": output::outputs_doc(&saved)});
             emit(mode, &doc, || saved_lines(&saved, mode))
         }
         Command::Runs(args) => list_runs(client, args, mode),
@@ -167,8 +164,11 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     if !args.no_wait && !args.wait.no_download {
         usable_dir(&args.wait.output_dir)?;
     }
+    if !args.no_check {
+        bars.status("reading the pod's workflow catalog");
+    }
     if !args.no_check
-        && let Some(workflow) = crate::catalog::entry(client, &args.workflow_id)
+        && let Some(workflow) = crate::catalog::entry(client, &args.workflow_id)?
     {
         crate::catalog::check_files(&workflow, &args.inputs)?;
         crate::catalog::check(&workflow, &[(None, &inputs)], mode)?;
@@ -290,9 +290,6 @@ fn finish_wait(
                 });
                 failure
             })?;
-        if mode == Mode::Events {
-            crate::events::saved(&result.run_id, &saved);
-        }
         saved
     };
     bars.finish();
@@ -302,12 +299,7 @@ fn finish_wait(
         .iter()
         .map(|out| {
             let file = saved.iter().find(|s| s.name == out.name);
-            json!({
-                "name": out.name,
-                "download_url": out.download_url,
-                "path": file.map(|s| s.path.display().to_string()),
-                "bytes": file.map(|s| s.bytes),
-            })
+            output::output_doc(&out.name, Some(&out.download_url), file)
         })
         .collect();
     let doc = json!({
@@ -339,9 +331,14 @@ fn save_options(
 ) -> DownloadOptions {
     let bars = bars.clone();
     let run_id = run_id.map(str::to_owned);
-    let options = DownloadOptions::new()
+    let mut options = DownloadOptions::new()
         .skip_existing(saving.skip_existing)
         .overwrite(saving.overwrite);
+    if mode == Mode::Events {
+        // Each file as it lands, not all at the end.
+        let run_id = run_id.clone();
+        options = options.on_saved(move |s| crate::events::saved(run_id.as_deref(), s));
+    }
     options.on_progress(move |p| match mode {
         Mode::Events => crate::events::progress(run_id.as_deref(), p),
         _ => bars.download(p),

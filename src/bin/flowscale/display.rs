@@ -13,6 +13,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Clone)]
 pub struct Bars {
     multi: MultiProgress,
+    /// Under 80 columns: bars without the byte counts and the rate, which would not fit.
+    narrow: bool,
     downloads: Arc<Mutex<HashMap<String, ProgressBar>>>,
     upload: Arc<Mutex<Option<ProgressBar>>>,
     spinner: Arc<Mutex<Option<ProgressBar>>>,
@@ -27,6 +29,7 @@ impl Bars {
             ProgressDrawTarget::hidden()
         };
         Bars {
+            narrow: stderr_width().is_some_and(|w| w < 80),
             multi: MultiProgress::with_draw_target(target),
             downloads: Arc::default(),
             upload: Arc::default(),
@@ -35,13 +38,12 @@ impl Bars {
     }
 
     fn bar(&self, label: &str) -> ProgressBar {
-        let style = ProgressStyle::with_template(
-            "{msg:>28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> ");
+        // `wide_bar` takes what the terminal has left: the line fits 40 columns as 200.
+        let style = ProgressStyle::with_template(&template(self.narrow, "{bytes_per_sec}"))
+            .expect("a valid template")
+            .progress_chars("=> ");
         let bar = self.multi.add(ProgressBar::new(0).with_style(style));
-        bar.set_message(short(label));
+        bar.set_message(short(label, if self.narrow { 12 } else { 20 }));
         bar
     }
 
@@ -57,15 +59,29 @@ impl Bars {
         let bar = upload.get_or_insert_with(|| self.bar("upload"));
         bar.set_length(p.total.unwrap_or(p.done));
         bar.set_position(p.done);
-        if p.is_complete() && !bar.is_finished() {
-            let secs = bar.elapsed().as_secs_f64().max(1e-3);
-            let rate = indicatif::HumanBytes((p.done as f64 / secs) as u64);
-            let template = format!("{{msg:>28}} [{{bar:30}}] {{bytes}}/{{total_bytes}} {rate}/s");
-            if let Ok(style) = ProgressStyle::with_template(&template) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.finish();
+        if p.is_complete() {
+            freeze(bar, p.done, self.narrow);
+            drop(upload);
+            // Nothing moves until the pod answers: say what is awaited.
+            self.status("upload done, waiting for the pod to accept the run");
         }
+    }
+
+    /// Shows `message` on the spinner (made if there is none yet): what the tool waits for
+    /// when no bar moves (the catalog, the pod's answer to a submission).
+    pub fn status(&self, message: &str) {
+        let mut spinner = self.spinner.lock().unwrap();
+        let spinner = spinner.get_or_insert_with(|| self.spinner());
+        spinner.set_message(message.to_owned());
+    }
+
+    fn spinner(&self) -> ProgressBar {
+        // The time since the wait began, from the first moment.
+        let style =
+            ProgressStyle::with_template("{spinner} {wide_msg} ({elapsed})").expect("a valid template");
+        let s = self.multi.add(ProgressBar::new_spinner().with_style(style));
+        s.enable_steady_tick(Duration::from_millis(120));
+        s
     }
 
     /// Moves one download's bar.
@@ -77,6 +93,9 @@ impl Bars {
                 .or_insert_with(|| self.bar(name));
             bar.set_length(p.total.unwrap_or(p.done));
             bar.set_position(p.done);
+            if p.is_complete() {
+                freeze(bar, p.done, self.narrow);
+            }
         }
     }
 
@@ -84,13 +103,9 @@ impl Bars {
     pub fn event(&self, event: &RunEvent) {
         let mut spinner = self.spinner.lock().unwrap();
         let spinner = spinner.get_or_insert_with(|| {
-            // The time since the wait began, from the first moment, and a status before
-            // the first poll has one.
-            let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                .expect("a valid template");
-            let s = self.multi.add(ProgressBar::new_spinner().with_style(style));
+            // A status before the first poll has one.
+            let s = self.spinner();
             s.set_message("run submitted, waiting for its status");
-            s.enable_steady_tick(Duration::from_millis(120));
             s
         });
         match event {
@@ -118,13 +133,53 @@ impl Bars {
     }
 }
 
-/// A label that fits the bars' column.
-fn short(label: &str) -> String {
+/// Ends a complete transfer's bar with its own average rate: drawn later, indicatif would
+/// go on dividing by a time that keeps growing, and show a rate that falls for nothing.
+fn freeze(bar: &ProgressBar, done: u64, narrow: bool) {
+    if bar.is_finished() {
+        return;
+    }
+    let secs = bar.elapsed().as_secs_f64().max(1e-3);
+    let rate = indicatif::HumanBytes((done as f64 / secs) as u64);
+    if let Ok(style) = ProgressStyle::with_template(&template(narrow, &format!("{rate}/s"))) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.finish();
+}
+
+/// A bar's template: the label, the bar and, where there is room, the bytes and `rate`.
+fn template(narrow: bool, rate: &str) -> String {
+    match narrow {
+        true => "{msg:>12!} [{wide_bar}] {percent:>3}%".to_owned(),
+        false => format!("{{msg:>20!}} [{{wide_bar}}] {{bytes}}/{{total_bytes}} {rate}"),
+    }
+}
+
+/// The width of the terminal on stderr, when it is one.
+fn stderr_width() -> Option<u16> {
+    #[cfg(unix)]
+    {
+        // SAFETY: TIOCGWINSZ fills the `winsize` it is given, and touches nothing else.
+        #[allow(unsafe_code)]
+        unsafe {
+            let mut size: libc::winsize = std::mem::zeroed();
+            if libc::ioctl(2, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0 {
+                return Some(size.ws_col);
+            }
+        }
+        None
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// A label that fits the bars' column of `width` characters.
+fn short(label: &str, width: usize) -> String {
     let count = label.chars().count();
-    if count <= 28 {
+    if count <= width {
         label.to_owned()
     } else {
-        let tail: String = label.chars().skip(count - 27).collect();
+        let tail: String = label.chars().skip(count + 1 - width).collect();
         format!("…{tail}")
     }
 }

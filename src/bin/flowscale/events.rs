@@ -68,15 +68,13 @@ pub fn progress(run_id: Option<&str>, p: &Progress) {
     );
 }
 
-/// Each file saved (`saved`).
-pub fn saved(run_id: &str, saved: &[SavedOutput]) {
-    for file in saved {
-        emit(
-            "saved",
-            json!({"run_id": run_id, "name": file.name, "path": file.path.display().to_string(),
-                   "bytes": file.bytes}),
-        );
-    }
+/// A file saved (`saved`), as soon as it has its final name.
+pub fn saved(run_id: Option<&str>, file: &SavedOutput) {
+    emit(
+        "saved",
+        json!({"run_id": run_id, "name": file.name, "path": file.path.display().to_string(),
+               "bytes": file.bytes}),
+    );
 }
 
 /// A batch's event: `submitted` and `attached` (with the job), `job_finished`, `warning`.
@@ -88,15 +86,14 @@ pub fn batch_event(event: &BatchEvent) {
         BatchEvent::Attached { job, run_id, .. } => {
             emit("attached", json!({"job": job, "run_id": run_id}))
         }
-        BatchEvent::Finished { outcome, .. } => {
-            let paths: Vec<String> = (outcome.saved.iter())
-                .map(|s| s.path.display().to_string())
-                .collect();
-            emit(
-                "job_finished",
-                json!({"job": outcome.name, "run_id": outcome.run_id, "status": outcome.status,
-                       "saved": paths, "error": outcome.error, "reused": outcome.reused}),
-            );
+        BatchEvent::Finished { outcome, .. } => emit(
+            "job_finished",
+            json!({"job": outcome.name, "run_id": outcome.run_id, "status": outcome.status,
+                   "outputs": crate::output::outputs_doc(&outcome.saved),
+                   "error": outcome.error, "reused": outcome.reused}),
+        ),
+        BatchEvent::DirectoryBusy { holder } => {
+            emit("waiting", json!({"message": event.to_string(), "holder": holder}))
         }
         BatchEvent::SkippedLine { .. } => emit("warning", json!({"message": event.to_string()})),
         _ => {}

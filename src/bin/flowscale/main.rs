@@ -156,9 +156,9 @@ fn hint_at_url_path(mut failure: Failure, client: &flowscale::Client) -> Failure
 fn report(failure: &Failure, mode: Mode) {
     // A failure after a run was started is about that run, whatever the error knew.
     let run_id = failure.run_id.clone().or_else(interrupt::current_run);
-    output::note(format_args!("error: {}", failure.message));
+    output::error(&failure.message);
     if let Some(hint) = &failure.hint {
-        output::note(format_args!("hint: {hint}"));
+        output::hint(hint);
     }
     if mode == Mode::Events {
         output::event(

@@ -59,7 +59,33 @@ pub fn note(text: impl Display) {
 
 /// A `warning:` line on stderr.
 pub fn warn(text: impl Display) {
-    note(format_args!("warning: {text}"));
+    note(format_args!("{} {text}", paint("warning:", YELLOW)));
+}
+
+/// An `error:` line on stderr.
+pub fn error(text: impl Display) {
+    note(format_args!("{} {text}", paint("error:", RED)));
+}
+
+/// A `hint:` line on stderr.
+pub fn hint(text: impl Display) {
+    note(format_args!("{} {text}", paint("hint:", CYAN)));
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const CYAN: &str = "\x1b[1;36m";
+
+/// `label` in `colour` when stderr is a terminal (or `CLICOLOR_FORCE` is set), as gh and
+/// cargo do; never when `NO_COLOR` is set (no-color.org) or `CLICOLOR=0`.
+fn paint(label: &str, colour: &str) -> String {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    let never = set("NO_COLOR") || std::env::var_os("CLICOLOR").is_some_and(|v| v == "0");
+    let coloured = !never && (set("CLICOLOR_FORCE") || io::IsTerminal::is_terminal(&io::stderr()));
+    match coloured {
+        true => format!("{colour}{label}\x1b[0m"),
+        false => label.to_owned(),
+    }
 }
 
 /// Stdout failed: a closed pipe ends the tool quietly; anything else is said on stderr.
@@ -142,4 +168,27 @@ pub fn emit<T: serde::Serialize>(
         }
     }
     Ok(())
+}
+
+/// One output in every document's one shape: `name`, `download_url` (null when the command
+/// did not ask for the link), `path` and `bytes` (null when it was not saved).
+pub fn output_doc(
+    name: &str,
+    download_url: Option<&str>,
+    saved: Option<&flowscale::SavedOutput>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "download_url": download_url,
+        "path": saved.map(|s| s.path.display().to_string()),
+        "bytes": saved.map(|s| s.bytes),
+    })
+}
+
+/// Saved files as `outputs`, in the one shape.
+pub fn outputs_doc(saved: &[flowscale::SavedOutput]) -> serde_json::Value {
+    saved
+        .iter()
+        .map(|s| output_doc(&s.name, None, Some(s)))
+        .collect()
 }
