@@ -1769,17 +1769,26 @@ fn the_manual_has_a_page_per_command_with_its_options() {
 fn the_tool_speaks_one_json_vocabulary_and_reports_files_as_they_land() {
     let server = simulator();
     let dir = workdir("vocabulary");
-    let (_, out, _) = run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--no-wait", "-q"]));
+    let (_, out, _) =
+        run(flowscale(&server, &dir).args(["run", "quick", "-i", "a=1", "--no-wait", "-q"]));
     let run_id = out.trim().to_owned();
-    let (code, out, err) = run(flowscale(&server, &dir).args(["wait", &run_id, "--poll", "50ms", "-o", "w", "--json"]));
+    let (code, out, err) = run(
+        flowscale(&server, &dir).args(["wait", &run_id, "--poll", "50ms", "-o", "w", "--json"])
+    );
     assert_eq!(code, 0, "{err}");
     let waited = json(&out);
-    let (code, out, err) = run(flowscale(&server, &dir).args(["download", &run_id, "-o", "d", "--json"]));
+    let (code, out, err) =
+        run(flowscale(&server, &dir).args(["download", &run_id, "-o", "d", "--json"]));
     assert_eq!(code, 0, "{err}");
     let downloaded = json(&out);
     // The same keys for an output in both documents.
     let keys = |doc: &Value| -> Vec<String> {
-        let mut keys: Vec<String> = doc["outputs"][0].as_object().unwrap().keys().cloned().collect();
+        let mut keys: Vec<String> = doc["outputs"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         keys
     };
@@ -1794,12 +1803,24 @@ fn the_tool_speaks_one_json_vocabulary_and_reports_files_as_they_land() {
     ]));
     assert_eq!(code, 0, "{err}");
     let manifest = std::fs::read_to_string(dir.join("b").join(flowscale::MANIFEST_FILE)).unwrap();
-    assert!(manifest.lines().all(|l| json(l)["version"] == 1), "{manifest}");
+    assert!(
+        manifest.lines().all(|l| json(l)["version"] == 1),
+        "{manifest}"
+    );
     // Batch events carry each file as it lands, with its progress before.
     let events: Vec<Value> = out.lines().map(json).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    let saved = kinds.iter().position(|k| *k == "saved").expect("a saved event");
-    let progress = kinds.iter().position(|k| *k == "download_progress").expect("progress");
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    let saved = kinds
+        .iter()
+        .position(|k| *k == "saved")
+        .expect("a saved event");
+    let progress = kinds
+        .iter()
+        .position(|k| *k == "download_progress")
+        .expect("progress");
     let finished = kinds.iter().position(|k| *k == "job_finished").unwrap();
     assert!(progress < saved && saved < finished, "{kinds:?}");
     assert_eq!(events[finished]["outputs"][0]["bytes"].as_u64(), Some(166));
@@ -1815,9 +1836,12 @@ fn a_misspelt_workflow_id_is_named_and_errors_are_coloured_only_when_asked() {
     assert!(!err.contains('\x1b'), "no colour in a pipe: {err}");
     assert_eq!(executes(&server), 0);
     // CLICOLOR_FORCE asks for colour in a pipe; NO_COLOR always wins.
-    let (_, _, err) = run(flowscale(&server, &dir)
-        .env("CLICOLOR_FORCE", "1")
-        .args(["run", "demo-img2ing", "-i", "a=1"]));
+    let (_, _, err) = run(flowscale(&server, &dir).env("CLICOLOR_FORCE", "1").args([
+        "run",
+        "demo-img2ing",
+        "-i",
+        "a=1",
+    ]));
     assert!(err.contains("\x1b[1;31merror:\x1b[0m"), "{err:?}");
     let (_, _, err) = run(flowscale(&server, &dir)
         .env("CLICOLOR_FORCE", "1")

@@ -184,6 +184,6 @@ fn kept(error: Error, partial: &Path, part: &Part) -> Error {
         partial: partial.to_path_buf(),
         have: part.have,
         total: part.total,
-        source: Box::new(error),
+        cause: Box::new(error),
     }
 }

@@ -571,7 +571,7 @@ impl<'a> Waiter<'a> {
             other => Error::WaitFailed {
                 run_id: self.run_id.clone(),
                 last_status: self.status.clone(),
-                source: Box::new(other),
+                cause: Box::new(other),
             },
         }
     }

@@ -1,8 +1,11 @@
 //! The one error type shared by [`Client`](crate::Client) and `AsyncClient`.
 //!
-//! Every variant's `Display` says what happened in the SDK's own words, and leaves the
-//! underlying cause to [`source()`](std::error::Error::source): error reporters (anyhow,
-//! eyre, tracing) print the chain, so nothing is printed twice.
+//! Derived with `thiserror`. Every variant's `Display` says what happened in the SDK's own
+//! words, and leaves the underlying cause to [`source()`](std::error::Error::source): error
+//! reporters (anyhow, eyre, tracing) print the chain, so nothing is printed twice. The
+//! wrappers (`WaitFailed`, `AnswerLost`, `Incomplete`) hold an error of this crate as their
+//! `cause`, shown in their own message (the status and the server's words at a glance), and
+//! so have no `source()`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,13 +48,14 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The server answered with an error status (or a `"status": "error"` envelope).
     ///
     /// `message` is the server's own explanation: the envelope's `errors`, FastAPI's
     /// `detail` list, or for a non-JSON body (an HTML page from a proxy, say) a short snippet.
+    #[error("FlowScale API error {status}: {message}")]
     #[non_exhaustive]
     Api {
         /// The HTTP status code.
@@ -68,6 +72,7 @@ pub enum Error {
     ///
     /// `kind` names the cause in words (connection refused, timed out waiting for the
     /// response, TLS, ...); `source()` is the HTTP backend's own error, when there is one.
+    #[error("request to {url} failed: {kind}")]
     #[non_exhaustive]
     Transport {
         /// The URL the request was for (never contains the API key; a download link's
@@ -76,12 +81,18 @@ pub enum Error {
         /// What went wrong.
         kind: TransportErrorKind,
         /// The backend's error.
+        #[source]
         source: Option<BoxError>,
     },
 
     /// Waiting for a run took longer than the caller's deadline.
     ///
     /// The run is not lost: `run_id` lets you attach to it again with `wait_for_run`.
+    #[error(
+        "gave up waiting for run {run_id} after {elapsed:.1?} (last status: {}); the run goes \
+         on, and waiting for it again picks it up",
+        last(.last_status)
+    )]
     #[non_exhaustive]
     Timeout {
         /// The run that was being waited for.
@@ -97,6 +108,7 @@ pub enum Error {
     /// [`Batch::stop_on`](crate::Batch::stop_on)) before the run finished.
     ///
     /// The run goes on on FlowScale: `run_id` lets you wait for it again.
+    #[error("stopped waiting for run {run_id}")]
     #[non_exhaustive]
     Interrupted {
         /// The run that was being waited for.
@@ -109,7 +121,12 @@ pub enum Error {
     /// [`WaitOptions::max_poll_failures`](crate::WaitOptions::max_poll_failures) in a row.
     ///
     /// The run may well go on on FlowScale: `run_id` lets you wait for it again once the
-    /// cause is fixed. `source()` is the poll's error.
+    /// cause is fixed. `cause` is the poll's error, shown in this one's message.
+    #[error(
+        "stopped waiting for run {run_id} (last status: {}): polling it failed: {}",
+        last(.last_status),
+        with_causes(.cause)
+    )]
     #[non_exhaustive]
     WaitFailed {
         /// The run that was being waited for.
@@ -117,10 +134,11 @@ pub enum Error {
         /// The last run status seen, if any poll succeeded.
         last_status: Option<RunStatus>,
         /// Why the poll failed.
-        source: Box<Error>,
+        cause: Box<Error>,
     },
 
     /// The run ended in `failed`, `error` or `cancelled`.
+    #[error("run {run_id} ended with status `{status}`")]
     #[non_exhaustive]
     RunFailed {
         /// The run that failed.
@@ -131,6 +149,7 @@ pub enum Error {
 
     /// The server reported (HTTP 408 from `get_output`) that the run producing this output
     /// timed out on FlowScale's side.
+    #[error("the run producing output `{output}` timed out on the FlowScale side")]
     #[non_exhaustive]
     RunTimedOut {
         /// The output name that was asked for.
@@ -140,6 +159,7 @@ pub enum Error {
     },
 
     /// An argument or input was rejected, before anything was sent where that was possible.
+    #[error("invalid input `{field}`: {reason}")]
     #[non_exhaustive]
     Input {
         /// The argument or form field at fault.
@@ -153,6 +173,7 @@ pub enum Error {
     /// An answer to `execute_workflow` that cannot be read may still have started a paid
     /// run: `run_id` holds any run id the body names, so the run can be waited for
     /// ([`Error::run_id`] returns it).
+    #[error("could not decode the FlowScale response (HTTP {status}; body starts: {snippet})")]
     #[non_exhaustive]
     Decode {
         /// The HTTP status of the response.
@@ -167,6 +188,7 @@ pub enum Error {
 
     /// Reading or writing a local file failed: an upload's file, a download's destination.
     /// A full disk or a read-only directory ends up here.
+    #[error("file system error{}", at(.path))]
     #[non_exhaustive]
     Io {
         /// The file or directory concerned, when there is one.
@@ -178,7 +200,14 @@ pub enum Error {
     /// A download stopped before its end and could not be resumed within the call (the
     /// retry policy's attempts passed without a byte). The bytes so far are kept in
     /// `partial`, with a record of what they are of: the next call for the same output or
-    /// link resumes them (`flowscale download` again, say). `source` is the last failure.
+    /// link resumes them (`flowscale download` again, say). `cause` is the last failure.
+    #[error(
+        "the download stopped at {have}{} bytes ({}); they are kept in {}, and the next \
+         download of it resumes them",
+        of_total(.total),
+        with_causes(.cause),
+        .partial.display()
+    )]
     #[non_exhaustive]
     Incomplete {
         /// The partial file kept (`<file>.part`).
@@ -188,13 +217,19 @@ pub enum Error {
         /// The whole length, when the server said.
         total: Option<u64>,
         /// Why the download stopped.
-        source: Box<Error>,
+        cause: Box<Error>,
     },
 
     /// The submission went out but its answer was lost (a timeout, a cut connection, a 5xx),
     /// and no run among those FlowScale lists could be matched to it for certain. A run may
     /// exist and be paid for: look among the runs created since `sent_at` (same workflow and
-    /// inputs) before submitting again. `source` is the error that lost the answer.
+    /// inputs) before submitting again. `cause` is the error that lost the answer.
+    #[error(
+        "the answer to the submission of `{workflow_id}` sent at {sent_at} was lost ({}), and \
+         {reason}: a run may have started and be paid for; look among the runs created since \
+         then before submitting again",
+        with_causes(.cause)
+    )]
     #[non_exhaustive]
     AnswerLost {
         /// The workflow submitted.
@@ -204,12 +239,13 @@ pub enum Error {
         /// Why its run could not be named (no match listed yet, a match without its id...).
         reason: String,
         /// How the answer was lost.
-        source: Box<Error>,
+        cause: Box<Error>,
     },
 
     /// A batch directory (or a `BuildCache` directory) is in use by another process, and
     /// this one was asked not to wait for it (`Batch::wait_for_directory(false)`). Two
     /// processes on one directory could both submit the same job.
+    #[error("{} is in use by another process{}", .path.display(), held_by(.holder))]
     #[non_exhaustive]
     Busy {
         /// The directory.
@@ -219,6 +255,7 @@ pub enum Error {
     },
 
     /// The client was configured wrongly (bad base URL, missing environment variable, ...).
+    #[error("configuration error: {message}")]
     #[non_exhaustive]
     Config {
         /// What is wrong and how to fix it.
@@ -226,120 +263,44 @@ pub enum Error {
     },
 }
 
-// Written out rather than derived (thiserror): the default build then compiles no
-// proc-macro crate for it. Each message leaves the cause to `source()`.
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fn last(status: &Option<RunStatus>) -> &str {
-            status.as_ref().map_or("unknown", RunStatus::as_str)
-        }
-        match self {
-            Error::Api {
-                status, message, ..
-            } => write!(f, "FlowScale API error {status}: {message}"),
-            Error::Transport { url, kind, .. } => write!(f, "request to {url} failed: {kind}"),
-            Error::Timeout {
-                run_id,
-                elapsed,
-                last_status,
-            } => write!(
-                f,
-                "gave up waiting for run {run_id} after {elapsed:.1?} (last status: {}); \
-                 the run goes on, and waiting for it again picks it up",
-                last(last_status)
-            ),
-            Error::Interrupted { run_id } => write!(f, "stopped waiting for run {run_id}"),
-            Error::WaitFailed {
-                run_id,
-                last_status,
-                source,
-            } => write!(
-                f,
-                "stopped waiting for run {run_id} (last status: {}): polling it failed: {source}",
-                last(last_status)
-            ),
-            Error::RunFailed { run_id, status } => {
-                write!(f, "run {run_id} ended with status `{status}`")
-            }
-            Error::RunTimedOut { output, .. } => write!(
-                f,
-                "the run producing output `{output}` timed out on the FlowScale side"
-            ),
-            Error::Input { field, reason } => write!(f, "invalid input `{field}`: {reason}"),
-            Error::Decode {
-                status, snippet, ..
-            } => write!(
-                f,
-                "could not decode the FlowScale response (HTTP {status}; body starts: {snippet})"
-            ),
-            Error::Io { path: Some(p), .. } => write!(f, "file system error at {}", p.display()),
-            Error::Io { path: None, .. } => f.write_str("file system error"),
-            Error::Incomplete {
-                partial,
-                have,
-                total,
-                source,
-            } => {
-                write!(f, "the download stopped at {have}")?;
-                if let Some(total) = total {
-                    write!(f, " of {total}")?;
-                }
-                write!(
-                    f,
-                    " bytes ({source}); they are kept in {}, and the next download of it \
-                     resumes them",
-                    partial.display()
-                )
-            }
-            Error::AnswerLost {
-                workflow_id,
-                sent_at,
-                reason,
-                source,
-            } => write!(
-                f,
-                "the answer to the submission of `{workflow_id}` sent at {sent_at} was lost \
-                 ({source}), and {reason}: a run may have started and be paid for; look among \
-                 the runs created since then before submitting again"
-            ),
-            Error::Busy { path, holder } => {
-                write!(f, "{} is in use by another process", path.display())?;
-                match holder {
-                    Some(holder) => write!(f, " ({holder})"),
-                    None => Ok(()),
-                }
-            }
-            Error::Config { message } => write!(f, "configuration error: {message}"),
-        }
-    }
+/// The last status for a message: `unknown` before any poll succeeded.
+fn last(status: &Option<RunStatus>) -> &str {
+    status.as_ref().map_or("unknown", RunStatus::as_str)
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Transport {
-                source: Some(source),
-                ..
-            } => Some(source.as_ref()),
-            // These show their cause in their own message: the chain goes on from the
-            // cause's cause, so that nothing is said twice.
-            Error::WaitFailed { source, .. }
-            | Error::AnswerLost { source, .. }
-            | Error::Incomplete { source, .. } => source.source(),
-            Error::Decode { source, .. } => Some(source),
-            Error::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
+/// ` at <path>`, when there is one.
+fn at(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or_else(String::new, |p| format!(" at {}", p.display()))
+}
+
+/// ` of <total>`, when the server said.
+fn of_total(total: &Option<u64>) -> String {
+    total.map_or_else(String::new, |t| format!(" of {t}"))
+}
+
+/// ` (<holder>)`, when the holder wrote of itself.
+fn held_by(holder: &Option<String>) -> String {
+    holder
+        .as_ref()
+        .map_or_else(String::new, |h| format!(" ({h})"))
+}
+
+/// An error and every cause after it, `: `-separated: how a wrapper (a wait that gave up,
+/// a lost answer, a download kept for resuming) shows its cause in its own message. A
+/// wrapper's cause is in its message, not its `source()`, so a reporter that prints the
+/// chain says each thing once.
+fn with_causes(error: &Error) -> String {
+    error.with_causes()
 }
 
 impl Error {
     /// The HTTP status, for errors that carry one (a failed wait: its poll's).
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::WaitFailed { source, .. }
-            | Error::AnswerLost { source, .. }
-            | Error::Incomplete { source, .. } => source.status(),
+            Error::WaitFailed { cause, .. }
+            | Error::AnswerLost { cause, .. }
+            | Error::Incomplete { cause, .. } => cause.status(),
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::RunTimedOut { .. } => Some(408),
             _ => None,
@@ -368,9 +329,9 @@ impl Error {
                 kind: K::Timeout | K::ConnectTimeout,
                 ..
             } => true,
-            Error::WaitFailed { source, .. }
-            | Error::AnswerLost { source, .. }
-            | Error::Incomplete { source, .. } => source.is_timeout(),
+            Error::WaitFailed { cause, .. }
+            | Error::AnswerLost { cause, .. }
+            | Error::Incomplete { cause, .. } => cause.is_timeout(),
             _ => false,
         }
     }
@@ -394,7 +355,7 @@ impl Error {
                 kind,
                 K::ConnectionRefused | K::Dns | K::Connect | K::ConnectTimeout | K::Tls { .. }
             ),
-            Error::WaitFailed { source, .. } => source.is_connect(),
+            Error::WaitFailed { cause, .. } => cause.is_connect(),
             _ => false,
         }
     }
@@ -427,7 +388,7 @@ impl Error {
         match self {
             Error::Transport { kind, .. } => kind.is_retryable(),
             // Calling again resumes the bytes kept.
-            Error::Incomplete { source, .. } => source.is_retryable(),
+            Error::Incomplete { cause, .. } => cause.is_retryable(),
             Error::Api { status, .. } => crate::wire::failure::retryable_status(*status),
             _ => false,
         }
@@ -472,7 +433,7 @@ impl Error {
             workflow_id,
             sent_at: humantime::format_rfc3339_seconds(at).to_string(),
             reason,
-            source: Box::new(source),
+            cause: Box::new(source),
         }
     }
 

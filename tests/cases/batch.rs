@@ -210,7 +210,7 @@ async fn a_torn_manifest_tail_is_repaired_and_bad_lines_are_reported() {
     for line in &manifest_lines(&dir)[1..] {
         let record: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert_eq!(record["v"], 1, "{line}");
+        assert_eq!(record["version"], 1, "{line}");
     }
     assert_eq!(executes(&server), 1, "attached, never submitted again");
 }

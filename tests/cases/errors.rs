@@ -307,19 +307,19 @@ async fn an_answer_over_the_limit_is_not_retried() {
         .await
         .unwrap_err();
     match &err {
-        Error::WaitFailed { run_id, source, .. } => {
+        Error::WaitFailed { run_id, cause, .. } => {
             assert_eq!(run_id, "r1");
             assert!(
                 matches!(
-                    **source,
+                    **cause,
                     Error::Transport {
                         kind: TransportErrorKind::BodyTooLarge { .. },
                         ..
                     }
                 ),
-                "{source:?}"
+                "{cause:?}"
             );
-            assert!(!source.is_retryable());
+            assert!(!cause.is_retryable());
         }
         other => panic!("{other:?}"),
     }

@@ -49,7 +49,7 @@ async fn an_execute_answer_with_no_run_or_several_says_so() {
         // (this server lists none), and the error says a run may exist, with the unreadable
         // answer as its cause. One that names a run is returned as it is, with that run.
         let decode = match (&err, count) {
-            (Error::AnswerLost { source, .. }, 0) => &**source,
+            (Error::AnswerLost { cause, .. }, 0) => &**cause,
             (decode @ Error::Decode { .. }, 2) => decode,
             _ => panic!("{err:?}"),
         };

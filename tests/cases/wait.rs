@@ -280,9 +280,9 @@ async fn a_dead_server_fails_after_the_retry_bound() {
         .unwrap_err();
     // The wait gives up with the run id, so that the caller can resume.
     match &err {
-        Error::WaitFailed { run_id, source, .. } => {
+        Error::WaitFailed { run_id, cause, .. } => {
             assert_eq!(run_id, RUN);
-            assert!(matches!(**source, Error::Transport { .. }), "{source:?}");
+            assert!(matches!(**cause, Error::Transport { .. }), "{cause:?}");
         }
         other => panic!("{other:?}"),
     }

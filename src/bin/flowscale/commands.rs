@@ -272,7 +272,7 @@ fn finish_wait(
             format!("run {id} is complete; save its outputs with: {download}"),
         );
         let options = save_options(bars, mode, Some(&id), &settings.saving);
-        let saved = client
+        client
             .download_outputs(&result, &settings.output_dir, &options)
             .map_err(|e| {
                 bars.finish();
@@ -289,8 +289,7 @@ fn finish_wait(
                     ),
                 });
                 failure
-            })?;
-        saved
+            })?
     };
     bars.finish();
     interrupt::clear_resume();

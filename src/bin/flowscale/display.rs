@@ -77,8 +77,8 @@ impl Bars {
 
     fn spinner(&self) -> ProgressBar {
         // The time since the wait began, from the first moment.
-        let style =
-            ProgressStyle::with_template("{spinner} {wide_msg} ({elapsed})").expect("a valid template");
+        let style = ProgressStyle::with_template("{spinner} {wide_msg} ({elapsed})")
+            .expect("a valid template");
         let s = self.multi.add(ProgressBar::new_spinner().with_style(style));
         s.enable_steady_tick(Duration::from_millis(120));
         s

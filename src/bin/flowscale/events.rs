@@ -92,9 +92,10 @@ pub fn batch_event(event: &BatchEvent) {
                    "outputs": crate::output::outputs_doc(&outcome.saved),
                    "error": outcome.error, "reused": outcome.reused}),
         ),
-        BatchEvent::DirectoryBusy { holder } => {
-            emit("waiting", json!({"message": event.to_string(), "holder": holder}))
-        }
+        BatchEvent::DirectoryBusy { holder } => emit(
+            "waiting",
+            json!({"message": event.to_string(), "holder": holder}),
+        ),
         BatchEvent::SkippedLine { .. } => emit("warning", json!({"message": event.to_string()})),
         _ => {}
     }
