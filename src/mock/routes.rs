@@ -15,7 +15,7 @@ use futures_util::stream;
 use serde_json::{Value, json};
 
 use super::state::{State as Sim, download_url};
-use super::{Fault, RecordedFile, RecordedRequest, Route, Shapes};
+use super::vocabulary::{Fault, RecordedFile, RecordedRequest, Route, Shapes, Workflow};
 use crate::wire::catalog::ValueKind;
 use crate::wire::types::RunStatus;
 
@@ -333,7 +333,7 @@ enum Field<'a> {
 }
 
 impl<'a> CatalogEntry<'a> {
-    fn of(w: &'a super::Workflow, shapes: Shapes) -> Self {
+    fn of(w: &'a Workflow, shapes: Shapes) -> Self {
         let inputs = Ordered(
             w.inputs
                 .iter()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use super::{Fault, RecordedFile, RecordedRequest, Route, Workflow};
+use super::vocabulary::{Fault, RecordedFile, RecordedRequest, Route, Shapes, Workflow};
 use crate::wire::types::RunStatus;
 
 /// One run the simulator knows.
@@ -198,7 +198,7 @@ pub(crate) struct State {
     by_output: HashMap<String, usize>,
     pub faults: Vec<PendingFault>,
     pub latency: Duration,
-    pub shapes: super::Shapes,
+    pub shapes: Shapes,
     pub containers: usize,
     pub requests: Vec<RecordedRequest>,
     /// Output downloads sent this many bytes at a time, with this gap.
@@ -221,7 +221,7 @@ impl State {
             by_output: HashMap::new(),
             faults: Vec::new(),
             latency: Duration::ZERO,
-            shapes: super::Shapes::Union,
+            shapes: Shapes::Union,
             containers: 2,
             requests: Vec::new(),
             download_throttle: None,

@@ -18,6 +18,7 @@ mod events;
 mod exit;
 mod inputs;
 mod interrupt;
+mod login;
 mod media;
 mod output;
 mod pod_choice;
@@ -103,13 +104,13 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
         }
         Command::Completions { shell } => return completions(shell),
         Command::Login => {
-            let key = profiles::LoginKey {
+            let key = login::LoginKey {
                 api_key: cli.api_key,
                 api_key_file: cli.api_key_file,
             };
-            return profiles::login(cli.profile.as_deref(), cli.api_url, key, mode);
+            return login::login(cli.profile.as_deref(), cli.api_url, key, mode);
         }
-        Command::Logout => return profiles::logout(cli.profile.as_deref(), mode),
+        Command::Logout => return login::logout(cli.profile.as_deref(), mode),
         Command::Man { dir } => return manual(dir.as_deref(), mode),
         _ => {}
     }
@@ -120,7 +121,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
         profile: cli.profile,
     };
     if let Command::Profiles = cli.command {
-        return profiles::list(mode, &given);
+        return login::list(mode, &given);
     }
     let pair = credentials::resolve(&given)?;
     let mut builder = flowscale::Client::builder()

@@ -1,21 +1,16 @@
-//! Named pods: a config file (`~/.config/flowscale/config.toml` on Linux, the platform's
-//! config directory elsewhere, `FLOWSCALE_CONFIG` to choose another) holding, per profile,
-//! a pod's URL and key. `flowscale login` writes it (mode 0600), `logout` removes a profile,
-//! `profiles` lists them (never a key) and says which pod a command here would use. A file
-//! that others may read is refused, as ssh refuses such a private key. The key is stored
-//! here on purpose: it is the one file the tool writes a key into.
+//! Named pods, stored: a config file (`~/.config/flowscale/config.toml` on Linux, the
+//! platform's config directory elsewhere, `FLOWSCALE_CONFIG` to choose another) holding,
+//! per profile, a pod's URL and key, written mode 0600 and read only when private (as ssh
+//! refuses a private key others may read). The key is stored here on purpose: it is the
+//! one file the tool writes a key into. The commands over it are in `login.rs`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::credentials::{self, Given};
 use crate::exit::{EXIT_FAILED, Failure};
-use crate::output::{self, Mode, emit};
-use crate::pod_choice::Half;
 use crate::secret::Secret;
 
 /// The config file's path, when set in the environment.
@@ -117,185 +112,41 @@ pub fn saved_names() -> Vec<String> {
     config.map_or_else(Vec::new, |c| c.profiles.into_keys().collect())
 }
 
-/// Where `login` takes the key from, first found: the flags, `FLOWSCALE_API_KEY`, the
-/// terminal (without echo) or standard input's first line.
-pub struct LoginKey {
-    pub api_key: Option<Secret>,
-    pub api_key_file: Option<PathBuf>,
-}
-
-/// `flowscale login`: reads the key, checks it against the pod, and stores the profile.
-pub fn login(
-    profile: Option<&str>,
-    api_url: Option<String>,
-    given: LoginKey,
-    mode: Mode,
-) -> Result<(), Failure> {
-    let name = profile.unwrap_or(DEFAULT_PROFILE);
-    let url = api_url
-        .or_else(|| std::env::var(flowscale::ENV_API_URL).ok())
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| {
-            Failure::usage(
-                "login needs the pod's URL",
-                "pass --api-url https://<pod-id>.pod.flowscale.ai",
-            )
-        })?;
-    let key = login_key(given)?;
-    // Checked before it is stored: a typo is said now, not at the first run.
-    let client = flowscale::Client::new(key.expose(), url.as_str())?;
-    client.check_health().map_err(|e| not_accepted(e, &url))?;
+/// Saves the profile `name` (its URL and key) in the file; the file's path.
+pub fn save(name: &str, api_url: &str, api_key: Secret) -> Result<PathBuf, Failure> {
     let path = config_path()?;
     let mut config = read(&path)?.unwrap_or_default();
     config.profiles.insert(
         name.to_owned(),
         Profile {
-            api_url: url.clone(),
-            api_key: key,
+            api_url: api_url.to_owned(),
+            api_key,
         },
     );
     write(&path, &config)?;
-    let doc = json!({"profile": name, "api_url": url, "config": path});
-    emit(mode, &doc, || {
-        vec![format!(
-            "logged in: profile `{name}` at {url} (saved in {})",
-            path.display()
-        )]
-    })
+    Ok(path)
 }
 
-/// The key for `login`, from the first place that has one.
-fn login_key(given: LoginKey) -> Result<Secret, Failure> {
-    if let Some(path) = &given.api_key_file {
-        return crate::credentials::key_from_file(path);
-    }
-    if let Some(key) = given.api_key.filter(|k| !k.is_empty()) {
-        output::warn(
-            "--api-key can be read by other users of this machine (`ps`) and stays in the \
-             shell's history: prefer --api-key-file or FLOWSCALE_API_KEY",
-        );
-        return Ok(key);
-    }
-    if let Some(key) = std::env::var(flowscale::ENV_API_KEY)
-        .ok()
-        .map(Secret::new)
-        .filter(|k| !k.is_empty())
-    {
-        return Ok(key);
-    }
-    read_key()
-}
-
-/// Why `login` stores nothing, in words that tell a refused key from a pod out of reach.
-fn not_accepted(e: flowscale::Error, url: &str) -> Failure {
-    let refused = matches!(e.status(), Some(401 | 403));
-    let unreachable = matches!(e, flowscale::Error::Transport { .. });
-    let mut failure = Failure::from(e);
-    if refused {
-        failure.message = format!("the pod refused the key: {}", failure.message);
-        failure.hint = Some(format!(
-            "check the key (FlowScale's dashboard shows the pod's keys); nothing was saved, \
-             and {url} answered, so the URL is right"
-        ));
-    } else if unreachable {
-        failure.message = format!("could not reach the pod at {url}: {}", failure.message);
-        failure.hint = Some(
-            "check --api-url (https://<pod-id>.pod.flowscale.ai) and the network; nothing \
-             was saved"
-                .to_owned(),
-        );
-    } else {
-        failure.message = format!("the pod did not accept the key: {}", failure.message);
-    }
-    failure
-}
-
-/// `flowscale logout`: removes a profile from the file.
-pub fn logout(profile: Option<&str>, mode: Mode) -> Result<(), Failure> {
-    let name = profile.unwrap_or(DEFAULT_PROFILE);
+/// Removes the profile `name` from the file: the file's path, or `None` when there was no
+/// such profile.
+pub fn remove(name: &str) -> Result<Option<PathBuf>, Failure> {
     let path = config_path()?;
     let mut config = read(&path)?.unwrap_or_default();
     if config.profiles.remove(name).is_none() {
-        return Err(Failure {
-            message: format!("no profile `{name}` in {}", path.display()),
-            hint: Some("`flowscale profiles` lists them".to_owned()),
-            run_id: None,
-            code: EXIT_FAILED,
-            result_printed: false,
-        });
+        return Ok(None);
     }
     write(&path, &config)?;
-    let doc = json!({"profile": name, "removed": true, "config": path});
-    emit(mode, &doc, || {
-        vec![format!("logged out: profile `{name}` removed")]
-    })
+    Ok(Some(path))
 }
 
-/// `flowscale profiles`: the saved profiles (names and URLs, never keys), and the pod a
-/// command here would talk to: where its URL and key come from, the key masked, or why
-/// there is none (a listing is no failure: showing that is this command's job).
-pub fn list(mode: Mode, given: &Given) -> Result<(), Failure> {
+/// The file's path and every profile in it (name and URL, never the key), by name.
+pub fn all() -> Result<(PathBuf, Vec<(String, String)>), Failure> {
     let path = config_path()?;
     let config = read(&path)?.unwrap_or_default();
-    let profiles: Vec<_> = (config.profiles.iter())
-        .map(|(name, p)| json!({"name": name, "api_url": p.api_url}))
+    let listed = (config.profiles.into_iter())
+        .map(|(name, p)| (name, p.api_url))
         .collect();
-    let here = credentials::resolve(given);
-    let active = here.as_ref().ok().map(|pair| {
-        json!({
-            "api_url": pair.url,
-            "key": pair.key.masked(),
-            "key_source": pair.key_from.json(Half::Key),
-            "url_source": pair.url_from.json(Half::Url),
-        })
-    });
-    let problem = here
-        .as_ref()
-        .err()
-        .map(|f| json!({"error": f.message, "hint": f.hint}));
-    let doc = json!({"profiles": profiles, "config": path, "active": active, "problem": problem});
-    emit(mode, &doc, || {
-        let mut lines: Vec<String> = (config.profiles.iter())
-            .map(|(name, p)| match mode {
-                Mode::Quiet => name.clone(),
-                _ => format!("{name}\t{}", p.api_url),
-            })
-            .collect();
-        if mode != Mode::Quiet {
-            lines.push(match &here {
-                Ok(pair) => format!("here: {}", credentials::describe(pair)),
-                Err(f) => format!("here: no pod: {}", f.message),
-            });
-        }
-        lines
-    })
-}
-
-/// The key, from the terminal without echo, or from standard input's first line.
-fn read_key() -> Result<Secret, Failure> {
-    let key = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("FlowScale API key: ")
-            .map_err(|e| Failure::usage(format!("cannot read the key: {e}"), "type or paste it"))?
-    } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            Failure::usage(
-                format!("cannot read the key from standard input: {e}"),
-                "pipe it in: flowscale login < key-file",
-            )
-        })?;
-        line
-    };
-    let key = Secret::new(key);
-    if key.is_empty() {
-        return Err(Failure::usage(
-            "no key given",
-            "pass --api-key-file, set FLOWSCALE_API_KEY, type it at the prompt, or pipe it in \
-             on standard input",
-        ));
-    }
-    Ok(key)
+    Ok((path, listed))
 }
 
 /// The config file, if there is one; refused when others may read it.
