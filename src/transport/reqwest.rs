@@ -100,7 +100,13 @@ pub(crate) fn new_http(settings: &Settings) -> Result<Http> {
 /// if nothing else in your program enables a provider: reqwest panics without one.
 pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // rustls 0.23.48 deprecates its `ring` provider for lacking post-quantum key
+        // exchange; it is still supported and secure, and it is the provider ureq is built
+        // on, so one provider serves both clients. Its successor (aws-lc-rs) would add a C
+        // build to every user's: chosen against, on purpose (ARCHITECTURE.md, Dependencies).
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        let _ = provider.install_default();
     }
 }
 
