@@ -239,10 +239,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             run.run_id
         )
     };
-    let client = if std::env::var_os(flowscale::ENV_API_KEY).is_some() {
+    let client = if std::env::var_os(flowscale::constants::ENV_API_KEY).is_some() {
         AsyncClient::builder()
-            .api_key(std::env::var(flowscale::ENV_API_KEY)?)
-            .base_url(std::env::var(flowscale::ENV_API_URL)?)
+            .api_key(std::env::var(flowscale::constants::ENV_API_KEY)?)
+            .base_url(std::env::var(flowscale::constants::ENV_API_URL)?)
             .on_orphaned_run(orphaned)
             .build()?
     } else {

@@ -17,11 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flowscale::mock::{MockServer, demo_workflows};
-use flowscale::{Client, DownloadOptions, Inputs, Transfer, WaitOptions};
+use flowscale::types::Transfer;
+use flowscale::{Client, DownloadOptions, Inputs, WaitOptions};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let real = std::env::var_os(flowscale::ENV_API_KEY).is_some();
+    let real = std::env::var_os(flowscale::constants::ENV_API_KEY).is_some();
     // Keep the simulator alive for the whole run.
     let (client, _simulator, workflow_id, text_input, image_input) = if real {
         let workflow_id = std::env::var("FLOWSCALE_WORKFLOW_ID")
@@ -30,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let image = std::env::var("FLOWSCALE_IMAGE_INPUT").unwrap_or_else(|_| "image_35728".into());
         println!(
             "Using FlowScale at {}",
-            std::env::var(flowscale::ENV_API_URL).unwrap_or_default()
+            std::env::var(flowscale::constants::ENV_API_URL).unwrap_or_default()
         );
         (Client::from_env()?, None, workflow_id, text, image)
     } else {

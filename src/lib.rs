@@ -106,30 +106,55 @@ pub mod build {
     pub use crate::build_cache::BuildCache;
 }
 
-pub use batch::{Batch, BatchCounts, BatchEvent, BatchReport, Job, JobOutcome};
-pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_RESPONSE_TIMEOUT,
-    ENV_API_KEY, ENV_API_URL, MAX_CONCURRENT_REQUESTS,
-};
-pub use decide::check::InputCheck;
-pub use decide::record::{Fingerprint, JobStatus, SavedOutput};
-pub use decide::retry::{DEFAULT_RETRY_ATTEMPTS, RetryPolicy};
-pub use decide::wait::{
-    CANCEL_RESERVE, DEFAULT_MAX_POLL_FAILURES, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT,
-    MIN_POLL_INTERVAL, OutputFile, RunEvent, WaitOptions, WorkflowResult,
-};
-pub use files::manifest::{MANIFEST_FILE, SkippedLine};
-pub use files::save::{DEFAULT_DOWNLOAD_CONCURRENCY, DownloadOptions};
+pub use batch::{Batch, BatchEvent, BatchReport, Job, JobOutcome};
+pub use decide::record::{JobStatus, SavedOutput};
+pub use decide::retry::RetryPolicy;
+pub use decide::wait::{RunEvent, WaitOptions, WorkflowResult};
+pub use files::save::DownloadOptions;
 pub use inputs::{Input, Inputs, Reader};
-pub use wire::catalog::{ValueKind, Workflow, WorkflowInput, WorkflowOutput};
-pub use wire::error::{BoxError, Error, Result};
+pub use wire::catalog::{ValueKind, Workflow};
+pub use wire::error::{Error, Result};
 pub use wire::failure::TransportErrorKind;
-pub use wire::progress::{Progress, Transfer};
-pub use wire::query::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
-pub use wire::types::{
-    ContainerHealth, ContainerQueue, ContainerStatus, Execution, Output, PageMeta, QueueEntry,
-    QueueState, Run, RunInput, RunOutput, RunPage, RunStatus,
-};
+pub use wire::progress::Progress;
+pub use wire::query::{RunsQuery, SortBy, SortOrder};
+pub use wire::types::{Execution, Output, Run, RunStatus};
+
+/// Defaults, limits and fixed names: the settings' defaults, the bounds they saturate at,
+/// the environment variables `from_env` reads, the manifest's file name.
+pub mod constants {
+    pub use crate::config::{
+        DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_RESPONSE_TIMEOUT,
+        ENV_API_KEY, ENV_API_URL, MAX_CONCURRENT_REQUESTS,
+    };
+    pub use crate::decide::retry::DEFAULT_RETRY_ATTEMPTS;
+    pub use crate::decide::wait::{
+        CANCEL_RESERVE, DEFAULT_MAX_POLL_FAILURES, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT,
+        MIN_POLL_INTERVAL,
+    };
+    pub use crate::files::manifest::MANIFEST_FILE;
+    pub use crate::files::save::DEFAULT_DOWNLOAD_CONCURRENCY;
+    pub use crate::wire::query::MAX_PAGE_SIZE;
+}
+
+/// The other types of the API: what the endpoints answer in full (health, queue, pages of
+/// runs), the parts of a result, a batch's counts and skipped lines, a catalog entry's
+/// inputs and outputs, a check's outcome, a fingerprint, the runs iterator.
+pub mod types {
+    pub use crate::batch::BatchCounts;
+    #[cfg(feature = "blocking")]
+    pub use crate::blocking::RunsIter;
+    pub use crate::decide::check::InputCheck;
+    pub use crate::decide::record::Fingerprint;
+    pub use crate::decide::wait::OutputFile;
+    pub use crate::files::manifest::SkippedLine;
+    pub use crate::wire::catalog::{WorkflowInput, WorkflowOutput};
+    pub use crate::wire::error::BoxError;
+    pub use crate::wire::progress::Transfer;
+    pub use crate::wire::types::{
+        ContainerHealth, ContainerQueue, ContainerStatus, PageMeta, QueueEntry, QueueState,
+        RunInput, RunOutput, RunPage,
+    };
+}
 
 /// The blocking client: the shared source in `src/client/` with `maybe_async` bound to
 /// `must_be_sync` and the ureq transport, and the pieces of its own in
@@ -146,10 +171,10 @@ mod blocking;
 mod nonblocking;
 
 #[cfg(feature = "blocking")]
-pub use blocking::{Client, ClientBuilder, RunsIter};
+pub use blocking::{Client, ClientBuilder};
 
 #[cfg(feature = "async")]
-pub use nonblocking::{Client as AsyncClient, ClientBuilder as AsyncClientBuilder};
+pub use nonblocking::{AsyncClient, AsyncClientBuilder};
 #[cfg(feature = "async")]
 pub use transport::reqwest::install_crypto_provider;
 

@@ -71,8 +71,8 @@ fn two_build_scripts_at_once_pay_once_and_keep_one_copy() {
                 "--test-threads=1",
             ])
             .env(CHILD, &dir)
-            .env(flowscale::ENV_API_KEY, server.api_key())
-            .env(flowscale::ENV_API_URL, server.url())
+            .env(flowscale::constants::ENV_API_KEY, server.api_key())
+            .env(flowscale::constants::ENV_API_URL, server.url())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -101,7 +101,7 @@ fn two_build_scripts_at_once_pay_once_and_keep_one_copy() {
     let files = files(&dir);
     let saved: Vec<_> = files
         .iter()
-        .filter(|f| *f != flowscale::MANIFEST_FILE && *f != ".flowscale.lock")
+        .filter(|f| *f != flowscale::constants::MANIFEST_FILE && *f != ".flowscale.lock")
         .collect();
     assert_eq!(saved.len(), 1, "{files:?}");
     assert!(!saved[0].contains("-1."), "{files:?}");

@@ -788,7 +788,8 @@ fn ctrl_c_in_a_batch_records_what_was_sent_and_a_rerun_pays_nothing_twice() {
     assert_eq!(output.status.code(), Some(130), "{err}");
     assert!(err.contains("run the same command again"), "{err}");
     assert_eq!(server.runs().len(), 1, "nothing submitted after Ctrl-C");
-    let manifest = std::fs::read_to_string(dir.join("out").join(flowscale::MANIFEST_FILE)).unwrap();
+    let manifest =
+        std::fs::read_to_string(dir.join("out").join(flowscale::constants::MANIFEST_FILE)).unwrap();
     assert!(
         manifest.contains(&server.runs()[0].id),
         "the run id is recorded: {manifest}"
@@ -1528,7 +1529,7 @@ fn two_batches_started_together_on_one_directory_pay_once_per_job() {
     // Without --wait, the second is refused while the first runs, naming it.
     std::fs::remove_dir_all(dir.join("out")).unwrap();
     let first = spawned(&mut batch());
-    let manifest = dir.join("out").join(flowscale::MANIFEST_FILE);
+    let manifest = dir.join("out").join(flowscale::constants::MANIFEST_FILE);
     let end = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string(&manifest).is_ok_and(|m| !m.is_empty()) {
         assert!(
@@ -1802,7 +1803,8 @@ fn the_tool_speaks_one_json_vocabulary_and_reports_files_as_they_land() {
         "batch", "quick", "--each", "image=p/", "--poll", "50ms", "-o", "b", "--events",
     ]));
     assert_eq!(code, 0, "{err}");
-    let manifest = std::fs::read_to_string(dir.join("b").join(flowscale::MANIFEST_FILE)).unwrap();
+    let manifest =
+        std::fs::read_to_string(dir.join("b").join(flowscale::constants::MANIFEST_FILE)).unwrap();
     assert!(
         manifest.lines().all(|l| json(l)["version"] == 1),
         "{manifest}"

@@ -256,7 +256,7 @@ fn one_batch_point(i: usize, at: At) {
         "50ms",
         "--json",
     ];
-    let manifest = dir.join("out").join(flowscale::MANIFEST_FILE);
+    let manifest = dir.join("out").join(flowscale::constants::MANIFEST_FILE);
     kill_at(tool(&server, &dir, &args), at, &server, &manifest);
     let report = match run_again(tool(&server, &dir, &args), at) {
         Ok(report) => report,
@@ -325,7 +325,7 @@ fn one_batch_point(i: usize, at: At) {
     assert_saved_whole(
         &server,
         &dir.join("out"),
-        &[flowscale::MANIFEST_FILE, ".flowscale.lock"],
+        &[flowscale::constants::MANIFEST_FILE, ".flowscale.lock"],
         2,
         at,
     );

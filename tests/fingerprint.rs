@@ -99,11 +99,11 @@ fn only_64_hex_digits_deserialize_as_a_fingerprint() {
         &format!("\"{}\"", "G".repeat(64)),
         &format!("\"{}\"", "é".repeat(32)),
     ] {
-        let err = serde_json::from_str::<flowscale::Fingerprint>(bad).unwrap_err();
+        let err = serde_json::from_str::<flowscale::types::Fingerprint>(bad).unwrap_err();
         assert!(err.to_string().contains("not a fingerprint"), "{err}");
     }
     let good = format!("\"{}\"", "0a".repeat(32));
-    let fp: flowscale::Fingerprint = serde_json::from_str(&good).unwrap();
+    let fp: flowscale::types::Fingerprint = serde_json::from_str(&good).unwrap();
     assert_eq!(fp.short(), "0a0a0a0a0a0a0a0a");
     assert_eq!(serde_json::to_string(&fp).unwrap(), good);
 }

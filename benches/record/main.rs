@@ -579,7 +579,7 @@ fn fan_out(simulator: &str, waits: u64, run_ms: u64, poll_ms: u64) -> Table {
     let contender = Contender::new(
         format!(
             "flowscale AsyncClient (at most {} requests in flight)",
-            flowscale::DEFAULT_MAX_CONCURRENT_REQUESTS
+            flowscale::constants::DEFAULT_MAX_CONCURRENT_REQUESTS
         ),
         move || ours("async", "fan-out", &[&url, &key, &count, &poll]),
     );

@@ -55,7 +55,7 @@ impl Client {
     }
 
     /// A builder for timeouts, user agent, or your own HTTP client.
-    pub fn builder() -> ClientBuilder {
+    pub fn builder() -> builder_type!() {
         ClientBuilder::default()
     }
 

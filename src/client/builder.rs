@@ -1,37 +1,13 @@
-//! The client builder, compiled once per mode (`ClientBuilder` and `AsyncClientBuilder`).
+//! The client builder's methods, compiled once per mode. The struct itself is declared by
+//! each mode (`ClientBuilder`, `AsyncClientBuilder`), so that each has its own name in the
+//! docs and in every signature.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Client, transport};
+use super::{Client, ClientBuilder, transport};
 use crate::config::{ApiKey, Draft};
 use crate::wire::error::Result;
-
-/// Builds a client with non-default settings.
-///
-#[doc = example!({
-    "use std::time::Duration;"
-    "let client = flowscale::Client::builder()"
-    "    .api_key(\"your-api-key\")"
-    "    .base_url(\"https://your-pod.pod.flowscale.ai\")"
-    "    .connect_timeout(Duration::from_secs(5))"
-    "    .response_timeout(Duration::from_secs(120))"
-    "    .build()?;"
-} {
-    "use std::time::Duration;"
-    "let client = flowscale::AsyncClient::builder()"
-    "    .api_key(\"your-api-key\")"
-    "    .base_url(\"https://your-pod.pod.flowscale.ai\")"
-    "    .connect_timeout(Duration::from_secs(5))"
-    "    .response_timeout(Duration::from_secs(120))"
-    "    .build()?;"
-})]
-#[derive(Debug, Default)]
-#[must_use = "call .build() to get a client"]
-pub struct ClientBuilder {
-    pub(super) draft: Draft,
-    http: Option<transport::CallerHttp>,
-}
 
 impl ClientBuilder {
     pub(crate) fn from_draft(draft: Draft) -> Self {
@@ -83,7 +59,7 @@ impl ClientBuilder {
 
     /// The most requests this client (and its clones) has in flight at once; more wait
     /// for a turn instead of opening more connections (default 64, at least 1, at most
-    /// [`MAX_CONCURRENT_REQUESTS`](crate::MAX_CONCURRENT_REQUESTS)). Keeps a
+    /// [`MAX_CONCURRENT_REQUESTS`](crate::constants::MAX_CONCURRENT_REQUESTS)). Keeps a
     /// program that starts thousands of waits within its open-file limit. A download
     /// holds its turn until its whole body is read; a wait's poll waits for its turn no
     /// longer than the wait's deadline.
@@ -136,7 +112,7 @@ impl ClientBuilder {
     ///
     /// Fails with [`Error::Config`](crate::Error::Config) when the key or the base URL is
     /// missing or invalid.
-    pub fn build(self) -> Result<Client> {
+    pub fn build(self) -> Result<client_type!()> {
         let settings = self.draft.finish()?;
         let http = match self.http {
             Some(http) => transport::adopt_http(http)?,

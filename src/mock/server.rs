@@ -111,9 +111,8 @@ impl MockServer {
 
     /// An async client for this simulator.
     #[cfg(feature = "async")]
-    pub fn async_client(&self) -> crate::nonblocking::Client {
-        crate::nonblocking::Client::new(self.api_key(), self.url())
-            .expect("the simulator's URL is valid")
+    pub fn async_client(&self) -> crate::AsyncClient {
+        crate::AsyncClient::new(self.api_key(), self.url()).expect("the simulator's URL is valid")
     }
 
     /// Adds (or replaces) a workflow.

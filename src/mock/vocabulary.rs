@@ -130,7 +130,7 @@ impl Workflow {
     }
 
     /// Each output served as `bytes` bytes of its own (a pattern made from its name, the
-    /// same every time: see [`MockServer::output_bytes`]) instead of the built-in 166-byte
+    /// same every time: see [`MockServer::output_bytes`](crate::mock::MockServer::output_bytes)) instead of the built-in 166-byte
     /// PNG: for downloads big enough to be interrupted.
     pub fn output_size(mut self, bytes: usize) -> Self {
         self.output_size = Some(bytes);

@@ -76,7 +76,7 @@ async fn a_stopped_batch_resumes_without_submitting_anything_twice() {
         "the concurrency bound holds"
     );
     let after_first = executes(&server);
-    assert!(dir.join(flowscale::MANIFEST_FILE).is_file());
+    assert!(dir.join(flowscale::constants::MANIFEST_FILE).is_file());
 
     // Run 2: attaches to every recorded run, submits only the rest.
     let attached = Arc::new(Mutex::new(0usize));
@@ -161,7 +161,7 @@ fn quick_wait() -> WaitOptions {
 }
 
 fn manifest_lines(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join(flowscale::MANIFEST_FILE))
+    std::fs::read_to_string(dir.join(flowscale::constants::MANIFEST_FILE))
         .unwrap()
         .lines()
         .map(str::to_owned)
@@ -181,7 +181,7 @@ async fn a_torn_manifest_tail_is_repaired_and_bad_lines_are_reported() {
     let first = client.run_batch(batch()).await.unwrap();
     assert!(first.all_completed());
     // A complete line that is not a record, then what a crash mid-write leaves.
-    let manifest = dir.join(flowscale::MANIFEST_FILE);
+    let manifest = dir.join(flowscale::constants::MANIFEST_FILE);
     let mut text = std::fs::read_to_string(&manifest).unwrap();
     text.insert_str(0, "not a record\n");
     text.push_str(r#"{"v":1,"fingerprint":"ab"#);
@@ -306,7 +306,11 @@ async fn a_manifest_that_points_outside_its_directory_is_refused() {
             "v": 1, "fingerprint": fingerprint, "job": "one", "run_id": "r1",
             "status": "completed", "saved": [{"name": "x", "path": path, "bytes": 1}],
         });
-        std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{record}\n")).unwrap();
+        std::fs::write(
+            dir.join(flowscale::constants::MANIFEST_FILE),
+            format!("{record}\n"),
+        )
+        .unwrap();
         let err = client
             .run_batch(Batch::new("wf", &dir).job(job()))
             .await
@@ -325,7 +329,11 @@ async fn a_manifest_that_points_outside_its_directory_is_refused() {
             "v": 1, "fingerprint": fingerprint, "job": "one", "run_id": "r1",
             "status": "completed", "saved": [{"name": "x", "path": "link/hostname", "bytes": 1}],
         });
-        std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{record}\n")).unwrap();
+        std::fs::write(
+            dir.join(flowscale::constants::MANIFEST_FILE),
+            format!("{record}\n"),
+        )
+        .unwrap();
         if std::path::Path::new("/etc/hostname").is_file() {
             let err = client
                 .run_batch(Batch::new("wf", &dir).job(job()))
@@ -344,7 +352,7 @@ async fn a_manifest_write_that_fails_stops_the_batch_with_an_error() {
     let (server, client) = quick_server();
     let dir = crate::common::fresh_dir("full-disk");
     // Every write to /dev/full fails as on a full disk.
-    std::os::unix::fs::symlink("/dev/full", dir.join(flowscale::MANIFEST_FILE)).unwrap();
+    std::os::unix::fs::symlink("/dev/full", dir.join(flowscale::constants::MANIFEST_FILE)).unwrap();
     let jobs = (0..3).map(|i| Job::new(format!("job-{i}"), Inputs::new().set("text_1", i)));
     let err = client
         .run_batch(Batch::new("wf", &dir).jobs(jobs).wait_options(quick_wait()))
@@ -429,7 +437,11 @@ fn lost_intent(dir: &std::path::Path, name: &str, inputs: &Inputs) {
         "v": 1, "fingerprint": inputs.fingerprint("wf", None).unwrap(), "job": name,
         "run_id": null, "status": "submitted", "sent_at": now,
     });
-    std::fs::write(dir.join(flowscale::MANIFEST_FILE), format!("{intent}\n")).unwrap();
+    std::fs::write(
+        dir.join(flowscale::constants::MANIFEST_FILE),
+        format!("{intent}\n"),
+    )
+    .unwrap();
 }
 
 #[maybe_async]

@@ -5,7 +5,8 @@ use serde_json::json;
 
 use super::{Client, case, maybe_async, server};
 use crate::common::{KEY, RUN_ID, Recorder, ok, run_json};
-use flowscale::{ContainerStatus, Error, RunStatus, RunsQuery, SortBy, SortOrder};
+use flowscale::types::ContainerStatus;
+use flowscale::{Error, RunStatus, RunsQuery, SortBy, SortOrder};
 
 fn client(url: String) -> Client {
     Client::new(KEY, url).unwrap()

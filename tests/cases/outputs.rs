@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::types::Transfer;
 use flowscale::{
-    DownloadOptions, Error, Inputs, Progress, Transfer, TransportErrorKind, WaitOptions,
-    WorkflowResult,
+    DownloadOptions, Error, Inputs, Progress, TransportErrorKind, WaitOptions, WorkflowResult,
 };
 use serde_json::json;
 

@@ -161,7 +161,7 @@ async fn health_and_queue_follow_the_runs() {
     assert!(
         health
             .iter()
-            .all(|c| c.status == flowscale::ContainerStatus::Idle)
+            .all(|c| c.status == flowscale::types::ContainerStatus::Idle)
     );
     let running = client
         .execute_workflow("slow", Inputs::new(), None)
@@ -174,7 +174,7 @@ async fn health_and_queue_follow_the_runs() {
     let health = client.check_health().await.unwrap();
     let busy = health
         .iter()
-        .filter(|c| c.status == flowscale::ContainerStatus::Running)
+        .filter(|c| c.status == flowscale::types::ContainerStatus::Running)
         .count();
     assert_eq!((health.len(), busy), (2, 1));
     let queue = client.get_queue().await.unwrap();
@@ -196,7 +196,7 @@ async fn health_and_queue_follow_the_runs() {
     assert!(
         health
             .iter()
-            .all(|c| c.status == flowscale::ContainerStatus::Idle)
+            .all(|c| c.status == flowscale::types::ContainerStatus::Idle)
     );
     // A finished run cannot be cancelled again.
     let err = client.cancel_run(&running.run_id).await.unwrap_err();

@@ -188,7 +188,9 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             report.count(JobStatus::Failed),
             report.count(JobStatus::Submitted),
             report.count(JobStatus::NotStarted),
-            args.output_dir.join(flowscale::MANIFEST_FILE).display()
+            args.output_dir
+                .join(flowscale::constants::MANIFEST_FILE)
+                .display()
         ));
         lines
     })?;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use flowscale::{ENV_API_KEY, ENV_API_URL};
+use flowscale::constants::{ENV_API_KEY, ENV_API_URL};
 
 use crate::exit::Failure;
 use crate::pod_choice::{self, Half, Pair, Place, Refusal, Source};

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use flowscale::{BatchEvent, Progress, RunEvent, SavedOutput, Transfer};
+use flowscale::types::Transfer;
+use flowscale::{BatchEvent, Progress, RunEvent, SavedOutput};
 use serde_json::json;
 
 /// Download progress is told at most this often per file (and always at its end).

@@ -30,7 +30,7 @@ pub fn login(
 ) -> Result<(), Failure> {
     let name = profile.unwrap_or(profiles::DEFAULT_PROFILE);
     let url = api_url
-        .or_else(|| std::env::var(flowscale::ENV_API_URL).ok())
+        .or_else(|| std::env::var(flowscale::constants::ENV_API_URL).ok())
         .map(|u| u.trim().to_owned())
         .filter(|u| !u.is_empty())
         .ok_or_else(|| {
@@ -65,7 +65,7 @@ fn login_key(given: LoginKey) -> Result<Secret, Failure> {
         );
         return Ok(key);
     }
-    if let Some(key) = std::env::var(flowscale::ENV_API_KEY)
+    if let Some(key) = std::env::var(flowscale::constants::ENV_API_KEY)
         .ok()
         .map(Secret::new)
         .filter(|k| !k.is_empty())

@@ -291,12 +291,12 @@ fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes, demo: Demo) -> Re
     output::note("in another shell:");
     output::line(format_args!(
         "export {}={}",
-        flowscale::ENV_API_URL,
+        flowscale::constants::ENV_API_URL,
         server.url()
     ));
     output::line(format_args!(
         "export {}={}",
-        flowscale::ENV_API_KEY,
+        flowscale::constants::ENV_API_KEY,
         server.api_key()
     ));
     loop {

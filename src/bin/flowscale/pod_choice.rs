@@ -60,10 +60,10 @@ impl Place {
             (Place::Flags { .. }, Half::Url) => "--api-url".to_owned(),
             (Place::Profile { name, .. }, _) => format!("profile `{name}`"),
             (Place::Environment, Half::Key) => {
-                format!("{} in the environment", flowscale::ENV_API_KEY)
+                format!("{} in the environment", flowscale::constants::ENV_API_KEY)
             }
             (Place::Environment, Half::Url) => {
-                format!("{} in the environment", flowscale::ENV_API_URL)
+                format!("{} in the environment", flowscale::constants::ENV_API_URL)
             }
             (Place::DotEnv(path), _) => path.clone(),
         }
@@ -79,8 +79,8 @@ impl Place {
             }
             Place::Environment => {
                 let var = match half {
-                    Half::Key => flowscale::ENV_API_KEY,
-                    Half::Url => flowscale::ENV_API_URL,
+                    Half::Key => flowscale::constants::ENV_API_KEY,
+                    Half::Url => flowscale::constants::ENV_API_URL,
                 };
                 json!({"kind": "environment", "name": var})
             }

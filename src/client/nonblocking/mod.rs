@@ -27,6 +27,20 @@ macro_rules! example {
     };
 }
 
+/// This client's types by their own names, for the shared source's public signatures:
+/// rustdoc shows a type as its signature spells it, and an alias would read as the other
+/// client's.
+macro_rules! client_type {
+    () => {
+        $crate::AsyncClient
+    };
+}
+macro_rules! builder_type {
+    () => {
+        $crate::AsyncClientBuilder
+    };
+}
+
 // The shared source, compiled here for this client.
 #[path = "../api.rs"]
 mod api;
@@ -49,7 +63,34 @@ mod outputs;
 mod pages;
 mod submit;
 
-pub use builder::ClientBuilder;
+/// Builds a client with non-default settings.
+///
+#[doc = example!({
+    "use std::time::Duration;"
+    "let client = flowscale::Client::builder()"
+    "    .api_key(\"your-api-key\")"
+    "    .base_url(\"https://your-pod.pod.flowscale.ai\")"
+    "    .connect_timeout(Duration::from_secs(5))"
+    "    .response_timeout(Duration::from_secs(120))"
+    "    .build()?;"
+} {
+    "use std::time::Duration;"
+    "let client = flowscale::AsyncClient::builder()"
+    "    .api_key(\"your-api-key\")"
+    "    .base_url(\"https://your-pod.pod.flowscale.ai\")"
+    "    .connect_timeout(Duration::from_secs(5))"
+    "    .response_timeout(Duration::from_secs(120))"
+    "    .build()?;"
+})]
+#[derive(Debug, Default)]
+#[must_use = "call .build() to get a client"]
+pub struct AsyncClientBuilder {
+    draft: crate::config::Draft,
+    http: Option<transport::CallerHttp>,
+}
+
+// The shared source (`src/client/`) names the types of the mode it is compiled for.
+use self::{AsyncClient as Client, AsyncClientBuilder as ClientBuilder};
 
 /// The async FlowScale client (feature `async`), on Tokio.
 ///
@@ -65,7 +106,7 @@ pub use builder::ClientBuilder;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
-pub struct Client {
+pub struct AsyncClient {
     http: transport::Http,
     gate: Arc<transport::Gate>,
     settings: Arc<crate::config::Settings>,
