@@ -178,6 +178,33 @@ pub use nonblocking::{AsyncClient, AsyncClientBuilder};
 #[cfg(feature = "async")]
 pub use transport::reqwest::install_crypto_provider;
 
+/// Guides: how to do each job with this crate, with examples that are compiled and tested
+/// as doc tests (they use both clients and the simulator: built with every feature, as on
+/// docs.rs).
+#[cfg(any(doc, all(feature = "blocking", feature = "async", feature = "mock")))]
+pub mod guide {
+    #![doc = "Guides: how to do each job with this crate. Each is a page of its own; their \
+              examples are compiled and run as doc tests."]
+    #[doc = include_str!("guide/client.md")]
+    pub mod client {}
+    #[doc = include_str!("guide/inputs.md")]
+    pub mod inputs {}
+    #[doc = include_str!("guide/waiting.md")]
+    pub mod waiting {}
+    #[doc = include_str!("guide/downloads.md")]
+    pub mod downloads {}
+    #[doc = include_str!("guide/batches.md")]
+    pub mod batches {}
+    #[doc = include_str!("guide/build_scripts.md")]
+    pub mod build_scripts {}
+    #[doc = include_str!("guide/errors.md")]
+    pub mod errors {}
+    #[doc = include_str!("guide/cli.md")]
+    pub mod cli {}
+    #[doc = include_str!("guide/testing.md")]
+    pub mod testing {}
+}
+
 /// The README's examples, compiled as doc tests so they stay true.
 #[cfg(all(doctest, feature = "blocking", feature = "async", feature = "mock"))]
 #[doc = include_str!("../README.md")]

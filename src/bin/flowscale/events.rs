@@ -1,6 +1,6 @@
 //! `--events`: one JSON object per line on stdout as things happen, for another program to
 //! follow a run or a batch. Every event has `"version"`, `"event"`, `"time"` (RFC 3339,
-//! UTC) and the run id or job name it is about; the README lists them.
+//! UTC) and the run id or job name it is about; the CLI guide (`flowscale::guide::cli`) lists them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

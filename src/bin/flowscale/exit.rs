@@ -3,7 +3,7 @@
 
 use flowscale::{Error, TransportErrorKind};
 
-/// Exit codes, as `--help` and the README document them.
+/// Exit codes, as `--help`, `flowscale man` and the CLI guide document them.
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_TIMEOUT: i32 = 3;
