@@ -268,7 +268,7 @@ impl Client {
         if flags.stop.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(Error::input("upload", crate::wire::upload::STOPPED));
         }
-        let sent_at = plan::now_secs();
+        let sent_at = super::lost::now_secs();
         let outcome = match self.send(req).await {
             Ok(resp) => response::execution(&resp),
             Err(e) => Err(e),

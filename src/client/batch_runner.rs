@@ -291,7 +291,7 @@ impl Client {
         };
         outcome.status = JobStatus::Submitted;
         let intent = outcome.record(&run.dir).map(|mut r| {
-            r.sent_at = Some(plan::now_secs());
+            r.sent_at = Some(super::lost::now_secs());
             r
         });
         if let Err(e) = self.append(run, intent).await {

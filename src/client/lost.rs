@@ -8,6 +8,14 @@ use crate::wire::error::Result;
 use crate::wire::query::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 use crate::wire::types::Run;
 
+/// Now, in seconds since the epoch (0 for a clock before 1970): when a submission is sent.
+/// Read here, by the client, and handed to the decisions as a value.
+pub(super) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The runs listed since a send time: oldest first, and whether the list reaches back past
 /// it (else a run not found may be further back than was read).
 pub(crate) struct Listed {

@@ -1,6 +1,8 @@
 //! The wait loop, written once and compiled into both clients: poll the run and its
 //! outputs until every output is ready, the run fails, or the deadline passes.
 
+use std::time::Instant;
+
 use super::{Client, maybe_async, transport};
 use crate::decide::wait::{Step, WaitOptions, Waiter, WorkflowResult};
 use crate::inputs::Inputs;
@@ -68,7 +70,7 @@ impl Client {
         // Dropped while waiting (`AsyncClient`), the run still reaches `on_orphaned_run`.
         let guard = self.watch_run(&exec);
         let workflow_id = exec.workflow_id.unwrap_or_else(|| workflow_id.to_owned());
-        let mut waiter = Waiter::new(options, exec.run_id, Some(workflow_id));
+        let mut waiter = Waiter::new(options, exec.run_id, Some(workflow_id), Instant::now());
         waiter.submitted(&exec.output_names);
         let result = self.wait(waiter).await;
         guard.disarm();
@@ -102,8 +104,13 @@ impl Client {
         options: &WaitOptions,
     ) -> Result<WorkflowResult> {
         request::require("run_id", run_id)?;
-        self.wait(Waiter::new(options, run_id.to_owned(), None))
-            .await
+        self.wait(Waiter::new(
+            options,
+            run_id.to_owned(),
+            None,
+            Instant::now(),
+        ))
+        .await
     }
 
     async fn wait(&self, waiter: Waiter<'_>) -> Result<WorkflowResult> {
@@ -122,11 +129,11 @@ impl Client {
             if let Some(stopped) = waiter.interrupted() {
                 return Err(stopped);
             }
-            let step = match waiter.before_poll() {
+            let step = match waiter.before_poll(Instant::now()) {
                 Some(step) => step,
                 None => {
                     let outcome = self.poll(&mut waiter).await;
-                    waiter.after_poll(outcome)?
+                    waiter.after_poll(outcome, Instant::now())?
                 }
             };
             match step {
@@ -143,7 +150,7 @@ impl Client {
                         let cancel = request::cancel(&self.settings.base_url, waiter.run_id());
                         let _ = self.send_by(cancel, Some(waiter.deadline())).await;
                     }
-                    return Err(waiter.timeout_error());
+                    return Err(waiter.timeout_error(Instant::now()));
                 }
             }
         }

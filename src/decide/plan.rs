@@ -213,10 +213,3 @@ pub(crate) fn created_secs(run: &Run) -> Option<u64> {
     let at = humantime::parse_rfc3339_weak(run.created_at.as_deref()?).ok()?;
     Some(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
 }
-
-/// Now, in seconds since the epoch (0 for a clock before 1970).
-pub(crate) fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}

@@ -325,8 +325,15 @@ pub(crate) struct Waiter<'a> {
 }
 
 impl<'a> Waiter<'a> {
-    pub fn new(options: &'a WaitOptions, run_id: String, workflow_id: Option<String>) -> Self {
-        let started = Instant::now();
+    /// The wait of `run_id`, starting `now` (the time is always an input here: the loop
+    /// that does the I/O reads the clock).
+    pub fn new(
+        options: &'a WaitOptions,
+        run_id: String,
+        workflow_id: Option<String>,
+        now: Instant,
+    ) -> Self {
+        let started = now;
         let deadline = clock::later(started, options.timeout);
         let reserve = if options.cancel_on_timeout {
             CANCEL_RESERVE.min(options.timeout / 10)
@@ -407,15 +414,15 @@ impl<'a> Waiter<'a> {
 
     /// What comes before the next poll: once, after a fresh submission, a pause (at most
     /// half the time left); `None` when the poll can go out now.
-    pub fn before_poll(&mut self) -> Option<Step> {
-        let left = self.time_left();
+    pub fn before_poll(&mut self, now: Instant) -> Option<Step> {
+        let left = self.time_left(now);
         if left.is_zero() {
             return Some(Step::TimedOut);
         }
         match self.first_delay.take() {
             Some(delay) if !delay.is_zero() => Some(Step::Sleep(delay.min(left / 2))),
             _ => {
-                self.poll_started = Some(Instant::now());
+                self.poll_started = Some(now);
                 None
             }
         }
@@ -518,14 +525,15 @@ impl<'a> Waiter<'a> {
     /// What to do after a poll: finish, sleep, or give up. A transient failure within the
     /// bound is retried (after a `Retrying` event) when the deadline leaves time for it;
     /// any other failure ends the wait.
-    pub fn after_poll(&mut self, outcome: Result<()>) -> Result<Step> {
+    pub fn after_poll(&mut self, outcome: Result<()>, now: Instant) -> Result<Step> {
         self.last_failure = None;
         let delay = match outcome {
             Ok(()) if self.is_complete() => return Ok(Step::Done),
             Ok(()) => {
                 self.poll_succeeded();
                 // The interval runs from the start of this poll, but a pause always follows.
-                let took = self.poll_started.map_or(Duration::ZERO, |t| t.elapsed());
+                let took = (self.poll_started)
+                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
                 self.interval.saturating_sub(took).max(MIN_POLL_INTERVAL)
             }
             Err(error) => {
@@ -535,7 +543,7 @@ impl<'a> Waiter<'a> {
                 let delay = error
                     .retry_after()
                     .map_or(self.interval, |d| d.max(self.interval));
-                if delay >= self.time_left() {
+                if delay >= self.time_left(now) {
                     // No retry can happen before the deadline: announce none.
                     return Ok(Step::TimedOut);
                 }
@@ -550,7 +558,7 @@ impl<'a> Waiter<'a> {
                 return Ok(Step::Sleep(delay));
             }
         };
-        match self.time_left() {
+        match self.time_left(now) {
             Duration::ZERO => Ok(Step::TimedOut),
             left => Ok(Step::Sleep(delay.min(left))),
         }
@@ -595,16 +603,16 @@ impl<'a> Waiter<'a> {
         self.news = false;
     }
 
-    /// Time left for polling.
-    pub fn time_left(&self) -> Duration {
-        self.poll_deadline.saturating_duration_since(Instant::now())
+    /// Time left for polling at `now`.
+    pub fn time_left(&self, now: Instant) -> Duration {
+        self.poll_deadline.saturating_duration_since(now)
     }
 
-    /// The error for a wait past its deadline.
-    pub fn timeout_error(&self) -> Error {
+    /// The error for a wait past its deadline, at `now`.
+    pub fn timeout_error(&self, now: Instant) -> Error {
         Error::Timeout {
             run_id: self.run_id.clone(),
-            elapsed: self.started.elapsed(),
+            elapsed: now.saturating_duration_since(self.started),
             last_status: self.status.clone(),
         }
     }
@@ -679,56 +687,62 @@ mod tests {
 
     #[test]
     fn a_fresh_run_is_first_polled_after_one_interval_and_only_then() {
+        let t0 = Instant::now();
         let options = WaitOptions::new()
             .timeout(Duration::from_secs(600))
             .poll_interval(Duration::from_secs(2));
-        let mut waiter = Waiter::new(&options, "r".into(), None);
+        let mut waiter = Waiter::new(&options, "r".into(), None, t0);
         waiter.submitted(&[]);
         assert!(
-            matches!(waiter.before_poll(), Some(Step::Sleep(d)) if d == Duration::from_secs(2))
+            matches!(waiter.before_poll(t0), Some(Step::Sleep(d)) if d == Duration::from_secs(2))
         );
-        assert!(waiter.before_poll().is_none(), "the pause is taken once");
+        assert!(waiter.before_poll(t0).is_none(), "the pause is taken once");
 
         // A run picked up again is polled at once.
-        let mut resumed = Waiter::new(&options, "r".into(), None);
-        assert!(resumed.before_poll().is_none());
+        let mut resumed = Waiter::new(&options, "r".into(), None, t0);
+        assert!(resumed.before_poll(t0).is_none());
     }
 
     #[test]
     fn the_first_poll_comes_by_half_the_deadline_or_at_once_when_asked() {
+        let t0 = Instant::now();
         let short = WaitOptions::new()
             .timeout(Duration::from_secs(4))
             .poll_interval(Duration::from_secs(60));
-        let mut waiter = Waiter::new(&short, "r".into(), None);
+        let mut waiter = Waiter::new(&short, "r".into(), None, t0);
         waiter.submitted(&[]);
         assert!(
-            matches!(waiter.before_poll(), Some(Step::Sleep(d)) if d <= Duration::from_secs(2))
+            matches!(waiter.before_poll(t0), Some(Step::Sleep(d)) if d <= Duration::from_secs(2))
         );
 
         let eager = WaitOptions::new().first_poll_after(Duration::ZERO);
-        let mut waiter = Waiter::new(&eager, "r".into(), None);
+        let mut waiter = Waiter::new(&eager, "r".into(), None, t0);
         waiter.submitted(&[]);
-        assert!(waiter.before_poll().is_none());
+        assert!(waiter.before_poll(t0).is_none());
     }
 
     #[test]
     fn polls_keep_their_interval_from_start_to_start() {
+        let t0 = Instant::now();
         let options = WaitOptions::new().poll_interval(Duration::from_secs(1));
-        let mut waiter = Waiter::new(&options, "r".into(), None);
-        assert!(waiter.before_poll().is_none());
-        std::thread::sleep(Duration::from_millis(30));
-        match waiter.after_poll(Ok(())).unwrap() {
-            Step::Sleep(d) => assert!(d <= Duration::from_millis(970), "{d:?}"),
+        let mut waiter = Waiter::new(&options, "r".into(), None, t0);
+        assert!(waiter.before_poll(t0).is_none());
+        // The poll took 30 ms: the pause is the rest of the interval, exactly.
+        match waiter
+            .after_poll(Ok(()), t0 + Duration::from_millis(30))
+            .unwrap()
+        {
+            Step::Sleep(d) => assert_eq!(d, Duration::from_millis(970)),
             _ => panic!("the wait goes on"),
         }
 
         // A poll slower than the interval is still followed by a pause.
         let options = WaitOptions::new().poll_interval(MIN_POLL_INTERVAL);
-        let mut waiter = Waiter::new(&options, "r".into(), None);
-        assert!(waiter.before_poll().is_none());
-        std::thread::sleep(MIN_POLL_INTERVAL * 2);
+        let mut waiter = Waiter::new(&options, "r".into(), None, t0);
+        assert!(waiter.before_poll(t0).is_none());
+        let late = t0 + MIN_POLL_INTERVAL * 2;
         assert!(
-            matches!(waiter.after_poll(Ok(())).unwrap(), Step::Sleep(d) if d == MIN_POLL_INTERVAL)
+            matches!(waiter.after_poll(Ok(()), late).unwrap(), Step::Sleep(d) if d == MIN_POLL_INTERVAL)
         );
     }
 }
