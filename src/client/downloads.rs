@@ -14,6 +14,7 @@ use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::files::save::{self, DownloadOptions};
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
+use crate::wire::link;
 use crate::wire::progress::Meter;
 use crate::wire::types::RunStatus;
 
@@ -59,7 +60,7 @@ impl Client {
         options: &DownloadOptions,
     ) -> Result<Vec<SavedOutput>> {
         for out in &result.outputs {
-            save::check_url(&out.download_url)?;
+            link::check_url(&out.download_url)?;
         }
         let dir = dir.as_ref();
         let suffixes = names::first_suffixes(result.outputs.iter().map(|o| o.name.as_str()));
@@ -211,13 +212,13 @@ impl Client {
         "println!(\"{bytes} bytes\");"
     })]
     pub async fn download(&self, url: &str, dest: impl AsRef<Path>) -> Result<u64> {
-        save::check_url(url)?;
+        link::check_url(url)?;
         let dest = dest.as_ref().to_path_buf();
         save::check_dest(&dest)?;
         let mut turn = Some(self.turn(url).await?);
         // A partial file of this link's (by its address without the signature) that a
         // killed process left is resumed.
-        let source = save::redact(url);
+        let source = link::redact(url);
         let (partial, file, mut part) = {
             let dest = dest.clone();
             transport::run_blocking(move || match PartialFile::create(&dest, &source) {
@@ -274,15 +275,15 @@ impl Client {
         "println!(\"{} bytes\", png.len());"
     })]
     pub async fn download_bytes(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>> {
-        save::check_url(url)?;
+        link::check_url(url)?;
         let _turn = self.turn(url).await?;
         let (head, body) = transport::fetch(&self.http, &self.settings, url, None).await?;
         if head.content_length.is_some_and(|n| n > max_bytes) {
             let kind = TransportErrorKind::BodyTooLarge { limit: max_bytes };
-            return Err(Error::transport(&save::redact(url), kind, None));
+            return Err(Error::transport(&link::redact(url), kind, None));
         }
         let bytes = transport::read_to_vec(url, body, max_bytes).await?;
-        save::check_length(url, bytes.len() as u64, head.content_length)?;
+        link::check_length(url, bytes.len() as u64, head.content_length)?;
         Ok(bytes)
     }
 
@@ -291,6 +292,6 @@ impl Client {
     pub(super) async fn turn(&self, url: &str) -> Result<transport::Pass<'_>> {
         transport::enter(&self.gate, None)
             .await
-            .ok_or_else(|| Error::transport(&save::redact(url), TransportErrorKind::Other, None))
+            .ok_or_else(|| Error::transport(&link::redact(url), TransportErrorKind::Other, None))
     }
 }

@@ -10,10 +10,10 @@ use std::time::Instant;
 use super::{Client, maybe_async, transport};
 use crate::decide::resume::{self, Answer, Part};
 use crate::decide::retry::Retrier;
-use crate::files::save;
 use crate::transport::DownloadHead;
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
+use crate::wire::link;
 use crate::wire::progress::Meter;
 
 /// Answers that did not continue the file (a `416`, a range that does not fit) are asked
@@ -84,7 +84,7 @@ impl Client {
                     *turn = None;
                     let name = link.output.as_deref().unwrap_or_default();
                     let fresh = self.fetch_output(name, None).await?.ok_or(e)?;
-                    save::check_url(&fresh.download_url)?;
+                    link::check_url(&fresh.download_url)?;
                     link.url = fresh.download_url;
                     *turn = Some(self.turn(&link.url).await?);
                     continue;
@@ -131,7 +131,7 @@ impl Client {
                 .map_err(|e| Error::io(target.path, e))?
                 .len();
             let failure = match outcome {
-                Ok(_) => return save::check_length(&link.url, part.have, total),
+                Ok(_) => return link::check_length(&link.url, part.have, total),
                 Err(e) => e,
             };
             if !resume::resumable(&failure) {
@@ -168,7 +168,7 @@ fn no_fit(url: &str, range: Option<&str>) -> Error {
         range.unwrap_or("none")
     );
     Error::transport(
-        &save::redact(url),
+        &link::redact(url),
         TransportErrorKind::Other,
         Some(Box::new(std::io::Error::other(reason))),
     )

@@ -16,7 +16,6 @@ use crate::decide::names::NameBook;
 use crate::decide::resume::Part;
 use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::wire::error::{Error, Result};
-use crate::wire::failure::TransportErrorKind;
 use crate::wire::progress::{Meter, Progress, ProgressCallback, Transfer};
 
 /// How many outputs `AsyncClient::download_outputs` saves at once by default.
@@ -283,19 +282,6 @@ impl Reserved {
     }
 }
 
-/// Checks a download URL before anything is sent.
-pub(crate) fn check_url(url: &str) -> Result<()> {
-    let lower = url.trim_start().to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") {
-        Ok(())
-    } else {
-        Err(Error::input(
-            "url",
-            format!("`{}` is not an http(s) URL", redact(url)),
-        ))
-    }
-}
-
 /// Checks the destination before anything is sent.
 pub(crate) fn check_dest(dest: &Path) -> Result<()> {
     if dest.file_name().is_none() || dest.is_dir() {
@@ -305,27 +291,4 @@ pub(crate) fn check_dest(dest: &Path) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// A URL without its query: presigned links carry their signature there.
-pub(crate) fn redact(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, _)) => format!("{base}?…"),
-        None => url.to_owned(),
-    }
-}
-
-/// Fails a download whose body was shorter or longer than its `Content-Length`.
-pub(crate) fn check_length(url: &str, written: u64, announced: Option<u64>) -> Result<u64> {
-    match announced {
-        Some(expected) if expected != written => Err(Error::transport(
-            &redact(url),
-            TransportErrorKind::Truncated {
-                received: written,
-                expected,
-            },
-            None,
-        )),
-        _ => Ok(written),
-    }
 }

@@ -2,9 +2,9 @@
 //! clients follow the same hops (API requests follow none: they carry the key).
 
 use super::MAX_DOWNLOAD_REDIRECTS;
-use crate::files::save;
 use crate::wire::error::Error;
 use crate::wire::failure::TransportErrorKind;
+use crate::wire::link;
 
 /// The statuses a redirect is followed for: 301, 302, 303, 307, 308 (not 300, whose
 /// `Location` is only a suggestion, nor 304, which is no redirect).
@@ -31,7 +31,7 @@ impl Hops {
         let Some(location) = location.filter(|_| followed(status)) else {
             return Ok(None);
         };
-        let fail = |kind| Error::transport(&save::redact(original), kind, None);
+        let fail = |kind| Error::transport(&link::redact(original), kind, None);
         if self.0 >= MAX_DOWNLOAD_REDIRECTS {
             return Err(fail(TransportErrorKind::TooManyRedirects));
         }

@@ -19,11 +19,11 @@ use super::{
 use crate::config::Settings;
 use crate::files::aligned;
 use crate::files::flush::Flusher;
-use crate::files::save;
 use crate::inputs::{FieldStream, ReaderSource};
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::{TransportErrorKind, classify_chain};
 use crate::wire::form::{self, Segment};
+use crate::wire::link;
 use crate::wire::progress::Meter;
 use crate::wire::request::{Method, Request, Response};
 use crate::wire::response;
@@ -380,7 +380,7 @@ pub(crate) async fn fetch(
     url: &str,
     range: Option<(u64, Option<&str>)>,
 ) -> Result<(DownloadHead, DownloadBody)> {
-    let redacted = save::redact(url);
+    let redacted = link::redact(url);
     let limit = settings.response_timeout;
     let get = |to: reqwest::Url| async {
         let mut get = http.get(to);
@@ -464,7 +464,7 @@ pub(crate) async fn save(
     let mut flusher = Flusher::new(&file);
     let mut file = tokio::fs::File::from_std(file);
     let mut written = 0u64;
-    let redacted = save::redact(url);
+    let redacted = link::redact(url);
     loop {
         let chunk = match next_chunk(&redacted, &mut body.resp, body.read_timeout).await {
             Ok(Some(chunk)) => chunk,
@@ -493,7 +493,7 @@ pub(crate) async fn save(
 /// Reads a download's body into memory, refusing more than `max` bytes.
 pub(crate) async fn read_to_vec(url: &str, mut body: DownloadBody, max: u64) -> Result<Vec<u8>> {
     let limit = body.read_timeout;
-    read_capped(&save::redact(url), &mut body.resp, max, limit).await
+    read_capped(&link::redact(url), &mut body.resp, max, limit).await
 }
 
 /// The bound on requests in flight: a semaphore for tasks.

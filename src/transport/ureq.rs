@@ -16,10 +16,10 @@ use super::{
 use crate::config::Settings;
 use crate::files::aligned::AlignedReader;
 use crate::files::flush::Flusher;
-use crate::files::save;
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::{TransportErrorKind, classify_chain};
 use crate::wire::form::Segment;
+use crate::wire::link;
 use crate::wire::progress::Meter;
 use crate::wire::request::{Method, Request, Response};
 use crate::wire::response;
@@ -157,7 +157,7 @@ pub(crate) fn fetch(
     url: &str,
     range: Option<(u64, Option<&str>)>,
 ) -> Result<(DownloadHead, DownloadBody)> {
-    let redacted = save::redact(url);
+    let redacted = link::redact(url);
     let get = |link: &str| {
         let mut get = http.get(link);
         if let Some((from, validator)) = range {
@@ -259,12 +259,12 @@ pub(crate) fn read_to_vec(url: &str, mut body: DownloadBody, max: u64) -> Result
     body.with_config()
         .limit(max)
         .read_to_vec()
-        .map_err(|e| failure(&save::redact(url), e))
+        .map_err(|e| failure(&link::redact(url), e))
 }
 
 /// An error while reading a body through ureq's `Read`: ureq's own error travels inside.
 fn read_failure(url: &str, e: io::Error) -> Error {
-    let redacted = save::redact(url);
+    let redacted = link::redact(url);
     let is_ureq = e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>());
     if is_ureq {
         let inner = e.into_inner().expect("checked above");

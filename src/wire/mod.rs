@@ -10,6 +10,7 @@ pub(crate) mod catalog;
 pub(crate) mod error;
 pub(crate) mod failure;
 pub(crate) mod form;
+pub(crate) mod link;
 pub(crate) mod progress;
 pub(crate) mod query;
 pub(crate) mod request;
