@@ -79,16 +79,11 @@ impl Inputs {
     }
 }
 
-/// Calls `each` with every field an input is sent as (`List` item *i* is `<name>_<i>`).
+/// Calls `each` with every field an input is sent as, through the one walker
+/// (`Input::fields`), so the check names what the form sends.
 fn fields(name: &str, input: &Input, each: &mut dyn FnMut(&str, &Input)) {
-    match input {
-        Input::Null => {}
-        Input::List(items) => {
-            for (i, item) in items.iter().enumerate() {
-                fields(&format!("{name}_{i}"), item, each);
-            }
-        }
-        one => each(name, one),
+    for (field, leaf) in input.fields(name) {
+        each(&field, leaf);
     }
 }
 

@@ -11,7 +11,7 @@ use ring::digest::{Context, SHA256};
 use crate::decide::record::Fingerprint;
 use crate::inputs::{Input, Inputs};
 use crate::wire::error::{Error, Result};
-use crate::wire::form::{field_text, file_naming, list_item_name};
+use crate::wire::form::{field_text, file_naming};
 
 /// Names the encoding below; a new encoding gets a new tag (and a new major version).
 const DOMAIN: &[u8] = b"flowscale-fingerprint-v1\0";
@@ -118,40 +118,38 @@ impl Inputs {
     }
 }
 
+/// The leaves of one input, through the one walker (`Input::fields`).
 fn flatten<'a>(name: String, input: &'a Input, out: &mut Vec<(String, Leaf<'a>)>) -> Result<()> {
-    if let Some(text) = field_text(input) {
-        out.push((name, Leaf::Text(text)));
-        return Ok(());
-    }
-    match input {
-        Input::List(items) => {
-            for (i, item) in items.iter().enumerate() {
-                flatten(list_item_name(&name, i), item, out)?;
+    for (field, leaf) in input.fields(&name) {
+        if let Some(text) = field_text(leaf) {
+            out.push((field, Leaf::Text(text)));
+            continue;
+        }
+        match leaf {
+            Input::File {
+                path,
+                filename,
+                content_type,
+            } => {
+                let (filename, content_type) =
+                    file_naming(&field, path, filename.clone(), content_type.clone())?;
+                out.push((
+                    field,
+                    Leaf::File {
+                        path,
+                        filename,
+                        content_type,
+                    },
+                ));
             }
+            Input::Reader(_) => {
+                return Err(Error::input(
+                    field,
+                    "a reader cannot be fingerprinted without consuming it; give it as a file path",
+                ));
+            }
+            _ => {}
         }
-        Input::File {
-            path,
-            filename,
-            content_type,
-        } => {
-            let (filename, content_type) =
-                file_naming(&name, path, filename.clone(), content_type.clone())?;
-            out.push((
-                name,
-                Leaf::File {
-                    path,
-                    filename,
-                    content_type,
-                },
-            ));
-        }
-        Input::Reader(_) => {
-            return Err(Error::input(
-                name,
-                "a reader cannot be fingerprinted without consuming it; give it as a file path",
-            ));
-        }
-        _ => {}
     }
     Ok(())
 }

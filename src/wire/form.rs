@@ -147,48 +147,45 @@ fn flatten_all(entries: Vec<(String, Input)>) -> Result<Vec<(String, Part)>> {
     Ok(parts)
 }
 
+/// The parts of one input, through the one walker (`Input::into_fields`).
 fn flatten(name: String, input: Input, out: &mut Vec<(String, Part)>) -> Result<()> {
-    if let Some(text) = field_text(&input) {
-        out.push((name, Part::Text(text)));
-        return Ok(());
-    }
-    let part = match input {
-        Input::List(items) => {
-            for (i, item) in items.into_iter().enumerate() {
-                flatten(list_item_name(&name, i), item, out)?;
-            }
-            return Ok(());
+    for (field, leaf) in input.into_fields(&name) {
+        if let Some(text) = field_text(&leaf) {
+            out.push((field, Part::Text(text)));
+            continue;
         }
-        Input::File {
-            path,
-            filename,
-            content_type,
-        } => {
-            let (filename, content_type) = file_naming(&name, &path, filename, content_type)?;
-            Part::File {
+        let part = match leaf {
+            Input::File {
                 path,
                 filename,
                 content_type,
+            } => {
+                let (filename, content_type) = file_naming(&field, &path, filename, content_type)?;
+                Part::File {
+                    path,
+                    filename,
+                    content_type,
+                }
             }
-        }
-        Input::Reader(r) => {
-            let content_type = r.content_type.unwrap_or_else(|| guess_type(&r.filename));
-            let filename = if r.filename.is_empty() {
-                name.clone()
-            } else {
-                r.filename
-            };
-            Part::Reader {
-                source: r.source,
-                filename,
-                content_type,
-                len: r.len,
+            Input::Reader(r) => {
+                let content_type = r.content_type.unwrap_or_else(|| guess_type(&r.filename));
+                let filename = if r.filename.is_empty() {
+                    field.clone()
+                } else {
+                    r.filename
+                };
+                Part::Reader {
+                    source: r.source,
+                    filename,
+                    content_type,
+                    len: r.len,
+                }
             }
-        }
-        // Text, numbers, booleans and JSON were sent above; null is dropped.
-        _ => return Ok(()),
-    };
-    out.push((name, part));
+            // Text, numbers, booleans and JSON were sent above; lists and null are walked.
+            _ => continue,
+        };
+        out.push((field, part));
+    }
     Ok(())
 }
 
@@ -250,10 +247,6 @@ pub(crate) fn python_float(x: f64) -> String {
 }
 
 /// The field name of item `i` of a list input: `<name>_<i>`.
-pub(crate) fn list_item_name(name: &str, i: usize) -> String {
-    format!("{name}_{i}")
-}
-
 /// A file part's filename (given, else the path's base name) and Content-Type (given, else
 /// guessed from the filename).
 pub(crate) fn file_naming(

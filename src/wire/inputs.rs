@@ -279,6 +279,58 @@ pub enum Input {
     Null,
 }
 
+/// How an input is sent, field by field: a `List`'s item *i* is the field `<name>_<i>`
+/// (items of items likewise), `Null` is sent as nothing, anything else as the one field
+/// `name`. The one walker over an input: the form, the fingerprint and the check against
+/// the catalog all take their fields from it, so the three can never disagree.
+impl Input {
+    /// The fields this input is sent as, borrowed, in order.
+    pub(crate) fn fields<'a>(&'a self, name: &str) -> Vec<(String, &'a Input)> {
+        let mut out = Vec::new();
+        walk(name.to_owned(), self, &mut |field, input| {
+            out.push((field, input))
+        });
+        out
+    }
+
+    /// The fields this input is sent as, owned, in order (for the form, which consumes
+    /// readers).
+    pub(crate) fn into_fields(self, name: &str) -> Vec<(String, Input)> {
+        let mut out = Vec::new();
+        walk_owned(name.to_owned(), self, &mut out);
+        out
+    }
+}
+
+/// The field of a list's item `i`.
+pub(crate) fn list_item_name(name: &str, i: usize) -> String {
+    format!("{name}_{i}")
+}
+
+fn walk<'a>(name: String, input: &'a Input, each: &mut dyn FnMut(String, &'a Input)) {
+    match input {
+        Input::Null => {}
+        Input::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(list_item_name(&name, i), item, each);
+            }
+        }
+        one => each(name, one),
+    }
+}
+
+fn walk_owned(name: String, input: Input, out: &mut Vec<(String, Input)>) {
+    match input {
+        Input::Null => {}
+        Input::List(items) => {
+            for (i, item) in items.into_iter().enumerate() {
+                walk_owned(list_item_name(&name, i), item, out);
+            }
+        }
+        one => out.push((name, one)),
+    }
+}
+
 impl Input {
     /// Whether encoding this input opens a file.
     pub(crate) fn opens_files(&self) -> bool {
