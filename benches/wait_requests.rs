@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use flowscale::mock::{MockServer, Workflow};
+use flowscale::mock::{MockServer, MockWorkflow};
 use flowscale::{Inputs, WaitOptions};
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ const INTERVAL: Duration = Duration::from_millis(200);
 fn server() -> MockServer {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .outputs(["image", "preview", "mask"])
             .queued_for(QUEUED)
             .duration(RUNNING),

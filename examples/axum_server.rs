@@ -86,11 +86,11 @@ fn json_of(v: impl serde::Serialize) -> Answer {
 }
 
 async fn health(State(s): State<AppState>) -> Answer {
-    json_of(s.client.check_health().await?)
+    json_of(s.client.health().await?)
 }
 
 async fn queue(State(s): State<AppState>) -> Answer {
-    json_of(s.client.get_queue().await?)
+    json_of(s.client.queue().await?)
 }
 
 #[derive(Deserialize)]
@@ -107,11 +107,11 @@ async fn runs(State(s): State<AppState>, Query(p): Query<Paging>) -> Answer {
     if let Some(g) = p.group_id {
         query = query.group_id(g);
     }
-    json_of(s.client.get_runs(&query).await?)
+    json_of(s.client.runs_page(&query).await?)
 }
 
 async fn run(State(s): State<AppState>, Path(run_id): Path<String>) -> Answer {
-    json_of(s.client.get_run(&run_id).await?)
+    json_of(s.client.run(&run_id).await?)
 }
 
 async fn cancel(State(s): State<AppState>, Path(run_id): Path<String>) -> Answer {
@@ -248,7 +248,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         let server = flowscale::mock::MockServer::start();
         server.register(
-            flowscale::mock::Workflow::new("demo")
+            flowscale::mock::MockWorkflow::new("demo")
                 .outputs(["image"])
                 .duration(Duration::from_secs(1)),
         );

@@ -34,12 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::temp_dir().join(format!("flowscale-openapi-flow-{}", std::process::id()));
 
     let client = flowscale::Client::from_env()?;
-    println!("blocking: {} containers", client.check_health()?.len());
-    client.get_queue()?;
+    println!("blocking: {} containers", client.health()?.len());
+    client.queue()?;
     let result = client.execute_workflow_and_wait(WORKFLOW, inputs(), Some(GROUP), &wait())?;
     let saved = client.download_outputs(&result, out.join("blocking"), &DownloadOptions::new())?;
-    let run = client.get_run(&result.run_id)?;
-    let page = client.get_runs(&RunsQuery::new().group_id(GROUP))?;
+    let run = client.run(&result.run_id)?;
+    let page = client.runs_page(&RunsQuery::new().group_id(GROUP))?;
     let all = client
         .runs(RunsQuery::new().group_id(GROUP).page_size(1))
         .collect::<flowscale::Result<Vec<_>>>()?;
@@ -57,16 +57,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     runtime.block_on(async {
         let client = flowscale::AsyncClient::from_env()?;
-        println!("async: {} containers", client.check_health().await?.len());
-        client.get_queue().await?;
+        println!("async: {} containers", client.health().await?.len());
+        client.queue().await?;
         let result = client
             .execute_workflow_and_wait(WORKFLOW, inputs(), Some(GROUP), &wait())
             .await?;
         let saved = client
             .download_outputs(&result, out.join("async"), &DownloadOptions::new())
             .await?;
-        let run = client.get_run(&result.run_id).await?;
-        let page = client.get_runs(&RunsQuery::new().group_id(GROUP)).await?;
+        let run = client.run(&result.run_id).await?;
+        let page = client.runs_page(&RunsQuery::new().group_id(GROUP)).await?;
         println!(
             "async: run {} {}, {} file(s), {} run(s) in the group",
             result.run_id,

@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
     };
 
-    for c in client.check_health()? {
+    for c in client.health()? {
         println!("  {}: {}", c.container, c.status);
     }
 

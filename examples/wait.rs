@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
 use flowscale::{Client, Error, Inputs, RunEvent, WaitOptions};
 
 fn progress(event: &RunEvent) {
@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let server = MockServer::start();
     server.register(
-        Workflow::new("upscale")
+        MockWorkflow::new("upscale")
             .outputs(["upscaled", "thumbnail"])
             .queued_for(Duration::from_millis(400))
             .duration(Duration::from_secs(2)),

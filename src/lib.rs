@@ -20,7 +20,7 @@
 //!     .set("text_51536", "a cat on a sofa")
 //!     .set("image_35728", Path::new("cat.png"));
 //! let run = client.execute_workflow("bncu0a1kipv", inputs, None)?;
-//! let details = client.get_run(&run.run_id)?;
+//! let details = client.run(&run.run_id)?;
 //! println!("run {} is {}", run.run_id, details.status);
 //! # Ok(())
 //! # }
@@ -38,11 +38,11 @@
 //! ```
 //! # #[cfg(all(feature = "blocking", feature = "mock"))] {
 //! use std::time::Duration;
-//! use flowscale::mock::{MockServer, Workflow};
+//! use flowscale::mock::{MockServer, MockWorkflow};
 //! use flowscale::{Inputs, WaitOptions};
 //!
 //! let server = MockServer::start();
-//! server.register(Workflow::new("bncu0a1kipv").outputs(["image"]));
+//! server.register(MockWorkflow::new("bncu0a1kipv").outputs(["image"]));
 //! let client = flowscale::Client::new(server.api_key(), server.url())?;
 //!
 //! let options = WaitOptions::new().poll_interval(Duration::from_millis(20));

@@ -55,7 +55,7 @@ mod blocking {
             .http_client(agent)
             .build()
             .unwrap();
-        let err = client.check_health().unwrap_err();
+        let err = client.health().unwrap_err();
         assert_eq!(err.to_string(), "FlowScale API error 401: Invalid API key");
         m.assert();
     }
@@ -80,7 +80,7 @@ mod blocking {
             .http_client(agent)
             .build()
             .unwrap();
-        let err = client.check_health().unwrap_err();
+        let err = client.health().unwrap_err();
         assert_eq!(err.status(), Some(302), "{err}");
         assert!(
             keys.lock().unwrap().is_empty(),
@@ -160,7 +160,7 @@ mod blocking {
         let calls: Vec<_> = (0..12)
             .map(|_| {
                 let client = client.clone();
-                std::thread::spawn(move || client.get_run("r1"))
+                std::thread::spawn(move || client.run("r1"))
             })
             .collect();
         for call in calls {
@@ -282,16 +282,16 @@ mod nonblocking {
             .http_client(http)
             .build()
             .unwrap();
-        let err = client.check_health().await.unwrap_err();
+        let err = client.health().await.unwrap_err();
         assert_eq!(err.to_string(), "FlowScale API error 401: Invalid API key");
         m.assert_async().await;
     }
 
     #[tokio::test]
     async fn a_submission_dropped_in_flight_hands_its_run_to_the_hook() {
-        use flowscale::mock::{Fault, MockServer, Route, Workflow};
+        use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
         let server = MockServer::start();
-        server.register(Workflow::new("wf"));
+        server.register(MockWorkflow::new("wf"));
         // The run is created, its answer held back: the caller gives up first, once the
         // pod has the run (3 s before its answer would come).
         server.fail_next(
@@ -359,7 +359,7 @@ mod nonblocking {
             .http_client(http)
             .build()
             .unwrap();
-        let err = client.check_health().await.unwrap_err();
+        let err = client.health().await.unwrap_err();
         assert_eq!(err.status(), Some(307), "{err}");
         assert!(
             keys.lock().unwrap().is_empty(),
@@ -463,15 +463,15 @@ mod nonblocking {
                 .set("a", 1)
                 .set("f", flowscale::Reader::from_async(&b"x"[..], "x.bin"))
         };
-        send(&client.check_health());
-        send(&client.get_queue());
+        send(&client.health());
+        send(&client.queue());
         send(&client.execute_workflow("wf", inputs(), None));
         send(&client.execute_workflow_and_wait("wf", inputs(), None, &options));
         send(&client.wait_for_run("r", &options));
-        send(&client.get_output("o"));
-        send(&client.get_run("r"));
+        send(&client.output("o"));
+        send(&client.run("r"));
         let query = flowscale::RunsQuery::new();
-        send(&client.get_runs(&query));
+        send(&client.runs_page(&query));
         send(&client.runs(query.clone()));
         send(&client.cancel_run("r"));
         send(&client.download("http://127.0.0.1:9/x", "x"));
@@ -566,7 +566,7 @@ mod nonblocking {
             .max_concurrent_requests(3)
             .build()
             .unwrap();
-        let calls = (0..12).map(|_| client.get_run("r1"));
+        let calls = (0..12).map(|_| client.run("r1"));
         for outcome in futures_util::future::join_all(calls).await {
             outcome.unwrap();
         }

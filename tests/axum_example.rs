@@ -7,7 +7,7 @@ mod axum_server;
 
 use std::time::Duration;
 
-use flowscale::mock::{MockServer, Workflow};
+use flowscale::mock::{MockServer, MockWorkflow};
 use serde_json::Value;
 
 fn agent() -> ureq::Agent {
@@ -27,7 +27,7 @@ fn read(mut resp: ureq::http::Response<ureq::Body>) -> (u16, Value) {
 fn the_example_service_serves_every_route() {
     let sim = MockServer::start();
     sim.register(
-        Workflow::new("demo")
+        MockWorkflow::new("demo")
             .required_input("text_1")
             .outputs(["image"])
             .duration(Duration::from_millis(50)),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use flowscale::Inputs;
 use flowscale::build::BuildCache;
-use flowscale::mock::{MockServer, Workflow};
+use flowscale::mock::{MockServer, MockWorkflow};
 
 mod common;
 
@@ -56,7 +56,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn two_build_scripts_at_once_pay_once_and_keep_one_copy() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("asset")
+        MockWorkflow::new("asset")
             .outputs(["image"])
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(500)),

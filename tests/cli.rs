@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use flowscale::mock::{Fault, MockServer, Route, Workflow, demo_workflows};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route, demo_workflows};
 use serde_json::Value;
 
 mod common;
@@ -21,9 +21,9 @@ fn simulator() -> MockServer {
     for workflow in demo_workflows() {
         server.register(workflow);
     }
-    server.register(Workflow::new("slow").duration(Duration::from_secs(120)));
+    server.register(MockWorkflow::new("slow").duration(Duration::from_secs(120)));
     server.register(
-        Workflow::new("quick")
+        MockWorkflow::new("quick")
             .outputs(["image", "preview"])
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(100)),
@@ -457,7 +457,7 @@ fn a_file_can_come_from_stdin_and_a_literal_at_sign_from_a_double_one() {
 fn batch_over_a_folder_is_cut_short_then_resumed_without_paying_twice() {
     let server = simulator();
     server.register(
-        Workflow::new("per-file")
+        MockWorkflow::new("per-file")
             .outputs(["image"])
             .queued_for(Duration::ZERO)
             // Far longer than the first run's waits, even when a busy disk makes each
@@ -1490,7 +1490,7 @@ fn login_saves_a_private_profile_that_a_named_run_uses_whole() {
 fn two_batches_started_together_on_one_directory_pay_once_per_job() {
     let server = simulator();
     server.register(
-        Workflow::new("pair")
+        MockWorkflow::new("pair")
             .outputs(["image"])
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(400)),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
 use serde_json::Value;
 
 const SECRET: &str = "crash-secret";
@@ -53,7 +53,7 @@ fn simulator(outputs: &[&str], at: At) -> MockServer {
     let server = MockServer::start();
     server.set_api_key(SECRET);
     server.register(
-        Workflow::new("crash")
+        MockWorkflow::new("crash")
             .outputs(outputs.iter().copied())
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(300))

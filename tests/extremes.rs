@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use flowscale::mock::{MockServer, Workflow};
+use flowscale::mock::{MockServer, MockWorkflow};
 use flowscale::{DownloadOptions, Error, RetryPolicy, RunsQuery, WaitOptions};
 use proptest::prelude::*;
 
@@ -120,7 +120,7 @@ fn knobs() -> impl Strategy<Value = Knobs> {
 fn simulator() -> MockServer {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(1)),
     );
@@ -205,7 +205,7 @@ proptest! {
             let _ = std::fs::remove_dir_all(&dir);
         }
         typed(waited);
-        typed(client.get_runs(&RunsQuery::new().page(k.page).page_size(k.page_size)));
+        typed(client.runs_page(&RunsQuery::new().page(k.page).page_size(k.page_size)));
     }
 
     #[test]
@@ -237,7 +237,7 @@ proptest! {
                 let _ = std::fs::remove_dir_all(&dir);
             }
             typed(waited);
-            typed(client.get_runs(&RunsQuery::new().page(k.page).page_size(k.page_size)).await);
+            typed(client.runs_page(&RunsQuery::new().page(k.page).page_size(k.page_size)).await);
         });
     }
 }

@@ -1,7 +1,7 @@
 //! The simulator's own contract, checked with raw HTTP (requests no SDK client would send).
 #![cfg(feature = "mock")]
 
-use flowscale::mock::{DEFAULT_API_KEY, MockServer, Workflow};
+use flowscale::mock::{DEFAULT_API_KEY, MockServer, MockWorkflow};
 use serde_json::Value;
 
 fn call(method: &str, url: &str, key: Option<&str>) -> (u16, Value) {
@@ -43,7 +43,7 @@ fn keys_are_checked_on_api_routes_only() {
 #[test]
 fn validation_errors_look_like_fastapi() {
     let server = MockServer::start();
-    server.register(Workflow::new("wf"));
+    server.register(MockWorkflow::new("wf"));
     let key = Some(DEFAULT_API_KEY);
     let (status, body) = call("POST", &format!("{}/api/v1/runs", server.url()), key);
     assert_eq!(status, 422);
@@ -78,7 +78,7 @@ fn a_run_moves_through_its_statuses_on_the_clock() {
     use std::time::Duration;
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .queued_for(Duration::from_millis(100))
             .duration(Duration::from_millis(100)),
     );
@@ -123,7 +123,7 @@ fn keys(v: &Value) -> Vec<String> {
 fn the_default_shapes_are_the_union_of_every_documented_one_and_strict_shapes_stay() {
     use flowscale::mock::Shapes;
     let server = MockServer::start();
-    server.register(Workflow::new("wf").outputs(["image"]));
+    server.register(MockWorkflow::new("wf").outputs(["image"]));
     let key = Some(DEFAULT_API_KEY);
     let base = server.url().to_owned();
     let shapes = |label: &str| {

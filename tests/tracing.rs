@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
 use flowscale::{Inputs, WaitOptions};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -54,7 +54,7 @@ fn requests_waits_and_retries_are_traced_without_secrets() {
     let server = MockServer::start();
     server.set_api_key("trace-secret-key");
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(100)),
     );
@@ -62,14 +62,14 @@ fn requests_waits_and_retries_are_traced_without_secrets() {
     tracing::subscriber::with_default(collector.clone(), || {
         let client = flowscale::Client::new("trace-secret-key", server.url()).unwrap();
         server.fail_next(Route::Health, 1, Fault::Status(503));
-        client.check_health().unwrap();
+        client.health().unwrap();
         server.fail_next(Route::Run, 1, Fault::Status(502));
         let options = WaitOptions::new().poll_interval(Duration::from_millis(50));
         let inputs = Inputs::new().set("prompt", "a very private prompt");
         let result = client
             .execute_workflow_and_wait("wf", inputs, None, &options)
             .unwrap();
-        client.get_output(&result.outputs[0].name).unwrap();
+        client.output(&result.outputs[0].name).unwrap();
     });
     let lines = collector.0.lock().unwrap().join("\n");
     assert!(
@@ -107,7 +107,7 @@ fn requests_waits_and_retries_are_traced_without_secrets() {
 fn a_pod_without_a_catalog_is_said_once_not_on_every_run() {
     let server = MockServer::start();
     server.serve_shapes(flowscale::mock::Shapes::Spec);
-    server.register(Workflow::new("wf"));
+    server.register(MockWorkflow::new("wf"));
     let collector = Collector::default();
     tracing::subscriber::with_default(collector.clone(), || {
         let client = flowscale::Client::builder()

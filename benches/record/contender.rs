@@ -68,11 +68,11 @@ fn blocking(job: &str, args: &[String]) {
         ("get-run", [base, n]) => {
             let client = check(Client::new(KEY, base));
             for _ in 0..n.parse::<u32>().unwrap() {
-                check(client.get_run("r1"));
+                check(client.run("r1"));
             }
         }
         ("raw-get-run", [base, n]) => {
-            // The transport alone, doing what `get_run` does: one GET with the key, the
+            // The transport alone, doing what `run` does: one GET with the key, the
             // body read and decoded into a `Run`, on one keep-alive agent.
             let agent = ureq::Agent::new_with_defaults();
             let url = format!("{base}/api/v1/runs/r1");
@@ -94,7 +94,7 @@ fn blocking(job: &str, args: &[String]) {
         ("per-call", [what, base, n]) => {
             let client = check(Client::new(KEY, base));
             let call = || match what.as_str() {
-                "get-run" => drop(check(client.get_run("r1"))),
+                "get-run" => drop(check(client.run("r1"))),
                 _ => drop(check(client.execute_workflow("wf", execute_inputs(), None))),
             };
             report(time_calls(n, call));
@@ -205,7 +205,7 @@ async fn asynchronous(job: &str, args: &[String]) {
         ("get-run", [base, n]) => {
             let client = check(AsyncClient::new(KEY, base));
             for _ in 0..n.parse::<u32>().unwrap() {
-                check(client.get_run("r1").await);
+                check(client.run("r1").await);
             }
         }
         ("fan-out", [base, key, waits, poll_ms]) => fan_out(base, key, waits, poll_ms).await,
@@ -234,7 +234,7 @@ async fn asynchronous(job: &str, args: &[String]) {
             for i in 0..WARM_UP + n.parse::<u32>().unwrap() {
                 let start = std::time::Instant::now();
                 match what.as_str() {
-                    "get-run" => drop(check(client.get_run("r1").await)),
+                    "get-run" => drop(check(client.run("r1").await)),
                     _ => drop(check(
                         client.execute_workflow("wf", execute_inputs(), None).await,
                     )),

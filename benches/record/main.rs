@@ -54,7 +54,7 @@ fn simulator(args: &[String]) {
     let run_ms: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let server = flowscale::mock::MockServer::start();
     server.register(
-        flowscale::mock::Workflow::new("fanout")
+        flowscale::mock::MockWorkflow::new("fanout")
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(run_ms)),
     );
@@ -493,7 +493,7 @@ fn get_runs(base: &str, dir: &Path, n: u64, python: Option<&str>) -> Table {
         let script = format!(
             "from flowscale import FlowscaleAPI\n\
              api = FlowscaleAPI('bench-key', {base:?})\n\
-             for _ in range({n}):\n    api.get_run('r1')"
+             for _ in range({n}):\n    api.run('r1')"
         );
         contenders.push(Contender::new(format!("Python SDK {version}"), move || {
             python_script(&script)
@@ -555,7 +555,7 @@ fn per_call(base: &str, n: u64, reps: usize) {
             });
             let us = |ns: u64| ns as f64 / 1000.0;
             let call = if what == "get-run" {
-                "`get_run`"
+                "`run`"
             } else {
                 "`execute_workflow`"
             };

@@ -140,15 +140,16 @@ impl Client {
     /// The state of every ComfyUI container of the pod.
     ///
     #[doc = example!(client {
-        "for c in client.check_health()? {"
+        "for c in client.health()? {"
         "    println!(\"{}: {}\", c.container, c.status);"
         "}"
     } {
-        "for c in client.check_health().await? {"
+        "for c in client.health().await? {"
         "    println!(\"{}: {}\", c.container, c.status);"
         "}"
     })]
-    pub async fn check_health(&self) -> Result<Vec<ContainerHealth>> {
+    #[doc(alias = "check_health")]
+    pub async fn health(&self) -> Result<Vec<ContainerHealth>> {
         let resp = self.send(request::health(&self.settings.base_url)).await?;
         response::data(&resp)
     }
@@ -156,17 +157,18 @@ impl Client {
     /// The ComfyUI queue of every container: what runs and what waits.
     ///
     #[doc = example!(client {
-        "for c in client.get_queue()? {"
+        "for c in client.queue()? {"
         "    println!(\"{}: {} running, {} pending\", c.container,"
         "        c.queue.queue_running.len(), c.queue.queue_pending.len());"
         "}"
     } {
-        "for c in client.get_queue().await? {"
+        "for c in client.queue().await? {"
         "    println!(\"{}: {} running, {} pending\", c.container,"
         "        c.queue.queue_running.len(), c.queue.queue_pending.len());"
         "}"
     })]
-    pub async fn get_queue(&self) -> Result<Vec<ContainerQueue>> {
+    #[doc(alias = "get_queue")]
+    pub async fn queue(&self) -> Result<Vec<ContainerQueue>> {
         let resp = self.send(request::queue(&self.settings.base_url)).await?;
         response::data(&resp)
     }
@@ -357,21 +359,22 @@ impl Client {
     /// [`Error::RunTimedOut`](crate::Error::RunTimedOut) when its run timed out (HTTP 408).
     ///
     #[doc = example!(client {
-        "match client.get_output(\"filename_prefix_58358_5WWF7GQUYF\")? {"
+        "match client.output(\"filename_prefix_58358_5WWF7GQUYF\")? {"
         "    Some(out) => println!(\"ready: {}\", out.download_url),"
         "    None => println!(\"not ready yet\"),"
         "}"
     } {
-        "match client.get_output(\"filename_prefix_58358_5WWF7GQUYF\").await? {"
+        "match client.output(\"filename_prefix_58358_5WWF7GQUYF\").await? {"
         "    Some(out) => println!(\"ready: {}\", out.download_url),"
         "    None => println!(\"not ready yet\"),"
         "}"
     })]
-    pub async fn get_output(&self, name: &str) -> Result<Option<Output>> {
+    #[doc(alias = "get_output")]
+    pub async fn output(&self, name: &str) -> Result<Option<Output>> {
         self.fetch_output(name, None).await
     }
 
-    /// `get_output`, answered by `deadline`.
+    /// `output`, answered by `deadline`.
     pub(super) async fn fetch_output(
         &self,
         name: &str,
@@ -386,17 +389,18 @@ impl Client {
     /// One run, with its status, inputs and outputs.
     ///
     #[doc = example!(client {
-        "let run = client.get_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\")?;"
+        "let run = client.run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\")?;"
         "println!(\"{} is {}\", run.id.unwrap_or_default(), run.status);"
     } {
-        "let run = client.get_run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\").await?;"
+        "let run = client.run(\"808f34d0-ef97-4b78-a00f-1268077ea6db\").await?;"
         "println!(\"{} is {}\", run.id.unwrap_or_default(), run.status);"
     })]
-    pub async fn get_run(&self, run_id: &str) -> Result<Run> {
+    #[doc(alias = "get_run")]
+    pub async fn run(&self, run_id: &str) -> Result<Run> {
         self.fetch_run(run_id, None).await
     }
 
-    /// `get_run`, answered by `deadline`.
+    /// `run`, answered by `deadline`.
     pub(super) async fn fetch_run(&self, run_id: &str, deadline: Option<Instant>) -> Result<Run> {
         request::require("run_id", run_id)?;
         let req = request::run(&self.settings.base_url, run_id);
@@ -412,18 +416,19 @@ impl Client {
     ///
     #[doc = example!(client {
         "use flowscale::{RunsQuery, SortBy};"
-        "let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50))?;"
+        "let page = client.runs_page(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50))?;"
         "for run in &page.runs {"
         "    println!(\"{} {}\", run.id.as_deref().unwrap_or(\"-\"), run.status);"
         "}"
     } {
         "use flowscale::{RunsQuery, SortBy};"
-        "let page = client.get_runs(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50)).await?;"
+        "let page = client.runs_page(&RunsQuery::new().sort_by(SortBy::StartedAt).page_size(50)).await?;"
         "for run in &page.runs {"
         "    println!(\"{} {}\", run.id.as_deref().unwrap_or(\"-\"), run.status);"
         "}"
     })]
-    pub async fn get_runs(&self, query: &RunsQuery) -> Result<RunPage> {
+    #[doc(alias = "get_runs")]
+    pub async fn runs_page(&self, query: &RunsQuery) -> Result<RunPage> {
         query.validate()?;
         let resp = self
             .send(request::runs(&self.settings.base_url, query))

@@ -91,7 +91,7 @@ impl Client {
         dir: impl AsRef<Path>,
         options: &DownloadOptions,
     ) -> Result<Vec<SavedOutput>> {
-        let run = self.get_run(run_id).await?;
+        let run = self.run(run_id).await?;
         if run.status != RunStatus::Completed {
             // Said without naming a function: the tool shows this message too.
             let why = match run.status.is_failure() {
@@ -108,7 +108,7 @@ impl Client {
         }
         let mut outputs = Vec::new();
         for name in &run.output_names {
-            let Some(out) = self.get_output(name).await? else {
+            let Some(out) = self.output(name).await? else {
                 return Err(Error::input(
                     "run_id",
                     format!("output {name} of run {run_id} is not ready yet"),

@@ -39,7 +39,7 @@ impl Client {
         let mut runs = Vec::new();
         let mut reached_back = false;
         for page in 1..=plan::LOST_SUBMISSION_PAGES {
-            let listed = self.get_runs(&query.clone().page(page)).await?.runs;
+            let listed = self.runs_page(&query.clone().page(page)).await?.runs;
             let full = listed.len() >= MAX_PAGE_SIZE as usize;
             reached_back = !full
                 || listed

@@ -8,12 +8,12 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use flowscale::mock::{MockServer, Workflow};
+//! use flowscale::mock::{MockServer, MockWorkflow};
 //! use flowscale::{Inputs, WaitOptions};
 //!
 //! let server = MockServer::start();
 //! server.register(
-//!     Workflow::new("txt2img")
+//!     MockWorkflow::new("txt2img")
 //!         .required_input("text_1")
 //!         .outputs(["image"])
 //!         .duration(Duration::from_millis(50)),
@@ -36,6 +36,6 @@ mod vocabulary;
 
 pub use server::MockServer;
 pub use vocabulary::{
-    DEFAULT_API_KEY, Fault, RecordedFile, RecordedRequest, Route, Shapes, StoredRunInfo, Workflow,
-    demo_workflows,
+    DEFAULT_API_KEY, Fault, MockWorkflow, RecordedFile, RecordedRequest, Route, Shapes,
+    StoredRunInfo, demo_workflows,
 };

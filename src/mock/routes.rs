@@ -15,7 +15,7 @@ use futures_util::stream;
 use serde_json::{Value, json};
 
 use super::state::{State as Sim, download_url};
-use super::vocabulary::{Fault, RecordedFile, RecordedRequest, Route, Shapes, Workflow};
+use super::vocabulary::{Fault, MockWorkflow, RecordedFile, RecordedRequest, Route, Shapes};
 use crate::wire::catalog::ValueKind;
 use crate::wire::types::RunStatus;
 
@@ -333,7 +333,7 @@ enum Field<'a> {
 }
 
 impl<'a> CatalogEntry<'a> {
-    fn of(w: &'a Workflow, shapes: Shapes) -> Self {
+    fn of(w: &'a MockWorkflow, shapes: Shapes) -> Self {
         let inputs = Ordered(
             w.inputs
                 .iter()
@@ -494,7 +494,7 @@ async fn execute(State(state): State<Shared>, req: Request) -> Response {
     };
     let group_id = query_value(req.uri(), "group_id");
     let Some(workflow) = lock(&state).workflows.get(&workflow_id).cloned() else {
-        return error(404, &format!("Workflow {workflow_id} not found"));
+        return error(404, &format!("MockWorkflow {workflow_id} not found"));
     };
     let (fields, files) = match read_form(req).await {
         Ok(form) => form,

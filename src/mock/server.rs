@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::routes;
 use super::state::{self, State};
 use super::vocabulary::{
-    DEFAULT_API_KEY, Fault, RecordedRequest, Route, Shapes, StoredRunInfo, Workflow,
+    DEFAULT_API_KEY, Fault, MockWorkflow, RecordedRequest, Route, Shapes, StoredRunInfo,
 };
 
 /// A running simulator. Stops when dropped.
@@ -116,7 +116,7 @@ impl MockServer {
     }
 
     /// Adds (or replaces) a workflow.
-    pub fn register(&self, workflow: Workflow) -> &Self {
+    pub fn register(&self, workflow: MockWorkflow) -> &Self {
         self.state().workflows.insert(workflow.id.clone(), workflow);
         self
     }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use super::vocabulary::{Fault, RecordedFile, RecordedRequest, Route, Shapes, Workflow};
+use super::vocabulary::{Fault, MockWorkflow, RecordedFile, RecordedRequest, Route, Shapes};
 use crate::wire::types::RunStatus;
 
 /// One run the simulator knows.
@@ -188,7 +188,7 @@ pub(crate) struct PendingFault {
 pub(crate) struct State {
     pub api_key: String,
     pub base_url: String,
-    pub workflows: HashMap<String, Workflow>,
+    pub workflows: HashMap<String, MockWorkflow>,
     /// Every run, oldest first (never removed, so the indexes below stay valid).
     pub runs: Vec<StoredRun>,
     /// Where each run is in `runs`, by id: thousands of concurrent waits poll their runs,
@@ -254,7 +254,7 @@ impl State {
     /// Creates a run of `workflow`.
     pub fn create_run(
         &mut self,
-        workflow: &Workflow,
+        workflow: &MockWorkflow,
         group_id: Option<String>,
         fields: Vec<(String, String)>,
         files: Vec<RecordedFile>,

@@ -13,8 +13,8 @@ pub const DEFAULT_API_KEY: &str = "mock-api-key";
 /// A workflow the simulator can run: the inputs it requires, the outputs it produces, and
 /// how its runs unfold over time.
 #[derive(Clone, Debug)]
-#[must_use = "a Workflow does nothing until registered with MockServer::register"]
-pub struct Workflow {
+#[must_use = "a MockWorkflow does nothing until registered with MockServer::register"]
+pub struct MockWorkflow {
     pub(crate) id: String,
     pub(crate) name: Option<String>,
     pub(crate) description: Option<String>,
@@ -27,11 +27,11 @@ pub struct Workflow {
     pub(crate) output_size: Option<usize>,
 }
 
-impl Workflow {
+impl MockWorkflow {
     /// A workflow with one output (`output`), whose runs wait 20 ms in the queue, run for
     /// 200 ms and complete.
     pub fn new(id: impl Into<String>) -> Self {
-        Workflow {
+        MockWorkflow {
             id: id.into(),
             name: None,
             description: None,
@@ -66,7 +66,7 @@ impl Workflow {
 
     /// An input that must be present (else POST /runs answers 422 like FastAPI). Its kind in
     /// the catalog is told by its name, as ComfyUI's are: `image_*`, `video_*` and
-    /// `audio_*` are files of that kind, anything else text; [`Workflow::input`] sets
+    /// `audio_*` are files of that kind, anything else text; [`MockWorkflow::input`] sets
     /// another.
     pub fn required_input(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
@@ -137,7 +137,7 @@ impl Workflow {
         self
     }
 
-    /// Runs never complete: past their running time, `get_output` answers 408.
+    /// Runs never complete: past their running time, `output` answers 408.
     pub fn times_out(mut self) -> Self {
         self.times_out = true;
         self
@@ -174,16 +174,16 @@ fn kind_of_name(name: &str) -> ValueKind {
 ///   two outputs, runs 1.5 s;
 /// - `wf1`: two outputs, runs 200 ms;
 /// - `failing`: every run fails.
-pub fn demo_workflows() -> Vec<Workflow> {
+pub fn demo_workflows() -> Vec<MockWorkflow> {
     vec![
-        Workflow::new("bncu0a1kipv")
+        MockWorkflow::new("bncu0a1kipv")
             .name("Text to Image")
             .description("Renders an image from a prompt.")
             .input("text_51536", ValueKind::Text)
             .input("seed_3", ValueKind::Number)
             .outputs(["filename_prefix"])
             .duration(Duration::from_secs(2)),
-        Workflow::new("demo-img2img")
+        MockWorkflow::new("demo-img2img")
             .name("Image to Image")
             .description("Repaints an image as a prompt says.")
             .required_input("text_51536")
@@ -191,8 +191,8 @@ pub fn demo_workflows() -> Vec<Workflow> {
             .outputs(["filename_prefix", "preview"])
             .queued_for(Duration::from_millis(300))
             .duration(Duration::from_millis(1500)),
-        Workflow::new("wf1").outputs(["image", "preview"]),
-        Workflow::new("failing").fails(),
+        MockWorkflow::new("wf1").outputs(["image", "preview"]),
+        MockWorkflow::new("failing").fails(),
     ]
 }
 

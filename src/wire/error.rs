@@ -147,7 +147,7 @@ pub enum Error {
         status: RunStatus,
     },
 
-    /// The server reported (HTTP 408 from `get_output`) that the run producing this output
+    /// The server reported (HTTP 408 from `output`) that the run producing this output
     /// timed out on FlowScale's side.
     #[error("the run producing output `{output}` timed out on the FlowScale side")]
     #[non_exhaustive]

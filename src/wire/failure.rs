@@ -78,7 +78,7 @@ impl TransportErrorKind {
 /// | no answer in time; connection closed before the answer was whole | yes |
 /// | TLS failure; an answer over the size limit or not its announced length; too many redirects; anything unnamed | no |
 /// | HTTP 425, 429, 500, 502, 503, 504 | yes |
-/// | any other status (408 from `get_output` means the run timed out: final) | no |
+/// | any other status (408 from `output` means the run timed out: final) | no |
 /// | input, decode, file system, configuration, a run's own end | no |
 pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 425 | 429 | 500 | 502 | 503 | 504)

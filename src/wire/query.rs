@@ -105,7 +105,7 @@ impl FromStr for SortOrder {
 /// The largest page size the server accepts.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-/// What [`get_runs`](crate::Client::get_runs) asks for: sorting, paging and an optional group.
+/// What [`runs_page`](crate::Client::runs_page) asks for: sorting, paging and an optional group.
 ///
 /// ```
 /// use flowscale::{RunsQuery, SortBy, SortOrder};
@@ -117,7 +117,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 ///     .page_size(25);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use = "a RunsQuery does nothing until passed to get_runs or runs"]
+#[must_use = "a RunsQuery does nothing until passed to runs_page or runs"]
 pub struct RunsQuery {
     pub(crate) sort_by: SortBy,
     pub(crate) sort_order: SortOrder,

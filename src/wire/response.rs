@@ -161,7 +161,7 @@ pub(crate) fn run_page(resp: &Response) -> Result<RunPage> {
     Ok(RunPage::from_parts(data, meta))
 }
 
-/// Decodes `get_output`'s answer: 204 is "not ready", 408 "the run timed out".
+/// Decodes `output`'s answer: 204 is "not ready", 408 "the run timed out".
 pub(crate) fn output(resp: &Response, name: &str) -> Result<Option<Output>> {
     match resp.status {
         204 => Ok(None),
@@ -189,7 +189,7 @@ fn decode_error(resp: &Response, e: serde_json::Error) -> Error {
 
 /// The error an error answer stands for, when a retry policy could act on it (the
 /// statuses of `failure::retryable`); `None` for the rest (successes, and answers that are
-/// final: 4xx, 408 from `get_output`, 501...).
+/// final: 4xx, 408 from `output`, 501...).
 pub(crate) fn retryable_status(resp: &Response) -> Option<Error> {
     crate::wire::failure::retryable_status(resp.status).then(|| api_error(resp))
 }

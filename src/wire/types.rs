@@ -121,7 +121,7 @@ impl RunStatus {
     }
 }
 
-/// Health of one ComfyUI container, from [`check_health`](crate::Client::check_health).
+/// Health of one ComfyUI container, from [`health`](crate::Client::health).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ContainerHealthWire")]
 #[non_exhaustive]
@@ -157,7 +157,7 @@ impl From<ContainerHealthWire> for ContainerHealth {
     }
 }
 
-/// The ComfyUI queue of one container, from [`get_queue`](crate::Client::get_queue).
+/// The ComfyUI queue of one container, from [`queue`](crate::Client::queue).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ContainerQueueWire")]
 #[non_exhaustive]
@@ -272,7 +272,7 @@ impl Execution {
     }
 }
 
-/// A finished output, from [`get_output`](crate::Client::get_output).
+/// A finished output, from [`output`](crate::Client::output).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Output {
@@ -283,12 +283,12 @@ pub struct Output {
     pub generation_status: String,
 }
 
-/// One run, from [`get_run`](crate::Client::get_run) or [`get_runs`](crate::Client::get_runs).
+/// One run, from [`run`](crate::Client::run) or [`runs_page`](crate::Client::runs_page).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Run {
     /// The run id (`_id` on the wire). FlowScale's OpenAPI file describes runs without it:
-    /// `get_run` then gives the id it asked for, and in a list (`get_runs`, `runs`) a run
+    /// `run` then gives the id it asked for, and in a list (`runs_page`, `runs`) a run
     /// the server sent without one has `None`, rather than an id made up.
     #[serde(rename = "_id", alias = "id", alias = "run_id", default)]
     pub id: Option<String>,
@@ -309,7 +309,7 @@ pub struct Run {
     /// The files it produced so far.
     #[serde(default, deserialize_with = "null_as_default")]
     pub outputs: Vec<RunOutput>,
-    /// The names of the outputs it produces (no extension); pass them to `get_output`.
+    /// The names of the outputs it produces (no extension); pass them to `output`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub output_names: Vec<String>,
     /// When it was created (ISO-8601).
@@ -356,7 +356,7 @@ pub struct RunOutput {
     pub url: Option<String>,
 }
 
-/// One page of runs, from [`get_runs`](crate::Client::get_runs).
+/// One page of runs, from [`runs_page`](crate::Client::runs_page).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RunPage {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flowscale::mock::{MockServer, Workflow};
+use flowscale::mock::{MockServer, MockWorkflow};
 use flowscale::{Batch, BatchEvent, Error, Inputs, Job, JobStatus, WaitOptions};
 
 use super::{Client, case, maybe_async};
@@ -32,7 +32,7 @@ fn jobs(first_text: &str) -> Vec<Job> {
 async fn a_stopped_batch_resumes_without_submitting_anything_twice() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .required_input("text_1")
             .outputs(["image"])
             .queued_for(Duration::ZERO)
@@ -147,7 +147,7 @@ async fn a_stopped_batch_resumes_without_submitting_anything_twice() {
 fn quick_server() -> (MockServer, Client) {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .outputs(["image"])
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(50)),
@@ -250,7 +250,7 @@ async fn identical_inputs_under_two_names_are_two_runs_and_one_name_twice_is_ref
 async fn a_revoked_key_leaves_the_job_submitted_and_the_next_run_attaches() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .outputs(["image"])
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(300)),

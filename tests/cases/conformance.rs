@@ -70,17 +70,17 @@ async fn replay(call: &Value) -> Vec<Seen> {
     let client = Client::new("test-key-123", server.url()).unwrap();
     let s = |k: &str| call[k].as_str();
     match s("call").unwrap() {
-        "check_health" => drop(client.check_health().await.unwrap()),
-        "get_queue" => drop(client.get_queue().await.unwrap()),
+        "check_health" => drop(client.health().await.unwrap()),
+        "get_queue" => drop(client.queue().await.unwrap()),
         "execute_workflow" => drop(
             client
                 .execute_workflow(s("workflow_id").unwrap(), inputs_of(call), s("group_id"))
                 .await
                 .unwrap(),
         ),
-        "get_output" => drop(client.get_output(s("filename").unwrap()).await.unwrap()),
+        "get_output" => drop(client.output(s("filename").unwrap()).await.unwrap()),
         "cancel_run" => drop(client.cancel_run(s("run_id").unwrap()).await.unwrap()),
-        "get_run" => drop(client.get_run(s("run_id").unwrap()).await.unwrap()),
+        "get_run" => drop(client.run(s("run_id").unwrap()).await.unwrap()),
         "get_runs" => {
             let mut q = RunsQuery::new();
             if let Some(p) = call["page"].as_u64() {
@@ -98,7 +98,7 @@ async fn replay(call: &Value) -> Vec<Seen> {
             if let Some(g) = s("group_id") {
                 q = q.group_id(g);
             }
-            drop(client.get_runs(&q).await.unwrap())
+            drop(client.runs_page(&q).await.unwrap())
         }
         other => panic!("unknown call {other}"),
     }

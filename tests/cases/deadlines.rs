@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
 use flowscale::{Error, RunEvent, WaitOptions};
 
 use super::{Client, case, maybe_async};
@@ -27,7 +27,7 @@ fn client_of(server: &MockServer) -> Client {
 #[maybe_async]
 async fn wait_through(fault: Fault) {
     let server = MockServer::start();
-    server.register(Workflow::new("wf").duration(Duration::from_secs(60)));
+    server.register(MockWorkflow::new("wf").duration(Duration::from_secs(60)));
     let run = client_of(&server)
         .execute_workflow("wf", [("a", 1)], None)
         .await
@@ -94,7 +94,7 @@ async fn a_server_that_never_answers_ends_at_the_deadline() {
 async fn a_zero_poll_interval_does_not_spin() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(500)),
     );
@@ -117,7 +117,7 @@ async fn a_zero_poll_interval_does_not_spin() {
 #[case]
 async fn the_last_status_is_typed() {
     let server = MockServer::start();
-    server.register(Workflow::new("wf").duration(Duration::from_secs(60)));
+    server.register(MockWorkflow::new("wf").duration(Duration::from_secs(60)));
     let options = WaitOptions::new().timeout(Duration::from_secs(2));
     let err = client_of(&server)
         .execute_workflow_and_wait("wf", [("a", 1)], None, &options)

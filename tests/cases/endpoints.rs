@@ -27,7 +27,7 @@ async fn check_health_decodes_both_key_names() {
             {"container": "container #3", "status": "warming_up", "extra": 1}
         ])))
         .create();
-    let health = client(server.url()).check_health().await.unwrap();
+    let health = client(server.url()).health().await.unwrap();
     m.assert();
     assert_eq!(health.len(), 3);
     assert_eq!(health[0].container, "container #1");
@@ -57,7 +57,7 @@ async fn get_queue_decodes_running_and_pending() {
             {"comfy_uri": "http://c2", "queue": {"queue_running": [], "queue_pending": null}}
         ])))
         .create();
-    let queue = client(server.url()).get_queue().await.unwrap();
+    let queue = client(server.url()).queue().await.unwrap();
     m.assert();
     assert_eq!(queue[0].container, "container #1");
     assert_eq!(queue[0].queue.queue_running[0].prompt_id(), Some(RUN_ID));
@@ -163,12 +163,12 @@ async fn get_output_ready_pending_and_timed_out() {
         .with_body(r#"{"status":"error","errors":"Run timed out"}"#)
         .create();
     let client = client(server.url());
-    let out = client.get_output("out_1").await.unwrap().unwrap();
+    let out = client.output("out_1").await.unwrap().unwrap();
     assert_eq!(out.download_url, "https://s3.example/out_1.png?sig=1");
     assert_eq!(out.generation_status, "success");
-    let pending_answer = client.get_output("out_2").await.unwrap();
+    let pending_answer = client.output("out_2").await.unwrap();
     assert_eq!(pending_answer, None);
-    let err = client.get_output("out_3").await.unwrap_err();
+    let err = client.output("out_3").await.unwrap_err();
     assert!(
         matches!(&err, Error::RunTimedOut { output, .. } if output == "out_3"),
         "{err:?}"
@@ -188,7 +188,7 @@ async fn get_run_decodes_a_full_run() {
         .match_header("x-api-key", KEY)
         .with_body(ok(run_json(RUN_ID, "running")))
         .create();
-    let run = client(server.url()).get_run(RUN_ID).await.unwrap();
+    let run = client(server.url()).run(RUN_ID).await.unwrap();
     m.assert();
     assert_eq!(run.id.as_deref(), Some(RUN_ID));
     assert_eq!(run.status, RunStatus::Running);
@@ -211,7 +211,7 @@ async fn get_run_tolerates_nulls_and_unknown_status() {
             "output_names": null, "workflow_id": null
         })))
         .create();
-    let run = client(server.url()).get_run("r-1").await.unwrap();
+    let run = client(server.url()).run("r-1").await.unwrap();
     assert_eq!(run.status, RunStatus::Other("paused_by_admin".into()));
     assert!(!run.status.is_finished());
     assert!(run.inputs.is_empty() && run.outputs.is_empty() && run.output_names.is_empty());
@@ -239,7 +239,7 @@ async fn get_runs_sends_every_paging_field() {
         .create();
     let client = client(server.url());
     let page = client
-        .get_runs(
+        .runs_page(
             &RunsQuery::new()
                 .sort_by(SortBy::StartedAt)
                 .sort_order(SortOrder::Asc)
@@ -249,7 +249,7 @@ async fn get_runs_sends_every_paging_field() {
         )
         .await
         .unwrap();
-    let _ = client.get_runs(&RunsQuery::new()).await.unwrap();
+    let _ = client.runs_page(&RunsQuery::new()).await.unwrap();
     m.assert();
     assert_eq!(page.runs.len(), 2);
     assert_eq!(page.runs[1].status, RunStatus::Failed);
@@ -279,7 +279,7 @@ async fn get_runs_reads_the_old_shape() {
         ))
         .create();
     let page = client(server.url())
-        .get_runs(&RunsQuery::new().group_id("g1"))
+        .runs_page(&RunsQuery::new().group_id("g1"))
         .await
         .unwrap();
     assert_eq!(page.runs[0].status, RunStatus::Queued);
@@ -304,7 +304,7 @@ async fn get_runs_checks_paging_before_sending() {
         (RunsQuery::new().page_size(101), "page_size"),
         (RunsQuery::new().group_id(""), "group_id"),
     ] {
-        let err = client.get_runs(&query).await.unwrap_err();
+        let err = client.runs_page(&query).await.unwrap_err();
         assert!(
             matches!(&err, Error::Input { field: f, .. } if f == field),
             "{err:?}"
@@ -341,13 +341,13 @@ async fn ids_are_checked_and_escaped() {
         .with_body(ok(run_json("a/b", "completed")))
         .create();
     let client = client(server.url());
-    let run = client.get_run("a/b").await.unwrap();
+    let run = client.run("a/b").await.unwrap();
     assert_eq!(run.id.as_deref(), Some("a/b"));
     m.assert();
     for err in [
-        client.get_run(" ").await.unwrap_err(),
+        client.run(" ").await.unwrap_err(),
         client.cancel_run("").await.unwrap_err(),
-        client.get_output("").await.unwrap_err(),
+        client.output("").await.unwrap_err(),
         client
             .execute_workflow("", flowscale::Inputs::new(), None)
             .await

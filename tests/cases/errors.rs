@@ -19,7 +19,7 @@ async fn auth_errors_carry_status_and_message() {
         .create();
     let err = Client::new(KEY, server.url())
         .unwrap()
-        .check_health()
+        .health()
         .await
         .unwrap_err();
     match &err {
@@ -76,7 +76,7 @@ async fn html_502_shows_status_and_snippet() {
         .create();
     let err = Client::new(KEY, server.url())
         .unwrap()
-        .get_queue()
+        .queue()
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(502));
@@ -107,13 +107,13 @@ async fn undecodable_answers_are_decode_errors() {
         .create();
     let client = Client::new(KEY, server.url()).unwrap();
     for id in ["a", "b", "c"] {
-        let err = client.get_run(id).await.unwrap_err();
+        let err = client.run(id).await.unwrap_err();
         assert!(
             matches!(err, Error::Decode { status: 200, .. }),
             "{id}: {err:?}"
         );
     }
-    let err = client.get_run("a").await.unwrap_err();
+    let err = client.run("a").await.unwrap_err();
     assert!(err.to_string().contains("this is not json"));
 }
 
@@ -146,7 +146,7 @@ async fn unreachable_server_is_a_transport_error_without_the_key() {
         .unwrap()
         .port();
     let client = Client::new("super-secret-key", format!("http://127.0.0.1:{port}")).unwrap();
-    let err = client.check_health().await.unwrap_err();
+    let err = client.health().await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
     let text = format!("{err} {err:?} {client:?}");
@@ -172,7 +172,7 @@ async fn redirects_are_not_followed_so_the_key_stays_home() {
         .create();
     let err = Client::new(KEY, server.url())
         .unwrap()
-        .check_health()
+        .health()
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(302));
@@ -222,7 +222,7 @@ async fn builder_settings_are_used() {
         .response_timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap();
-    let health = client.check_health().await.unwrap();
+    let health = client.health().await.unwrap();
     assert!(health.is_empty());
     m.assert();
 }
@@ -253,11 +253,7 @@ async fn transport_errors_name_their_cause_without_repeating_it() {
     use std::error::Error as _;
 
     let url = crate::common::closed_port_url();
-    let err = Client::new(KEY, &url)
-        .unwrap()
-        .check_health()
-        .await
-        .unwrap_err();
+    let err = Client::new(KEY, &url).unwrap().health().await.unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("request to {url}/api/v1/comfy/health failed: connection refused")
@@ -273,7 +269,7 @@ async fn transport_errors_name_their_cause_without_repeating_it() {
         .response_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let err = client.get_run("r1").await.unwrap_err();
+    let err = client.run("r1").await.unwrap_err();
     match &err {
         Error::Transport { kind, .. } => assert_eq!(*kind, TransportErrorKind::Timeout),
         other => panic!("{other:?}"),
@@ -355,7 +351,7 @@ async fn an_answer_sent_before_the_upload_was_read_is_the_error_every_time() {
     // The simulator refuses a wrong key before it reads the body, and closes; an 8 MiB
     // file is still going out. What the call returns is the server's 403, every time.
     let server = flowscale::mock::MockServer::start();
-    server.register(flowscale::mock::Workflow::new("wf"));
+    server.register(flowscale::mock::MockWorkflow::new("wf"));
     let dir = crate::common::fresh_dir("early-answer");
     let file = dir.join("big.png");
     std::fs::write(&file, vec![7u8; 8 << 20]).unwrap();
@@ -389,10 +385,10 @@ async fn an_answer_sent_before_the_upload_was_read_is_the_error_every_time() {
 #[maybe_async]
 #[case]
 async fn failures_sort_themselves_the_same_way_in_both_clients() {
-    use flowscale::mock::{Fault, MockServer, Route, Workflow};
+    use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
     use flowscale::{RetryPolicy, WaitOptions};
     let server = MockServer::start();
-    server.register(Workflow::new("slow").duration(Duration::from_secs(60)));
+    server.register(MockWorkflow::new("slow").duration(Duration::from_secs(60)));
     let client = Client::builder()
         .api_key(server.api_key())
         .base_url(server.url())
@@ -424,10 +420,10 @@ async fn failures_sort_themselves_the_same_way_in_both_clients() {
 
     // Rate limited, a server error.
     server.fail_next(Route::Health, 1, Fault::Status(429));
-    let err = client.check_health().await.unwrap_err();
+    let err = client.health().await.unwrap_err();
     assert!(err.is_rate_limited() && err.is_retryable(), "{err:?}");
     server.fail_next(Route::Health, 1, Fault::Status(503));
-    let err = client.check_health().await.unwrap_err();
+    let err = client.health().await.unwrap_err();
     assert!(err.is_server_error() && !err.is_auth(), "{err:?}");
 
     // The key revoked during a wait: auth, and the 403 and its message are in the message.
@@ -457,6 +453,6 @@ async fn failures_sort_themselves_the_same_way_in_both_clients() {
 
     // Nobody there.
     let gone = Client::new(KEY, crate::common::closed_port_url()).unwrap();
-    let err = gone.check_health().await.unwrap_err();
+    let err = gone.health().await.unwrap_err();
     assert!(err.is_connect() && !err.is_auth(), "{err:?}");
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
 use flowscale::types::Transfer;
 use flowscale::{
     DownloadOptions, Error, Inputs, Progress, TransportErrorKind, WaitOptions, WorkflowResult,
@@ -155,7 +155,7 @@ async fn overwrite_replaces_existing_files_but_never_a_sibling() {
 async fn a_run_finished_earlier_is_saved_with_real_extensions_and_progress() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .outputs(["image", "preview"])
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(50)),
@@ -223,7 +223,7 @@ fn assert_monotonic_to_the_total(reports: &[Progress]) {
 async fn a_download_truncated_on_every_attempt_leaves_nothing() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .queued_for(Duration::ZERO)
             .duration(Duration::from_millis(20)),
     );
@@ -418,7 +418,7 @@ async fn a_partial_file_a_killed_process_left_is_taken_over_under_the_same_name(
 async fn a_second_save_keeps_what_is_there_when_asked_and_numbers_it_otherwise() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .outputs(["image", "mask"])
             .queued_for(Duration::ZERO)
             .duration(Duration::ZERO),

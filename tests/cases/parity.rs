@@ -106,7 +106,7 @@ async fn a_redirect_loop_is_too_many_redirects() {
 async fn no_answer_is_a_timeout_waiting_for_the_response() {
     // Accepts, reads the request, never answers.
     let silent = raw_server(Vec::new(), LIFE);
-    let err = quick(&silent).get_run("r1").await.unwrap_err();
+    let err = quick(&silent).run("r1").await.unwrap_err();
     let (kind, message) = transport(&err);
     assert_eq!(kind, TransportErrorKind::Timeout);
     assert_eq!(
@@ -122,7 +122,7 @@ async fn a_body_that_stalls_is_a_timeout() {
     let mut reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"status\":".to_vec();
     reply.truncate(reply.len());
     let stalling = raw_server(reply, LIFE);
-    let err = quick(&stalling).get_run("r1").await.unwrap_err();
+    let err = quick(&stalling).run("r1").await.unwrap_err();
     let (kind, message) = transport(&err);
     assert_eq!(kind, TransportErrorKind::Timeout);
     assert_eq!(
@@ -140,7 +140,7 @@ async fn a_connection_closed_mid_body_is_said_so() {
     reply.extend_from_slice(b"{\"status\":");
     // The script closes the connection after its reply.
     let cut = scripted_server(vec![reply], LIFE);
-    let err = quick(&cut).get_run("r1").await.unwrap_err();
+    let err = quick(&cut).run("r1").await.unwrap_err();
     let (kind, message) = transport(&err);
     assert_eq!(kind, TransportErrorKind::ConnectionClosed);
     assert_eq!(
@@ -184,7 +184,7 @@ async fn an_upload_the_server_stops_reading_is_a_timeout() {
 async fn tls_to_a_server_without_it_fails_the_handshake() {
     let plain = raw_server(http_reply("200 OK", &[], b"{}"), LIFE);
     let https = plain.replacen("http://", "https://", 1);
-    let err = quick(&https).get_run("r1").await.unwrap_err();
+    let err = quick(&https).run("r1").await.unwrap_err();
     let (kind, message) = transport(&err);
     assert!(matches!(kind, TransportErrorKind::Tls { .. }), "{kind:?}");
     assert_eq!(
@@ -251,7 +251,7 @@ async fn a_connection_never_completed_is_a_connect_timeout() {
         .retry(flowscale::RetryPolicy::none())
         .build()
         .unwrap();
-    let err = client.get_run("r1").await.unwrap_err();
+    let err = client.run("r1").await.unwrap_err();
     let (kind, message) = transport(&err);
     assert_eq!(kind, TransportErrorKind::ConnectTimeout);
     assert_eq!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Client, case, maybe_async};
 use crate::common::fresh_dir;
-use flowscale::mock::{Fault, MockServer, RecordedRequest, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, RecordedRequest, Route};
 use flowscale::{DownloadOptions, Progress, WaitOptions, WorkflowResult};
 
 const SIZE: usize = 300_000;
@@ -16,7 +16,7 @@ const SIZE: usize = 300_000;
 #[maybe_async]
 async fn finished_run(server: &MockServer) -> (Client, WorkflowResult) {
     server.register(
-        Workflow::new("big")
+        MockWorkflow::new("big")
             .outputs(["video"])
             .output_size(SIZE)
             .queued_for(Duration::ZERO)

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
 use flowscale::{Error, RetryPolicy, TransportErrorKind};
 
 use super::{Client, case, maybe_async};
@@ -28,9 +28,7 @@ fn client_with(server: &MockServer, policy: RetryPolicy) -> Client {
 async fn a_get_that_meets_a_502_succeeds_on_the_retry() {
     let server = MockServer::start();
     server.fail_next(Route::Health, 1, Fault::BadGatewayHtml);
-    let health = client_with(&server, RetryPolicy::new())
-        .check_health()
-        .await;
+    let health = client_with(&server, RetryPolicy::new()).health().await;
     assert!(health.is_ok(), "{health:?}");
     assert_eq!(count(&server, "GET", "/api/v1/comfy/health"), 2);
 }
@@ -41,7 +39,7 @@ async fn retries_stop_at_the_policy_and_can_be_turned_off() {
     let server = MockServer::start();
     server.fail_next(Route::Queue, 10, Fault::Status(503));
     let quick = RetryPolicy::new().base_delay(Duration::from_millis(10));
-    let err = client_with(&server, quick).get_queue().await.unwrap_err();
+    let err = client_with(&server, quick).queue().await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(
         count(&server, "GET", "/api/v1/comfy/queue"),
@@ -50,7 +48,7 @@ async fn retries_stop_at_the_policy_and_can_be_turned_off() {
     );
 
     let err = client_with(&server, RetryPolicy::none())
-        .get_queue()
+        .queue()
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -73,9 +71,7 @@ async fn retry_after_is_honoured_in_seconds() {
         },
     );
     let started = Instant::now();
-    let health = client_with(&server, RetryPolicy::new())
-        .check_health()
-        .await;
+    let health = client_with(&server, RetryPolicy::new()).health().await;
     assert!(health.is_ok(), "{health:?}");
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -97,7 +93,7 @@ async fn retry_after_is_honoured_as_an_http_date() {
         Duration::from_secs(30),
     );
     let started = Instant::now();
-    let health = Client::new(KEY, url).unwrap().check_health().await;
+    let health = Client::new(KEY, url).unwrap().health().await;
     assert_eq!(health.unwrap().len(), 1);
     // Second-granular dates: 2 s ahead is more than 1 s away.
     assert!(
@@ -111,7 +107,7 @@ async fn retry_after_is_honoured_as_an_http_date() {
 #[case]
 async fn starting_a_run_is_never_sent_twice() {
     let server = MockServer::start();
-    server.register(Workflow::new("wf"));
+    server.register(MockWorkflow::new("wf"));
     server.fail_next(Route::Execute, 1, Fault::Status(500));
     let err = client_with(&server, RetryPolicy::new())
         .execute_workflow("wf", [("a", 1)], None)
@@ -132,7 +128,7 @@ async fn a_server_that_never_answers_times_out_within_the_bound() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = client.get_run("r1").await.unwrap_err();
+    let err = client.run("r1").await.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -166,7 +162,7 @@ async fn a_server_that_drips_one_byte_a_second_times_out() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = client.check_health().await.unwrap_err();
+    let err = client.health().await.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -184,7 +180,7 @@ async fn a_server_that_drips_one_byte_a_second_times_out() {
 #[case]
 async fn a_body_cut_off_mid_json_is_retried_then_reported() {
     let server = MockServer::start();
-    server.register(Workflow::new("wf").duration(Duration::from_secs(60)));
+    server.register(MockWorkflow::new("wf").duration(Duration::from_secs(60)));
     let run = client_with(&server, RetryPolicy::new())
         .execute_workflow("wf", [("a", 1)], None)
         .await
@@ -192,7 +188,7 @@ async fn a_body_cut_off_mid_json_is_retried_then_reported() {
     let path = format!("/api/v1/runs/{}", run.run_id);
     server.fail_next(Route::Run, 1, Fault::TruncateBody);
     let fetched = client_with(&server, RetryPolicy::new())
-        .get_run(&run.run_id)
+        .run(&run.run_id)
         .await;
     let seen = count(&server, "GET", &path);
     assert!(fetched.is_ok(), "{fetched:?} after {seen} requests");
@@ -200,7 +196,7 @@ async fn a_body_cut_off_mid_json_is_retried_then_reported() {
 
     server.fail_next(Route::Run, 1, Fault::TruncateBody);
     let err = client_with(&server, RetryPolicy::none())
-        .get_run(&run.run_id)
+        .run(&run.run_id)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
@@ -217,11 +213,7 @@ async fn invalid_utf8_in_an_error_body_is_still_a_readable_error() {
         )],
         Duration::from_secs(30),
     );
-    let err = Client::new(KEY, url)
-        .unwrap()
-        .check_health()
-        .await
-        .unwrap_err();
+    let err = Client::new(KEY, url).unwrap().health().await.unwrap_err();
     assert_eq!(err.status(), Some(400));
     assert!(err.to_string().contains("bad"), "{err}");
 }

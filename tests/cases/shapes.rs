@@ -108,10 +108,10 @@ async fn containers_are_named_by_any_key_servers_use_even_several_at_once() {
         ])))
         .create();
     let client = Client::new(KEY, server.url()).unwrap();
-    let health = client.check_health().await.unwrap();
+    let health = client.health().await.unwrap();
     assert_eq!(health[0].container, "http://c1:8188");
     assert_eq!(health[1].container, "container #2");
-    let queue = client.get_queue().await.unwrap();
+    let queue = client.queue().await.unwrap();
     assert_eq!(queue[0].container, "http://c1:8188");
     assert_eq!(queue[1].container, "container #2");
 }
@@ -122,7 +122,7 @@ async fn containers_are_named_by_any_key_servers_use_even_several_at_once() {
 #[maybe_async]
 #[case]
 async fn the_whole_flow_works_in_every_shape_mode() {
-    use flowscale::mock::{MockServer, Shapes, Workflow};
+    use flowscale::mock::{MockServer, MockWorkflow, Shapes};
     use flowscale::{DownloadOptions, Inputs, RunsQuery, WaitOptions};
     use std::time::Duration;
 
@@ -130,18 +130,18 @@ async fn the_whole_flow_works_in_every_shape_mode() {
         let server = MockServer::start();
         server.serve_shapes(shapes);
         server.register(
-            Workflow::new("wf")
+            MockWorkflow::new("wf")
                 .outputs(["image", "preview"])
                 .queued_for(Duration::ZERO)
                 .duration(Duration::from_millis(50)),
         );
         let client = Client::new(server.api_key(), server.url()).unwrap();
-        let health = client.check_health().await.unwrap();
+        let health = client.health().await.unwrap();
         assert!(
             health.iter().all(|c| !c.container.is_empty()),
             "{shapes:?}: {health:?}"
         );
-        let queue = client.get_queue().await.unwrap();
+        let queue = client.queue().await.unwrap();
         assert!(
             queue.iter().all(|c| !c.container.is_empty()),
             "{shapes:?}: {queue:?}"
@@ -166,7 +166,7 @@ async fn the_whole_flow_works_in_every_shape_mode() {
             "{shapes:?}"
         );
 
-        let run = client.get_run(&result.run_id).await.unwrap();
+        let run = client.run(&result.run_id).await.unwrap();
         assert_eq!(
             run.id.as_deref(),
             Some(result.run_id.as_str()),
@@ -174,7 +174,7 @@ async fn the_whole_flow_works_in_every_shape_mode() {
         );
         assert_eq!(run.status, flowscale::RunStatus::Completed);
         let page = client
-            .get_runs(&RunsQuery::new().group_id("g1"))
+            .runs_page(&RunsQuery::new().group_id("g1"))
             .await
             .unwrap();
         assert_eq!(page.runs.len(), 1, "{shapes:?}");

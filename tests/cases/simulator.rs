@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Client, case, maybe_async};
 use crate::common::fixture;
-use flowscale::mock::{Fault, MockServer, Route, Workflow};
+use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
 use flowscale::{Error, Inputs, RunEvent, RunStatus, RunsQuery, SortBy, SortOrder, WaitOptions};
 
 #[allow(unused_imports)]
@@ -33,14 +33,14 @@ fn quick() -> WaitOptions {
 }
 
 /// A workflow whose runs are done as soon as they start.
-fn instant(id: &str) -> Workflow {
-    Workflow::new(id)
+fn instant(id: &str) -> MockWorkflow {
+    MockWorkflow::new(id)
         .queued_for(Duration::ZERO)
         .duration(Duration::ZERO)
 }
 
-fn img2img() -> Workflow {
-    Workflow::new("img2img")
+fn img2img() -> MockWorkflow {
+    MockWorkflow::new("img2img")
         .required_input("text_1")
         .required_input("image_1")
         .outputs(["image", "mask"])
@@ -88,7 +88,7 @@ async fn a_whole_run_uploads_waits_and_downloads() {
     assert_eq!(stored.files[0].size, 3008);
 
     // The run as the API reports it.
-    let run = client.get_run(&result.run_id).await.unwrap();
+    let run = client.run(&result.run_id).await.unwrap();
     assert_eq!(run.status, RunStatus::Completed);
     assert!(run.started_at.is_some() && run.completed_at.is_some());
     assert_eq!(run.outputs.len(), 2);
@@ -151,13 +151,13 @@ async fn health_and_queue_follow_the_runs() {
     let server = MockServer::start();
     server.set_containers(2);
     server.register(
-        Workflow::new("slow")
+        MockWorkflow::new("slow")
             .queued_for(Duration::ZERO)
             .duration(Duration::from_secs(30)),
     );
-    server.register(Workflow::new("waiting").queued_for(Duration::from_secs(30)));
+    server.register(MockWorkflow::new("waiting").queued_for(Duration::from_secs(30)));
     let client = client(&server);
-    let health = client.check_health().await.unwrap();
+    let health = client.health().await.unwrap();
     assert!(
         health
             .iter()
@@ -171,13 +171,13 @@ async fn health_and_queue_follow_the_runs() {
         .execute_workflow("waiting", Inputs::new(), None)
         .await
         .unwrap();
-    let health = client.check_health().await.unwrap();
+    let health = client.health().await.unwrap();
     let busy = health
         .iter()
         .filter(|c| c.status == flowscale::types::ContainerStatus::Running)
         .count();
     assert_eq!((health.len(), busy), (2, 1));
-    let queue = client.get_queue().await.unwrap();
+    let queue = client.queue().await.unwrap();
     let running_ids: Vec<_> = queue
         .iter()
         .flat_map(|c| c.queue.queue_running.iter().filter_map(|e| e.prompt_id()))
@@ -190,9 +190,9 @@ async fn health_and_queue_follow_the_runs() {
     assert_eq!(pending_ids, [pending.run_id.as_str()]);
     // Cancelling frees the container.
     client.cancel_run(&running.run_id).await.unwrap();
-    let run = client.get_run(&running.run_id).await.unwrap();
+    let run = client.run(&running.run_id).await.unwrap();
     assert_eq!(run.status, RunStatus::Cancelled);
-    let health = client.check_health().await.unwrap();
+    let health = client.health().await.unwrap();
     assert!(
         health
             .iter()
@@ -222,7 +222,7 @@ async fn runs_are_listed_sorted_filtered_and_paged() {
         std::thread::sleep(Duration::from_millis(2));
     }
     let page = client
-        .get_runs(&RunsQuery::new().page_size(3).page(2))
+        .runs_page(&RunsQuery::new().page_size(3).page(2))
         .await
         .unwrap();
     let meta = page.meta.clone().unwrap();
@@ -238,7 +238,7 @@ async fn runs_are_listed_sorted_filtered_and_paged() {
     );
 
     let asc = client
-        .get_runs(
+        .runs_page(
             &RunsQuery::new()
                 .sort_by(SortBy::CompletedAt)
                 .sort_order(SortOrder::Asc)
@@ -266,7 +266,7 @@ async fn runs_are_listed_sorted_filtered_and_paged() {
 
     server.serve_legacy_shapes(true);
     let legacy = client
-        .get_runs(&RunsQuery::new().group_id("even"))
+        .runs_page(&RunsQuery::new().group_id("even"))
         .await
         .unwrap();
     assert_eq!(legacy.runs.len(), 4);
@@ -288,7 +288,7 @@ async fn legacy_shapes_still_wait_and_decode() {
     let server = MockServer::start();
     server.serve_legacy_shapes(true);
     server.register(
-        Workflow::new("wf")
+        MockWorkflow::new("wf")
             .outputs(["a", "b"])
             .duration(Duration::from_millis(30)),
     );
@@ -299,7 +299,7 @@ async fn legacy_shapes_still_wait_and_decode() {
         .unwrap();
     assert_eq!(exec.output_names.len(), 2);
     assert!(exec.workflow_id.is_none());
-    let health = client.check_health().await.unwrap();
+    let health = client.health().await.unwrap();
     assert_eq!(health[0].container, "container #1");
     let result = client.wait_for_run(&exec.run_id, &quick()).await.unwrap();
     assert_eq!(result.outputs.len(), 2);
@@ -310,16 +310,16 @@ async fn legacy_shapes_still_wait_and_decode() {
 async fn failures_are_reported_at_once() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("broken")
+        MockWorkflow::new("broken")
             .fails()
             .duration(Duration::from_millis(20)),
     );
     server.register(
-        Workflow::new("stuck")
+        MockWorkflow::new("stuck")
             .times_out()
             .duration(Duration::from_millis(20)),
     );
-    server.register(Workflow::new("long").duration(Duration::from_secs(60)));
+    server.register(MockWorkflow::new("long").duration(Duration::from_secs(60)));
     let client = client(&server);
     let options = quick().timeout(Duration::from_secs(60));
 
@@ -385,7 +385,7 @@ async fn the_server_checks_key_workflow_and_inputs() {
     let server = MockServer::start();
     server.register(img2img());
     let wrong = Client::new("wrong-key", server.url()).unwrap();
-    let err = wrong.check_health().await.unwrap_err();
+    let err = wrong.health().await.unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert!(err.to_string().contains("Invalid API key"));
 
@@ -411,7 +411,7 @@ async fn the_server_checks_key_workflow_and_inputs() {
 #[case]
 async fn faults_are_retried_or_reported() {
     let server = MockServer::start();
-    server.register(Workflow::new("wf").duration(Duration::from_millis(30)));
+    server.register(MockWorkflow::new("wf").duration(Duration::from_millis(30)));
     let client = client_without_retries(&server);
 
     // A 502 page and a dropped connection while polling: retried, the run completes.
@@ -457,12 +457,12 @@ async fn faults_are_retried_or_reported() {
 
     // A dropped connection on a plain call is a transport error.
     server.fail_next(Route::Health, 1, Fault::DropConnection);
-    let err = client.check_health().await.unwrap_err();
+    let err = client.health().await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
 
     // Latency slows answers down but changes nothing else.
     server.fail_next(Route::Queue, 1, Fault::Delay(Duration::from_millis(30)));
-    let queue = client.get_queue().await.unwrap();
+    let queue = client.queue().await.unwrap();
     assert_eq!(queue.len(), 2);
 
     // A truncated download leaves no file behind.
@@ -494,15 +494,12 @@ async fn a_request_with_a_wrong_key_leaves_the_fault_for_the_next() {
     let server = MockServer::start();
     server.fail_next(Route::Health, 1, Fault::Status(503));
     let stranger = Client::new("not-the-key", server.url()).unwrap();
-    let err = stranger.check_health().await.unwrap_err();
+    let err = stranger.health().await.unwrap_err();
     assert_eq!(err.status(), Some(403), "{err}");
     // The scheduled fault reaches the next request that would have succeeded.
-    let err = client_without_retries(&server)
-        .check_health()
-        .await
-        .unwrap_err();
+    let err = client_without_retries(&server).health().await.unwrap_err();
     assert_eq!(err.status(), Some(503), "{err}");
-    let healthy = client(&server).check_health().await;
+    let healthy = client(&server).health().await;
     assert!(healthy.is_ok(), "{healthy:?}");
 }
 
@@ -511,7 +508,7 @@ async fn a_request_with_a_wrong_key_leaves_the_fault_for_the_next() {
 async fn queued_for_keeps_a_custom_status_script() {
     let server = MockServer::start();
     server.register(
-        Workflow::new("scripted")
+        MockWorkflow::new("scripted")
             .statuses([
                 (RunStatus::Running, Duration::from_millis(300)),
                 (RunStatus::Completed, Duration::ZERO),
@@ -523,7 +520,7 @@ async fn queued_for_keeps_a_custom_status_script() {
         .await
         .unwrap();
     // The script has no queued phase, and queued_for did not add one.
-    let first = client(&server).get_run(&run.run_id).await.unwrap();
+    let first = client(&server).run(&run.run_id).await.unwrap();
     assert_ne!(first.status, RunStatus::Queued);
     let result = client(&server)
         .wait_for_run(&run.run_id, &quick())

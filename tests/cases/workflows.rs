@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{Client, case, maybe_async, server};
 use crate::common::{KEY, fixture, ok};
-use flowscale::mock::{MockServer, Shapes, Workflow as MockWorkflow};
+use flowscale::mock::{MockServer, MockWorkflow, Shapes};
 use flowscale::{Error, Inputs, ValueKind};
 
 fn checking(server: &MockServer) -> Client {

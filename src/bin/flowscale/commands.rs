@@ -33,7 +33,7 @@ pub fn run(client: &Client, command: Command, mode: Mode) -> Result<(), Failure>
 fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Failure> {
     match command {
         Command::Health => {
-            let health = client.check_health()?;
+            let health = client.health()?;
             emit(mode, &json!({"containers": health}), || {
                 if mode == Mode::Quiet {
                     return Vec::new();
@@ -45,7 +45,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             })
         }
         Command::Queue => {
-            let queue = client.get_queue()?;
+            let queue = client.queue()?;
             emit(mode, &json!({"containers": queue}), || {
                 if mode == Mode::Quiet {
                     return Vec::new();
@@ -74,7 +74,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             finish_wait(client, result, &args.wait, &bars, mode)
         }
         Command::Get { run_id } => {
-            let run = client.get_run(&run_id)?;
+            let run = client.run(&run_id)?;
             emit(mode, &run_doc(&run), || {
                 if mode == Mode::Quiet {
                     return Vec::new();
@@ -103,7 +103,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             })
         }
         Command::Output { name } => {
-            let out = client.get_output(&name)?;
+            let out = client.output(&name)?;
             let url = out.map(|o| o.download_url);
             let doc = json!({"name": name, "ready": url.is_some(), "download_url": url});
             match url {
@@ -385,7 +385,7 @@ fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure>
         let runs = client.runs(query).collect::<flowscale::Result<Vec<_>>>()?;
         (runs, None)
     } else {
-        let page = client.get_runs(&query)?;
+        let page = client.runs_page(&query)?;
         (page.runs, page.meta)
     };
     let docs: Vec<Value> = runs.iter().map(run_doc).collect();

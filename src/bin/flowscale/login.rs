@@ -42,7 +42,7 @@ pub fn login(
     let key = login_key(given)?;
     // Checked before it is stored: a typo is said now, not at the first run.
     let client = flowscale::Client::new(key.expose(), url.as_str())?;
-    client.check_health().map_err(|e| not_accepted(e, &url))?;
+    client.health().map_err(|e| not_accepted(e, &url))?;
     let path = profiles::save(name, &url, key)?;
     let doc = json!({"profile": name, "api_url": url, "config": path});
     emit(mode, &doc, || {

@@ -98,7 +98,7 @@ pub use pages::RunsIter;
 ///
 /// ```no_run
 /// let client = flowscale::Client::from_env()?;
-/// for c in client.check_health()? {
+/// for c in client.health()? {
 ///     println!("{}: {}", c.container, c.status);
 /// }
 /// # Ok::<(), flowscale::Error>(())

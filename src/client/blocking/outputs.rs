@@ -12,7 +12,7 @@ use crate::wire::error::Result;
 use crate::wire::types::Output;
 
 impl Client {
-    /// `get_output` for each name, in order, each answered by `deadline`.
+    /// `output` for each name, in order, each answered by `deadline`.
     pub(crate) fn fetch_outputs(
         &self,
         names: Vec<String>,

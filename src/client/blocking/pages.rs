@@ -44,7 +44,7 @@ impl Iterator for RunsIter<'_> {
                 return Some(Ok(run));
             }
             let query = self.pager.take_query()?;
-            match self.client.get_runs(&query) {
+            match self.client.runs_page(&query) {
                 Ok(page) => self.pager.absorb(query, page),
                 Err(e) => return Some(Err(e)),
             }

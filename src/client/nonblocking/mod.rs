@@ -100,7 +100,7 @@ use self::{AsyncClient as Client, AsyncClientBuilder as ClientBuilder};
 /// ```no_run
 /// # async fn f() -> flowscale::Result<()> {
 /// let client = flowscale::AsyncClient::from_env()?;
-/// for c in client.check_health().await? {
+/// for c in client.health().await? {
 ///     println!("{}: {}", c.container, c.status);
 /// }
 /// # Ok(()) }

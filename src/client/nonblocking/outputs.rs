@@ -15,7 +15,7 @@ use crate::wire::error::Result;
 use crate::wire::types::Output;
 
 impl Client {
-    /// `get_output` for each name, concurrently, each answered by `deadline`; answers in
+    /// `output` for each name, concurrently, each answered by `deadline`; answers in
     /// the order of `names`.
     pub(crate) async fn fetch_outputs(
         &self,

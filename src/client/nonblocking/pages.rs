@@ -34,7 +34,7 @@ impl Client {
                         return Some((Ok(run), (client, pager)));
                     }
                     let query = pager.take_query()?;
-                    match client.get_runs(&query).await {
+                    match client.runs_page(&query).await {
                         Ok(page) => pager.absorb(query, page),
                         Err(e) => return Some((Err(e), (client, pager))),
                     }
