@@ -601,6 +601,11 @@ async fn list_runs(State(state): State<Shared>, uri: Uri) -> Response {
     };
     let group_id = q("group_id");
     let sim = lock(&state);
+    // FlowScale's OpenAPI file makes `group_id` a required query parameter of this route:
+    // a server that follows it refuses the request without one, as FastAPI does.
+    if sim.shapes == Shapes::Spec && group_id.is_none() {
+        return unprocessable(&[("query", "group_id")], "Field required", "missing");
+    }
     let now = Instant::now();
     let mut runs: Vec<(Option<String>, Value)> = sim
         .runs

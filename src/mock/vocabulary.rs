@@ -225,7 +225,9 @@ pub enum Shapes {
     /// one `{run_id, workflow_id}`; runs have no `_id` nor `team_id`; the runs list is
     /// `{group_id, count, runs}` without `meta`; containers are named `url` (health) and
     /// `comfy_uri` (queue). No workflow catalog (404), as the file has none: a pod without
-    /// one.
+    /// one. The runs list requires `group_id`, as the file does: without one it answers 422
+    /// with FastAPI's `detail` (the current server and every SDK send it only when given;
+    /// the other modes follow them).
     Spec,
 }
 

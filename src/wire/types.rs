@@ -13,6 +13,18 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A bookkeeping value the client does not act on (a count, a page number, a queue number):
+/// taken when it is what the field holds, else `None`, never an error. A negative, huge,
+/// fractional or mistyped one must not cost the data around it (a page of runs).
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
 /// Declares a string enum with an `Other(String)` arm, so unknown values never fail decoding.
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -243,7 +255,7 @@ pub struct Execution {
     #[serde(default)]
     pub workflow_id: Option<String>,
     /// The ComfyUI queue number (older servers).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub number: Option<i64>,
     /// ComfyUI's node errors, if any (older servers).
     #[serde(default)]
@@ -371,25 +383,25 @@ pub struct RunPage {
 #[non_exhaustive]
 pub struct PageMeta {
     /// The sort field used.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub sort_by: Option<String>,
     /// The sort order used.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub sort_order: Option<String>,
     /// This page's number (1-based).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub page: Option<u32>,
     /// The group filter, if any.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub group_id: Option<String>,
     /// The page size.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub page_size: Option<u32>,
     /// Runs matching the query, on all pages.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub total_count: Option<u64>,
     /// Number of pages.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub total_pages: Option<u32>,
 }
 
@@ -398,9 +410,9 @@ pub struct PageMeta {
 pub(crate) struct RunsData {
     #[serde(default, deserialize_with = "null_as_default")]
     pub runs: Vec<Run>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub group_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub count: Option<u64>,
 }
 

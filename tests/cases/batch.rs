@@ -405,11 +405,19 @@ async fn a_lost_submission_that_cannot_be_named_is_not_submitted_again() {
     let inputs = || Inputs::new().set("text_1", "a cat");
     // What a process killed with the submission on the wire leaves: the intent, and the
     // run it started.
-    client.execute_workflow("wf", inputs(), None).await.unwrap();
-    lost_intent(&dir, "one", &inputs());
+    // (A group: the OpenAPI file requires one to list runs.)
+    client
+        .execute_workflow("wf", inputs(), Some("g"))
+        .await
+        .unwrap();
+    lost_intent_in(&dir, "one", &inputs(), Some("g"));
 
     let report = client
-        .run_batch(Batch::new("wf", &dir).job(Job::new("one", inputs())))
+        .run_batch(
+            Batch::new("wf", &dir)
+                .group_id("g")
+                .job(Job::new("one", inputs())),
+        )
         .await
         .unwrap();
     let job = &report.jobs[0];
@@ -429,12 +437,17 @@ async fn a_lost_submission_that_cannot_be_named_is_not_submitted_again() {
 /// What a process killed with a submission on the wire leaves in `dir`: the intent to send
 /// job `name` with `inputs`, and no answer.
 fn lost_intent(dir: &std::path::Path, name: &str, inputs: &Inputs) {
+    lost_intent_in(dir, name, inputs, None);
+}
+
+/// The same, for a batch filed under `group`.
+fn lost_intent_in(dir: &std::path::Path, name: &str, inputs: &Inputs, group: Option<&str>) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let intent = serde_json::json!({
-        "v": 1, "fingerprint": inputs.fingerprint("wf", None).unwrap(), "job": name,
+        "v": 1, "fingerprint": inputs.fingerprint("wf", group).unwrap(), "job": name,
         "run_id": null, "status": "submitted", "sent_at": now,
     });
     std::fs::write(

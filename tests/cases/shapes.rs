@@ -187,3 +187,81 @@ async fn the_whole_flow_works_in_every_shape_mode() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Odd but spec-conforming values of bookkeeping fields the client does not act on: the
+/// OpenAPI file types them only as `integer` or `string`.
+fn odd() -> Vec<serde_json::Value> {
+    vec![
+        json!(-1),
+        json!(1e300),
+        json!(3.5),
+        json!(null),
+        json!("12"),
+        // 2^64: past every field's integer type.
+        serde_json::from_str("18446744073709551616").unwrap(),
+        json!({"nested": true}),
+    ]
+}
+
+#[maybe_async]
+#[case]
+async fn odd_bookkeeping_values_never_cost_the_data_around_them() {
+    let run = crate::common::run_json("r1", "completed");
+    for odd in odd() {
+        let mut server = server().await;
+        // A runs page of the OpenAPI file's shape, and of the newer one with `meta`.
+        let _old = server
+            .mock("GET", "/api/v1/runs")
+            .match_query(mockito::Matcher::UrlEncoded("page".into(), "1".into()))
+            .with_body(ok(json!({"group_id": odd, "count": odd, "runs": [run]})))
+            .create();
+        let _new = server
+            .mock("GET", "/api/v1/runs")
+            .match_query(mockito::Matcher::UrlEncoded("page".into(), "2".into()))
+            .with_body(
+                json!({"status": "success", "data": {"runs": [run]},
+                       "meta": {"page": odd, "page_size": odd, "total_count": odd,
+                                "total_pages": odd, "sort_by": odd, "group_id": odd}})
+                .to_string(),
+            )
+            .create();
+        let _exec = server
+            .mock("POST", "/api/v1/runs")
+            .match_query(mockito::Matcher::Any)
+            .with_body(ok(
+                json!({"run_id": "r2", "number": odd, "output_names": ["a"]}),
+            ))
+            .create();
+        let client = Client::new(KEY, server.url()).unwrap();
+        for page in [1, 2] {
+            let got = client
+                .runs_page(&flowscale::RunsQuery::new().page(page))
+                .await
+                .unwrap_or_else(|e| panic!("{odd} on page {page}: {e}"));
+            assert_eq!(got.runs.len(), 1, "{odd}");
+            assert_eq!(got.runs[0].id.as_deref(), Some("r1"), "{odd}");
+        }
+        let exec = client
+            .execute_workflow("wf", [("a", 1)], None)
+            .await
+            .unwrap_or_else(|e| panic!("{odd}: {e}"));
+        assert_eq!(
+            (exec.run_id.as_str(), exec.output_names.len()),
+            ("r2", 1),
+            "{odd}"
+        );
+    }
+    // And missing altogether.
+    let mut server = server().await;
+    let _m = server
+        .mock("GET", "/api/v1/runs")
+        .match_query(mockito::Matcher::Any)
+        .with_body(ok(json!({"runs": [run]})))
+        .create();
+    let page = Client::new(KEY, server.url())
+        .unwrap()
+        .runs_page(&flowscale::RunsQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(page.runs.len(), 1);
+}
