@@ -677,9 +677,12 @@ async fn download(
     };
     let mut throttle = None;
     let changed = fault == Some(Fault::ChangedContent);
-    let (bytes, etag) = if let Some(name) = file.strip_prefix("inputs/") {
+    let (source, etag) = if let Some(name) = file.strip_prefix("inputs/") {
         match run.files.iter().find(|f| f.filename == name) {
-            Some(f) => (f.bytes.clone(), format!("\"{run_id}-input-{}\"", f.size)),
+            Some(f) => (
+                Source::Held(Bytes::from(f.bytes.clone())),
+                format!("\"{run_id}-input-{}\"", f.size),
+            ),
             None => return error(404, "No such file"),
         }
     } else {
@@ -690,19 +693,23 @@ async fn download(
             return error(404, "No such file");
         }
         throttle = sim.download_throttle;
-        match changed {
-            false => (
-                super::state::output_bytes(stem, run.output_size),
-                format!("\"{run_id}-{stem}\""),
-            ),
+        let (name, etag) = match changed {
+            false => (stem.to_owned(), format!("\"{run_id}-{stem}\"")),
             true => (
-                super::state::output_bytes(&format!("{stem}~changed"), run.output_size),
+                format!("{stem}~changed"),
                 format!("\"{run_id}-{stem}-changed\""),
             ),
-        }
+        };
+        (
+            Source::Made {
+                name,
+                size: run.output_size,
+            },
+            etag,
+        )
     };
     drop(sim);
-    let len = bytes.len() as u64;
+    let len = source.len();
     let text = |name| {
         headers
             .get(name)
@@ -734,26 +741,33 @@ async fn download(
         }
         None => (0, len),
     };
-    let body = Bytes::from(bytes).slice(start as usize..end as usize);
-    let announced = body.len();
+    let announced = end - start;
     let cut = match fault {
-        Some(Fault::CutBodyAfter(n)) => Some((n as usize).min(announced)),
+        Some(Fault::CutBodyAfter(n)) => Some(n.min(announced)),
         _ => None,
     };
-    let chunk = throttle.map_or(announced.max(1), |(chunk, _)| chunk);
+    let chunk = throttle.map_or(PIECE, |(chunk, _)| chunk.max(1) as u64);
     let gap = throttle.map(|(_, gap)| gap);
     let served = cut.unwrap_or(announced);
-    let pieces: Vec<Result<Bytes, std::io::Error>> = (0..served)
-        .step_by(chunk.max(1))
-        .map(|at| Ok(body.slice(at..(at + chunk).min(served))))
-        .chain(cut.map(|_| {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "simulated connection drop",
-            ))
-        }))
-        .collect();
-    let stream = futures_util::StreamExt::then(stream::iter(pieces), move |piece| async move {
+    // Made piece by piece as the connection takes them: memory holds one piece.
+    let pieces = stream::unfold(Some(0u64), move |at| {
+        let source = source.clone();
+        async move {
+            let at = at?;
+            if at >= served {
+                let dropped = cut.map(|_| {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "simulated connection drop",
+                    ))
+                });
+                return dropped.map(|e| (e, None));
+            }
+            let to = (at + chunk).min(served);
+            Some((Ok(source.piece(start + at, start + to)), Some(to)))
+        }
+    });
+    let stream = futures_util::StreamExt::then(pieces, move |piece| async move {
         match (&piece, gap) {
             // The bytes sent before a cut reach the client first: an abort at once could
             // drop them from the socket's buffers with the connection.
@@ -779,6 +793,35 @@ async fn download(
         headers.insert(header::CONTENT_RANGE, value);
     }
     resp
+}
+
+/// How much of a download is made and sent at once, when no throttle says otherwise.
+const PIECE: u64 = 256 * 1024;
+
+/// What a download serves: an input as it was received, or an output made as it is sent.
+#[derive(Clone)]
+enum Source {
+    Held(Bytes),
+    Made { name: String, size: Option<usize> },
+}
+
+impl Source {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Held(bytes) => bytes.len() as u64,
+            Source::Made { size, .. } => super::state::output_len(*size),
+        }
+    }
+
+    /// Bytes `from..to`.
+    fn piece(&self, from: u64, to: u64) -> Bytes {
+        match self {
+            Source::Held(bytes) => bytes.slice(from as usize..to as usize),
+            Source::Made { name, size } => {
+                Bytes::from(super::state::output_piece(name, *size, from, to))
+            }
+        }
+    }
 }
 
 /// `bytes=N-` or `bytes=N-M` (one range; anything else is ignored, as servers may).

@@ -28,26 +28,46 @@ pub(crate) struct StoredRun {
     pub output_size: Option<usize>,
 }
 
-/// What the simulator serves for `output` (its name without extension): the built-in PNG,
-/// or `size` bytes of a pattern made from the name.
-pub(crate) fn output_bytes(output: &str, size: Option<usize>) -> Vec<u8> {
-    const PNG: &[u8] = include_bytes!("output.png");
-    let Some(size) = size else {
-        return PNG.to_vec();
+/// The 166-byte PNG an output is unless a size is set.
+const PNG: &[u8] = include_bytes!("output.png");
+
+/// How long output `output` is: `size`, or the PNG's length.
+pub(crate) fn output_len(size: Option<usize>) -> u64 {
+    size.map_or(PNG.len() as u64, |n| n as u64)
+}
+
+/// Bytes `from..to` of output `output` (of `size` bytes; the PNG when `None`). Made as they
+/// are asked for, from the output's name and the position alone: any size is served at flat
+/// memory, any range without the bytes before it, and the same bytes every time (a resumed
+/// download can be checked against them).
+pub(crate) fn output_piece(output: &str, size: Option<usize>, from: u64, to: u64) -> Vec<u8> {
+    let Some(_) = size else {
+        let (from, to) = (from.min(PNG.len() as u64), to.min(PNG.len() as u64));
+        return PNG[from as usize..to as usize].to_vec();
     };
     let seed = output.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let mut x = seed | 1;
-    (0..size)
-        .map(|_| {
-            // xorshift: cheap, and different for every output.
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
+    let mut at = from;
+    while at < to {
+        // splitmix64 of the word's index: random access, different for every output.
+        let mut z = seed ^ (at / 8).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let word = z.to_le_bytes();
+        let offset = (at % 8) as usize;
+        let take = (8 - offset).min((to - at) as usize);
+        out.extend_from_slice(&word[offset..offset + take]);
+        at += take as u64;
+    }
+    out
+}
+
+/// The whole of output `output` (tests compare saved files with it).
+pub(crate) fn output_bytes(output: &str, size: Option<usize>) -> Vec<u8> {
+    output_piece(output, size, 0, output_len(size))
 }
 
 impl StoredRun {
@@ -416,6 +436,25 @@ pub(crate) fn iso8601(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_piece_of_an_output_is_the_same_bytes_as_the_whole() {
+        let whole = output_bytes("image", Some(10_000));
+        assert_eq!(whole.len(), 10_000);
+        for (from, to) in [(0, 1), (3, 17), (8, 16), (9_993, 10_000), (5_000, 5_000)] {
+            assert_eq!(
+                output_piece("image", Some(10_000), from, to),
+                whole[from as usize..to as usize]
+            );
+        }
+        assert_ne!(
+            whole,
+            output_bytes("preview", Some(10_000)),
+            "each output its own"
+        );
+        assert_eq!(output_bytes("image", None).len(), 166);
+        assert_eq!(output_len(Some(3_000_000_000)), 3_000_000_000);
+    }
 
     #[test]
     fn timestamps_are_iso8601() {
