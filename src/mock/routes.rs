@@ -494,7 +494,7 @@ async fn execute(State(state): State<Shared>, req: Request) -> Response {
     };
     let group_id = query_value(req.uri(), "group_id");
     let Some(workflow) = lock(&state).workflows.get(&workflow_id).cloned() else {
-        return error(404, &format!("MockWorkflow {workflow_id} not found"));
+        return error(404, &format!("Workflow {workflow_id} not found"));
     };
     let (fields, files) = match read_form(req).await {
         Ok(form) => form,
