@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .duration(Duration::from_secs(2)),
     );
     // A proxy hiccup while polling: the wait retries it and says so.
-    server.fail_next(Route::Run, 1, Fault::BadGatewayHtml);
+    server.fail_next(Route::RunDetails, 1, Fault::BadGatewayHtml);
     let client = server.client();
 
     let result = client.execute_workflow_and_wait(

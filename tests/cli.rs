@@ -1591,7 +1591,7 @@ fn a_submission_whose_answer_never_comes_is_found_or_named_never_paid_twice() {
         1,
         Fault::DelayAnswer(Duration::from_secs(20)),
     );
-    server.fail_next(Route::Runs, 100, Fault::Status(503));
+    server.fail_next(Route::RunList, 100, Fault::Status(503));
     let (code, out, err) = run(&mut submit(&["--json"]));
     assert_eq!(code, 5, "{out}{err}");
     assert!(

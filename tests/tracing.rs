@@ -63,7 +63,7 @@ fn requests_waits_and_retries_are_traced_without_secrets() {
         let client = flowscale::Client::new("trace-secret-key", server.url()).unwrap();
         server.fail_next(Route::Health, 1, Fault::Status(503));
         client.health().unwrap();
-        server.fail_next(Route::Run, 1, Fault::Status(502));
+        server.fail_next(Route::RunDetails, 1, Fault::Status(502));
         let options = WaitOptions::new().poll_interval(Duration::from_millis(50));
         let inputs = Inputs::new().set("prompt", "a very private prompt");
         let result = client

@@ -89,10 +89,10 @@ fn route_of(method: &str, path: &str) -> Route {
         (_, "/api/v1/comfy/queue") => Route::Queue,
         (_, "/api/v1/comfy/workflows") => Route::Workflows,
         ("POST", "/api/v1/runs") => Route::Execute,
-        (_, "/api/v1/runs") => Route::Runs,
+        (_, "/api/v1/runs") => Route::RunList,
         (_, "/api/v1/runs/output") => Route::Output,
         (_, p) if p.starts_with("/api/v1/runs/") && p.ends_with("/cancel") => Route::Cancel,
-        (_, p) if p.starts_with("/api/v1/runs/") => Route::Run,
+        (_, p) if p.starts_with("/api/v1/runs/") => Route::RunDetails,
         (_, p) if p.starts_with("/files/") => Route::Download,
         _ => Route::Any,
     }

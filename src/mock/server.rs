@@ -29,10 +29,24 @@ impl std::fmt::Debug for MockServer {
 }
 
 impl MockServer {
-    /// Starts a simulator on a free loopback port, expecting [`DEFAULT_API_KEY`].
+    /// Starts a simulator on a free loopback port, expecting [`DEFAULT_API_KEY`], with the
+    /// demo catalog ([`demo_workflows`](crate::mock::demo_workflows)), as `flowscale mock`
+    /// has it. [`MockServer::start_empty`] starts one with no workflow.
     ///
     /// Panics if no port can be bound; use [`MockServer::start_on`] to handle that.
     pub fn start() -> Self {
+        let server = Self::start_empty();
+        for workflow in super::vocabulary::demo_workflows() {
+            server.register(workflow);
+        }
+        server
+    }
+
+    /// Starts a simulator with no workflow registered (register your own with
+    /// [`MockServer::register`]).
+    ///
+    /// Panics if no port can be bound; use [`MockServer::start_on`] to handle that.
+    pub fn start_empty() -> Self {
         Self::start_on("127.0.0.1:0").expect("could not start the FlowScale simulator")
     }
 

@@ -261,9 +261,9 @@ pub enum Route {
     /// `GET /api/v1/runs/output`
     Output,
     /// `GET /api/v1/runs/{id}`
-    Run,
+    RunDetails,
     /// `GET /api/v1/runs`
-    Runs,
+    RunList,
     /// `POST /api/v1/runs/{id}/cancel`
     Cancel,
     /// `GET /api/v1/comfy/workflows`

@@ -32,7 +32,7 @@ async fn wait_through(fault: Fault) {
         .execute_workflow("wf", [("a", 1)], None)
         .await
         .unwrap();
-    server.fail_next(Route::Run, 1, fault);
+    server.fail_next(Route::RunDetails, 1, fault);
     let events = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
     let err = client_of(&server)

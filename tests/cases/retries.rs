@@ -186,7 +186,7 @@ async fn a_body_cut_off_mid_json_is_retried_then_reported() {
         .await
         .unwrap();
     let path = format!("/api/v1/runs/{}", run.run_id);
-    server.fail_next(Route::Run, 1, Fault::TruncateBody);
+    server.fail_next(Route::RunDetails, 1, Fault::TruncateBody);
     let fetched = client_with(&server, RetryPolicy::new())
         .run(&run.run_id)
         .await;
@@ -194,7 +194,7 @@ async fn a_body_cut_off_mid_json_is_retried_then_reported() {
     assert!(fetched.is_ok(), "{fetched:?} after {seen} requests");
     assert_eq!(seen, 2);
 
-    server.fail_next(Route::Run, 1, Fault::TruncateBody);
+    server.fail_next(Route::RunDetails, 1, Fault::TruncateBody);
     let err = client_with(&server, RetryPolicy::none())
         .run(&run.run_id)
         .await

@@ -416,7 +416,7 @@ async fn faults_are_retried_or_reported() {
 
     // A 502 page and a dropped connection while polling: retried, the run completes.
     server
-        .fail_next(Route::Run, 1, Fault::BadGatewayHtml)
+        .fail_next(Route::RunDetails, 1, Fault::BadGatewayHtml)
         .fail_next(Route::Output, 1, Fault::DropConnection);
     let retries = Arc::new(Mutex::new(0));
     let counter = retries.clone();
@@ -432,7 +432,7 @@ async fn faults_are_retried_or_reported() {
     assert_eq!(*retries.lock().unwrap(), 2);
 
     // Too many failures in a row: the last one is returned.
-    server.fail_next(Route::Run, 3, Fault::Status(500));
+    server.fail_next(Route::RunDetails, 3, Fault::Status(500));
     let err = client
         .wait_for_run(&result.run_id, &quick().max_poll_failures(2))
         .await

@@ -133,7 +133,7 @@ async fn a_pod_without_a_catalog_is_none_and_other_failures_are_errors() {
 #[maybe_async]
 #[case]
 async fn the_simulator_lists_its_workflows_in_every_shape_that_has_a_catalog() {
-    let server = MockServer::start();
+    let server = MockServer::start_empty();
     server.register(txt2img());
     let client = checking(&server);
     let mut seen = Vec::new();
@@ -157,7 +157,7 @@ async fn the_simulator_lists_its_workflows_in_every_shape_that_has_a_catalog() {
 #[maybe_async]
 #[case]
 async fn a_misspelt_name_or_a_wrong_kind_is_refused_before_anything_is_sent() {
-    let server = MockServer::start();
+    let server = MockServer::start_empty();
     server.register(txt2img());
     let client = checking(&server);
     let image = fixture("cat.png");
@@ -240,7 +240,7 @@ async fn a_misspelt_name_or_a_wrong_kind_is_refused_before_anything_is_sent() {
 #[maybe_async]
 #[case]
 async fn the_missing_inputs_are_reported_not_refused() {
-    let server = MockServer::start();
+    let server = MockServer::start_empty();
     server.register(txt2img());
     let client = checking(&server);
     let catalog = client.workflows().await.unwrap().unwrap();
@@ -255,7 +255,7 @@ async fn the_missing_inputs_are_reported_not_refused() {
 #[maybe_async]
 #[case]
 async fn a_pod_without_a_catalog_still_runs_and_is_asked_once() {
-    let server = MockServer::start();
+    let server = MockServer::start_empty();
     server.register(txt2img()).serve_shapes(Shapes::Spec);
     let client = checking(&server);
     let image = fixture("cat.png");
@@ -276,7 +276,7 @@ async fn a_pod_without_a_catalog_still_runs_and_is_asked_once() {
 #[maybe_async]
 #[case]
 async fn a_workflow_the_catalog_does_not_list_is_sent_for_flowscale_to_judge() {
-    let server = MockServer::start();
+    let server = MockServer::start_empty();
     server.register(txt2img());
     let client = checking(&server);
     // Warm the cache, then deploy a workflow it does not know.
