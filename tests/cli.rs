@@ -1851,3 +1851,118 @@ fn a_misspelt_workflow_id_is_named_and_errors_are_coloured_only_when_asked() {
         .args(["run", "demo-img2ing", "-i", "a=1"]));
     assert!(!err.contains('\x1b'), "{err:?}");
 }
+
+/// The tool on a terminal of `columns` columns (a pseudo-terminal, through python3's `pty`):
+/// everything it drew there, control codes taken out, one piece per line or redraw.
+fn on_a_terminal(server: &MockServer, dir: &Path, columns: u16, args: &[&str]) -> Vec<String> {
+    let script = format!("{}/tests/support/pty_run.py", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(columns.to_string())
+        .arg(env!("CARGO_BIN_EXE_flowscale"))
+        .args(args)
+        .current_dir(dir)
+        .env("FLOWSCALE_API_URL", server.url())
+        .env("FLOWSCALE_API_KEY", SECRET)
+        .env("FLOWSCALE_CONFIG", dir.join("no-profiles.toml"))
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // A CSI sequence: ESC [ params letter.
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            plain.push('\n');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+        .split(['\r', '\n'])
+        .filter(|piece| !piece.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bars_fit_the_terminal_and_a_finished_one_keeps_its_rate() {
+    let server = simulator();
+    server.register(
+        MockWorkflow::new("big")
+            .outputs(["image"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(300))
+            .output_size(8 << 20),
+    );
+    server.throttle_downloads(Some((256 * 1024, Duration::from_millis(5))));
+    let dir = workdir("terminal");
+    std::fs::write(dir.join("in.png"), {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.resize(4 << 20, 1);
+        png
+    })
+    .unwrap();
+    let args = |out: &'static str| {
+        [
+            "run",
+            "big",
+            "-i",
+            "image=@in.png",
+            "--poll",
+            "100ms",
+            "-o",
+            out,
+            "--no-check",
+        ]
+    };
+    // 40 columns: every bar on one line of the terminal.
+    let drawn = on_a_terminal(&server, &dir, 40, &args("narrow"));
+    let bars: Vec<&String> = drawn.iter().filter(|p| p.contains("] ")).collect();
+    assert!(!bars.is_empty(), "{drawn:?}");
+    for bar in &bars {
+        // A bar as wide as the terminal leaves the cursor in its last column: the next
+        // result line starts on a line of its own there, but is joined to it here.
+        let bar = bar.split("saved ").next().unwrap_or(bar);
+        assert!(bar.chars().count() <= 40, "{bar:?} passes 40 columns");
+    }
+    // 120 columns: the bytes and the rate; once complete, the rate is the download's own
+    // and stays as it was (it does not fall while the tool goes on).
+    let drawn: Vec<String> = on_a_terminal(&server, &dir, 120, &args("wide"))
+        .into_iter()
+        .map(|p| p.split("saved ").next().unwrap_or(&p).to_owned())
+        .collect();
+    let done: Vec<&String> = drawn
+        .iter()
+        .filter(|p| p.contains("8.00 MiB/8.00 MiB"))
+        .collect();
+    assert!(done.len() >= 2, "{drawn:?}");
+    // The first complete frame may be drawn live; every one after is the frozen bar.
+    let rates: std::collections::HashSet<&str> = done[1..]
+        .iter()
+        .filter_map(|p| p.trim_end().rsplit(' ').next())
+        .collect();
+    assert_eq!(rates.len(), 1, "a finished bar's rate changed: {done:?}");
+    assert!(drawn.iter().all(|p| p.chars().count() <= 120), "{drawn:?}");
+    // While nothing moves, the spinner says what the tool waits for.
+    assert!(
+        drawn
+            .iter()
+            .any(|p| p.contains("waiting for the pod to accept the run")),
+        "{drawn:?}"
+    );
+}
