@@ -1966,3 +1966,41 @@ fn bars_fit_the_terminal_and_a_finished_one_keeps_its_rate() {
         "{drawn:?}"
     );
 }
+
+#[test]
+fn a_batch_table_fits_a_narrow_terminal() {
+    let server = simulator();
+    let dir = workdir("narrow-table");
+    std::fs::create_dir_all(dir.join("photos")).unwrap();
+    for i in 0..3 {
+        std::fs::copy(
+            fixture("cat.png"),
+            dir.join(format!("photos/a-long-photo-name-{i}.png")),
+        )
+        .unwrap();
+    }
+    let args = [
+        "batch",
+        "demo-img2img",
+        "--each",
+        "image_35728=photos/",
+        "-i",
+        "text_51536=a cat",
+        "--poll",
+        "100ms",
+        "-o",
+        "out",
+    ];
+    let drawn = on_a_terminal(&server, &dir, 40, &args);
+    let table: Vec<&String> = drawn
+        .iter()
+        .filter(|p| p.starts_with("JOB") || p.starts_with("a-long"))
+        .collect();
+    assert_eq!(table.len(), 4, "{drawn:?}");
+    for row in table {
+        assert!(
+            row.trim_end().chars().count() <= 40,
+            "{row:?} passes 40 columns"
+        );
+    }
+}

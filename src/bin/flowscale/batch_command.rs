@@ -151,22 +151,40 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 })
                 .collect();
         }
+        // The table fits 100 columns, or the terminal when it is narrower (a run id is
+        // then cut to its first 8 characters, enough to find it in `flowscale runs`): what
+        // went wrong is listed below it, one job a line.
+        let width = crate::display::stdout_width()
+            .map_or(100, usize::from)
+            .min(100);
+        let (job_w, status_w, run_w) = match width {
+            w if w >= 100 => (28, 11, 36),
+            w => ((w.saturating_sub(30)).clamp(8, 28), 9, 8),
+        };
         let mut lines = vec![format!(
-            "{:<28}  {:<11}  {:<36}  FILES",
+            "{:<job_w$}  {:<status_w$}  {:<run_w$}  FILES",
             "JOB", "STATUS", "RUN"
         )];
-        // The table fits 100 columns: what went wrong is listed below it, one job a line.
         lines.extend(report.jobs.iter().map(|j| {
             let files = match j.status {
-                JobStatus::Completed if j.reused => format!("{} (already done)", j.saved.len()),
+                JobStatus::Completed if j.reused && width >= 100 => {
+                    format!("{} (already done)", j.saved.len())
+                }
                 JobStatus::Completed => j.saved.len().to_string(),
                 _ => "-".to_owned(),
             };
+            let run: String = j
+                .run_id
+                .as_deref()
+                .unwrap_or("-")
+                .chars()
+                .take(run_w)
+                .collect();
             format!(
-                "{:<28}  {:<11}  {:<36}  {files}",
-                fit(&j.name, 28),
-                j.status.to_string(),
-                j.run_id.as_deref().unwrap_or("-")
+                "{:<job_w$}  {:<status_w$}  {:<run_w$}  {files}",
+                fit(&j.name, job_w),
+                fit(&j.status.to_string(), status_w),
+                run
             )
         }));
         for j in &report.jobs {

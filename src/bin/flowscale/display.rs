@@ -158,20 +158,33 @@ fn template(narrow: bool, rate: &str) -> String {
 
 /// The width of the terminal on stderr, when it is one.
 fn stderr_width() -> Option<u16> {
+    terminal_width(2)
+}
+
+/// The width of the terminal on stdout, when it is one (a table for people fits it).
+pub fn stdout_width() -> Option<u16> {
+    terminal_width(1)
+}
+
+/// The width of the terminal on file descriptor `fd`, when it is one.
+fn terminal_width(fd: i32) -> Option<u16> {
     #[cfg(unix)]
     {
         // SAFETY: TIOCGWINSZ fills the `winsize` it is given, and touches nothing else.
         #[allow(unsafe_code)]
         unsafe {
             let mut size: libc::winsize = std::mem::zeroed();
-            if libc::ioctl(2, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0 {
+            if libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0 {
                 return Some(size.ws_col);
             }
         }
         None
     }
     #[cfg(not(unix))]
-    None
+    {
+        let _ = fd;
+        None
+    }
 }
 
 /// A label that fits the bars' column of `width` characters.
