@@ -185,7 +185,9 @@ impl PartialFile {
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        let recorded = self.recorded.load(std::sync::atomic::Ordering::SeqCst);
+        // Kept when there is something to resume: a record, and bytes.
+        let recorded = self.recorded.load(std::sync::atomic::Ordering::SeqCst)
+            && std::fs::metadata(&self.path).is_ok_and(|m| m.len() > 0);
         if !self.path.as_os_str().is_empty() && !recorded {
             let _ = std::fs::remove_file(&self.path);
             sidecar::remove(&self.path);
