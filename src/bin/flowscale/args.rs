@@ -132,9 +132,13 @@ named after its file). -i inputs are added to every job. A job is known by its n
 its inputs: two jobs with the same inputs under different names are two runs.
 
 Progress is kept in DIR/manifest.jsonl: running the same command again skips completed jobs,
-waits for runs already submitted, and submits only the rest; nothing is paid for twice.
-Ctrl-C submits nothing more, records the submissions already sent, and exits 130; a second
-Ctrl-C quits at once. Exit 3: some jobs need another run; exit 1: some failed on FlowScale.
+waits for runs already submitted, and submits only the rest; nothing is paid for twice. One
+process at a time: another one on the same DIR is refused (exit 5), or waits with --wait.
+A job whose submission's answer was lost and whose run is not found for certain is left
+`unknown` (exit 5): look with `flowscale runs --since TIME`, then --attach JOB=RUN_ID or
+--resubmit-unknown. Ctrl-C (or SIGTERM, SIGHUP) submits nothing more, records the
+submissions already sent, and exits 130; a second one quits at once. Exit 3: some jobs need
+another run; exit 8: some failed on FlowScale.
 
 Example:
   flowscale batch demo-img2img --each image_35728=photos/ -i text_51536=\"a cat\" -o out/")]

@@ -18,9 +18,10 @@ use crate::inputs::add_inputs;
 use crate::interrupt;
 use crate::output::{Mode, emit};
 
-/// Runs the batch and prints its summary; fails (exit 1) when a job failed, (exit 3) when
-/// a job needs another run of the command (its run still going, or not started), (exit
-/// 130) when Ctrl-C stopped it.
+/// Runs the batch and prints its summary; fails (exit 5) when a job may have a run that
+/// was not found for certain or the directory is another process's, (exit 8) when a job
+/// failed, (exit 3) when a job needs another run of the command (its run still going, or
+/// not started), (exit 130) when a signal stopped it.
 pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> {
     let workflow = match args.no_check {
         true => None,
