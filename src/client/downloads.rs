@@ -199,10 +199,11 @@ impl Client {
     /// The bytes go to `<dest>.part` first (created new, never through a link; one left by
     /// a killed process is taken over, and resumed when it is of the same link and the
     /// server's validator still holds), which is renamed to `dest` only once the whole body
-    /// has arrived, matched its `Content-Length` and is synced; on failure, or when the
-    /// future is dropped, it is removed, so a partial download is never left looking
-    /// complete. A body cut short is resumed with `Range` and `If-Range`, up to the retry
-    /// policy's attempts. Two downloads to one `dest` at once: the second fails with
+    /// has arrived, matched its `Content-Length` and is synced, so a partial download is
+    /// never left looking complete. A body cut short is resumed with `Range` and `If-Range`
+    /// while it makes progress; given up, the call fails with
+    /// [`Error::Incomplete`](crate::Error::Incomplete) and keeps the `.part` file (and its
+    /// record) for the next call to resume. Two downloads to one `dest` at once: the second fails with
     /// [`Error::Io`](crate::Error::Io) before anything is written.
     #[doc = example!(client {
         "let bytes = client.download(\"https://bucket.example/out.png?sig=...\", \"out.png\")?;"
