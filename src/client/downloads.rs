@@ -30,10 +30,12 @@ impl Client {
     ///   (`image-1.png`) unless [`DownloadOptions::overwrite`] is set;
     ///   [`DownloadOptions::skip_existing`] keeps the file that is there instead.
     /// - Bytes go to `<name>.part`, renamed into place only when complete and matching
-    ///   `Content-Length`; a failed download leaves nothing behind.
-    /// - A body cut short is resumed with `Range` / `If-Range` up to the retry policy's
-    ///   attempts, a `.part` file of the same output left by a killed process is resumed,
-    ///   and an expired link (403) is replaced once by a fresh one (README, "Downloads").
+    ///   `Content-Length`; a failed download leaves no file at its final name, and keeps
+    ///   the bytes it got in `<name>.part` for the next call to resume
+    ///   ([`Error::Incomplete`](crate::Error::Incomplete)).
+    /// - A body cut short is resumed with `Range` / `If-Range` while it makes progress, a
+    ///   `.part` file of the same output left by a killed process is resumed, and an expired
+    ///   link (403) is replaced once by a fresh one (`flowscale::guide::downloads`).
     /// - `AsyncClient` downloads up to [`DownloadOptions::concurrency`] outputs at once;
     ///   `Client` one after the other. Links are fetched without the API key.
     #[doc = example!(client {
@@ -183,7 +185,7 @@ impl Client {
             .fetch_resuming(&mut link, &target, &mut part, &mut meter, &mut turn, answer)
             .await?;
         drop(file);
-        // Dropping `reserved` on any error removes its partial file.
+        // Dropped on any error, `reserved` keeps a partial file with bytes to resume.
         let path = transport::run_blocking(move || reserved.commit()).await?;
         meter.finish();
         let saved = SavedOutput::new(out.name.clone(), path, written);
@@ -252,7 +254,7 @@ impl Client {
             .fetch_resuming(&mut link, &target, &mut part, &mut meter, &mut turn, None)
             .await?;
         drop(file);
-        // Dropping `partial` on any error (or with this future) removes it.
+        // Dropped on any error (or with this future), `partial` keeps bytes to resume.
         transport::run_blocking(move || match partial.commit(&dest, true) {
             Ok(()) => Ok(written),
             Err(NotCommitted::Failed(e)) => Err(e),

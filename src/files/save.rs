@@ -152,7 +152,8 @@ const MAX_SUFFIX: u32 = 100_000;
 
 /// One output being saved into a directory: the partial file its bytes go to, and the
 /// name it will get. No file exists at the final name until [`Reserved::commit`]; dropped
-/// before that (a failed download, a dropped future), it removes its partial file.
+/// before that (a failed download, a dropped future), its partial file stays when it holds
+/// bytes to resume, with their record (`files::partial`), and goes otherwise.
 #[derive(Debug)]
 pub(crate) struct Reserved {
     dir: PathBuf,
