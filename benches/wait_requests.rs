@@ -117,17 +117,15 @@ fn main() {
     let mut rows = vec![measure("reference algorithm (raw ureq)", reference)];
     rows.push(measure("flowscale Client", |s| {
         s.client()
-            .execute_workflow_and_wait("wf", Inputs::new(), None, &options)
+            .execute_workflow_and_wait("wf", Inputs::new(), &options)
             .unwrap();
     }));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rows.push(measure("flowscale AsyncClient", |s| {
-        rt.block_on(s.async_client().execute_workflow_and_wait(
-            "wf",
-            Inputs::new(),
-            None,
-            &options,
-        ))
+        rt.block_on(
+            s.async_client()
+                .execute_workflow_and_wait("wf", Inputs::new(), &options),
+        )
         .unwrap();
     }));
     println!("a run queued {QUEUED:?}, running {RUNNING:?}, 3 outputs; poll interval {INTERVAL:?}");

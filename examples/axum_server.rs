@@ -204,13 +204,13 @@ async fn execute(
     let fields = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|field| (field, rx))
     });
-    let inputs = Inputs::new().streamed_fields(fields);
-    let run = s.client.execute_workflow_and_wait(
-        &workflow_id,
-        inputs,
-        group.group_id.as_deref(),
-        &s.wait,
-    );
+    let mut inputs = Inputs::new().streamed_fields(fields);
+    if let Some(group_id) = group.group_id {
+        inputs = inputs.group_id(group_id);
+    }
+    let run = s
+        .client
+        .execute_workflow_and_wait(&workflow_id, inputs, &s.wait);
     // Cancel-safe: if the browser goes away, this handler's future is dropped, and the SDK
     // finishes a submission already on the wire on a task of its own, handing its run to
     // `on_orphaned_run` (see `main`), so no paid run goes unheard of. `run` comes first:

@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = flowscale::Client::from_env()?;
     println!("blocking: {} containers", client.health()?.len());
     client.queue()?;
-    let result = client.execute_workflow_and_wait(WORKFLOW, inputs(), Some(GROUP), &wait())?;
+    let result = client.execute_workflow_and_wait(WORKFLOW, inputs().group_id(GROUP), &wait())?;
     let saved = client.download_outputs(&result, out.join("blocking"), &DownloadOptions::new())?;
     let run = client.run(&result.run_id)?;
     let page = client.runs_page(&RunsQuery::new().group_id(GROUP))?;
@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("async: {} containers", client.health().await?.len());
         client.queue().await?;
         let result = client
-            .execute_workflow_and_wait(WORKFLOW, inputs(), Some(GROUP), &wait())
+            .execute_workflow_and_wait(WORKFLOW, inputs().group_id(GROUP), &wait())
             .await?;
         let saved = client
             .download_outputs(&result, out.join("async"), &DownloadOptions::new())

@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         });
     println!("Running workflow {workflow_id} ...");
-    let result = client.execute_workflow_and_wait(&workflow_id, inputs, None, &options)?;
+    let result = client.execute_workflow_and_wait(&workflow_id, inputs, &options)?;
     upload.finish();
 
     println!(

@@ -59,18 +59,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.fail_next(Route::RunDetails, 1, Fault::BadGatewayHtml);
     let client = server.client();
 
-    let result = client.execute_workflow_and_wait(
-        "upscale",
-        Inputs::new().set("scale", 2),
-        None,
-        &options,
-    )?;
+    let result =
+        client.execute_workflow_and_wait("upscale", Inputs::new().set("scale", 2), &options)?;
     for out in &result.outputs {
         println!("{}: {}", out.name, out.download_url);
     }
 
     // Resuming: a short deadline gives up with the run id, and wait_for_run picks it up.
-    let exec = client.execute_workflow("upscale", Inputs::new(), None)?;
+    let exec = client.execute_workflow("upscale", Inputs::new())?;
     let short = options.clone().timeout(Duration::from_millis(500));
     match client.wait_for_run(&exec.run_id, &short) {
         Err(Error::Timeout {

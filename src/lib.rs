@@ -19,7 +19,7 @@
 //! let inputs = Inputs::new()
 //!     .set("text_51536", "a cat on a sofa")
 //!     .set("image_35728", Path::new("cat.png"));
-//! let run = client.execute_workflow("bncu0a1kipv", inputs, None)?;
+//! let run = client.execute_workflow("bncu0a1kipv", inputs)?;
 //! let details = client.run(&run.run_id)?;
 //! println!("run {} is {}", run.run_id, details.status);
 //! # Ok(())
@@ -47,7 +47,7 @@
 //!
 //! let options = WaitOptions::new().poll_interval(Duration::from_millis(20));
 //! let inputs = Inputs::new().set("text_51536", "a cat on a sofa").set("seed", 7);
-//! let result = client.execute_workflow_and_wait("bncu0a1kipv", inputs, None, &options)?;
+//! let result = client.execute_workflow_and_wait("bncu0a1kipv", inputs, &options)?;
 //! assert_eq!(result.outputs.len(), 1);
 //! println!("{}", result.outputs[0].download_url);
 //! # }

@@ -120,7 +120,7 @@ mod blocking {
     fn streamed_fields_are_refused_by_the_blocking_client() {
         let client = Client::new(crate::common::KEY, "http://127.0.0.1:9").unwrap();
         let inputs = flowscale::Inputs::new().streamed_fields(futures_util::stream::empty());
-        let err = client.execute_workflow("wf1", inputs, None).unwrap_err();
+        let err = client.execute_workflow("wf1", inputs).unwrap_err();
         assert!(
             matches!(&err, flowscale::Error::Input { field, .. } if field == "streamed_fields"),
             "{err}"
@@ -140,7 +140,7 @@ mod blocking {
             "image_1",
             flowscale::Reader::from_async(&b"png"[..], "a.png"),
         );
-        let err = client.execute_workflow("wf1", inputs, None).unwrap_err();
+        let err = client.execute_workflow("wf1", inputs).unwrap_err();
         assert!(
             matches!(&err, flowscale::Error::Input { field, .. } if field == "image_1"),
             "{err}"
@@ -307,7 +307,7 @@ mod nonblocking {
             .build()
             .unwrap();
         {
-            let submit = client.execute_workflow("wf", [("text", "a fox")], None);
+            let submit = client.execute_workflow("wf", [("text", "a fox")]);
             tokio::pin!(submit);
             loop {
                 tokio::select! {
@@ -330,7 +330,7 @@ mod nonblocking {
 
         // A caller that stays hears the answer itself; the hook hears nothing.
         let run = client
-            .execute_workflow("wf", [("text", "a hare")], None)
+            .execute_workflow("wf", [("text", "a hare")])
             .await
             .unwrap();
         assert_eq!(server.runs().len(), 2);
@@ -407,7 +407,7 @@ mod nonblocking {
                 .unwrap();
         });
         let inputs = Inputs::new().set("first", 1).streamed_fields(fields);
-        client.execute_workflow("wf1", inputs, None).await.unwrap();
+        client.execute_workflow("wf1", inputs).await.unwrap();
         producer.await.unwrap();
 
         let seen = rec.one();
@@ -442,7 +442,7 @@ mod nonblocking {
             "image_1",
             flowscale::Reader::from_async(file, "dog.jpg").with_length(5004),
         );
-        client.execute_workflow("wf1", inputs, None).await.unwrap();
+        client.execute_workflow("wf1", inputs).await.unwrap();
         let seen = rec.one();
         let files = seen.body.files();
         assert_eq!(files.len(), 1);
@@ -465,8 +465,8 @@ mod nonblocking {
         };
         send(&client.health());
         send(&client.queue());
-        send(&client.execute_workflow("wf", inputs(), None));
-        send(&client.execute_workflow_and_wait("wf", inputs(), None, &options));
+        send(&client.execute_workflow("wf", inputs()));
+        send(&client.execute_workflow_and_wait("wf", inputs(), &options));
         send(&client.wait_for_run("r", &options));
         send(&client.output("o"));
         send(&client.run("r"));
@@ -512,10 +512,7 @@ mod nonblocking {
         let client = Client::new(crate::common::KEY, server.url()).unwrap();
         let inputs =
             flowscale::Inputs::new().set("f", flowscale::Reader::new(Panicking(false), "f.bin"));
-        let err = client
-            .execute_workflow("wf1", inputs, None)
-            .await
-            .unwrap_err();
+        let err = client.execute_workflow("wf1", inputs).await.unwrap_err();
         assert!(
             matches!(&err, flowscale::Error::Input { field, .. } if field == "f"),
             "{err:?}"
@@ -547,7 +544,7 @@ mod nonblocking {
                 .set("prompt", "a cat")
                 .set("seed", 7)
                 .json("extra", serde_json::json!({"a": [1, 2]}));
-            let run = client.execute_workflow("wf1", inputs, None);
+            let run = client.execute_workflow("wf1", inputs);
             tokio::time::timeout(std::time::Duration::from_secs(20), run).await
         });
         runtime.shutdown_background();

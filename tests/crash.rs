@@ -376,7 +376,7 @@ fn download_and_wait_killed_mid_download_then_run_again_save_whole_files_under_t
         let server = simulator(&["big"], at);
         let client = flowscale::Client::new(SECRET, server.url()).unwrap();
         let run_id = client
-            .execute_workflow("crash", [("text_1", "a lighthouse")], None)
+            .execute_workflow("crash", [("text_1", "a lighthouse")])
             .unwrap()
             .run_id;
         if command == "download" {

@@ -197,7 +197,7 @@ proptest! {
             }
         };
         let stop = stop_soon();
-        let waited = client.execute_workflow_and_wait("wf", [("a", 1)], None, &wait_options(&k, &stop));
+        let waited = client.execute_workflow_and_wait("wf", [("a", 1)], &wait_options(&k, &stop));
         if let Ok(result) = &waited {
             let dir = std::env::temp_dir().join(format!("flowscale-extremes-{}", std::process::id()));
             typed(client.download_outputs(result, &dir, &DownloadOptions::new().concurrency(k.concurrency)));
@@ -227,7 +227,7 @@ proptest! {
             };
             let stop = stop_soon();
             let waited = client
-                .execute_workflow_and_wait("wf", [("a", 1)], None, &wait_options(&k, &stop))
+                .execute_workflow_and_wait("wf", [("a", 1)], &wait_options(&k, &stop))
                 .await;
             if let Ok(result) = &waited {
                 let dir = std::env::temp_dir().join(format!("flowscale-extremes-async-{}", std::process::id()));

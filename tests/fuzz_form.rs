@@ -119,7 +119,7 @@ proptest! {
             let input = Input::file(&path).with_filename(filename.clone()).with_content_type("application/x-test");
             inputs = inputs.set(name.clone(), input);
         }
-        Client::new("k", server.url()).unwrap().execute_workflow("wf", inputs, None).unwrap();
+        Client::new("k", server.url()).unwrap().execute_workflow("wf", inputs).unwrap();
         let (content_type, body) = captured.lock().unwrap().take().unwrap();
         let parsed = parse(&content_type, body);
         // Every form is multipart, text-only ones included.

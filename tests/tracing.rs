@@ -67,7 +67,7 @@ fn requests_waits_and_retries_are_traced_without_secrets() {
         let options = WaitOptions::new().poll_interval(Duration::from_millis(50));
         let inputs = Inputs::new().set("prompt", "a very private prompt");
         let result = client
-            .execute_workflow_and_wait("wf", inputs, None, &options)
+            .execute_workflow_and_wait("wf", inputs, &options)
             .unwrap();
         client.output(&result.outputs[0].name).unwrap();
     });
@@ -118,7 +118,7 @@ fn a_pod_without_a_catalog_is_said_once_not_on_every_run() {
             .unwrap();
         for _ in 0..3 {
             let inputs = Inputs::new().set("prompt", "x");
-            client.execute_workflow("wf", inputs, None).unwrap();
+            client.execute_workflow("wf", inputs).unwrap();
         }
     });
     let lines = collector.0.lock().unwrap().join("\n");

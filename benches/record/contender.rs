@@ -59,7 +59,7 @@ fn blocking(job: &str, args: &[String]) {
     match (job, args) {
         ("upload", [base, path, progress]) => {
             let client = check(Client::new(KEY, base));
-            check(client.execute_workflow("wf", upload_inputs(path, progress), None));
+            check(client.execute_workflow("wf", upload_inputs(path, progress)));
         }
         ("download", [url, dest]) => {
             let client = check(Client::new(KEY, "http://127.0.0.1:1"));
@@ -95,7 +95,7 @@ fn blocking(job: &str, args: &[String]) {
             let client = check(Client::new(KEY, base));
             let call = || match what.as_str() {
                 "get-run" => drop(check(client.run("r1"))),
-                _ => drop(check(client.execute_workflow("wf", execute_inputs(), None))),
+                _ => drop(check(client.execute_workflow("wf", execute_inputs()))),
             };
             report(time_calls(n, call));
         }
@@ -196,7 +196,7 @@ async fn asynchronous(job: &str, args: &[String]) {
         ("upload", [base, path, progress]) => {
             let client = check(AsyncClient::new(KEY, base));
             let inputs = upload_inputs(path, progress);
-            check(client.execute_workflow("wf", inputs, None).await);
+            check(client.execute_workflow("wf", inputs).await);
         }
         ("download", [url, dest]) => {
             let client = check(AsyncClient::new(KEY, "http://127.0.0.1:1"));
@@ -235,9 +235,7 @@ async fn asynchronous(job: &str, args: &[String]) {
                 let start = std::time::Instant::now();
                 match what.as_str() {
                     "get-run" => drop(check(client.run("r1").await)),
-                    _ => drop(check(
-                        client.execute_workflow("wf", execute_inputs(), None).await,
-                    )),
+                    _ => drop(check(client.execute_workflow("wf", execute_inputs()).await)),
                 }
                 if i >= WARM_UP {
                     times.push(start.elapsed().as_nanos() as u64);
@@ -291,7 +289,7 @@ async fn fan_out(base: &str, key: &str, waits: &str, poll_ms: &str) {
             tokio::spawn(async move {
                 let inputs = Inputs::new().set("seed", i);
                 client
-                    .execute_workflow_and_wait("fanout", inputs, None, &options)
+                    .execute_workflow_and_wait("fanout", inputs, &options)
                     .await
             })
         })

@@ -173,8 +173,8 @@ impl Client {
         response::data(&resp)
     }
 
-    /// Starts a run of `workflow_id` with `inputs`, optionally filed under `group_id`, and
-    /// returns at once with the run id. Use `execute_workflow_and_wait` to also wait for
+    /// Starts a run of `workflow_id` with `inputs` (filed under a group with
+    /// [`Inputs::group_id`](crate::Inputs::group_id)), and returns at once with the run id. Use `execute_workflow_and_wait` to also wait for
     /// the outputs.
     ///
     /// Files are streamed from disk. Every file is opened before anything is sent: a
@@ -198,27 +198,26 @@ impl Client {
         "use flowscale::Inputs;"
         "let inputs = Inputs::new()"
         "    .set(\"text_51536\", \"a cat on a sofa\")"
-        "    .set(\"image_35728\", Path::new(\"cat.png\"));"
-        "let run = client.execute_workflow(\"bncu0a1kipv\", inputs, Some(\"batch_001\"))?;"
+        "    .set(\"image_35728\", Path::new(\"cat.png\"))"
+        "    .group_id(\"batch_001\");"
+        "let run = client.execute_workflow(\"bncu0a1kipv\", inputs)?;"
         "println!(\"started run {}\", run.run_id);"
     } {
         "use std::path::Path;"
         "use flowscale::Inputs;"
         "let inputs = Inputs::new()"
         "    .set(\"text_51536\", \"a cat on a sofa\")"
-        "    .set(\"image_35728\", Path::new(\"cat.png\"));"
-        "let run = client.execute_workflow(\"bncu0a1kipv\", inputs, Some(\"batch_001\")).await?;"
+        "    .set(\"image_35728\", Path::new(\"cat.png\"))"
+        "    .group_id(\"batch_001\");"
+        "let run = client.execute_workflow(\"bncu0a1kipv\", inputs).await?;"
         "println!(\"started run {}\", run.run_id);"
     })]
     pub async fn execute_workflow(
         &self,
         workflow_id: &str,
         inputs: impl Into<Inputs>,
-        group_id: Option<&str>,
     ) -> Result<Execution> {
-        let submission = self
-            .prepare_submission(workflow_id, inputs.into(), group_id)
-            .await?;
+        let submission = self.prepare_submission(workflow_id, inputs.into()).await?;
         self.send_submission(submission).await
     }
 
@@ -227,9 +226,10 @@ impl Client {
     pub(super) async fn prepare_submission(
         &self,
         workflow_id: &str,
-        inputs: Inputs,
-        group_id: Option<&str>,
+        mut inputs: Inputs,
     ) -> Result<Submission> {
+        let group_id = inputs.take_group();
+        let group_id = group_id.as_deref();
         request::check_execute(workflow_id, group_id)?;
         if self.settings.check_inputs
             && let Some(workflow) = self.catalog_entry(workflow_id).await?

@@ -276,11 +276,9 @@ impl Client {
         }
         // Checked and encoded first: an error here sent nothing (not started, never
         // looked for, never failed).
-        let group = run.group_id.as_deref();
-        let submission = match self
-            .prepare_submission(&run.workflow_id, inputs, group)
-            .await
-        {
+        // Every job is filed under the batch's group, whatever its inputs said.
+        let inputs = inputs.filed_under(run.group_id.clone());
+        let submission = match self.prepare_submission(&run.workflow_id, inputs).await {
             Ok(submission) => submission,
             Err(e) => {
                 outcome.status = JobStatus::NotStarted;

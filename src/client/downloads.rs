@@ -41,7 +41,7 @@ impl Client {
     #[doc = example!(client {
         "use flowscale::{DownloadOptions, Inputs, WaitOptions};"
         "let result = client.execute_workflow_and_wait("
-        "    \"bncu0a1kipv\", Inputs::new().set(\"text_51536\", \"a cat\"), None, &WaitOptions::new(),"
+        "    \"bncu0a1kipv\", Inputs::new().set(\"text_51536\", \"a cat\"), &WaitOptions::new(),"
         ")?;"
         "for saved in client.download_outputs(&result, \"outputs\", &DownloadOptions::new())? {"
         "    println!(\"{} -> {} ({} bytes)\", saved.name, saved.path.display(), saved.bytes);"
@@ -49,7 +49,7 @@ impl Client {
     } {
         "use flowscale::{DownloadOptions, Inputs, WaitOptions};"
         "let result = client.execute_workflow_and_wait("
-        "    \"bncu0a1kipv\", Inputs::new().set(\"text_51536\", \"a cat\"), None, &WaitOptions::new(),"
+        "    \"bncu0a1kipv\", Inputs::new().set(\"text_51536\", \"a cat\"), &WaitOptions::new(),"
         ").await?;"
         "for saved in client.download_outputs(&result, \"outputs\", &DownloadOptions::new()).await? {"
         "    println!(\"{} -> {} ({} bytes)\", saved.name, saved.path.display(), saved.bytes);"

@@ -36,7 +36,6 @@ impl Client {
         "let result = client.execute_workflow_and_wait("
         "    \"bncu0a1kipv\","
         "    Inputs::new().set(\"text_51536\", \"a cat on a sofa\"),"
-        "    None,"
         "    &options,"
         ")?;"
         "for out in &result.outputs {"
@@ -51,7 +50,6 @@ impl Client {
         "let result = client.execute_workflow_and_wait("
         "    \"bncu0a1kipv\","
         "    Inputs::new().set(\"text_51536\", \"a cat on a sofa\"),"
-        "    None,"
         "    &options,"
         ").await?;"
         "for out in &result.outputs {"
@@ -63,10 +61,9 @@ impl Client {
         &self,
         workflow_id: &str,
         inputs: impl Into<Inputs>,
-        group_id: Option<&str>,
         options: &WaitOptions,
     ) -> Result<WorkflowResult> {
-        let exec = self.execute_workflow(workflow_id, inputs, group_id).await?;
+        let exec = self.execute_workflow(workflow_id, inputs).await?;
         // Dropped while waiting (`AsyncClient`), the run still reaches `on_orphaned_run`.
         let guard = self.watch_run(&exec);
         let workflow_id = exec.workflow_id.unwrap_or_else(|| workflow_id.to_owned());

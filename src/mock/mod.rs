@@ -22,7 +22,7 @@
 //! let client = server.client();
 //! let options = WaitOptions::new().poll_interval(Duration::from_millis(10));
 //! let result = client
-//!     .execute_workflow_and_wait("txt2img", Inputs::new().set("text_1", "a cat"), None, &options)
+//!     .execute_workflow_and_wait("txt2img", Inputs::new().set("text_1", "a cat"), &options)
 //!     .unwrap();
 //! assert_eq!(result.outputs.len(), 1);
 //! assert_eq!(server.requests()[0].fields, [("text_1".to_string(), "a cat".to_string())]);

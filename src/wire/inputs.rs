@@ -48,6 +48,7 @@ pub struct Inputs {
     tail: Option<FieldStream>,
     progress: Option<ProgressCallback>,
     stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    group: Option<String>,
 }
 
 /// Fields that arrive while the upload is already going (see [`Inputs::streamed_fields`]).
@@ -59,6 +60,7 @@ impl fmt::Debug for Inputs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Inputs");
         d.field("entries", &self.entries);
+        d.field("group_id", &self.group);
         #[cfg(feature = "async")]
         d.field("streamed_fields", &self.tail.is_some());
         d.field(
@@ -161,6 +163,37 @@ impl Inputs {
     pub fn on_progress(mut self, callback: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(callback));
         self
+    }
+
+    /// Files the run under `group_id` (FlowScale's `group_id`: `runs_page` and `runs` list a
+    /// group's runs). Runs are filed under no group otherwise. A [`Batch`](crate::Batch)
+    /// files its jobs under its own [`Batch::group_id`](crate::Batch::group_id).
+    ///
+    /// ```
+    /// let inputs = flowscale::Inputs::new()
+    ///     .set("text_51536", "a cat")
+    ///     .group_id("batch_001");
+    /// assert_eq!(inputs.group(), Some("batch_001"));
+    /// ```
+    pub fn group_id(mut self, group_id: impl Into<String>) -> Self {
+        self.group = Some(group_id.into());
+        self
+    }
+
+    /// The group the run will be filed under, if one was given.
+    pub fn group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+
+    /// Files the run under `group`, or under none: a batch's jobs go under the batch's.
+    pub(crate) fn filed_under(mut self, group: Option<String>) -> Self {
+        self.group = group;
+        self
+    }
+
+    /// Takes the group out, for the request's query.
+    pub(crate) fn take_group(&mut self) -> Option<String> {
+        self.group.take()
     }
 
     /// Stops the upload before its end once `flag` is set (a Ctrl-C handler sets it, say):

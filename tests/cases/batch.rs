@@ -407,7 +407,7 @@ async fn a_lost_submission_that_cannot_be_named_is_not_submitted_again() {
     // run it started.
     // (A group: the OpenAPI file requires one to list runs.)
     client
-        .execute_workflow("wf", inputs(), Some("g"))
+        .execute_workflow("wf", inputs().group_id("g"))
         .await
         .unwrap();
     lost_intent_in(&dir, "one", &inputs(), Some("g"));
@@ -510,11 +510,7 @@ async fn an_unknown_job_attaches_to_the_run_the_caller_names() {
     // The run the user found (say, its inputs are listed in another form): not matched
     // automatically, named by hand.
     let run = client
-        .execute_workflow(
-            "wf",
-            Inputs::new().set("text_1", "a harbour, at night"),
-            None,
-        )
+        .execute_workflow("wf", Inputs::new().set("text_1", "a harbour, at night"))
         .await
         .unwrap();
     let batch = || {

@@ -47,7 +47,10 @@ fn inputs_of(call: &Value) -> Inputs {
         };
         inputs.push(name.clone(), input);
     }
-    inputs
+    match call["group_id"].as_str() {
+        Some(group) => inputs.group_id(group),
+        None => inputs,
+    }
 }
 
 #[maybe_async]
@@ -74,7 +77,7 @@ async fn replay(call: &Value) -> Vec<Seen> {
         "get_queue" => drop(client.queue().await.unwrap()),
         "execute_workflow" => drop(
             client
-                .execute_workflow(s("workflow_id").unwrap(), inputs_of(call), s("group_id"))
+                .execute_workflow(s("workflow_id").unwrap(), inputs_of(call))
                 .await
                 .unwrap(),
         ),
@@ -208,7 +211,7 @@ async fn numbers_are_sent_as_the_python_sdk_sends_them() {
         .create();
     Client::new("k", server.url())
         .unwrap()
-        .execute_workflow("wf1", inputs, None)
+        .execute_workflow("wf1", inputs)
         .await
         .unwrap();
     let sent = rec.one().body.fields();

@@ -29,7 +29,7 @@ async fn wait_through(fault: Fault) {
     let server = MockServer::start();
     server.register(MockWorkflow::new("wf").duration(Duration::from_secs(60)));
     let run = client_of(&server)
-        .execute_workflow("wf", [("a", 1)], None)
+        .execute_workflow("wf", [("a", 1)])
         .await
         .unwrap();
     server.fail_next(Route::RunDetails, 1, fault);
@@ -100,7 +100,7 @@ async fn a_zero_poll_interval_does_not_spin() {
     );
     let options = WaitOptions::new().poll_interval(Duration::ZERO);
     let result = client_of(&server)
-        .execute_workflow_and_wait("wf", [("a", 1)], None, &options)
+        .execute_workflow_and_wait("wf", [("a", 1)], &options)
         .await
         .unwrap();
     assert_eq!(result.outputs.len(), 1);
@@ -120,7 +120,7 @@ async fn the_last_status_is_typed() {
     server.register(MockWorkflow::new("wf").duration(Duration::from_secs(60)));
     let options = WaitOptions::new().timeout(Duration::from_secs(2));
     let err = client_of(&server)
-        .execute_workflow_and_wait("wf", [("a", 1)], None, &options)
+        .execute_workflow_and_wait("wf", [("a", 1)], &options)
         .await
         .unwrap_err();
     match err {

@@ -80,7 +80,10 @@ async fn execute_workflow_sends_query_and_reads_new_response() {
         .with_body(ok(json!({"run_id": RUN_ID, "workflow_id": "wf&1"})))
         .create();
     let exec = client(server.url())
-        .execute_workflow("wf&1", [("text_1", "hello world")], Some("g#1+2"))
+        .execute_workflow(
+            "wf&1",
+            flowscale::Inputs::from([("text_1", "hello world")]).group_id("g#1+2"),
+        )
         .await
         .unwrap();
     m.assert();
@@ -125,7 +128,7 @@ async fn execute_workflow_reads_old_response() {
         })))
         .create();
     let exec = client(server.url())
-        .execute_workflow("wf1", flowscale::Inputs::new(), None)
+        .execute_workflow("wf1", flowscale::Inputs::new())
         .await
         .unwrap();
     m.assert();
@@ -349,11 +352,11 @@ async fn ids_are_checked_and_escaped() {
         client.cancel_run("").await.unwrap_err(),
         client.output("").await.unwrap_err(),
         client
-            .execute_workflow("", flowscale::Inputs::new(), None)
+            .execute_workflow("", flowscale::Inputs::new())
             .await
             .unwrap_err(),
         client
-            .execute_workflow("wf", flowscale::Inputs::new(), Some(""))
+            .execute_workflow("wf", flowscale::Inputs::new().group_id(""))
             .await
             .unwrap_err(),
     ] {

@@ -53,7 +53,7 @@ async fn fastapi_422_shows_its_detail() {
         .create();
     let err = Client::new(KEY, server.url())
         .unwrap()
-        .execute_workflow("wf1", [("x", "y")], None)
+        .execute_workflow("wf1", [("x", "y")])
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(422));
@@ -365,10 +365,7 @@ async fn an_answer_sent_before_the_upload_was_read_is_the_error_every_time() {
         let inputs = flowscale::Inputs::new()
             .set("text", "a fox")
             .set("image", file.as_path());
-        let err = client
-            .execute_workflow("wf", inputs, None)
-            .await
-            .unwrap_err();
+        let err = client.execute_workflow("wf", inputs).await.unwrap_err();
         if err.status() != Some(403) {
             seen.push(err.to_string());
         }
@@ -410,10 +407,7 @@ async fn failures_sort_themselves_the_same_way_in_both_clients() {
     assert!(err.to_string().contains("FlowScale API error 404"), "{err}");
 
     // The wait's own deadline.
-    let run = client
-        .execute_workflow("slow", [("a", 1)], None)
-        .await
-        .unwrap();
+    let run = client.execute_workflow("slow", [("a", 1)]).await.unwrap();
     let short = quick.clone().timeout(Duration::from_millis(200));
     let err = client.wait_for_run(&run.run_id, &short).await.unwrap_err();
     assert!(err.is_timeout() && !err.is_not_found(), "{err:?}");

@@ -20,7 +20,7 @@ async fn send(inputs: Inputs) -> crate::common::Seen {
         .with_body(ok(json!({"run_id": "r1", "workflow_id": "wf1"})))
         .create();
     let client = Client::new(KEY, server.url()).unwrap();
-    client.execute_workflow("wf1", inputs, None).await.unwrap();
+    client.execute_workflow("wf1", inputs).await.unwrap();
     m.assert();
     rec.one()
 }
@@ -36,10 +36,7 @@ async fn reader_fault(inputs: Inputs, field_name: &str) -> String {
         .with_body(ok(json!({"run_id": "r1"})))
         .create();
     let client = Client::new(KEY, server.url()).unwrap();
-    let err = client
-        .execute_workflow("wf1", inputs, None)
-        .await
-        .unwrap_err();
+    let err = client.execute_workflow("wf1", inputs).await.unwrap_err();
     match err {
         Error::Input { field, reason, .. } => {
             assert_eq!(field, field_name);
@@ -233,10 +230,7 @@ async fn missing_or_bad_files_fail_before_sending() {
         let inputs = Inputs::new()
             .set("ok", fixture("cat.png"))
             .set(field, path.clone());
-        let err = client
-            .execute_workflow("wf1", inputs, None)
-            .await
-            .unwrap_err();
+        let err = client.execute_workflow("wf1", inputs).await.unwrap_err();
         match &err {
             Error::Input {
                 field: f, reason, ..
@@ -248,7 +242,7 @@ async fn missing_or_bad_files_fail_before_sending() {
         }
     }
     let err = client
-        .execute_workflow("wf1", Inputs::new().set("", "x"), None)
+        .execute_workflow("wf1", Inputs::new().set("", "x"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Input { .. }));

@@ -168,7 +168,7 @@ async fn a_run_finished_earlier_is_saved_with_real_extensions_and_progress() {
         .on_progress(move |p| seen.lock().unwrap().push(p.clone()));
     let options = WaitOptions::new().poll_interval(Duration::from_millis(50));
     let result = client
-        .execute_workflow_and_wait("wf", inputs, None, &options)
+        .execute_workflow_and_wait("wf", inputs, &options)
         .await
         .unwrap();
     assert_monotonic_to_the_total(&uploads.lock().unwrap());
@@ -230,7 +230,7 @@ async fn a_download_truncated_on_every_attempt_leaves_nothing() {
     let client = Client::new(server.api_key(), server.url()).unwrap();
     let options = WaitOptions::new().poll_interval(Duration::from_millis(50));
     let result = client
-        .execute_workflow_and_wait("wf", [("a", 1)], None, &options)
+        .execute_workflow_and_wait("wf", [("a", 1)], &options)
         .await
         .unwrap();
     // Cut short more often than the retry policy resumes (3 attempts).
@@ -426,7 +426,7 @@ async fn a_second_save_keeps_what_is_there_when_asked_and_numbers_it_otherwise()
     let client = Client::new(server.api_key(), server.url()).unwrap();
     let options = WaitOptions::new().poll_interval(Duration::from_millis(10));
     let result = client
-        .execute_workflow_and_wait("wf", [("a", 1)], None, &options)
+        .execute_workflow_and_wait("wf", [("a", 1)], &options)
         .await
         .unwrap();
     let dir = fresh_dir("skip-existing");

@@ -166,7 +166,7 @@ async fn an_upload_the_server_stops_reading_is_a_timeout() {
     let start = std::time::Instant::now();
     let inputs = flowscale::Inputs::new().set("image_1", file.as_path());
     let err = quick(&deaf)
-        .execute_workflow("wf", inputs, None)
+        .execute_workflow("wf", inputs)
         .await
         .unwrap_err();
     let (kind, _) = transport(&err);

@@ -25,7 +25,7 @@ async fn finished_run(server: &MockServer) -> (Client, WorkflowResult) {
     let client = Client::new(server.api_key(), server.url()).unwrap();
     let options = WaitOptions::new().poll_interval(Duration::from_millis(10));
     let result = client
-        .execute_workflow_and_wait("big", [("seed", 1)], None, &options)
+        .execute_workflow_and_wait("big", [("seed", 1)], &options)
         .await
         .unwrap();
     (client, result)

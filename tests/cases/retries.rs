@@ -110,7 +110,7 @@ async fn starting_a_run_is_never_sent_twice() {
     server.register(MockWorkflow::new("wf"));
     server.fail_next(Route::Execute, 1, Fault::Status(500));
     let err = client_with(&server, RetryPolicy::new())
-        .execute_workflow("wf", [("a", 1)], None)
+        .execute_workflow("wf", [("a", 1)])
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
@@ -182,7 +182,7 @@ async fn a_body_cut_off_mid_json_is_retried_then_reported() {
     let server = MockServer::start();
     server.register(MockWorkflow::new("wf").duration(Duration::from_secs(60)));
     let run = client_with(&server, RetryPolicy::new())
-        .execute_workflow("wf", [("a", 1)], None)
+        .execute_workflow("wf", [("a", 1)])
         .await
         .unwrap();
     let path = format!("/api/v1/runs/{}", run.run_id);
@@ -260,7 +260,7 @@ async fn an_upload_over_a_slow_link_does_not_time_out_while_bytes_flow() {
     let video = flowscale::Reader::new(trickle, "clip.mp4").with_length(size as u64);
     let started = Instant::now();
     let exec = client
-        .execute_workflow("wf", flowscale::Inputs::new().set("video", video), None)
+        .execute_workflow("wf", flowscale::Inputs::new().set("video", video))
         .await
         .unwrap();
     assert_eq!(exec.run_id, "slow-1");

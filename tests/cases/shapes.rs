@@ -20,7 +20,7 @@ async fn an_execute_answer_as_the_openapi_file_has_it_is_read() {
         .create();
     let exec = Client::new(KEY, server.url())
         .unwrap()
-        .execute_workflow("wf", [("a", 1)], None)
+        .execute_workflow("wf", [("a", 1)])
         .await
         .unwrap();
     assert_eq!(exec.run_id, "r-spec");
@@ -42,7 +42,7 @@ async fn an_execute_answer_with_no_run_or_several_says_so() {
             .create();
         let err = Client::new(KEY, server.url())
             .unwrap()
-            .execute_workflow("wf", [("a", 1)], None)
+            .execute_workflow("wf", [("a", 1)])
             .await
             .unwrap_err();
         // An answer that cannot be read and names no run may hide one: it is looked for
@@ -76,7 +76,7 @@ async fn an_execute_answer_that_cannot_be_read_keeps_the_run_it_names() {
             .create();
         let err = Client::new(KEY, server.url())
             .unwrap()
-            .execute_workflow("wf", [("a", 1)], None)
+            .execute_workflow("wf", [("a", 1)])
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Decode { .. }), "{err:?}");
@@ -152,7 +152,7 @@ async fn the_whole_flow_works_in_every_shape_mode() {
             .set("image_1", crate::common::fixture("cat.png").as_path());
         let options = WaitOptions::new().poll_interval(Duration::from_millis(50));
         let result = client
-            .execute_workflow_and_wait("wf", inputs, Some("g1"), &options)
+            .execute_workflow_and_wait("wf", inputs.group_id("g1"), &options)
             .await
             .unwrap_or_else(|e| panic!("{shapes:?}: {e:?}"));
         assert_eq!(result.outputs.len(), 2, "{shapes:?}");
@@ -242,7 +242,7 @@ async fn odd_bookkeeping_values_never_cost_the_data_around_them() {
             assert_eq!(got.runs[0].id.as_deref(), Some("r1"), "{odd}");
         }
         let exec = client
-            .execute_workflow("wf", [("a", 1)], None)
+            .execute_workflow("wf", [("a", 1)])
             .await
             .unwrap_or_else(|e| panic!("{odd}: {e}"));
         assert_eq!(

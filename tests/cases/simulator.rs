@@ -62,7 +62,7 @@ async fn a_whole_run_uploads_waits_and_downloads() {
         .set("image_1", fixture("cat.png"))
         .set("seed", 42);
     let result = client
-        .execute_workflow_and_wait("img2img", inputs, Some("batch_1"), &options)
+        .execute_workflow_and_wait("img2img", inputs.group_id("batch_1"), &options)
         .await
         .unwrap();
     assert_eq!(result.workflow_id.as_deref(), Some("img2img"));
@@ -164,11 +164,11 @@ async fn health_and_queue_follow_the_runs() {
             .all(|c| c.status == flowscale::types::ContainerStatus::Idle)
     );
     let running = client
-        .execute_workflow("slow", Inputs::new(), None)
+        .execute_workflow("slow", Inputs::new())
         .await
         .unwrap();
     let pending = client
-        .execute_workflow("waiting", Inputs::new(), None)
+        .execute_workflow("waiting", Inputs::new())
         .await
         .unwrap();
     let health = client.health().await.unwrap();
@@ -211,14 +211,12 @@ async fn runs_are_listed_sorted_filtered_and_paged() {
     let client = client(&server);
     let mut ids = vec![];
     for i in 0..7 {
-        let group = if i % 2 == 0 { Some("even") } else { None };
-        ids.push(
-            client
-                .execute_workflow("wf", Inputs::new(), group)
-                .await
-                .unwrap()
-                .run_id,
-        );
+        let inputs = if i % 2 == 0 {
+            Inputs::new().group_id("even")
+        } else {
+            Inputs::new()
+        };
+        ids.push(client.execute_workflow("wf", inputs).await.unwrap().run_id);
         std::thread::sleep(Duration::from_millis(2));
     }
     let page = client
@@ -293,10 +291,7 @@ async fn legacy_shapes_still_wait_and_decode() {
             .duration(Duration::from_millis(30)),
     );
     let client = client(&server);
-    let exec = client
-        .execute_workflow("wf", Inputs::new(), None)
-        .await
-        .unwrap();
+    let exec = client.execute_workflow("wf", Inputs::new()).await.unwrap();
     assert_eq!(exec.output_names.len(), 2);
     assert!(exec.workflow_id.is_none());
     let health = client.health().await.unwrap();
@@ -324,7 +319,7 @@ async fn failures_are_reported_at_once() {
     let options = quick().timeout(Duration::from_secs(60));
 
     let err = client
-        .execute_workflow_and_wait("broken", Inputs::new(), None, &options)
+        .execute_workflow_and_wait("broken", Inputs::new(), &options)
         .await
         .unwrap_err();
     assert!(
@@ -333,7 +328,7 @@ async fn failures_are_reported_at_once() {
     );
 
     let err = client
-        .execute_workflow_and_wait("stuck", Inputs::new(), None, &options)
+        .execute_workflow_and_wait("stuck", Inputs::new(), &options)
         .await
         .unwrap_err();
     assert!(
@@ -348,7 +343,7 @@ async fn failures_are_reported_at_once() {
     );
 
     let exec = client
-        .execute_workflow("long", Inputs::new(), None)
+        .execute_workflow("long", Inputs::new())
         .await
         .unwrap();
     client.cancel_run(&exec.run_id).await.unwrap();
@@ -365,7 +360,7 @@ async fn failures_are_reported_at_once() {
     // tenth of the deadline to go out in: 300 ms, which no busy machine takes on loopback
     // (100 ms left it 10 ms, and a loaded machine missed it).
     let exec = client
-        .execute_workflow("long", Inputs::new(), None)
+        .execute_workflow("long", Inputs::new())
         .await
         .unwrap();
     let short = quick()
@@ -391,13 +386,13 @@ async fn the_server_checks_key_workflow_and_inputs() {
 
     let client = client(&server);
     let err = client
-        .execute_workflow("nope", Inputs::new(), None)
+        .execute_workflow("nope", Inputs::new())
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404));
 
     let err = client
-        .execute_workflow("img2img", Inputs::new().set("text_1", "x"), None)
+        .execute_workflow("img2img", Inputs::new().set("text_1", "x"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(422));
@@ -426,7 +421,7 @@ async fn faults_are_retried_or_reported() {
         }
     });
     let result = client
-        .execute_workflow_and_wait("wf", Inputs::new(), None, &options)
+        .execute_workflow_and_wait("wf", Inputs::new(), &options)
         .await
         .unwrap();
     assert_eq!(*retries.lock().unwrap(), 2);
@@ -447,7 +442,7 @@ async fn faults_are_retried_or_reported() {
         },
     );
     let err = client
-        .execute_workflow("wf", Inputs::new(), None)
+        .execute_workflow("wf", Inputs::new())
         .await
         .unwrap_err();
     assert_eq!(
@@ -516,7 +511,7 @@ async fn queued_for_keeps_a_custom_status_script() {
             .queued_for(Duration::from_secs(60)),
     );
     let run = client(&server)
-        .execute_workflow("scripted", [("a", 1)], None)
+        .execute_workflow("scripted", [("a", 1)])
         .await
         .unwrap();
     // The script has no queued phase, and queued_for did not add one.
@@ -563,7 +558,7 @@ async fn a_fresh_run_is_first_polled_one_interval_after_it_was_submitted() {
             .timeout(Duration::from_secs(60)),
     );
     client
-        .execute_workflow_and_wait("instant", Inputs::new(), None, &options)
+        .execute_workflow_and_wait("instant", Inputs::new(), &options)
         .await
         .unwrap();
     let events = events.lock().unwrap();
@@ -605,7 +600,7 @@ async fn a_wait_asked_to_poll_at_once_does_not_sleep_first() {
         .timeout(Duration::from_secs(300));
     let started = std::time::Instant::now();
     client
-        .execute_workflow_and_wait("instant", Inputs::new(), None, &options)
+        .execute_workflow_and_wait("instant", Inputs::new(), &options)
         .await
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(30));

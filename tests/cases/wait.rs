@@ -100,7 +100,7 @@ async fn one_output_with_every_event_in_order() {
     let (options, events) = fast();
     let client = Client::new(KEY, server.url()).unwrap();
     let result = client
-        .execute_workflow_and_wait("wf1", Inputs::new().set("text_1", "hi"), None, &options)
+        .execute_workflow_and_wait("wf1", Inputs::new().set("text_1", "hi"), &options)
         .await
         .unwrap();
     for m in [exec, queued, running, done, not_yet, out] {
@@ -166,7 +166,7 @@ async fn old_style_execute_names_several_outputs_each_fetched_until_ready_only()
     let (options, _) = fast();
     let result = Client::new(KEY, server.url())
         .unwrap()
-        .execute_workflow_and_wait("wf1", Inputs::new(), None, &options)
+        .execute_workflow_and_wait("wf1", Inputs::new(), &options)
         .await
         .unwrap();
     let names: Vec<_> = result.outputs.iter().map(|o| o.name.as_str()).collect();

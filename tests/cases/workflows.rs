@@ -168,7 +168,6 @@ async fn a_misspelt_name_or_a_wrong_kind_is_refused_before_anything_is_sent() {
             Inputs::new()
                 .set("text_5153", "a cat")
                 .set("image_35728", image.as_path()),
-            None,
         )
         .await
         .unwrap_err();
@@ -184,7 +183,6 @@ async fn a_misspelt_name_or_a_wrong_kind_is_refused_before_anything_is_sent() {
                 .set("text_51536", image.as_path())
                 .set("image_35728", "cat.png")
                 .set("seed_3", "lots"),
-            None,
         )
         .await
         .unwrap_err();
@@ -212,7 +210,6 @@ async fn a_misspelt_name_or_a_wrong_kind_is_refused_before_anything_is_sent() {
         .execute_workflow_and_wait(
             "txt2img",
             Inputs::new().set("image_3572", image.as_path()),
-            None,
             &flowscale::WaitOptions::new(),
         )
         .await
@@ -226,11 +223,7 @@ async fn a_misspelt_name_or_a_wrong_kind_is_refused_before_anything_is_sent() {
 
     // Right inputs go through; a left-out optional one is no error.
     let run = client
-        .execute_workflow(
-            "txt2img",
-            Inputs::new().set("image_35728", image.as_path()),
-            None,
-        )
+        .execute_workflow("txt2img", Inputs::new().set("image_35728", image.as_path()))
         .await
         .unwrap();
     assert!(!run.run_id.is_empty());
@@ -264,10 +257,7 @@ async fn a_pod_without_a_catalog_still_runs_and_is_asked_once() {
         let inputs = Inputs::new()
             .set("text_5153", "x")
             .set("image_35728", image.as_path());
-        client
-            .execute_workflow("txt2img", inputs, None)
-            .await
-            .unwrap();
+        client.execute_workflow("txt2img", inputs).await.unwrap();
     }
     assert_eq!(executes(&server), 2);
     assert_eq!(catalog_fetches(&server), 1);
@@ -282,20 +272,16 @@ async fn a_workflow_the_catalog_does_not_list_is_sent_for_flowscale_to_judge() {
     // Warm the cache, then deploy a workflow it does not know.
     let image = fixture("cat.png");
     client
-        .execute_workflow(
-            "txt2img",
-            Inputs::new().set("image_35728", image.as_path()),
-            None,
-        )
+        .execute_workflow("txt2img", Inputs::new().set("image_35728", image.as_path()))
         .await
         .unwrap();
     server.register(MockWorkflow::new("fresh").required_input("text_1"));
     let run = client
-        .execute_workflow("fresh", Inputs::new().set("text_1", "x"), None)
+        .execute_workflow("fresh", Inputs::new().set("text_1", "x"))
         .await;
     assert!(run.is_ok(), "{run:?}");
     let err = client
-        .execute_workflow("gone", Inputs::new(), None)
+        .execute_workflow("gone", Inputs::new())
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404), "FlowScale's answer: {err}");

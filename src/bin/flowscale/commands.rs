@@ -179,10 +179,12 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     inputs = inputs
         .on_progress(move |p| upload.upload(p))
         .stop_on(stop.clone());
-    let group = args.group.as_deref();
+    if let Some(group) = &args.group {
+        inputs = inputs.group_id(group.as_str());
+    }
     if args.no_wait {
         interrupt::uploading(stop);
-        let exec = client.execute_workflow(&args.workflow_id, inputs, group);
+        let exec = client.execute_workflow(&args.workflow_id, inputs);
         if let Ok(exec) = &exec {
             remember(&exec.run_id, &args.wait);
             if mode == Mode::Events {
@@ -210,7 +212,7 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     // A Ctrl-C from here until the run id is printed stops the upload if it has not gone out
     // whole, else lets the submission finish first.
     interrupt::uploading(stop);
-    let result = client.execute_workflow_and_wait(&args.workflow_id, inputs, group, &options);
+    let result = client.execute_workflow_and_wait(&args.workflow_id, inputs, &options);
     interrupt::submitting(false);
     finish_wait(client, result, &args.wait, &bars, mode)
 }
