@@ -1,6 +1,7 @@
 //! Fetching one download into its partial file, resumed where it stopped: written once and
-//! compiled into both clients. The decisions (what to ask for, what an answer means) are
-//! `decide::resume`'s; this is the I/O around them.
+//! compiled into both clients. The decisions (what to ask for, what an answer means, what
+//! to do after a failure) are `decide::resume`'s and `decide::fetch`'s; this is the I/O
+//! around them.
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -8,17 +9,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::{Client, maybe_async, transport};
-use crate::decide::resume::{self, Answer, Part};
-use crate::decide::retry::Retrier;
+use crate::decide::fetch::{Fetch, Next, Start};
+use crate::decide::resume::{self, Part};
 use crate::transport::DownloadHead;
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
 use crate::wire::link;
 use crate::wire::progress::Meter;
-
-/// Answers that did not continue the file (a `416`, a range that does not fit) are asked
-/// again without a range at most this often: a server that keeps answering so is broken.
-const MAX_REFETCHES: u32 = 2;
 
 /// A download link, and the output it is of when a fresh link can be asked for (a presigned
 /// link that expired answers 403).
@@ -61,8 +58,7 @@ impl Client {
         turn: &mut Option<transport::Pass<'c>>,
         mut first: Option<(DownloadHead, transport::DownloadBody)>,
     ) -> Result<u64> {
-        let mut retrier = Retrier::new(&self.settings.retry, Instant::now());
-        let (mut refreshed, mut refetches) = (false, 0);
+        let mut fetch = Fetch::new(&self.settings.retry, link.output.is_some(), Instant::now());
         loop {
             let asked = part.range().map(|(from, v)| (from, v.map(str::to_owned)));
             let fetched = match first.take() {
@@ -74,50 +70,31 @@ impl Client {
             };
             let (head, body) = match fetched {
                 Ok(answer) => answer,
-                Err(e) if e.status() == Some(416) && refetches < MAX_REFETCHES => {
-                    refetches += 1;
-                    part.reset();
-                    continue;
-                }
-                Err(e) if e.status() == Some(403) && !refreshed && link.output.is_some() => {
-                    refreshed = true;
-                    *turn = None;
-                    let name = link.output.as_deref().unwrap_or_default();
-                    let fresh = self.fetch_output(name, None).await?.ok_or(e)?;
-                    link::check_url(&fresh.download_url)?;
-                    link.url = fresh.download_url;
-                    *turn = Some(self.turn(&link.url).await?);
-                    continue;
-                }
-                Err(e) => match (resume::resumable(&e))
-                    .then(|| retrier.after_cut(Instant::now()))
-                    .flatten()
-                {
-                    Some(delay) => {
-                        transport::sleep(delay).await;
-                        continue;
+                Err(e) => {
+                    match fetch.failed(part, &e, Instant::now()) {
+                        Next::Refresh => self.refresh(link, turn, e).await?,
+                        next => self.after_cut(next, e, target, part).await?,
                     }
-                    None => return Err(kept(e, target.path, part)),
-                },
+                    continue;
+                }
             };
             let validator = resume::validator(head.etag.as_deref(), head.last_modified.as_deref());
-            let asked_from = asked.as_ref().map(|(from, _)| *from);
-            let range = head.content_range.as_deref();
-            let at = match part.judge(asked_from, head.status, range, validator.as_deref()) {
-                Answer::Append(at) => at,
-                Answer::Whole => 0,
-                Answer::Refetch if refetches < MAX_REFETCHES => {
-                    refetches += 1;
-                    part.reset();
-                    continue;
-                }
-                Answer::Refetch => return Err(no_fit(&link.url, range)),
+            let (asked, range) = (asked.map(|(from, _)| from), head.content_range.as_deref());
+            let answer = fetch.answered(
+                part,
+                asked,
+                head.status,
+                range,
+                validator,
+                head.content_length,
+            );
+            let Start { at, total } = match answer {
+                Ok(Some(start)) => start,
+                Ok(None) => continue,
+                Err(()) => return Err(no_fit(&link.url, range)),
             };
-            let total = resume::total_of(head.status, range, head.content_length);
             // Small, local file operations: done in place, as the writes themselves are.
             position(target, at)?;
-            part.learn(validator, total);
-            part.have = at;
             if part.resumable() {
                 (target.remember)(part)?;
             }
@@ -130,25 +107,50 @@ impl Client {
             part.have = (target.file.metadata())
                 .map_err(|e| Error::io(target.path, e))?
                 .len();
-            let failure = match outcome {
+            match outcome {
                 Ok(_) => return link::check_length(&link.url, part.have, total),
-                Err(e) => e,
-            };
-            if !resume::resumable(&failure) {
-                return Err(kept(failure, target.path, part));
-            }
-            // A body that brought bytes before it broke is asked for again at once (the link
-            // works; the connection dropped), and starts the budget again: a download is
-            // given up only after the policy's attempts pass without a byte.
-            if part.have > at {
-                retrier.progressed(Instant::now());
-                continue;
-            }
-            match retrier.after_cut(Instant::now()) {
-                Some(delay) => transport::sleep(delay).await,
-                None => return Err(kept(failure, target.path, part)),
+                Err(e) => {
+                    let next = fetch.broke(part, at, &e, Instant::now());
+                    self.after_cut(next, e, target, part).await?;
+                }
             }
         }
+    }
+
+    /// Carries out `next` after `error`: at once, after a delay, or giving up with the
+    /// partial file kept.
+    async fn after_cut(
+        &self,
+        next: Next,
+        error: Error,
+        target: &Target<'_>,
+        part: &Part,
+    ) -> Result<()> {
+        match next {
+            Next::Again => Ok(()),
+            Next::Sleep(delay) => {
+                transport::sleep(delay).await;
+                Ok(())
+            }
+            Next::Refresh | Next::GiveUp => Err(kept(error, target.path, part)),
+        }
+    }
+
+    /// Replaces an expired link (`error`, a 403) by a fresh one for its output. `turn` is
+    /// given up meanwhile: that request needs a turn of its own through the request bound.
+    async fn refresh<'c>(
+        &'c self,
+        link: &mut Link,
+        turn: &mut Option<transport::Pass<'c>>,
+        error: Error,
+    ) -> Result<()> {
+        *turn = None;
+        let name = link.output.as_deref().unwrap_or_default();
+        let fresh = self.fetch_output(name, None).await?.ok_or(error)?;
+        link::check_url(&fresh.download_url)?;
+        link.url = fresh.download_url;
+        *turn = Some(self.turn(&link.url).await?);
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 pub(crate) mod catalog;
 pub(crate) mod check;
 pub(crate) mod clock;
+pub(crate) mod fetch;
 pub(crate) mod file_name;
 pub(crate) mod names;
 pub(crate) mod paging;
