@@ -226,6 +226,43 @@ fn a_run_started_without_waiting_is_waited_for_listed_and_fetched() {
 }
 
 #[test]
+fn run_group_files_the_run_and_runs_group_lists_only_the_group() {
+    let server = simulator();
+    let dir = workdir("group");
+    let started = |args: &[&str]| {
+        let (code, out, err) = run(flowscale(&server, &dir).args(args));
+        assert_eq!(code, 0, "{err}");
+        json(&out)["run_id"].as_str().unwrap().to_owned()
+    };
+    // Both paths of `run`: started only, and started then waited for.
+    let alone = started(&[
+        "run",
+        "quick",
+        "-i",
+        "a=1",
+        "--group",
+        "g1",
+        "--no-wait",
+        "--json",
+    ]);
+    let waited = started(&["run", "quick", "-i", "a=1", "--group", "g1", "--json"]);
+    let other = started(&["run", "quick", "-i", "a=1", "--no-wait", "--json"]);
+    let (code, out, _) = run(flowscale(&server, &dir).args(["runs", "--group", "g1", "--json"]));
+    assert_eq!(code, 0);
+    let mut ids: Vec<_> = json(&out)["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    let mut want = vec![alone, waited];
+    want.sort();
+    assert_eq!(ids, want, "{out}");
+    assert!(!out.contains(&other), "{out}");
+}
+
+#[test]
 fn cancel_stops_a_run() {
     let server = simulator();
     let dir = workdir("cancel");
