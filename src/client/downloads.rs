@@ -8,7 +8,6 @@ use super::{Client, maybe_async, transport};
 use crate::decide::file_name;
 use crate::decide::names::{self, NameBook};
 use crate::decide::record::SavedOutput;
-use crate::decide::resume::Part;
 use crate::decide::wait::{OutputFile, WorkflowResult, file_for};
 use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::files::save::{self, DownloadOptions};
@@ -174,12 +173,9 @@ impl Client {
             url: url.to_owned(),
             output: Some(out.name.clone()),
         };
-        let partial = reserved.partial().to_owned();
-        let remember = |part: &Part| reserved.remember(part);
         let target = Target {
-            path: &partial,
+            partial: reserved.partial(),
             file: &file,
-            remember: &remember,
         };
         let written = self
             .fetch_resuming(&mut link, &target, &mut part, &mut meter, &mut turn, answer)
@@ -239,16 +235,13 @@ impl Client {
             .await?
         };
         let mut meter = Meter::off();
-        let path = partial.path().to_owned();
         let mut link = Link {
             url: url.to_owned(),
             output: None,
         };
-        let remember = |part: &Part| partial.remember(part);
         let target = Target {
-            path: &path,
+            partial: &partial,
             file: &file,
-            remember: &remember,
         };
         let written = self
             .fetch_resuming(&mut link, &target, &mut part, &mut meter, &mut turn, None)

@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::{Client, maybe_async, transport};
 use crate::decide::fetch::{Fetch, Next, Start};
 use crate::decide::resume::{self, Part};
+use crate::files::partial::PartialFile;
 use crate::transport::DownloadHead;
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
@@ -24,12 +25,17 @@ pub(super) struct Link {
     pub output: Option<String>,
 }
 
-/// Where the bytes go: the partial file (its path for errors, a handle positioned by the
-/// loop) and how to record what it holds for a later process.
+/// Where the bytes go: the partial file (which records what it holds for a later
+/// process) and a handle on it, positioned by the loop.
 pub(super) struct Target<'a> {
-    pub path: &'a Path,
+    pub partial: &'a PartialFile,
     pub file: &'a File,
-    pub remember: &'a (dyn Fn(&Part) -> Result<()> + Sync),
+}
+
+impl Target<'_> {
+    fn path(&self) -> &Path {
+        self.partial.path()
+    }
 }
 
 #[maybe_async]
@@ -96,16 +102,16 @@ impl Client {
             // Small, local file operations: done in place, as the writes themselves are.
             position(target, at)?;
             if part.resumable() {
-                (target.remember)(part)?;
+                target.partial.remember(part)?;
             }
             meter.at(at, total);
             let writer = target
                 .file
                 .try_clone()
-                .map_err(|e| Error::io(target.path, e))?;
-            let outcome = transport::save(&link.url, body, writer, target.path, meter).await;
+                .map_err(|e| Error::io(target.path(), e))?;
+            let outcome = transport::save(&link.url, body, writer, target.path(), meter).await;
             part.have = (target.file.metadata())
-                .map_err(|e| Error::io(target.path, e))?
+                .map_err(|e| Error::io(target.path(), e))?
                 .len();
             match outcome {
                 Ok(_) => return link::check_length(&link.url, part.have, total),
@@ -132,7 +138,7 @@ impl Client {
                 transport::sleep(delay).await;
                 Ok(())
             }
-            Next::Refresh | Next::GiveUp => Err(kept(error, target.path, part)),
+            Next::Refresh | Next::GiveUp => Err(kept(error, target.path(), part)),
         }
     }
 
@@ -156,7 +162,7 @@ impl Client {
 
 /// Cuts the partial file to `at` bytes and puts its handle there.
 fn position(target: &Target<'_>, at: u64) -> Result<()> {
-    let io = |e| Error::io(target.path, e);
+    let io = |e| Error::io(target.path(), e);
     target.file.set_len(at).map_err(io)?;
     (&mut &*target.file).seek(SeekFrom::Start(at)).map_err(io)?;
     Ok(())

@@ -240,14 +240,9 @@ fn no_free_name(dir: &Path) -> Error {
 }
 
 impl Reserved {
-    /// The partial file the bytes go to.
-    pub fn partial(&self) -> &Path {
-        self.partial.path()
-    }
-
-    /// Records what the partial file holds, for a later process to resume.
-    pub fn remember(&self, part: &Part) -> Result<()> {
-        self.partial.remember(part)
+    /// The partial file the bytes go to, which records what it holds.
+    pub fn partial(&self) -> &PartialFile {
+        &self.partial
     }
 
     /// The name the output is to get (a later one if this one appears meanwhile).
