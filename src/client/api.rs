@@ -173,9 +173,9 @@ impl Client {
         response::data(&resp)
     }
 
-    /// Starts a run of `workflow_id` with `inputs` (filed under a group with
-    /// [`Inputs::group_id`](crate::Inputs::group_id)), and returns at once with the run id. Use `execute_workflow_and_wait` to also wait for
-    /// the outputs.
+    /// Starts a run of `workflow_id` with `inputs` and returns at once with the run id. Use
+    /// `execute_workflow_and_wait` to also wait for the outputs. A run is filed under a
+    /// group with [`Inputs::group_id`](crate::Inputs::group_id).
     ///
     /// Files are streamed from disk. Every file is opened before anything is sent: a
     /// missing one is an [`Error::Input`](crate::Error::Input) naming the field and path.
