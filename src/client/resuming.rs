@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::{Client, maybe_async, transport};
-use crate::decide::fetch::{Fetch, Next, Start};
-use crate::decide::resume::{self, Part};
+use crate::decide::fetch::{Body, Fetch, Next};
+use crate::decide::resume::Part;
 use crate::files::partial::PartialFile;
 use crate::transport::DownloadHead;
 use crate::wire::error::{Error, Result};
@@ -84,20 +84,10 @@ impl Client {
                     continue;
                 }
             };
-            let validator = resume::validator(head.etag.as_deref(), head.last_modified.as_deref());
-            let (asked, range) = (asked.map(|(from, _)| from), head.content_range.as_deref());
-            let answer = fetch.answered(
-                part,
-                asked,
-                head.status,
-                range,
-                validator,
-                head.content_length,
-            );
-            let Start { at, total } = match answer {
-                Ok(Some(start)) => start,
-                Ok(None) => continue,
-                Err(()) => return Err(no_fit(&link.url, range)),
+            let (at, total) = match fetch.answered(part, asked.map(|(from, _)| from), &head) {
+                Body::Write { at, total } => (at, total),
+                Body::Refetch => continue,
+                Body::Refuse => return Err(no_fit(&link.url, head.content_range.as_deref())),
             };
             // Small, local file operations: done in place, as the writes themselves are.
             position(target, at)?;

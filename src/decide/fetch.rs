@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::resume::{self, Answer, Part};
 use super::retry::{Retrier, RetryPolicy};
 use crate::wire::error::Error;
+use crate::wire::link::DownloadHead;
 
 /// Answers that did not continue the file (a `416`, a range that does not fit) are asked
 /// again without a range at most this often: a server that keeps answering so is broken.
@@ -25,13 +26,16 @@ pub(crate) enum Next {
     GiveUp,
 }
 
-/// Where the body of a usable answer goes, and what it says of the whole file.
+/// How the answer to a request is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Start {
-    /// The offset the body starts at (the partial file is cut there).
-    pub at: u64,
-    /// The whole file's length, when the server said.
-    pub total: Option<u64>,
+pub(crate) enum Body {
+    /// Its body goes into the partial file from `at` (the file is cut there); `total` is
+    /// the whole file's length, when the server said.
+    Write { at: u64, total: Option<u64> },
+    /// Discarded: the partial file was forgotten, and the whole file is to be asked for.
+    Refetch,
+    /// The server keeps answering ranges that do not continue the file: give up.
+    Refuse,
 }
 
 /// The state of one download across its requests: the retry budget, whether the link was
@@ -67,29 +71,21 @@ impl<'a> Fetch<'a> {
         }
     }
 
-    /// An answer (`status`, `Content-Range`, validator, `Content-Length`) to a request sent
-    /// from `asked`: where its body goes, or `None` to ask again for the whole file (the
-    /// partial file is forgotten), or `Err` when the server keeps answering ranges that do
-    /// not fit. `part` takes what the answer says of the whole file.
-    pub fn answered(
-        &mut self,
-        part: &mut Part,
-        asked: Option<u64>,
-        status: u16,
-        content_range: Option<&str>,
-        validator: Option<String>,
-        content_length: Option<u64>,
-    ) -> Result<Option<Start>, ()> {
-        let at = match part.judge(asked, status, content_range, validator.as_deref()) {
+    /// An answer to a request sent from `asked` (`None`: no range): where its body goes.
+    /// `part` takes what the answer says of the whole file.
+    pub fn answered(&mut self, part: &mut Part, asked: Option<u64>, head: &DownloadHead) -> Body {
+        let validator = resume::validator(head.etag.as_deref(), head.last_modified.as_deref());
+        let range = head.content_range.as_deref();
+        let at = match part.judge(asked, head.status, range, validator.as_deref()) {
             Answer::Append(at) => at,
             Answer::Whole => 0,
-            Answer::Refetch if self.refetch(part) => return Ok(None),
-            Answer::Refetch => return Err(()),
+            Answer::Refetch if self.refetch(part) => return Body::Refetch,
+            Answer::Refetch => return Body::Refuse,
         };
-        let total = resume::total_of(status, content_range, content_length);
+        let total = resume::total_of(head.status, range, head.content_length);
         part.learn(validator, total);
         part.have = at;
-        Ok(Some(Start { at, total }))
+        Body::Write { at, total }
     }
 
     /// A body started at `at` broke with `error`, the partial file now holding `part.have`
@@ -201,6 +197,17 @@ mod tests {
         assert_eq!(fixed.failed(&mut p, &status(403), t0), Next::GiveUp);
     }
 
+    /// An answer of `status` with `content_range`, the validator `"v1"` and `length`.
+    fn head(status: u16, content_range: Option<&str>, length: u64) -> DownloadHead {
+        DownloadHead {
+            status,
+            content_range: content_range.map(str::to_owned),
+            etag: Some("\"v1\"".into()),
+            content_length: Some(length),
+            ..DownloadHead::default()
+        }
+    }
+
     #[test]
     fn ranges_that_do_not_fit_ask_for_the_whole_file_a_few_times_then_refuse() {
         let (policy, t0) = (policy(), Instant::now());
@@ -210,31 +217,11 @@ mod tests {
         assert_eq!(fetch.failed(&mut p, &status(416), t0), Next::Again);
         assert_eq!(p, Part::default());
         // A 206 from the wrong offset: once more, then refused.
+        let wrong = head(206, Some("bytes 20-99/100"), 80);
         p = part(10, 100);
-        let wrong = Some("bytes 20-99/100");
-        assert_eq!(
-            fetch.answered(
-                &mut p,
-                Some(10),
-                206,
-                wrong,
-                Some("\"v1\"".into()),
-                Some(80)
-            ),
-            Ok(None)
-        );
+        assert_eq!(fetch.answered(&mut p, Some(10), &wrong), Body::Refetch);
         p = part(10, 100);
-        assert_eq!(
-            fetch.answered(
-                &mut p,
-                Some(10),
-                206,
-                wrong,
-                Some("\"v1\"".into()),
-                Some(80)
-            ),
-            Err(())
-        );
+        assert_eq!(fetch.answered(&mut p, Some(10), &wrong), Body::Refuse);
     }
 
     #[test]
@@ -242,32 +229,21 @@ mod tests {
         let (policy, t0) = (policy(), Instant::now());
         let mut fetch = Fetch::new(&policy, false, t0);
         let mut p = part(10, 100);
-        let range = Some("bytes 10-99/100");
-        let start = fetch.answered(
-            &mut p,
-            Some(10),
-            206,
-            range,
-            Some("\"v1\"".into()),
-            Some(90),
-        );
-        assert_eq!(
-            start,
-            Ok(Some(Start {
-                at: 10,
-                total: Some(100)
-            }))
-        );
+        let resumed = head(206, Some("bytes 10-99/100"), 90);
+        let at_10 = Body::Write {
+            at: 10,
+            total: Some(100),
+        };
+        assert_eq!(fetch.answered(&mut p, Some(10), &resumed), at_10);
         assert_eq!(p.have, 10);
         // A 200 starts the file over, and takes the new validator.
-        let start = fetch.answered(&mut p, Some(10), 200, None, Some("\"v2\"".into()), Some(70));
-        assert_eq!(
-            start,
-            Ok(Some(Start {
-                at: 0,
-                total: Some(70)
-            }))
-        );
+        let mut whole = head(200, None, 70);
+        whole.etag = Some("\"v2\"".into());
+        let from_0 = Body::Write {
+            at: 0,
+            total: Some(70),
+        };
+        assert_eq!(fetch.answered(&mut p, Some(10), &whole), from_0);
         assert_eq!((p.have, p.validator.as_deref()), (0, Some("\"v2\"")));
     }
 }

@@ -27,19 +27,4 @@ pub(crate) mod roots;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub(crate) mod redirect;
 
-/// What a download's response says about its body, before the body is read.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct DownloadHead {
-    /// The `Content-Type`, if any.
-    pub content_type: Option<String>,
-    /// The `Content-Length`, if any.
-    pub content_length: Option<u64>,
-    /// The status: 200, or 206 for a range.
-    pub status: u16,
-    /// The `ETag`, if any.
-    pub etag: Option<String>,
-    /// The `Last-Modified`, if any.
-    pub last_modified: Option<String>,
-    /// The `Content-Range` of a 206.
-    pub content_range: Option<String>,
-}
+pub(crate) use crate::wire::link::DownloadHead;

@@ -1,10 +1,27 @@
 //! A download link as the SDK sends and names it: checked before anything is sent, shown
 //! without its query (a presigned link carries its signature there), and its body's
-//! length held to what the server announced. Web concerns, apart from the files they end
-//! up in (`files/`).
+//! length held to what the server announced, and what its response says before its body.
+//! Web concerns, apart from the files they end up in (`files/`).
 
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
+
+/// What a download's response says about its body, before the body is read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DownloadHead {
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The `Content-Length`, if any.
+    pub content_length: Option<u64>,
+    /// The status: 200, or 206 for a range.
+    pub status: u16,
+    /// The `ETag`, if any.
+    pub etag: Option<String>,
+    /// The `Last-Modified`, if any.
+    pub last_modified: Option<String>,
+    /// The `Content-Range` of a 206.
+    pub content_range: Option<String>,
+}
 
 /// Checks a download URL before anything is sent.
 pub(crate) fn check_url(url: &str) -> Result<()> {
