@@ -335,6 +335,10 @@ fn exit_codes_tell_scripts_what_happened() {
         &["output", ""],
         &["run", ""],
         &["workflows", ""],
+        // An empty group (an unset `$GROUP`), refused by the argument parser.
+        &["run", "quick", "--group", ""],
+        &["runs", "--group", ""],
+        &["batch", "jobs.jsonl", "--group", ""],
     ] {
         let (code, _, err) = run(flowscale(&server, &dir).args(args));
         assert_eq!(code, 2, "{args:?}: {err}");

@@ -401,7 +401,7 @@ pub struct RunArgs {
     pub no_check: bool,
 
     /// File the run under this group
-    #[arg(long, value_name = "G")]
+    #[arg(long, value_name = "G", value_parser = NonEmptyStringValueParser::new())]
     pub group: Option<String>,
 
     /// Print the run id and return at once, without waiting
@@ -440,7 +440,7 @@ pub struct BatchArgs {
     pub no_check: bool,
 
     /// File every run under this group
-    #[arg(long, value_name = "G")]
+    #[arg(long, value_name = "G", value_parser = NonEmptyStringValueParser::new())]
     pub group: Option<String>,
 
     /// Jobs at once
@@ -535,7 +535,7 @@ pub struct SaveSettings {
 #[derive(Debug, Args)]
 pub struct RunsArgs {
     /// Only runs filed under this group
-    #[arg(long, value_name = "G")]
+    #[arg(long, value_name = "G", value_parser = NonEmptyStringValueParser::new())]
     pub group: Option<String>,
 
     /// Sort field: created_at, started_at or completed_at
