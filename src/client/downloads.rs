@@ -6,10 +6,11 @@ use std::path::Path;
 use super::resuming::{Link, Target};
 use super::{Client, maybe_async, transport};
 use crate::decide::file_name;
-use crate::decide::names::{self, NameBook};
+use crate::decide::names::{self, NameBook, Naming};
 use crate::decide::record::SavedOutput;
 use crate::decide::wait::{OutputFile, WorkflowResult, file_for};
 use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
+use crate::files::reserve;
 use crate::files::save::{self, DownloadOptions};
 use crate::wire::error::{Error, Result};
 use crate::wire::failure::TransportErrorKind;
@@ -154,18 +155,21 @@ impl Client {
             }
             None => known,
         };
+        // One order of names for every step that takes one: the file saved earlier, the
+        // reservation, the commit.
+        let mut naming = Naming::new(&out.name, &ext, first, book.clone());
         // A small local check, done in place (as the resume loop's are).
         if options.skips_existing()
-            && let Some((path, bytes)) = save::existing(dir, (&out.name, first), &ext, book)
+            && let Some((path, bytes)) = reserve::existing(dir, &mut naming, first)
         {
             let saved = SavedOutput::new(out.name.clone(), path, bytes);
             options.saved(&saved);
             return Ok(saved);
         }
         let (reserved, file, mut part) = {
-            let (dir, name, book) = (dir.to_path_buf(), out.name.clone(), book.clone());
-            let overwrite = options.overwrites();
-            let reserve = move || save::reserve(&dir, (&name, first), &ext, overwrite, &book);
+            let (dir, source, overwrite) =
+                (dir.to_path_buf(), out.name.clone(), options.overwrites());
+            let reserve = move || reserve::reserve(&dir, naming, &source, overwrite);
             transport::run_blocking(reserve).await?
         };
         let mut meter = options.meter(&out.name, &reserved.path(), None);

@@ -1,6 +1,6 @@
 //! Everything that touches the local file system: saving downloads under safe names
-//! through partial files, the batch manifest and its directory's lock, flushing and aligned reads, and fingerprints
-//! of input files.
+//! through partial files, the batch manifest and its directory's lock, flushing and
+//! aligned reads, and fingerprints of input files.
 
 pub(crate) mod aligned;
 pub(crate) mod dir_lock;
@@ -8,5 +8,6 @@ pub(crate) mod fingerprint;
 pub(crate) mod flush;
 pub(crate) mod manifest;
 pub(crate) mod partial;
+pub(crate) mod reserve;
 pub(crate) mod save;
 pub(crate) mod sidecar;

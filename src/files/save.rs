@@ -1,20 +1,11 @@
-//! Downloading outputs to disk, the mode-independent part: [`DownloadOptions`],
-//! [`SavedOutput`], and the choice of names. Bytes reach a final name only through
-//! [`crate::files::partial`] (complete, synced, never over another file); `download_outputs`
-//! takes every name inside its directory, so no server answer can make it write elsewhere
-//! or over an existing file. Download links are presigned third-party URLs: the API key is
-//! never sent.
+//! How downloads are saved to disk, as the caller asks: [`DownloadOptions`] (overwrite,
+//! skip what exists, how many at once, progress), and the check of a destination given by
+//! the caller. The names themselves are taken by `files::reserve`.
 
 use std::fmt;
-use std::fs::File;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::decide::file_name;
-use crate::decide::names::NameBook;
-use crate::decide::resume::Part;
-use crate::files::partial::{NotCommitted, PartialFile, Unavailable};
 use crate::wire::error::{Error, Result};
 use crate::wire::progress::{Meter, Progress, ProgressCallback, Transfer};
 
@@ -144,137 +135,6 @@ impl DownloadOptions {
             path: path.to_owned(),
         };
         Meter::new(self.progress.clone(), transfer, total)
-    }
-}
-
-/// The most numbered names tried for one output.
-const MAX_SUFFIX: u32 = 100_000;
-
-/// One output being saved into a directory: the partial file its bytes go to, and the
-/// name it will get. No file exists at the final name until [`Reserved::commit`]; dropped
-/// before that (a failed download, a dropped future), its partial file stays when it holds
-/// bytes to resume, with their record (`files::partial`), and goes otherwise.
-#[derive(Debug)]
-pub(crate) struct Reserved {
-    dir: PathBuf,
-    base: String,
-    ext: String,
-    /// The suffix of the name taken (0 for none).
-    n: u32,
-    overwrite: bool,
-    book: NameBook,
-    partial: PartialFile,
-}
-
-/// Creates `dir` if needed and takes a name for output `name` with extension `ext` (from
-/// [`file_name::extension`]): the sanitised name with the suffix `-first` (none for 0),
-/// or the next one up when it is taken by this call, is held by another download, or,
-/// unless `overwrite`, exists in `dir`. Returns the reservation, its open partial file,
-/// and what the partial file holds (bytes of this output left by a killed process, to be
-/// resumed: see [`PartialFile::create`]).
-pub(crate) fn reserve(
-    dir: &Path,
-    (name, first): (&str, u32),
-    ext: &str,
-    overwrite: bool,
-    book: &NameBook,
-) -> Result<(Reserved, File, Part)> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let base = file_name::sanitize(name, ext);
-    for n in first..MAX_SUFFIX {
-        let candidate = candidate(&base, n, ext);
-        if !book.take(&candidate) {
-            continue;
-        }
-        let path = dir.join(&candidate);
-        if !overwrite && path.symlink_metadata().is_ok() {
-            continue;
-        }
-        match PartialFile::create(&path, name) {
-            Ok((partial, file, part)) => {
-                let reserved = Reserved {
-                    dir: dir.to_owned(),
-                    base,
-                    ext: ext.to_owned(),
-                    n,
-                    overwrite,
-                    book: book.clone(),
-                    partial,
-                };
-                return Ok((reserved, file, part));
-            }
-            Err(Unavailable::InUse(_)) => continue,
-            Err(Unavailable::Failed(e)) => return Err(e),
-        }
-    }
-    Err(no_free_name(dir))
-}
-
-/// The file already saved for output `name` under the name a save would try first (see
-/// [`reserve`]), as a regular file (a link is not taken for one): its path and size. The
-/// name is taken in `book`, so no other output of the call gets it.
-pub(crate) fn existing(
-    dir: &Path,
-    (name, first): (&str, u32),
-    ext: &str,
-    book: &NameBook,
-) -> Option<(PathBuf, u64)> {
-    let name = candidate(&file_name::sanitize(name, ext), first, ext);
-    let path = dir.join(&name);
-    let meta = path.symlink_metadata().ok().filter(|m| m.is_file())?;
-    book.take(&name).then_some((path, meta.len()))
-}
-
-fn candidate(base: &str, n: u32, ext: &str) -> String {
-    match n {
-        0 => format!("{base}{ext}"),
-        n => format!("{base}-{n}{ext}"),
-    }
-}
-
-fn no_free_name(dir: &Path) -> Error {
-    Error::io(
-        dir,
-        io::Error::new(io::ErrorKind::AlreadyExists, "no free file name"),
-    )
-}
-
-impl Reserved {
-    /// The partial file the bytes go to, which records what it holds.
-    pub fn partial(&self) -> &PartialFile {
-        &self.partial
-    }
-
-    /// The name the output is to get (a later one if this one appears meanwhile).
-    pub fn path(&self) -> PathBuf {
-        self.dir.join(candidate(&self.base, self.n, &self.ext))
-    }
-
-    /// Moves the complete partial file into place, never over a file that appeared at its
-    /// name meanwhile (unless overwriting): then it takes the next free name.
-    pub fn commit(self) -> Result<PathBuf> {
-        let Reserved {
-            dir,
-            base,
-            ext,
-            n,
-            overwrite,
-            book,
-            mut partial,
-        } = self;
-        for k in n..MAX_SUFFIX {
-            let name = candidate(&base, k, &ext);
-            if k != n && !book.take(&name) {
-                continue;
-            }
-            let path = dir.join(&name);
-            match partial.commit(&path, overwrite) {
-                Ok(()) => return Ok(path),
-                Err(NotCommitted::Taken(back)) => partial = back,
-                Err(NotCommitted::Failed(e)) => return Err(e),
-            }
-        }
-        Err(no_free_name(&dir))
     }
 }
 
