@@ -156,6 +156,18 @@ pub mod types {
     };
 }
 
+/// Workflow contracts: `flowscale.lock`, what each workflow takes as the pod's catalog said
+/// when it was written (`flowscale lock`), and every way the pod differs from it now
+/// (`flowscale lock --check`). Feature `lock` (on with `cli` and `codegen`).
+#[cfg(feature = "lock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lock")))]
+pub mod lock {
+    pub use crate::decide::drift::{Change, changes};
+    pub use crate::wire::lock::{
+        LOCK_FILE, LOCK_VERSION, Lock, LockedInput, LockedOutput, LockedWorkflow,
+    };
+}
+
 /// The blocking client: the shared source in `src/client/` with `maybe_async` bound to
 /// `must_be_sync` and the ureq transport, and the pieces of its own in
 /// `src/client/blocking/`.

@@ -6,6 +6,8 @@
 pub(crate) mod catalog;
 pub(crate) mod check;
 pub(crate) mod clock;
+#[cfg(feature = "lock")]
+pub(crate) mod drift;
 pub(crate) mod fetch;
 pub(crate) mod file_name;
 pub(crate) mod names;

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod control;
 mod routes;
 mod server;
 mod state;

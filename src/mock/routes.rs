@@ -19,7 +19,7 @@ use super::vocabulary::{Fault, MockWorkflow, RecordedFile, RecordedRequest, Rout
 use crate::wire::catalog::ValueKind;
 use crate::wire::types::RunStatus;
 
-type Shared = Arc<Mutex<Sim>>;
+pub(super) type Shared = Arc<Mutex<Sim>>;
 
 /// Files larger than this are counted but not kept in memory.
 const KEEP_BYTES: u64 = 16 * 1024 * 1024;
@@ -34,21 +34,22 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/runs/{run_id}", get(get_run))
         .route("/api/v1/runs/{run_id}/cancel", post(cancel))
         .route("/files/{run_id}/{*file}", get(download))
+        .merge(super::control::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
-fn lock(state: &Shared) -> MutexGuard<'_, Sim> {
+pub(super) fn lock(state: &Shared) -> MutexGuard<'_, Sim> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn success(data: Value) -> Response {
+pub(super) fn success(data: Value) -> Response {
     axum::Json(json!({"status": "success", "data": data})).into_response()
 }
 
-fn error(status: u16, message: &str) -> Response {
+pub(super) fn error(status: u16, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,

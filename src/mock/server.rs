@@ -135,6 +135,12 @@ impl MockServer {
         self
     }
 
+    /// Removes the workflow with id `id`, as a redeploy that drops it would: the catalog
+    /// no longer lists it and runs of it are refused. False if there was none.
+    pub fn unregister(&self, id: &str) -> bool {
+        self.state().workflows.remove(id).is_some()
+    }
+
     /// Misbehave on the next `times` requests to `route`.
     pub fn fail_next(&self, route: Route, times: u32, fault: Fault) -> &Self {
         if times > 0 {

@@ -100,6 +100,10 @@ pub struct WorkflowInput {
     pub name: String,
     /// What it takes.
     pub kind: ValueKind,
+    /// Whether runs must give it, where the catalog says (`{"type": "image", "required":
+    /// true}`); `None` when it does not, as FlowScale's catalog does not today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
 }
 
 /// One output of a workflow: its name prefix and, where the catalog says, its kind.
@@ -155,7 +159,7 @@ struct RawWorkflow {
 /// Names with their kinds, in the order sent (a JSON object's order matters here: it is
 /// the order the workflow's author gave, and `serde_json::Value` would sort it).
 #[derive(Default)]
-struct Named(Vec<(String, Option<String>)>);
+struct Named(Vec<(String, Option<String>, Option<bool>)>);
 
 /// `data` of the catalog answer: `{workflows: [...]}` or the array itself.
 #[derive(Deserialize)]
@@ -181,14 +185,15 @@ impl RawWorkflow {
             .filter(|id| !id.is_empty())
             .ok_or("a catalog workflow has no `workflow_id` nor `id`")?;
         let inputs = (self.inputs.0.into_iter())
-            .map(|(name, kind)| WorkflowInput {
+            .map(|(name, kind, required)| WorkflowInput {
                 name,
                 // A name without a kind is a text field: what the form sends it as.
                 kind: kind.as_deref().map_or(ValueKind::Text, ValueKind::from),
+                required,
             })
             .collect();
         let outputs = (self.outputs.0.into_iter())
-            .map(|(name, kind)| WorkflowOutput {
+            .map(|(name, kind, _)| WorkflowOutput {
                 name,
                 kind: kind.as_deref().map(ValueKind::from),
             })
@@ -264,7 +269,7 @@ impl<'de> Visitor<'de> for NamedVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Named, A::Error> {
         let mut named = Vec::new();
         while let Some((name, kind)) = map.next_entry::<String, Value>()? {
-            named.push((name, kind_text(&kind)));
+            named.push((name, kind_text(&kind), required(&kind)));
         }
         Ok(Named(named))
     }
@@ -273,13 +278,14 @@ impl<'de> Visitor<'de> for NamedVisitor {
         let mut named = Vec::new();
         while let Some(item) = seq.next_element::<Value>()? {
             named.push(match item {
-                Value::String(name) => (name, None),
+                Value::String(name) => (name, None, None),
                 Value::Object(map) => {
                     let name = map.get("name").and_then(Value::as_str).ok_or_else(|| {
                         A::Error::custom("a listed input or output has no `name`")
                     })?;
                     let kind = map.get("kind").or_else(|| map.get("type"));
-                    (name.to_owned(), kind.and_then(kind_text))
+                    let required = map.get("required").and_then(Value::as_bool);
+                    (name.to_owned(), kind.and_then(kind_text), required)
                 }
                 other => {
                     return Err(A::Error::custom(format!(
@@ -311,6 +317,11 @@ fn kind_text(kind: &Value) -> Option<String> {
             .map(str::to_owned),
         _ => None,
     }
+}
+
+/// Whether a kind given as an object says the input is required (`"required": true`).
+fn required(kind: &Value) -> Option<bool> {
+    kind.get("required").and_then(Value::as_bool)
 }
 
 #[cfg(test)]
@@ -372,12 +383,17 @@ mod tests {
     #[test]
     fn listed_inputs_and_kind_objects() {
         let list = decode(
-            r#"[{"id": "x", "inputs": [{"name": "a", "type": "video"}, "b"],
-                 "outputs": {"o": {"type": "audio"}}}]"#,
+            r#"[{"id": "x", "inputs": [{"name": "a", "type": "video", "required": true}, "b"],
+                 "outputs": {"o": {"type": "audio"}}},
+                {"id": "y", "inputs": {"c": {"type": "image", "required": false}, "d": "image"}}]"#,
         )
         .unwrap();
         assert_eq!(list[0].inputs[0].kind, ValueKind::Video);
+        assert_eq!(list[0].inputs[0].required, Some(true));
         assert_eq!(list[0].inputs[1].kind, ValueKind::Text);
+        assert_eq!(list[0].inputs[1].required, None);
+        assert_eq!(list[1].inputs[0].required, Some(false));
+        assert_eq!(list[1].inputs[1].required, None);
         assert_eq!(list[0].outputs[0].kind, Some(ValueKind::Audio));
     }
 

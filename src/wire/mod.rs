@@ -11,6 +11,8 @@ pub(crate) mod error;
 pub(crate) mod failure;
 pub(crate) mod form;
 pub(crate) mod link;
+#[cfg(feature = "lock")]
+pub(crate) mod lock;
 pub(crate) mod progress;
 pub(crate) mod query;
 pub(crate) mod request;

@@ -37,6 +37,8 @@ Exit codes:
   6    the key was refused (401/403): check the key and the pod (`flowscale profiles`)
   7    not found (404): no such run, output or workflow
   8    the run failed or timed out on FlowScale (in a batch: a job did)
+  9    `flowscale lock --check`: the pod differs from flowscale.lock (each difference on
+       stdout)
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP): an upload not yet gone out whole is
        stopped (no run); a submission that went out is let finish so that its run id is
        printed or recorded; a run being waited for goes on, and the line that resumes it is
@@ -165,6 +167,35 @@ Examples:
         workflow_id: Option<String>,
     },
 
+    /// Write flowscale.lock (what each workflow takes), or check the pod against it
+    #[command(after_help = "\
+Reads the pod's workflow catalog and writes what each workflow takes (inputs with their kinds,
+outputs) to flowscale.lock: TOML, sorted, for a diff to read. Commit it beside the code that
+calls the workflows. `flowscale::codegen` (a build script) makes Rust types from it.
+
+--check compares the pod with the lock and prints every difference, one per line (or as
+`changes` with --json): a workflow gone or added, an input added, removed, renamed (a guess,
+said to be one) or of another kind, an output added or removed. Exit 0 when the pod matches,
+9 when it does not: for CI, \"the pod still runs what our code was written for\".
+
+Examples:
+  flowscale lock
+  flowscale lock bncu0a1kipv demo-img2img
+  flowscale lock --check --json")]
+    Lock {
+        /// Lock (or check) these workflows only (default: every workflow in the catalog)
+        #[arg(value_name = "WORKFLOW_ID", value_parser = NonEmptyStringValueParser::new())]
+        workflow_ids: Vec<String>,
+
+        /// Compare the pod with the lock instead of writing it; exit 9 if they differ
+        #[arg(long)]
+        check: bool,
+
+        /// The lock file
+        #[arg(long, value_name = "FILE", default_value = "flowscale.lock")]
+        file: PathBuf,
+    },
+
     /// Show one run: status, inputs, outputs
     #[command(after_help = "Example:\n  flowscale get 808f34d0-ef97-4b78-a00f-1268077ea6db")]
     Get {
@@ -266,7 +297,15 @@ Examples:
     /// Run the built-in FlowScale simulator (for trying things offline)
     #[cfg(feature = "mock")]
     #[command(
-        after_help = "Examples:\n  flowscale mock --port 8080 --shapes spec\n  flowscale mock --run-time 30s --output-size 100000000 --failure-rate 0.1"
+        after_help = "\
+Its workflow catalog can be edited while it runs, to try `flowscale lock --check`:
+  PUT /_mock/workflows/ID with a catalog entry ({\"inputs\": {\"text_1\": \"string\"},
+  \"outputs\": [\"image\"]}) adds or replaces workflow ID; DELETE /_mock/workflows/ID removes it.
+
+Examples:
+  flowscale mock --port 8080 --shapes spec
+  flowscale mock --run-time 30s --output-size 100000000 --failure-rate 0.1
+  curl -X PUT localhost:8080/_mock/workflows/wf1 -d '{\"inputs\": {\"image_40112\": \"image\"}}'"
     )]
     Mock {
         /// Port to listen on (127.0.0.1)

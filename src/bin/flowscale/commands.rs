@@ -145,6 +145,11 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             crate::catalog::show(client, workflow_id.as_deref(), mode)
         }
         Command::Batch(args) => crate::batch_command::run(client, args, mode),
+        Command::Lock {
+            workflow_ids,
+            check,
+            file,
+        } => crate::lock::run(client, &workflow_ids, check, &file, mode),
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
         Command::Completions { .. }

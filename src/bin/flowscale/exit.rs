@@ -17,6 +17,8 @@ pub const EXIT_AUTH: i32 = 6;
 pub const EXIT_NOT_FOUND: i32 = 7;
 /// The run failed or timed out on FlowScale's side.
 pub const EXIT_RUN_FAILED: i32 = 8;
+/// `flowscale lock --check`: the pod differs from `flowscale.lock`.
+pub const EXIT_DRIFT: i32 = 9;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A failure to report: its message, a hint, the run it concerns, and the exit code.

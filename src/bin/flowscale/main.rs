@@ -18,6 +18,7 @@ mod events;
 mod exit;
 mod inputs;
 mod interrupt;
+mod lock;
 mod login;
 mod media;
 mod output;
@@ -25,6 +26,7 @@ mod pod_choice;
 mod profiles;
 mod resume;
 mod secret;
+mod write_file;
 
 use std::process::ExitCode;
 

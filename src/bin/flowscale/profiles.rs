@@ -5,7 +5,6 @@
 //! one file the tool writes a key into. The commands over it are in `login.rs`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -209,29 +208,8 @@ fn write(path: &Path, config: &Config) -> Result<(), Failure> {
         result_printed: false,
     };
     let text = toml::to_string(config).map_err(|e| failed(std::io::Error::other(e)))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(failed)?;
-    }
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    let temp = path.with_file_name(name);
-    let _ = std::fs::remove_file(&temp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&temp).and_then(|mut file| {
-        file.write_all(b"# flowscale profiles: written by `flowscale login`; keep it private\n")?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&temp, path)) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(failed(e));
-    }
+    let contents =
+        format!("# flowscale profiles: written by `flowscale login`; keep it private\n{text}");
+    crate::write_file::write_whole(path, contents.as_bytes(), true).map_err(failed)?;
     Ok(())
 }

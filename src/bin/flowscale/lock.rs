@@ -1,0 +1,150 @@
+//! `flowscale lock`: writes `flowscale.lock` from the pod's catalog, or (`--check`) lists
+//! every way the pod differs from it and exits 9 if it does. The comparison is
+//! `flowscale::lock::changes`; this file reads the catalog and the file, and prints.
+
+use std::path::Path;
+
+use flowscale::Client;
+use flowscale::lock::{self, Lock};
+use serde_json::json;
+
+use crate::exit::{EXIT_DRIFT, EXIT_FAILED, EXIT_NOT_FOUND, Failure};
+use crate::output::{Mode, emit};
+
+/// `flowscale lock [WF...] [--check] [--file FILE]`.
+pub fn run(
+    client: &Client,
+    ids: &[String],
+    check: bool,
+    file: &Path,
+    mode: Mode,
+) -> Result<(), Failure> {
+    match check {
+        false => write(&pod_lock(client, ids)?, file, mode),
+        true => {
+            let locked = read(file)?;
+            compare(&locked, pod_lock(client, &[])?, ids, file, mode)
+        }
+    }
+}
+
+/// The pod's catalog as a lock: every workflow, or those named (each must be there).
+fn pod_lock(client: &Client, ids: &[String]) -> Result<Lock, Failure> {
+    let Some(catalog) = client.workflows()? else {
+        return Err(failure(
+            EXIT_FAILED,
+            "this pod has no workflow catalog (GET /api/v1/comfy/workflows answers 404): \
+             there is nothing to lock",
+            None,
+        ));
+    };
+    if ids.is_empty() {
+        return Ok(Lock::from_catalog(&catalog, true));
+    }
+    let mut chosen = Vec::new();
+    for id in ids {
+        match catalog.iter().find(|w| &w.id == id) {
+            Some(w) => chosen.push(w),
+            None => {
+                let known: Vec<&str> = catalog.iter().map(|w| w.id.as_str()).collect();
+                return Err(failure(
+                    EXIT_NOT_FOUND,
+                    format!("workflow `{id}` is not in this pod's catalog"),
+                    Some(format!("its workflows: {}", known.join(", "))),
+                ));
+            }
+        }
+    }
+    Ok(Lock::from_catalog(chosen, false))
+}
+
+fn write(lock: &Lock, file: &Path, mode: Mode) -> Result<(), Failure> {
+    crate::write_file::write_whole(file, lock.to_toml().as_bytes(), false).map_err(|e| {
+        failure(
+            EXIT_FAILED,
+            format!("cannot write {}: {e}", file.display()),
+            None,
+        )
+    })?;
+    let ids: Vec<&str> = lock.workflows.iter().map(|w| w.id.as_str()).collect();
+    let doc = json!({"file": file, "workflows": ids});
+    emit(mode, &doc, || match mode {
+        Mode::Quiet => Vec::new(),
+        _ => vec![format!(
+            "wrote {}: {} workflow(s): {}",
+            file.display(),
+            ids.len(),
+            ids.join(", ")
+        )],
+    })
+}
+
+fn read(file: &Path) -> Result<Lock, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => Some("write it first with `flowscale lock`".to_owned()),
+            _ => None,
+        };
+        failure(
+            EXIT_FAILED,
+            format!("cannot read {}: {e}", file.display()),
+            hint,
+        )
+    })?;
+    Lock::parse(&text).map_err(|e| failure(EXIT_FAILED, e.to_string(), None))
+}
+
+/// Prints every difference (a result: stdout, or `--json`'s `changes`), then fails with
+/// exit 9 if there is any.
+fn compare(
+    locked: &Lock,
+    mut pod: Lock,
+    ids: &[String],
+    file: &Path,
+    mode: Mode,
+) -> Result<(), Failure> {
+    let mut locked = locked.clone();
+    if !ids.is_empty() {
+        // Only the workflows named are compared: each must be in the lock.
+        if let Some(id) = ids.iter().find(|id| locked.workflow(id).is_none()) {
+            return Err(Failure::usage(
+                format!("workflow `{id}` is not in {}", file.display()),
+                "lock it first with `flowscale lock`, or check the workflows the lock holds",
+            ));
+        }
+        locked.workflows.retain(|w| ids.contains(&w.id));
+        locked.complete = false;
+        pod.workflows.retain(|w| ids.contains(&w.id));
+    }
+    let changes = lock::changes(&locked, &pod);
+    let doc = json!({"file": file, "matches": changes.is_empty(), "changes": changes});
+    emit(mode, &doc, || match mode {
+        Mode::Quiet => Vec::new(),
+        _ if changes.is_empty() => vec![format!("the pod matches {}", file.display())],
+        _ => changes.iter().map(ToString::to_string).collect(),
+    })?;
+    match changes.len() {
+        0 => Ok(()),
+        n => Err(Failure {
+            message: format!("the pod differs from {} in {n} way(s)", file.display()),
+            hint: Some(
+                "if the change is meant, update the code that calls these workflows and run \
+                 `flowscale lock` again"
+                    .to_owned(),
+            ),
+            run_id: None,
+            code: EXIT_DRIFT,
+            result_printed: true,
+        }),
+    }
+}
+
+fn failure(code: i32, message: impl Into<String>, hint: Option<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        hint,
+        run_id: None,
+        code,
+        result_printed: false,
+    }
+}
