@@ -37,11 +37,12 @@ pub struct Job {
 }
 
 impl Job {
-    /// A job named `name` with `inputs`.
-    pub fn new(name: impl Into<String>, inputs: Inputs) -> Self {
+    /// A job named `name` with `inputs` (an [`Inputs`], or a typed workflow's inputs from
+    /// `flowscale::codegen`).
+    pub fn new(name: impl Into<String>, inputs: impl Into<Inputs>) -> Self {
         Job {
             name: name.into(),
-            inputs,
+            inputs: inputs.into(),
         }
     }
 }

@@ -61,6 +61,10 @@
 //! | `blocking` | yes | [`Client`], on ureq |
 //! | `async` | no | `AsyncClient`, on reqwest and Tokio |
 //! | `mock` | no | `flowscale::mock`, a local FlowScale simulator (axum) |
+//! | `lock` | no | `flowscale::lock`: `flowscale.lock`, what each workflow takes, and drift from it (toml) |
+//! | `codegen` | no | `flowscale::codegen`: Rust types from `flowscale.lock`, for build scripts (with `lock`) |
+//! | `cli` | no | the `flowscale` command-line tool (with `lock`) |
+//! | `tracing` | no | spans and events for every request, wait and retry |
 //!
 //! Features are additive: with both clients on, both exist.
 
@@ -90,6 +94,9 @@ mod wire;
 mod batch;
 #[cfg(feature = "blocking")]
 mod build_cache;
+#[cfg(feature = "codegen")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codegen")))]
+pub mod codegen;
 mod config;
 
 // A module of the wire layer, declared here so that its public path is `flowscale::inputs`.
@@ -211,6 +218,8 @@ pub mod guide {
     pub mod build_scripts {}
     #[doc = include_str!("guide/errors.md")]
     pub mod errors {}
+    #[doc = include_str!("guide/contracts.md")]
+    pub mod contracts {}
     #[doc = include_str!("guide/cli.md")]
     pub mod cli {}
     #[doc = include_str!("guide/testing.md")]

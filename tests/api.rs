@@ -32,6 +32,7 @@ mod blocking {
     mod retries;
     mod shapes;
     mod simulator;
+    mod typed;
     mod wait;
     mod workflows;
 
@@ -243,6 +244,7 @@ mod nonblocking {
     mod retries;
     mod shapes;
     mod simulator;
+    mod typed;
     mod wait;
     mod workflows;
 

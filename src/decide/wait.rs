@@ -268,6 +268,36 @@ pub struct WorkflowResult {
     pub outputs: Vec<OutputFile>,
 }
 
+impl WorkflowResult {
+    /// The first output of the workflow's output `name` (as the catalog and
+    /// `flowscale.lock` name it: `image_output`), whose files a run names
+    /// `<name>_<node>_<suffix>` (`image_output_58359_5WWF7GQUYF`); or the output named
+    /// `name` exactly. `None` if the run made none.
+    ///
+    /// ```
+    /// # let result: flowscale::WorkflowResult = serde_json::from_value(serde_json::json!({
+    /// #     "run_id": "r", "workflow_id": "w", "outputs": [
+    /// #         {"name": "image_output_58359_5WWF7GQUYF", "download_url": "https://x/a.png", "generation_status": "success"},
+    /// #         {"name": "image_output_hd_3_ABC", "download_url": "https://x/b.png", "generation_status": "success"}]})).unwrap();
+    /// let image = result.output("image_output").unwrap();
+    /// assert_eq!(image.name, "image_output_58359_5WWF7GQUYF");
+    /// assert_eq!(result.output("image_output_hd").unwrap().download_url, "https://x/b.png");
+    /// assert!(result.output("image").is_none());
+    /// ```
+    pub fn output(&self, name: &str) -> Option<&OutputFile> {
+        (self.outputs.iter()).find(|o| o.name == name || output_prefix(&o.name) == Some(name))
+    }
+}
+
+/// The output name in a run's file name `<name>_<node>_<suffix>`: `None` when the file
+/// name is not of that form.
+fn output_prefix(file: &str) -> Option<&str> {
+    let (rest, suffix) = file.rsplit_once('_')?;
+    let (name, node) = rest.rsplit_once('_')?;
+    let numbered = !node.is_empty() && node.bytes().all(|b| b.is_ascii_digit());
+    (numbered && !suffix.is_empty() && !name.is_empty()).then_some(name)
+}
+
 /// One output of a completed run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
