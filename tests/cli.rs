@@ -2045,3 +2045,104 @@ fn a_batch_table_fits_a_narrow_terminal() {
         );
     }
 }
+
+/// `PUT` (with a JSON body) or `DELETE` on the simulator's own catalog route.
+fn edit_catalog(server: &MockServer, method: &str, id: &str, body: &str) {
+    let url = format!("{}/_mock/workflows/{id}", server.url());
+    let answer = match method {
+        "PUT" => ureq::put(&url)
+            .header("content-type", "application/json")
+            .send(body),
+        _ => ureq::delete(&url).call(),
+    };
+    assert_eq!(answer.unwrap().status(), 200);
+}
+
+#[test]
+fn lock_writes_what_the_pod_runs_and_check_names_every_change_to_its_catalog() {
+    let server = simulator();
+    let dir = workdir("lock");
+    let (code, out, err) = run(flowscale(&server, &dir).args(["lock"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("wrote flowscale.lock: 6 workflow(s)"),
+        "{out}"
+    );
+    let lock = std::fs::read_to_string(dir.join("flowscale.lock")).unwrap();
+    assert!(lock.contains("version = 1\n"), "{lock}");
+    assert!(
+        lock.contains("{ name = \"image_35728\", kind = \"image\" },"),
+        "{lock}"
+    );
+    let (code, out, err) = run(flowscale(&server, &dir).args(["lock", "--check"]));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "the pod matches flowscale.lock"),
+        "{err}"
+    );
+
+    // A redeploy: the image node renumbered, the seed made text, a workflow dropped.
+    edit_catalog(
+        &server,
+        "PUT",
+        "demo-img2img",
+        r#"{"name": "Image to Image", "inputs": {"text_51536": "string", "image_40112": "image"},
+            "outputs": ["filename_prefix", "preview"]}"#,
+    );
+    edit_catalog(
+        &server,
+        "PUT",
+        "bncu0a1kipv",
+        r#"{"name": "Text to Image", "description": "Renders an image from a prompt.",
+            "inputs": {"text_51536": "string", "seed_3": "string"}, "outputs": ["filename_prefix"]}"#,
+    );
+    edit_catalog(&server, "DELETE", "failing", "");
+    let (code, out, err) = run(flowscale(&server, &dir).args(["lock", "--check"]));
+    assert_eq!(code, 9, "{out}{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "bncu0a1kipv: input `seed_3` changed kind from number to text",
+            "demo-img2img: input `image_35728` (image) renamed `image_40112` (a guess: `image_35728` removed, `image_40112` added)",
+            "failing: workflow gone from the pod",
+        ]
+    );
+    assert!(
+        err.contains("the pod differs from flowscale.lock in 3 way(s)"),
+        "{err}"
+    );
+    let (code, out, _) = run(flowscale(&server, &dir).args(["lock", "--check", "--json"]));
+    assert_eq!(code, 9);
+    let doc = json(&out);
+    assert_eq!(doc["matches"], false);
+    assert_eq!(doc["changes"][1]["change"], "input_renamed");
+    assert_eq!(doc["changes"][1]["from"], "image_35728");
+    assert_eq!(doc["changes"][1]["to"], "image_40112");
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 3);
+
+    // Checked for some workflows only: the others' changes are not theirs.
+    let (code, out, err) = run(flowscale(&server, &dir).args(["lock", "--check", "wf1", "quick"]));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "the pod matches flowscale.lock"),
+        "{err}"
+    );
+    // A lock of some workflows, in a file of its own; a workflow the pod lacks is refused.
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["lock", "wf1", "--file", "sub/wf1.lock"]));
+    assert_eq!(code, 0, "{err}");
+    let sub = std::fs::read_to_string(dir.join("sub/wf1.lock")).unwrap();
+    assert!(
+        sub.contains("complete = false") && !sub.contains("bncu0a1kipv"),
+        "{sub}"
+    );
+    let (code, _, err) = run(flowscale(&server, &dir).args(["lock", "no-such-workflow"]));
+    assert_eq!(code, 7, "{err}");
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["lock", "--check", "--file", "none.lock"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("write it first with `flowscale lock`"),
+        "{err}"
+    );
+}

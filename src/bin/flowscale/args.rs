@@ -296,8 +296,7 @@ Examples:
 
     /// Run the built-in FlowScale simulator (for trying things offline)
     #[cfg(feature = "mock")]
-    #[command(
-        after_help = "\
+    #[command(after_help = "\
 Its workflow catalog can be edited while it runs, to try `flowscale lock --check`:
   PUT /_mock/workflows/ID with a catalog entry ({\"inputs\": {\"text_1\": \"string\"},
   \"outputs\": [\"image\"]}) adds or replaces workflow ID; DELETE /_mock/workflows/ID removes it.
@@ -305,8 +304,7 @@ Its workflow catalog can be edited while it runs, to try `flowscale lock --check
 Examples:
   flowscale mock --port 8080 --shapes spec
   flowscale mock --run-time 30s --output-size 100000000 --failure-rate 0.1
-  curl -X PUT localhost:8080/_mock/workflows/wf1 -d '{\"inputs\": {\"image_40112\": \"image\"}}'"
-    )]
+  curl -X PUT localhost:8080/_mock/workflows/wf1 -d '{\"inputs\": {\"image_40112\": \"image\"}}'")]
     Mock {
         /// Port to listen on (127.0.0.1)
         #[arg(long, default_value_t = 8080)]
