@@ -1,6 +1,7 @@
 //! The simulator's own routes, apart from FlowScale's contract: its catalog edited while
 //! it runs, so that a test or a demo can show drift (lock, edit, `flowscale lock --check`).
-//! No key is asked for: they are the operator's, on loopback.
+//! They sit beside the gate of FlowScale's routes, not behind it: no key is asked for (they
+//! are the operator's, on loopback), no fault is injected, and they are not recorded.
 //!
 //! - `PUT /_mock/workflows/{id}` with a catalog entry's JSON (`{"name", "description",
 //!   "inputs": {name: kind}, "outputs": [name]}`; a kind may be `{"type": "image",
@@ -15,12 +16,14 @@ use axum::response::Response;
 use axum::routing::put;
 use serde_json::{Value, json};
 
-use super::routes::{Shared, error, lock, success};
+use super::answer::{Shared, error, lock, success};
 use super::vocabulary::MockWorkflow;
 use crate::wire::catalog::Workflow;
 
-pub(super) fn routes() -> Router<Shared> {
-    Router::new().route("/_mock/workflows/{id}", put(replace).delete(remove))
+pub(super) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/_mock/workflows/{id}", put(replace).delete(remove))
+        .with_state(state)
 }
 
 async fn replace(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod answer;
 mod control;
 mod routes;
 mod server;

@@ -1,7 +1,6 @@
 //! The simulator's HTTP side (axum): one handler per endpoint of the FlowScale contract,
 //! plus a gate in front of them that records requests, checks the key, and injects faults.
 
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use axum::Router;
@@ -14,12 +13,11 @@ use axum::routing::{get, post};
 use futures_util::stream;
 use serde_json::{Value, json};
 
-use super::state::{State as Sim, download_url};
+use super::answer::{Shared, error, lock, success};
+use super::state::download_url;
 use super::vocabulary::{Fault, MockWorkflow, RecordedFile, RecordedRequest, Route, Shapes};
 use crate::wire::catalog::ValueKind;
 use crate::wire::types::RunStatus;
-
-pub(super) type Shared = Arc<Mutex<Sim>>;
 
 /// Files larger than this are counted but not kept in memory.
 const KEEP_BYTES: u64 = 16 * 1024 * 1024;
@@ -34,28 +32,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/runs/{run_id}", get(get_run))
         .route("/api/v1/runs/{run_id}/cancel", post(cancel))
         .route("/files/{run_id}/{*file}", get(download))
-        .merge(super::control::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
-}
-
-pub(super) fn lock(state: &Shared) -> MutexGuard<'_, Sim> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-pub(super) fn success(data: Value) -> Response {
-    axum::Json(json!({"status": "success", "data": data})).into_response()
-}
-
-pub(super) fn error(status: u16, message: &str) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        axum::Json(json!({"status": "error", "errors": message})),
-    )
-        .into_response()
 }
 
 /// FastAPI's validation error.

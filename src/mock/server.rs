@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::routes;
 use super::state::{self, State};
 use super::vocabulary::{
     DEFAULT_API_KEY, Fault, MockWorkflow, RecordedRequest, Route, Shapes, StoredRunInfo,
 };
+use super::{control, routes};
 
 /// A running simulator. Stops when dropped.
 pub struct MockServer {
@@ -57,7 +57,8 @@ impl MockServer {
         let url = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(Mutex::new(State::new(DEFAULT_API_KEY.into(), url.clone())));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = routes::router(state.clone());
+        // FlowScale's routes, and the simulator's own (its catalog edited over HTTP).
+        let app = routes::router(state.clone()).merge(control::router(state.clone()));
         // The runtime and the listener are set up here, so that a failure is returned
         // to the caller instead of dying quietly on the background thread.
         let rt = tokio::runtime::Builder::new_multi_thread()
