@@ -164,10 +164,10 @@ fn write_workflow(code: &mut String, w: &LockedWorkflow, name: &str, outputs_nam
             true => format!("`{}`, required: {what}", input.name),
             false => format!("`{}`: {what}", input.name),
         };
-        let ty = if required {
-            ty.to_owned()
-        } else {
-            format!("Option<{ty}>")
+        // Paths in full: a workflow named `String` or `Option` is a struct of that name.
+        let ty = match required {
+            true => ty.to_owned(),
+            false => format!("::core::option::Option<{ty}>"),
         };
         let _ = writeln!(code, "    #[doc = {}]\n    pub {field}: {ty},", lit(&doc));
     }
@@ -221,7 +221,7 @@ fn write_workflow(code: &mut String, w: &LockedWorkflow, name: &str, outputs_nam
             ),
             false => writeln!(
                 code,
-                "        if let Some(value) = typed.{field} {{\n            \
+                "        if let ::core::option::Option::Some(value) = typed.{field} {{\n            \
                  inputs.push({}, value);\n        }}",
                 lit(&input.name)
             ),
@@ -239,7 +239,7 @@ fn write_workflow(code: &mut String, w: &LockedWorkflow, name: &str, outputs_nam
     for (output, field) in w.outputs.iter().zip(&outputs) {
         let _ = writeln!(
             code,
-            "    #[doc = {}]\n    pub {field}: Option<&'r ::flowscale::types::OutputFile>,",
+            "    #[doc = {}]\n    pub {field}: ::core::option::Option<&'r ::flowscale::types::OutputFile>,",
             lit(&format!("`{}`", output.name))
         );
     }
@@ -253,7 +253,7 @@ fn write_workflow(code: &mut String, w: &LockedWorkflow, name: &str, outputs_nam
 /// The Rust type of an input of `kind`, and what its doc says it takes.
 fn rust_type(kind: &ValueKind) -> (&'static str, String) {
     match kind {
-        ValueKind::Text => ("String", "text".to_owned()),
+        ValueKind::Text => ("::std::string::String", "text".to_owned()),
         ValueKind::Number => ("::flowscale::inputs::Number", "a number".to_owned()),
         ValueKind::Image | ValueKind::Video | ValueKind::Audio => (
             "::flowscale::inputs::FileInput",

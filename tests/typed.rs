@@ -25,15 +25,15 @@ fn the_checked_in_types_are_what_codegen_writes_from_the_lock() {
     // Readable names, whatever the catalog's.
     for expected in [
         "pub struct TextToImage {",
-        "pub text: String,",
-        "pub seed: Option<::flowscale::inputs::Number>,",
+        "pub text: ::std::string::String,",
+        "pub seed: ::core::option::Option<::flowscale::inputs::Number>,",
         "pub image: ::flowscale::inputs::FileInput,",
         "pub struct Workflow3DDepthMap {",
-        "pub input_3d_depth: Option<::flowscale::inputs::FileInput>,",
-        "pub prompt_positive: Option<String>,",
-        "pub type_: Option<String>,",
-        "pub latent: Option<::flowscale::Input>,",
-        "pub image_output: Option<&'r ::flowscale::types::OutputFile>,",
+        "pub input_3d_depth: ::core::option::Option<::flowscale::inputs::FileInput>,",
+        "pub prompt_positive: ::core::option::Option<::std::string::String>,",
+        "pub type_: ::core::option::Option<::std::string::String>,",
+        "pub latent: ::core::option::Option<::flowscale::Input>,",
+        "pub image_output: ::core::option::Option<&'r ::flowscale::types::OutputFile>,",
     ] {
         assert!(code.contains(expected), "no `{expected}` in:\n{code}");
     }

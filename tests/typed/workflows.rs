@@ -10,9 +10,9 @@ pub struct ImageToImage {
     #[doc = "`image_35728`, required: image (a file path or a reader)"]
     pub image: ::flowscale::inputs::FileInput,
     #[doc = "`strength_7`: a number"]
-    pub strength: Option<::flowscale::inputs::Number>,
+    pub strength: ::core::option::Option<::flowscale::inputs::Number>,
     #[doc = "`text_51536`: text"]
-    pub text: Option<String>,
+    pub text: ::core::option::Option<::std::string::String>,
 }
 
 #[allow(dead_code)]
@@ -35,10 +35,10 @@ impl ::core::convert::From<ImageToImage> for ::flowscale::Inputs {
         #[allow(unused_mut)]
         let mut inputs = ::flowscale::Inputs::new();
         inputs.push("image_35728", typed.image);
-        if let Some(value) = typed.strength {
+        if let ::core::option::Option::Some(value) = typed.strength {
             inputs.push("strength_7", value);
         }
-        if let Some(value) = typed.text {
+        if let ::core::option::Option::Some(value) = typed.text {
             inputs.push("text_51536", value);
         }
         inputs
@@ -50,9 +50,9 @@ impl ::core::convert::From<ImageToImage> for ::flowscale::Inputs {
 #[allow(dead_code)]
 pub struct ImageToImageOutputs<'r> {
     #[doc = "`filename_prefix`"]
-    pub filename_prefix: Option<&'r ::flowscale::types::OutputFile>,
+    pub filename_prefix: ::core::option::Option<&'r ::flowscale::types::OutputFile>,
     #[doc = "`preview`"]
-    pub preview: Option<&'r ::flowscale::types::OutputFile>,
+    pub preview: ::core::option::Option<&'r ::flowscale::types::OutputFile>,
 }
 
 #[doc = "3D: depth \"map\" (`typed-odd-names`)."]
@@ -62,13 +62,13 @@ pub struct ImageToImageOutputs<'r> {
 #[allow(dead_code)]
 pub struct Workflow3DDepthMap {
     #[doc = "`3d-depth`: image (a file path or a reader)"]
-    pub input_3d_depth: Option<::flowscale::inputs::FileInput>,
+    pub input_3d_depth: ::core::option::Option<::flowscale::inputs::FileInput>,
     #[doc = "`Prompt (positive)`: text"]
-    pub prompt_positive: Option<String>,
+    pub prompt_positive: ::core::option::Option<::std::string::String>,
     #[doc = "`latent_1`: of kind `latent`"]
-    pub latent: Option<::flowscale::Input>,
+    pub latent: ::core::option::Option<::flowscale::Input>,
     #[doc = "`type`: text"]
-    pub type_: Option<String>,
+    pub type_: ::core::option::Option<::std::string::String>,
 }
 
 #[allow(dead_code)]
@@ -90,16 +90,16 @@ impl ::core::convert::From<Workflow3DDepthMap> for ::flowscale::Inputs {
     fn from(typed: Workflow3DDepthMap) -> Self {
         #[allow(unused_mut)]
         let mut inputs = ::flowscale::Inputs::new();
-        if let Some(value) = typed.input_3d_depth {
+        if let ::core::option::Option::Some(value) = typed.input_3d_depth {
             inputs.push("3d-depth", value);
         }
-        if let Some(value) = typed.prompt_positive {
+        if let ::core::option::Option::Some(value) = typed.prompt_positive {
             inputs.push("Prompt (positive)", value);
         }
-        if let Some(value) = typed.latent {
+        if let ::core::option::Option::Some(value) = typed.latent {
             inputs.push("latent_1", value);
         }
-        if let Some(value) = typed.type_ {
+        if let ::core::option::Option::Some(value) = typed.type_ {
             inputs.push("type", value);
         }
         inputs
@@ -113,6 +113,52 @@ pub struct Workflow3DDepthMapOutputs<'r> {
     _run: ::core::marker::PhantomData<&'r ()>,
 }
 
+#[doc = "String (`typed-shadowing`): Named like a type of the prelude: the generated code still means std's."]
+#[doc = ""]
+#[doc = "Its inputs as `flowscale.lock` has them: pass it where `impl Into<flowscale::Inputs>` is taken, with [`Self::ID`]."]
+#[derive(Debug)]
+#[allow(dead_code)]
+pub struct String {
+    #[doc = "`Option`: text"]
+    pub option: ::core::option::Option<::std::string::String>,
+    #[doc = "`seed_1`, required: a number"]
+    pub seed: ::flowscale::inputs::Number,
+}
+
+#[allow(dead_code)]
+impl String {
+    /// The workflow id, to run it by.
+    pub const ID: &'static str = "typed-shadowing";
+    /// The input names, as sent.
+    pub const INPUTS: &'static [&'static str] = &["Option", "seed_1"];
+    /// This workflow's outputs in a completed run's result, by name.
+    pub fn outputs(result: &::flowscale::WorkflowResult) -> StringOutputs<'_> {
+        StringOutputs {
+            some: result.output("Some"),
+        }
+    }
+}
+
+impl ::core::convert::From<String> for ::flowscale::Inputs {
+    fn from(typed: String) -> Self {
+        #[allow(unused_mut)]
+        let mut inputs = ::flowscale::Inputs::new();
+        if let ::core::option::Option::Some(value) = typed.option {
+            inputs.push("Option", value);
+        }
+        inputs.push("seed_1", typed.seed);
+        inputs
+    }
+}
+
+#[doc = "The outputs of a run of `String` ([`String::outputs`]): for each, the run's first file of it, if any."]
+#[derive(Clone, Copy, Debug)]
+#[allow(dead_code)]
+pub struct StringOutputs<'r> {
+    #[doc = "`Some`"]
+    pub some: ::core::option::Option<&'r ::flowscale::types::OutputFile>,
+}
+
 #[doc = "Text to Image (`typed-txt2img`): Renders an image from a prompt."]
 #[doc = ""]
 #[doc = "Its inputs as `flowscale.lock` has them: pass it where `impl Into<flowscale::Inputs>` is taken, with [`Self::ID`]."]
@@ -120,9 +166,9 @@ pub struct Workflow3DDepthMapOutputs<'r> {
 #[allow(dead_code)]
 pub struct TextToImage {
     #[doc = "`seed_3`: a number"]
-    pub seed: Option<::flowscale::inputs::Number>,
+    pub seed: ::core::option::Option<::flowscale::inputs::Number>,
     #[doc = "`text_51536`, required: text"]
-    pub text: String,
+    pub text: ::std::string::String,
 }
 
 #[allow(dead_code)]
@@ -143,7 +189,7 @@ impl ::core::convert::From<TextToImage> for ::flowscale::Inputs {
     fn from(typed: TextToImage) -> Self {
         #[allow(unused_mut)]
         let mut inputs = ::flowscale::Inputs::new();
-        if let Some(value) = typed.seed {
+        if let ::core::option::Option::Some(value) = typed.seed {
             inputs.push("seed_3", value);
         }
         inputs.push("text_51536", typed.text);
@@ -156,5 +202,5 @@ impl ::core::convert::From<TextToImage> for ::flowscale::Inputs {
 #[allow(dead_code)]
 pub struct TextToImageOutputs<'r> {
     #[doc = "`image_output`"]
-    pub image_output: Option<&'r ::flowscale::types::OutputFile>,
+    pub image_output: ::core::option::Option<&'r ::flowscale::types::OutputFile>,
 }

@@ -30,4 +30,10 @@ fn main() {
     let _job = Job::new("cat", img2img);
     let _ = (Inputs::from(from_memory), Inputs::from(odd));
     let _ = (TextToImage::ID, ImageToImage::INPUTS);
+    // A workflow named like a prelude type: its struct, and std's `String` and `Option`.
+    let shadowing = workflows::String {
+        option: Some(std::string::String::from("x")),
+        seed: 1.into(),
+    };
+    let _ = Inputs::from(shadowing);
 }
