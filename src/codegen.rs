@@ -67,7 +67,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::wire::catalog::ValueKind;
+use crate::wire::catalog::{ValueKind, without_node};
 use crate::wire::error::{Error, Result};
 use crate::wire::lock::{Lock, LockedWorkflow};
 
@@ -272,7 +272,7 @@ fn lit(s: &str) -> String {
 /// The field names of `names` (inputs or outputs), in order: each in `snake_case`, without
 /// its node number when no other would then share it.
 fn field_names<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
-    let short: Vec<String> = names.clone().map(|n| snake(strip_node(n))).collect();
+    let short: Vec<String> = names.clone().map(|n| snake(without_node(n))).collect();
     let mut taken = Names::default();
     names
         .zip(&short)
@@ -282,18 +282,6 @@ fn field_names<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Vec<String> 
             taken.take(field)
         })
         .collect()
-}
-
-/// `text_51536` without its node number: `text`.
-fn strip_node(name: &str) -> &str {
-    match name.rsplit_once('_') {
-        Some((stem, n))
-            if !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            stem
-        }
-        _ => name,
-    }
 }
 
 /// A `snake_case` Rust identifier for `name`: ASCII letters and digits kept (lowercased),

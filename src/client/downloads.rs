@@ -160,7 +160,7 @@ impl Client {
         let mut naming = Naming::new(&out.name, &ext, first, book.clone());
         // A small local check, done in place (as the resume loop's are).
         if options.skips_existing()
-            && let Some((path, bytes)) = reserve::existing(dir, &mut naming, first)
+            && let Some((path, bytes)) = reserve::existing(dir, &mut naming)
         {
             let saved = SavedOutput::new(out.name.clone(), path, bytes);
             options.saved(&saved);

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::wire::catalog::ValueKind;
+use crate::wire::catalog::{ValueKind, without_node};
 use crate::wire::lock::{Lock, LockedInput, LockedWorkflow};
 
 /// One difference between a lock and the pod's catalog (see [`changes`]).
@@ -254,9 +254,9 @@ fn renames<'a>(
     let mut i = 0;
     while i < removed.len() {
         let was = removed[i];
-        let twin = added
-            .iter()
-            .position(|is| is.kind == was.kind && stem(&is.name) == stem(&was.name));
+        let twin = added.iter().position(|is| {
+            is.kind == was.kind && without_node(&is.name) == without_node(&was.name)
+        });
         match twin {
             Some(j) => pairs.push((removed.remove(i), added.remove(j))),
             None => i += 1,
@@ -278,18 +278,6 @@ fn renames<'a>(
         }
     }
     pairs
-}
-
-/// A ComfyUI input name without its node number: `image_35728` is `image`.
-fn stem(name: &str) -> &str {
-    match name.rsplit_once('_') {
-        Some((stem, number))
-            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            stem
-        }
-        _ => name,
-    }
 }
 
 #[cfg(test)]

@@ -93,6 +93,7 @@ pub(crate) const MAX_SUFFIX: u32 = 100_000;
 pub(crate) struct Naming {
     base: String,
     ext: String,
+    first: u32,
     n: u32,
     held: bool,
     book: NameBook,
@@ -105,6 +106,7 @@ impl Naming {
         Naming {
             base: file_name::sanitize(name, ext),
             ext: ext.to_owned(),
+            first,
             n: first,
             held: false,
             book,
@@ -137,8 +139,8 @@ impl Naming {
 
     /// Whether the held name (or the one to be tried) is the first this output tries: the
     /// only one under which a file saved earlier is taken for this output.
-    pub(crate) fn at_first(&self, first: u32) -> bool {
-        self.n == first
+    pub(crate) fn at_first(&self) -> bool {
+        self.n == self.first
     }
 
     fn name(&self, n: u32) -> String {
@@ -163,7 +165,7 @@ mod tests {
         assert_eq!(naming.current().as_deref(), Some("image-1.png"));
         let mut second = Naming::new("image", ".png", 2, NameBook::default());
         assert_eq!(second.current().as_deref(), Some("image-2.png"));
-        assert!(second.at_first(2));
+        assert!(second.at_first());
     }
 
     #[test]
@@ -173,7 +175,7 @@ mod tests {
         let mut second = Naming::new("image", ".PNG", 0, book.clone());
         assert_eq!(first.current().as_deref(), Some("Image.png"));
         assert_eq!(second.current().as_deref(), Some("image-1.PNG"));
-        assert!(!second.at_first(0));
+        assert!(!second.at_first());
         // A name refused on disk stays in the book: no later output gets it.
         first.refused();
         assert_eq!(first.current().as_deref(), Some("Image-2.png"));

@@ -67,8 +67,8 @@ pub(crate) fn reserve(
 /// The file already saved under the name `naming` offers first, as a regular file (a
 /// link is not taken for one): its path and size. `None` when there is none, or when an
 /// earlier output of the call holds that name.
-pub(crate) fn existing(dir: &Path, naming: &mut Naming, first: u32) -> Option<(PathBuf, u64)> {
-    let name = naming.current().filter(|_| naming.at_first(first))?;
+pub(crate) fn existing(dir: &Path, naming: &mut Naming) -> Option<(PathBuf, u64)> {
+    let name = naming.current().filter(|_| naming.at_first())?;
     let path = dir.join(name);
     let meta = path.symlink_metadata().ok().filter(|m| m.is_file())?;
     Some((path, meta.len()))

@@ -139,6 +139,21 @@ impl Workflow {
     }
 }
 
+/// A ComfyUI input name without its node number (`image_35728` is `image`), or the name as
+/// it is when it has none. A node renumbered by an edit in ComfyUI changes only the number:
+/// the lock's drift check guesses renames by it, and generated field names leave it out.
+#[cfg(feature = "lock")]
+pub(crate) fn without_node(name: &str) -> &str {
+    match name.rsplit_once('_') {
+        Some((stem, node))
+            if !stem.is_empty() && !node.is_empty() && node.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            stem
+        }
+        _ => name,
+    }
+}
+
 /// A catalog entry as sent, in either shape.
 #[derive(Deserialize)]
 struct RawWorkflow {
