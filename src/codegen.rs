@@ -86,8 +86,7 @@ pub fn build(lock: impl AsRef<Path>) -> Result<PathBuf> {
     let out_dir = std::env::var_os("OUT_DIR").ok_or_else(|| {
         Error::config("OUT_DIR is not set: flowscale::codegen::build runs in a build script")
     })?;
-    let text = std::fs::read_to_string(lock).map_err(|e| Error::io(lock, e))?;
-    let code = generate(&Lock::parse(&text)?);
+    let code = generate(&crate::files::lock_file::read(lock)?);
     let out = Path::new(&out_dir).join(GENERATED_FILE);
     if std::fs::read_to_string(&out).ok().as_deref() != Some(code.as_str()) {
         std::fs::write(&out, code).map_err(|e| Error::io(&out, e))?;

@@ -170,6 +170,7 @@ pub mod types {
 #[cfg_attr(docsrs, doc(cfg(feature = "lock")))]
 pub mod lock {
     pub use crate::decide::drift::{Change, changes};
+    pub use crate::files::lock_file::read;
     pub use crate::wire::lock::{
         LOCK_FILE, LOCK_VERSION, Lock, LockedInput, LockedOutput, LockedWorkflow,
     };

@@ -6,6 +6,8 @@ pub(crate) mod aligned;
 pub(crate) mod dir_lock;
 pub(crate) mod fingerprint;
 pub(crate) mod flush;
+#[cfg(feature = "lock")]
+pub(crate) mod lock_file;
 pub(crate) mod manifest;
 pub(crate) mod partial;
 pub(crate) mod reserve;

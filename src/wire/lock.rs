@@ -119,24 +119,35 @@ impl Lock {
         self.workflows.iter().find(|w| w.id == id)
     }
 
-    /// Reads a lock from its text. A lock of a later format version, or one that is not a
-    /// lock, is an [`Error::Config`] that says so (and where, for TOML that does not parse).
+    /// Reads a lock from its text. A lock of a later format version, one with a workflow
+    /// without an id, or one that is not a lock, is an [`Error::Config`] that says so (and
+    /// where, for TOML that does not parse). [`read`](crate::lock::read) reads a file.
     pub fn parse(text: &str) -> Result<Self> {
+        Self::parse_named(text, LOCK_FILE)
+    }
+
+    /// [`Lock::parse`], its errors naming the lock `name` (the file it was read from).
+    pub(crate) fn parse_named(text: &str, name: &str) -> Result<Self> {
         #[derive(Deserialize)]
         struct Version {
             version: Option<u32>,
         }
-        let problem = |e: toml::de::Error| Error::config(format!("{LOCK_FILE}: {}", e.message()));
+        let problem = |e: toml::de::Error| Error::config(format!("{name}: {}", e.message()));
         match toml::from_str::<Version>(text).map_err(problem)?.version {
             None => Err(Error::config(format!(
-                "{LOCK_FILE} has no `version`: is it a lock?"
+                "{name} has no `version`: is it a lock? `flowscale lock` writes one"
             ))),
             Some(v) if v > LOCK_VERSION => Err(Error::config(format!(
-                "{LOCK_FILE} is of format version {v}, written by a later flowscale; this one \
+                "{name} is of format version {v}, written by a later flowscale; this one \
                  reads version {LOCK_VERSION}: upgrade flowscale"
             ))),
             Some(_) => {
                 let mut lock: Lock = toml::from_str(text).map_err(problem)?;
+                if lock.workflows.iter().any(|w| w.id.is_empty()) {
+                    return Err(Error::config(format!(
+                        "{name} has a workflow with an empty `id`: write it again with `flowscale lock`"
+                    )));
+                }
                 // Sorted as written, whoever wrote it: comparisons and generated code
                 // depend on no order.
                 lock.sort();

@@ -19,6 +19,13 @@ pub fn run(
     file: &Path,
     mode: Mode,
 ) -> Result<(), Failure> {
+    // Refused before anything is asked of the pod.
+    if file.is_dir() {
+        return Err(Failure::usage(
+            format!("{} is a directory", file.display()),
+            "give --file the path of the lock file, such as DIR/flowscale.lock",
+        ));
+    }
     match check {
         false => write(&pod_lock(client, ids)?, file, mode),
         true => {
@@ -80,18 +87,16 @@ fn write(lock: &Lock, file: &Path, mode: Mode) -> Result<(), Failure> {
 }
 
 fn read(file: &Path) -> Result<Lock, Failure> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        let hint = match e.kind() {
-            std::io::ErrorKind::NotFound => Some("write it first with `flowscale lock`".to_owned()),
-            _ => None,
+    lock::read(file).map_err(|e| {
+        let missing = matches!(&e, flowscale::Error::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound);
+        let hint = missing.then(|| "write it first with `flowscale lock`".to_owned());
+        let message = match missing {
+            true => format!("cannot read {}: it does not exist", file.display()),
+            false => e.to_string(),
         };
-        failure(
-            EXIT_FAILED,
-            format!("cannot read {}: {e}", file.display()),
-            hint,
-        )
-    })?;
-    Lock::parse(&text).map_err(|e| failure(EXIT_FAILED, e.to_string(), None))
+        failure(EXIT_FAILED, message, hint)
+    })
 }
 
 /// Prints every difference (a result: stdout, or `--json`'s `changes`), then fails with
