@@ -16,6 +16,8 @@
 //! that fill while FlowScale reads them. Memory holds a few chunks, whatever the file size.
 
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Multipart, Path, Query, State};
@@ -137,12 +139,23 @@ fn pipe() -> (
 }
 
 /// Reads the incoming form field by field and hands each one on as soon as it starts:
-/// text as text, files as pipes that fill while FlowScale reads them. A malformed upload
-/// poisons the outgoing one, so FlowScale never starts a run on half a file.
-async fn relay(mut form: Multipart, fields: mpsc::Sender<(String, Input)>) -> Result<(), String> {
+/// text as text, files as pipes that fill while FlowScale reads them. A malformed upload,
+/// or a field this service refuses, sets `abort` before the stream of fields ends: the SDK
+/// then fails the outgoing body instead of completing it, so FlowScale never starts a run
+/// on half a form.
+async fn relay(
+    mut form: Multipart,
+    fields: mpsc::Sender<(String, Input)>,
+    abort: Arc<AtomicBool>,
+) -> Result<(), String> {
     let outcome = async {
         while let Some(mut field) = form.next_field().await.map_err(|e| e.to_string())? {
             let name = field.name().unwrap_or_default().to_owned();
+            // This service's own rule: every field is named (FlowScale would take it as
+            // an input named "" and the run would not get what the caller meant).
+            if name.is_empty() {
+                return Err("a field without a name".to_owned());
+            }
             let Some(filename) = field.file_name().map(str::to_owned) else {
                 let text = field
                     .text()
@@ -169,27 +182,16 @@ async fn relay(mut form: Multipart, fields: mpsc::Sender<(String, Input)>) -> Re
                         }
                     }
                     Ok(None) => break, // dropping `bytes` ends the file
-                    Err(e) => {
-                        let msg = format!("field {name}: {e}");
-                        let _ = bytes.send(Err(io::Error::other(msg.clone()))).await;
-                        return Err(msg);
-                    }
+                    Err(e) => return Err(format!("field {name}: {e}")),
                 }
             }
         }
         Ok(())
     }
     .await;
-    if let Err(msg) = &outcome {
-        // Between fields: send one more part that fails at once.
-        let (poison, reader) = pipe();
-        let _ = poison.send(Err(io::Error::other(msg.clone()))).await;
-        let _ = fields
-            .send((
-                "aborted".into(),
-                Reader::from_async(reader, "aborted").into(),
-            ))
-            .await;
+    if outcome.is_err() {
+        // Before `fields` is dropped (which ends the stream): the body fails, no run.
+        abort.store(true, Ordering::SeqCst);
     }
     outcome
 }
@@ -204,7 +206,8 @@ async fn execute(
     let fields = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|field| (field, rx))
     });
-    let mut inputs = Inputs::new().streamed_fields(fields);
+    let abort = Arc::new(AtomicBool::new(false));
+    let mut inputs = Inputs::new().streamed_fields(fields).stop_on(abort.clone());
     if let Some(group_id) = group.group_id {
         inputs = inputs.group_id(group_id);
     }
@@ -216,7 +219,7 @@ async fn execute(
     // `on_orphaned_run` (see `main`), so no paid run goes unheard of. `run` comes first:
     // dropped first, it stops the upload before `relay`'s senders go, so a half-relayed
     // form is cut short (no run) rather than ended early as if complete.
-    let (result, relayed) = tokio::join!(run, relay(form, tx));
+    let (result, relayed) = tokio::join!(run, relay(form, tx, abort));
     if let Err(msg) = relayed {
         let body = json!({"error": format!("malformed upload: {msg}")});
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
@@ -232,12 +235,17 @@ async fn execute(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut _simulator = None;
-    // Runs whose caller left (a dropped handler) are logged, never lost.
-    let orphaned = |run: &flowscale::Execution| {
-        eprintln!(
-            "run {} was started for a request whose client went away",
-            run.run_id
-        )
+    // Runs whose caller left (a dropped handler) are logged, never lost: with the group
+    // the request filed them under, a service can tell whose they were.
+    let orphaned = |orphan: &flowscale::types::OrphanedRun| match orphan.run_id() {
+        Some(run) => eprintln!(
+            "run {run} (group {:?}) was started for a request whose client went away",
+            orphan.group_id
+        ),
+        None => eprintln!(
+            "a request whose client went away may have started a run (group {:?}): {}",
+            orphan.group_id, orphan.state
+        ),
     };
     let client = if std::env::var_os(flowscale::constants::ENV_API_KEY).is_some() {
         AsyncClient::builder()

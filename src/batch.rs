@@ -367,6 +367,11 @@ impl Tally {
             || self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
+    /// The flags that stop a job's upload before its end: the caller's and the halt.
+    pub fn upload_stops(&self) -> impl Iterator<Item = Arc<AtomicBool>> + use<> {
+        std::iter::once(self.halt.clone()).chain(self.stop.clone())
+    }
+
     /// The wait options of one job: the batch's, ended by the same flags.
     pub fn wait_options(&self, wait: &WaitOptions) -> WaitOptions {
         let mut wait = wait.clone().stop_on(self.halt.clone());
@@ -463,9 +468,9 @@ pub(crate) struct Prepared {
     pub fingerprint: Result<Fingerprint>,
     /// What the job needs, from the manifest (set by `run_batch` before any job starts).
     pub plan: Plan,
-    /// Every field as it is sent (name, text or file name): what a lost submission is
-    /// recognised by among the runs FlowScale has.
-    pub fields: Vec<(String, String)>,
+    /// Every field as it is sent (name, text or a file's name and size): what a lost
+    /// submission is recognised by among the runs FlowScale has (`None`: not readable).
+    pub fields: Option<Vec<(String, crate::wire::submission::SentValue)>>,
 }
 
 /// Fingerprints every job (reading its files). Two jobs of one name with the same inputs

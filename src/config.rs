@@ -74,7 +74,7 @@ pub(crate) struct Settings {
 #[derive(Clone)]
 #[cfg_attr(not(feature = "async"), allow(dead_code))]
 pub(crate) struct OrphanHook(
-    pub std::sync::Arc<dyn Fn(&crate::wire::types::Execution) + Send + Sync>,
+    pub std::sync::Arc<dyn Fn(&crate::wire::submission::OrphanedRun) + Send + Sync>,
 );
 
 impl fmt::Debug for OrphanHook {

@@ -124,6 +124,7 @@ pub use wire::error::{Error, Result};
 pub use wire::failure::TransportErrorKind;
 pub use wire::progress::Progress;
 pub use wire::query::{RunsQuery, SortBy, SortOrder};
+pub use wire::submission::{Paid, SubmissionHandle, SubmissionState};
 pub use wire::types::{Execution, Output, Run, RunStatus};
 
 /// Defaults, limits and fixed names: the settings' defaults, the bounds they saturate at,
@@ -157,6 +158,7 @@ pub mod types {
     pub use crate::wire::catalog::{WorkflowInput, WorkflowOutput};
     pub use crate::wire::error::BoxError;
     pub use crate::wire::progress::Transfer;
+    pub use crate::wire::submission::OrphanedRun;
     pub use crate::wire::types::{
         ContainerHealth, ContainerQueue, ContainerStatus, PageMeta, QueueEntry, QueueState,
         RunInput, RunOutput, RunPage,

@@ -80,12 +80,13 @@ pub(crate) fn retrying(url: &str, attempt: u32, delay: Duration, error: &Error) 
 
 /// What the runs listed said of a submission whose answer was lost.
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-pub(crate) fn lost_answer(workflow_id: &str, found: &crate::decide::plan::LostMatch) {
+pub(crate) fn lost_answer(workflow_id: &str, found: &crate::decide::lost::LostMatch) {
     #[cfg(feature = "tracing")]
     match found {
-        crate::decide::plan::LostMatch::Found(run_id) => tracing::warn!(
+        crate::decide::lost::LostMatch::Found { run_id, why } => tracing::warn!(
             workflow_id,
             run_id = run_id.as_str(),
+            why = why.as_str(),
             "flowscale: the answer to a submission was lost; its run was found among the pod's runs"
         ),
         other => tracing::warn!(

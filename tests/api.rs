@@ -305,7 +305,7 @@ mod nonblocking {
         let client = Client::builder()
             .api_key(server.api_key())
             .base_url(server.url())
-            .on_orphaned_run(move |run| tx.send(run.run_id.clone()).unwrap())
+            .on_orphaned_run(move |orphan| tx.send(orphan.clone()).unwrap())
             .build()
             .unwrap();
         {
@@ -328,7 +328,9 @@ mod nonblocking {
             .unwrap();
         let runs = server.runs();
         assert_eq!(runs.len(), 1);
-        assert_eq!(orphan, runs[0].id);
+        assert_eq!(orphan.run_id(), Some(runs[0].id.as_str()));
+        assert_eq!(orphan.workflow_id, "wf");
+        assert_eq!(orphan.state.paid(), flowscale::Paid::Yes);
 
         // A caller that stays hears the answer itself; the hook hears nothing.
         let run = client

@@ -5,8 +5,8 @@ use std::time::Instant;
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
 use crate::decide::catalog::{CatalogCache, Lookup};
-use crate::decide::plan::{self, LostMatch, SubmitError};
 use crate::decide::retry::Retrier;
+use crate::decide::submission;
 use crate::inputs::Inputs;
 use crate::trace::{self, RequestTrace};
 use crate::wire::catalog::Workflow;
@@ -16,6 +16,7 @@ use crate::wire::form;
 use crate::wire::query::RunsQuery;
 use crate::wire::request::{self, Request, Response};
 use crate::wire::response;
+use crate::wire::submission::SubmissionState;
 use crate::wire::types::{ContainerHealth, ContainerQueue, Execution, Output, Run, RunPage};
 
 /// A submission checked and encoded, nothing of it sent yet.
@@ -23,12 +24,27 @@ pub(crate) struct Submission {
     req: Request,
     workflow_id: String,
     group_id: Option<String>,
-    /// Every field as it is sent: what its run is recognised by if the answer is lost.
-    fields: Vec<(String, String)>,
-    /// The body's flags: `stop` is set when the caller gave up (its future dropped, a
-    /// Ctrl-C): not sent if not begun, cut short if not whole; `whole` tells whether the
-    /// server can hold a complete request.
+    /// The body's flags, shared with the caller's handle: `stop` is set when the caller gave
+    /// up (its future dropped, a Ctrl-C): not sent if not begun, cut short if not whole;
+    /// `whole` tells whether the server can hold a complete request; `sent` is every field
+    /// as it went out (what its run is recognised by if the answer is lost); and the
+    /// submission's state, set here by `decide::submission`'s rules.
     pub(super) flags: crate::wire::upload::UploadFlags,
+}
+
+// Read by the async client's submission task (the blocking client sends on the caller's
+// thread and needs neither).
+#[allow(dead_code)]
+impl Submission {
+    /// The workflow it runs.
+    pub(super) fn workflow_id(&self) -> &str {
+        &self.workflow_id
+    }
+
+    /// The group it is filed under.
+    pub(super) fn group_id(&self) -> Option<&str> {
+        self.group_id.as_deref()
+    }
 }
 
 #[maybe_async]
@@ -66,7 +82,7 @@ impl Client {
 
     /// Sends a single call, retried by the client's [`RetryPolicy`](crate::RetryPolicy)
     /// when it is safe to send twice.
-    async fn send(&self, req: Request) -> Result<Response> {
+    pub(super) async fn send(&self, req: Request) -> Result<Response> {
         let mut retrier = Retrier::new(&self.settings.retry, Instant::now());
         let idempotence = req.idempotence();
         let mut req = req;
@@ -237,7 +253,6 @@ impl Client {
             // Inputs left out are no error: the catalog does not say which are optional.
             let _missing = inputs.check(&workflow)?;
         }
-        let fields = inputs.sent_fields();
         // Opening files blocks: off the runtime's workers. Text alone is encoded in place.
         let form = if inputs.opens_files() {
             transport::run_blocking(move || form::encode(inputs)).await?
@@ -249,56 +264,83 @@ impl Client {
             req: request::execute(&self.settings.base_url, workflow_id, group_id, form),
             workflow_id: workflow_id.to_owned(),
             group_id: group_id.map(str::to_owned),
-            fields,
         })
     }
 
-    /// Sends a prepared submission and reads its answer. When the answer is lost after the
-    /// request went out (a timeout, a cut connection, a 5xx, an answer that names no run),
-    /// a run may exist: it is looked for among the runs FlowScale lists (same workflow and
-    /// inputs, created since the send) and returned when found for certain; otherwise the
-    /// error is [`Error::AnswerLost`], never a silent second submission.
+    /// Sends a prepared submission and reads its answer, moving its state by
+    /// `decide::submission`'s rules. When the answer is lost after the request went out
+    /// whole (a timeout, a cut connection, a 5xx, an answer that names no run), a run may
+    /// exist: it is looked for among the runs FlowScale lists (`decide::lost`) and returned
+    /// when found for certain; otherwise the error is [`Error::AnswerLost`] naming the runs
+    /// that may be it, never a silent second submission.
     pub(super) async fn deliver(&self, submission: Submission) -> Result<Execution> {
         let Submission {
             req,
             workflow_id,
             group_id,
-            fields,
             flags,
         } = submission;
         // A caller gone before anything was sent: nothing to send, nothing to pay for.
-        if flags.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        if flags.stopped() {
+            flags.set(SubmissionState::NotSubmitted {
+                reason: "it was stopped before it was sent".to_owned(),
+            });
             return Err(Error::input("upload", crate::wire::upload::STOPPED));
         }
         let sent_at = super::lost::now_secs();
+        flags.set(SubmissionState::Sending {
+            sent_at: submission::at(sent_at),
+        });
         let outcome = match self.send(req).await {
             Ok(resp) => response::execution(&resp),
             Err(e) => Err(e),
         };
-        // A body that never went out whole is no request the server could start a run for.
         let lost = match outcome {
-            Err(e)
-                if flags.whole()
-                    && e.run_id().is_none()
-                    && plan::submit_error(&e) == SubmitError::Unknown =>
-            {
+            Ok(exec) => {
+                self.claim_run(&exec.run_id);
+                flags.set(SubmissionState::Started {
+                    run_id: exec.run_id.clone(),
+                });
+                return Ok(exec);
+            }
+            Err(e) => {
+                let state = submission::after_error(&e, flags.whole(), sent_at);
+                if let Some(run_id) = state.run_id() {
+                    self.claim_run(run_id);
+                }
+                let lost = matches!(state, SubmissionState::Lost { .. });
+                flags.set(state);
+                if !lost {
+                    return Err(e);
+                }
                 e
             }
-            other => return other,
         };
+        // Every field as it went out, streamed ones included.
+        let fields = flags.sent_fields();
         let found = self
             .find_lost_run(&workflow_id, group_id.as_deref(), &fields, sent_at)
             .await;
         trace::lost_answer(&workflow_id, &found);
-        match found {
-            LostMatch::Found(run_id) => Ok(Execution::found(run_id, workflow_id)),
-            LostMatch::Doubt(reason) => Err(Error::answer_lost(workflow_id, sent_at, reason, lost)),
-            LostMatch::NotListed => Err(Error::answer_lost(
+        let state = submission::after_lookup(found, sent_at);
+        flags.set(state.clone());
+        match state {
+            SubmissionState::Found { run_id, why, .. } => {
+                Ok(Execution::found(run_id, workflow_id, why))
+            }
+            SubmissionState::Doubt {
+                sent_at,
+                reason,
+                candidates,
+            } => Err(Error::answer_lost(
                 workflow_id,
                 sent_at,
-                "no run FlowScale lists has its workflow and inputs yet".to_owned(),
+                reason,
+                candidates,
                 lost,
             )),
+            // `after_lookup` ends found or in doubt.
+            _ => Err(lost),
         }
     }
 

@@ -5,11 +5,14 @@ use std::sync::Arc;
 
 use super::{Client, maybe_async, transport};
 use crate::batch::{self, Batch, BatchReport, BatchRun, JobOutcome, Prepared, Tally};
-use crate::decide::plan::{self, LostMatch, Plan, SubmitError};
+use crate::decide::lost::{self as lost_rule, LostMatch, Sent};
+use crate::decide::plan::{self, Plan};
 use crate::decide::record::{JobStatus, Record};
+use crate::decide::submission;
 use crate::files::dir_lock::WhenHeld;
 use crate::files::manifest::{self, Manifest};
 use crate::wire::error::{Error, Result};
+use crate::wire::submission::{Paid, SubmissionState};
 
 #[maybe_async]
 impl Client {
@@ -248,7 +251,8 @@ impl Client {
         reason: String,
         sent_at: u64,
     ) -> JobOutcome {
-        let since = plan::rfc3339(sent_at.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS));
+        // A minute before, for the pod's clock (the exact rule is `decide::lost`'s).
+        let since = plan::rfc3339(sent_at.saturating_sub(60));
         outcome.status = JobStatus::Unknown;
         outcome.error = Some(format!(
             "its submission went out at {} and the answer was lost; {reason}. A run may \
@@ -276,8 +280,12 @@ impl Client {
         }
         // Checked and encoded first: an error here sent nothing (not started, never
         // looked for, never failed).
-        // Every job is filed under the batch's group, whatever its inputs said.
-        let inputs = inputs.filed_under(run.group_id.clone());
+        // Every job is filed under the batch's group, whatever its inputs said; its upload
+        // stops (no run) when the batch is stopped before the body went out whole.
+        let mut inputs = inputs.filed_under(run.group_id.clone());
+        for stop in run.tally.upload_stops() {
+            inputs = inputs.stop_on(stop);
+        }
         let submission = match self.prepare_submission(&run.workflow_id, inputs).await {
             Ok(submission) => submission,
             Err(e) => {
@@ -287,6 +295,7 @@ impl Client {
                 return None;
             }
         };
+        let flags = submission.flags.clone();
         outcome.status = JobStatus::Submitted;
         let intent = outcome.record(&run.dir).map(|mut r| {
             r.sent_at = Some(super::lost::now_secs());
@@ -301,17 +310,11 @@ impl Client {
             run.tally.finished(outcome, false);
             return None;
         }
-        // An answer that cannot be read but names its run started that run all the same.
-        let started = match self.send_submission(submission).await {
-            Ok(exec) => Ok(exec.run_id),
-            Err(e @ Error::Decode { .. }) => match e.run_id() {
-                Some(run_id) => Ok(run_id.to_owned()),
-                None => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        match started {
-            Ok(run_id) => {
+        let sent = self.send_submission(submission).await;
+        // The submission's state says what happened, whatever the error's words.
+        let state = flags.state();
+        match (state, sent) {
+            (SubmissionState::Started { run_id } | SubmissionState::Found { run_id, .. }, _) => {
                 outcome.run_id = Some(run_id.clone());
                 // Recorded before anything else happens to the run.
                 if !self.record(run, outcome).await {
@@ -321,22 +324,37 @@ impl Client {
                 run.tally.submitted(&outcome.name, &run_id, false);
                 Some(run_id)
             }
-            Err(e) => {
-                let error = e.with_causes();
-                match plan::submit_error(&e) {
-                    SubmitError::NotAccepted => {
-                        outcome.status = JobStatus::NotStarted;
-                        outcome.error = Some(format!("not submitted: {error}"));
-                        self.record(run, outcome).await;
+            (state, sent) => {
+                let error = match sent {
+                    Err(e) => {
+                        let text = e.with_causes();
+                        // An error every job would meet (a refused key, a workflow the pod
+                        // does not have) stops the batch: the other jobs stay not started,
+                        // and a plain run again retries them.
+                        if every_job_meets(&e, &state) {
+                            run.tally.broke(e);
+                        }
+                        text
                     }
-                    SubmitError::Refused => {
+                    Ok(_) => state.to_string(),
+                };
+                match state.paid() {
+                    Paid::No
+                        if matches!(state, SubmissionState::Refused { .. })
+                            && !run.tally.stopped() =>
+                    {
                         outcome.status = JobStatus::Failed;
                         outcome.error = Some(error);
                         self.record(run, outcome).await;
                     }
+                    Paid::No => {
+                        outcome.status = JobStatus::NotStarted;
+                        outcome.error = Some(format!("not submitted: {error}"));
+                        self.record(run, outcome).await;
+                    }
                     // Looked for already and not found for certain; the record of the
                     // submission stays, and the next run of the batch looks again.
-                    SubmitError::Unknown => {
+                    _ => {
                         outcome.status = JobStatus::Unknown;
                         outcome.error = Some(format!(
                             "{error}; the next run of the batch looks for its run again, and \
@@ -391,32 +409,62 @@ impl Client {
                 return;
             }
         };
+        // Runs other jobs recorded, and runs this client's submissions have, are no lost
+        // submission's.
         let mut taken = manifest.recorded.claimed.clone();
-        for job in jobs.iter_mut() {
-            let Plan::Find(sent_at) = job.plan else {
+        taken.extend(self.claimed_runs());
+        for i in 0..jobs.len() {
+            let Plan::Find(sent_at) = jobs[i].plan else {
                 continue;
             };
-            let found = plan::match_lost(
-                &listed.runs,
+            // This job and the lost ones after it with exactly its inputs (samples of one
+            // prompt) are looked for together: their runs are theirs as a set.
+            let copies = jobs[i..]
+                .iter()
+                .filter(|j| matches!(j.plan, Plan::Find(_)) && j.fields == jobs[i].fields)
+                .count();
+            let job = &mut jobs[i];
+            let Some(fields) = &job.fields else {
+                job.plan = Plan::Unresolved(
+                    "its inputs cannot be read to recognise its run".to_owned(),
+                    sent_at,
+                );
+                continue;
+            };
+            let sent = Sent {
                 workflow_id,
-                &job.fields,
+                fields,
                 sent_at,
+            };
+            let sizes = self.learn_sizes(&listed, sent, &taken).await;
+            let found = lost_rule::match_lost_among(
+                &listed.runs,
+                sent,
+                listed.clock,
+                &sizes,
                 &taken,
                 listed.reached_back,
+                copies,
             );
             job.plan = match found {
-                LostMatch::Found(id) => {
-                    taken.insert(id.clone());
-                    Plan::Found(id)
+                LostMatch::Found { run_id, .. } => {
+                    taken.insert(run_id.clone());
+                    self.claim_run(&run_id);
+                    Plan::Found(run_id)
                 }
                 _ if resubmit_unknown => Plan::Submit,
-                LostMatch::Doubt(reason) => Plan::Unresolved(reason, sent_at),
-                LostMatch::NotListed => Plan::Unresolved(
-                    "no run FlowScale lists has its workflow and inputs (FlowScale may list it \
-                     late)"
-                        .to_owned(),
-                    sent_at,
-                ),
+                other => match submission::after_lookup(other, sent_at) {
+                    SubmissionState::Doubt {
+                        reason, candidates, ..
+                    } => Plan::Unresolved(
+                        match candidates.is_empty() {
+                            true => reason,
+                            false => format!("{reason} (it may be {})", candidates.join(", ")),
+                        },
+                        sent_at,
+                    ),
+                    state => Plan::Unresolved(state.to_string(), sent_at),
+                },
             };
         }
     }
@@ -446,4 +494,10 @@ impl Client {
         let manifest = run.manifest.clone();
         transport::run_blocking(move || manifest.append(&record)).await
     }
+}
+
+/// Whether a submission's error is one every job of the batch would meet: the key refused,
+/// or the workflow unknown to the pod (a 404 for the submission itself).
+fn every_job_meets(e: &Error, state: &SubmissionState) -> bool {
+    e.is_auth() || matches!(state, SubmissionState::Refused { status: 404 })
 }

@@ -123,6 +123,7 @@ impl ClientBuilder {
             gate: Arc::new(transport::Gate::new(settings.max_concurrent_requests)),
             settings: Arc::new(settings),
             catalog: Arc::default(),
+            claimed: Arc::default(),
         })
     }
 }

@@ -1,11 +1,19 @@
 //! Finding the run of a submission whose answer was lost, written once and compiled into
-//! both clients: the runs FlowScale lists, newest first, back to the send time (less a
-//! slack for clocks). What they say is decided in `decide::plan::match_lost`, without I/O.
+//! both clients: the runs FlowScale lists, newest first, back to the send time on the pod's
+//! clock (measured from the answers' `Date` headers), and the sizes of the file inputs of
+//! the runs that may be it. What they say is decided in `decide::lost::match_lost`, without
+//! I/O.
 
-use super::{Client, maybe_async};
-use crate::decide::plan::{self, LostMatch};
+use std::collections::HashSet;
+
+use super::{Client, maybe_async, transport};
+use crate::decide::lost::{self, ClockOffset, KnownSizes, LostMatch, Sent};
+use crate::decide::plan;
 use crate::wire::error::Result;
 use crate::wire::query::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
+use crate::wire::request;
+use crate::wire::response;
+use crate::wire::submission::SentValue;
 use crate::wire::types::Run;
 
 /// Now, in seconds since the epoch (0 for a clock before 1970): when a submission is sent.
@@ -16,19 +24,41 @@ pub(super) fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The runs listed since a send time: oldest first, and whether the list reaches back past
-/// it (else a run not found may be further back than was read).
+/// The runs listed since a send time: oldest first, whether the list reaches back past it
+/// (else a run not found may be further back than was read), and the pod's clock.
 pub(crate) struct Listed {
     pub runs: Vec<Run>,
     pub reached_back: bool,
+    pub clock: ClockOffset,
+}
+
+/// At most this many file inputs' links are asked for their size in one look.
+const MAX_SIZE_PROBES: usize = 32;
+
+impl Client {
+    /// The runs this client's submissions have (answered or found).
+    pub(super) fn claimed_runs(&self) -> HashSet<String> {
+        self.claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .ids()
+            .clone()
+    }
+
+    /// Remembers a run as one of this client's submissions'.
+    pub(super) fn claim_run(&self, run_id: &str) {
+        self.claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .claim(run_id);
+    }
 }
 
 #[maybe_async]
 impl Client {
-    /// The runs created since `sent_at` (seconds since the epoch) less the clock slack, in
-    /// `group_id` when given: at most [`plan::LOST_SUBMISSION_PAGES`] pages.
+    /// The runs created since `sent_at` (seconds since the epoch, our clock) on the pod's
+    /// clock, in `group_id` when given: at most [`plan::LOST_SUBMISSION_PAGES`] pages.
     pub(super) async fn runs_since(&self, group_id: Option<&str>, sent_at: u64) -> Result<Listed> {
-        let floor = sent_at.saturating_sub(plan::LOST_SUBMISSION_SLACK_SECS);
         let mut query = RunsQuery::new()
             .sort_by(SortBy::CreatedAt)
             .sort_order(SortOrder::Desc)
@@ -38,20 +68,98 @@ impl Client {
         }
         let mut runs = Vec::new();
         let mut reached_back = false;
+        let mut clock = ClockOffset::Unmeasured;
         for page in 1..=plan::LOST_SUBMISSION_PAGES {
-            let listed = self.runs_page(&query.clone().page(page)).await?.runs;
+            let asked = now_secs();
+            let resp = self
+                .send(request::runs(
+                    &self.settings.base_url,
+                    &query.clone().page(page),
+                ))
+                .await?;
+            let answered = now_secs();
+            if page == 1 {
+                let date = resp
+                    .date
+                    .as_deref()
+                    .and_then(|d| httpdate::parse_http_date(d).ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs());
+                clock = ClockOffset::from_answer(date, asked, answered);
+            }
+            let floor = clock.floor(sent_at);
+            let listed = response::run_page(&resp)?.runs;
             let full = listed.len() >= MAX_PAGE_SIZE as usize;
             reached_back = !full
                 || listed
                     .iter()
-                    .any(|r| plan::created_secs(r).is_some_and(|t| t < floor));
+                    .any(|r| lost::created_secs(r).is_some_and(|t| t < floor));
             runs.extend(listed);
             if reached_back {
                 break;
             }
         }
         runs.reverse();
-        Ok(Listed { runs, reached_back })
+        Ok(Listed {
+            runs,
+            reached_back,
+            clock,
+        })
+    }
+
+    /// The sizes of the file inputs of the listed runs that may be a lost submission's
+    /// (same workflow, a file of the same field and name), from their links: a link that
+    /// cannot be read leaves the size unknown, which makes the match a doubt.
+    pub(super) async fn learn_sizes(
+        &self,
+        listed: &Listed,
+        sent: Sent<'_>,
+        taken: &HashSet<String>,
+    ) -> KnownSizes {
+        let floor = listed.clock.floor(sent.sent_at);
+        let mut sizes = KnownSizes::new();
+        if !sent
+            .fields
+            .iter()
+            .any(|(_, v)| matches!(v, SentValue::File { .. }))
+        {
+            return sizes;
+        }
+        let mut probes = 0;
+        for run in &listed.runs {
+            let Some(id) = run.id.as_deref() else {
+                continue;
+            };
+            if taken.contains(id)
+                || run.workflow_id.as_deref() != Some(sent.workflow_id)
+                || lost::created_secs(run).is_some_and(|t| t < floor)
+            {
+                continue;
+            }
+            for (field, url) in lost::sizes_to_learn(run, sent.fields) {
+                if probes >= MAX_SIZE_PROBES {
+                    return sizes;
+                }
+                probes += 1;
+                if let Some(size) = self.link_size(url).await {
+                    sizes.insert((id.to_owned(), field.to_owned()), size);
+                }
+            }
+        }
+        sizes
+    }
+
+    /// The length of what a link serves, from its answer's head (the body is not read).
+    async fn link_size(&self, url: &str) -> Option<u64> {
+        crate::wire::link::check_url(url).ok()?;
+        let _turn = self.turn(url).await.ok()?;
+        let (head, _body) = transport::fetch(&self.http, &self.settings, url, None)
+            .await
+            .ok()?;
+        match head.status {
+            200 => head.content_length,
+            _ => None,
+        }
     }
 
     /// The run of one lost submission, as `match_lost` judges it against the runs listed;
@@ -60,19 +168,36 @@ impl Client {
         &self,
         workflow_id: &str,
         group_id: Option<&str>,
-        fields: &[(String, String)],
+        fields: &[(String, SentValue)],
         sent_at: u64,
     ) -> LostMatch {
-        match self.runs_since(group_id, sent_at).await {
-            Ok(listed) => plan::match_lost(
-                &listed.runs,
-                workflow_id,
-                fields,
-                sent_at,
-                &Default::default(),
-                listed.reached_back,
-            ),
-            Err(e) => LostMatch::Doubt(format!("the runs could not be listed to find it ({e})")),
+        let listed = match self.runs_since(group_id, sent_at).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                return LostMatch::Doubt {
+                    reason: format!("the runs could not be listed to find it ({e})"),
+                    candidates: Vec::new(),
+                };
+            }
+        };
+        let sent = Sent {
+            workflow_id,
+            fields,
+            sent_at,
+        };
+        let taken = self.claimed_runs();
+        let sizes = self.learn_sizes(&listed, sent, &taken).await;
+        let found = lost::match_lost(
+            &listed.runs,
+            sent,
+            listed.clock,
+            &sizes,
+            &taken,
+            listed.reached_back,
+        );
+        if let LostMatch::Found { run_id, .. } = &found {
+            self.claim_run(run_id);
         }
+        found
     }
 }

@@ -63,12 +63,14 @@ impl Client {
         inputs: impl Into<Inputs>,
         options: &WaitOptions,
     ) -> Result<WorkflowResult> {
+        let inputs = inputs.into();
+        let group = inputs.group().map(str::to_owned);
         let exec = self.execute_workflow(workflow_id, inputs).await?;
         // Dropped while waiting (`AsyncClient`), the run still reaches `on_orphaned_run`.
-        let guard = self.watch_run(&exec);
+        let guard = self.watch_run(&exec, group);
         let workflow_id = exec.workflow_id.unwrap_or_else(|| workflow_id.to_owned());
         let mut waiter = Waiter::new(options, exec.run_id, Some(workflow_id), Instant::now());
-        waiter.submitted(&exec.output_names);
+        waiter.submitted(&exec.output_names, exec.recovery.as_deref());
         let result = self.wait(waiter).await;
         guard.disarm();
         result

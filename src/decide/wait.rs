@@ -188,6 +188,14 @@ pub enum RunEvent {
         /// The new run.
         run_id: String,
     },
+    /// The submission's answer was lost and its run was found for certain among the pod's
+    /// runs (sent just before `Submitted`): said out loud, with why it is this run.
+    Recovered {
+        /// The run found.
+        run_id: String,
+        /// Why it is this submission's run: when it was created, the rules it met.
+        why: String,
+    },
     /// The run's status changed (the first status seen counts as a change).
     StatusChanged {
         /// The run.
@@ -235,6 +243,10 @@ impl fmt::Display for RunEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunEvent::Submitted { run_id } => write!(f, "run {run_id} submitted"),
+            RunEvent::Recovered { run_id, why } => write!(
+                f,
+                "the answer to the submission was lost; run {run_id} is its run: {why}"
+            ),
             RunEvent::StatusChanged { run_id, status } => write!(f, "run {run_id} is {status}"),
             RunEvent::OutputNamesKnown { run_id, names } => {
                 write!(
@@ -432,7 +444,13 @@ impl<'a> Waiter<'a> {
     }
 
     /// The run was just started; `names` are the output names the execute response gave.
-    pub fn submitted(&mut self, names: &[String]) {
+    pub fn submitted(&mut self, names: &[String], recovery: Option<&str>) {
+        if let Some(why) = recovery {
+            self.emit(RunEvent::Recovered {
+                run_id: self.run_id.clone(),
+                why: why.to_owned(),
+            });
+        }
         self.emit(RunEvent::Submitted {
             run_id: self.run_id.clone(),
         });
@@ -722,7 +740,7 @@ mod tests {
             .timeout(Duration::from_secs(600))
             .poll_interval(Duration::from_secs(2));
         let mut waiter = Waiter::new(&options, "r".into(), None, t0);
-        waiter.submitted(&[]);
+        waiter.submitted(&[], None);
         assert!(
             matches!(waiter.before_poll(t0), Some(Step::Sleep(d)) if d == Duration::from_secs(2))
         );
@@ -740,14 +758,14 @@ mod tests {
             .timeout(Duration::from_secs(4))
             .poll_interval(Duration::from_secs(60));
         let mut waiter = Waiter::new(&short, "r".into(), None, t0);
-        waiter.submitted(&[]);
+        waiter.submitted(&[], None);
         assert!(
             matches!(waiter.before_poll(t0), Some(Step::Sleep(d)) if d <= Duration::from_secs(2))
         );
 
         let eager = WaitOptions::new().first_poll_after(Duration::ZERO);
         let mut waiter = Waiter::new(&eager, "r".into(), None, t0);
-        waiter.submitted(&[]);
+        waiter.submitted(&[], None);
         assert!(waiter.before_poll(t0).is_none());
     }
 

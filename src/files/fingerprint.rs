@@ -12,6 +12,7 @@ use crate::decide::record::Fingerprint;
 use crate::inputs::{Input, Inputs};
 use crate::wire::error::{Error, Result};
 use crate::wire::form::{field_text, file_naming};
+use crate::wire::submission::SentValue;
 
 /// Names the encoding below; a new encoding gets a new tag (and a new major version).
 const DOMAIN: &[u8] = b"flowscale-fingerprint-v1\0";
@@ -98,23 +99,30 @@ impl Inputs {
 }
 
 impl Inputs {
-    /// Every field as it is sent, in name order: a text field's text, a file's name.
-    /// Empty when the inputs cannot be read without consuming them (readers, streams).
-    pub(crate) fn sent_fields(&self) -> Vec<(String, String)> {
+    /// Every field as it will be sent, in name order: a text field's text, a file's name
+    /// and size (what a lost submission's run is recognised by). `None` when the inputs
+    /// cannot be read without consuming them (readers, streams).
+    pub(crate) fn sent_fields(&self) -> Option<Vec<(String, SentValue)>> {
+        if self.has_streamed_fields() {
+            return None;
+        }
         let mut leaves = Vec::new();
         for (name, input) in self.entries() {
-            if flatten(name.clone(), input, &mut leaves).is_err() {
-                return Vec::new();
-            }
+            flatten(name.clone(), input, &mut leaves).ok()?;
         }
         leaves.sort_by(|a, b| a.0.cmp(&b.0));
-        leaves
-            .into_iter()
-            .map(|(name, leaf)| match leaf {
-                Leaf::Text(text) => (name, text),
-                Leaf::File { filename, .. } => (name, filename),
-            })
-            .collect()
+        Some(
+            leaves
+                .into_iter()
+                .map(|(name, leaf)| match leaf {
+                    Leaf::Text(text) => (name, SentValue::Text(text)),
+                    Leaf::File { filename, path, .. } => {
+                        let size = std::fs::metadata(path).ok().map(|m| m.len());
+                        (name, SentValue::File { filename, size })
+                    }
+                })
+                .collect(),
+        )
     }
 }
 

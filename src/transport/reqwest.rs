@@ -202,11 +202,14 @@ pub(crate) async fn send(http: &Http, settings: &Settings, req: Request) -> Resu
     };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
     let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let date = resp.headers().get(header::DATE);
+    let date = date.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
     let body = read_capped(&url, &mut resp, MAX_RESPONSE_BYTES, limit).await?;
     Ok(Response {
         status,
         retry_after,
+        date,
         body,
     })
 }
@@ -428,6 +431,7 @@ pub(crate) async fn fetch(
         return Err(response::api_error(&Response {
             status,
             retry_after: None,
+            date: None,
             body,
         }));
     }
@@ -590,7 +594,11 @@ fn deferred_stream(fields: FieldStream, boundary: String, state: UploadState) ->
                         form::encode_field(&boundary, name, input)
                     };
                     match encoded {
-                        Ok(segments) => body_stream(segments, &state),
+                        Ok((segments, sent)) => {
+                            // Fingerprinted as it goes: what a lost answer's run is matched by.
+                            state.flags().record_sent(sent);
+                            body_stream(segments, &state)
+                        }
                         Err(e) => {
                             let e = state.record(e);
                             Box::pin(stream::once(async move { Err(e) })) as ByteStream

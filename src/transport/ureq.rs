@@ -135,6 +135,8 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
     };
     let retry_after = resp.headers().get(header::RETRY_AFTER);
     let retry_after = retry_after.and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let date = resp.headers().get(header::DATE);
+    let date = date.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let status = resp.status().as_u16();
     let body = resp
         .body_mut()
@@ -145,6 +147,7 @@ pub(crate) fn send(http: &Http, settings: &Settings, req: Request) -> Result<Res
     Ok(Response {
         status,
         retry_after,
+        date,
         body,
     })
 }
@@ -200,6 +203,7 @@ pub(crate) fn fetch(
         return Err(response::api_error(&Response {
             status,
             retry_after: None,
+            date: None,
             body: start,
         }));
     }

@@ -220,15 +220,17 @@ pub enum Error {
         cause: Box<Error>,
     },
 
-    /// The submission went out but its answer was lost (a timeout, a cut connection, a 5xx),
-    /// and no run among those FlowScale lists could be matched to it for certain. A run may
-    /// exist and be paid for: look among the runs created since `sent_at` (same workflow and
-    /// inputs) before submitting again. `cause` is the error that lost the answer.
+    /// The submission went out whole but its answer was lost (a timeout, a cut connection, a
+    /// 5xx), and no run among those FlowScale lists could be named as its own for certain.
+    /// A run may exist and be paid for: look among the runs created since `sent_at` (same
+    /// workflow and inputs; `candidates` are those that may be it) before submitting again.
+    /// `cause` is the error that lost the answer.
     #[error(
         "the answer to the submission of `{workflow_id}` sent at {sent_at} was lost ({}), and \
-         {reason}: a run may have started and be paid for; look among the runs created since \
+         {reason}: a run may have started and be paid for{}; look among the runs created since \
          then before submitting again",
-        with_causes(.cause)
+        with_causes(.cause),
+        maybe(.candidates)
     )]
     #[non_exhaustive]
     AnswerLost {
@@ -236,8 +238,10 @@ pub enum Error {
         workflow_id: String,
         /// When the submission was sent (RFC 3339, UTC).
         sent_at: String,
-        /// Why its run could not be named (no match listed yet, a match without its id...).
+        /// Why its run could not be named (no match listed yet, two that match...).
         reason: String,
+        /// The runs that may be its own (none when none is listed).
+        candidates: Vec<String>,
         /// How the answer was lost.
         cause: Box<Error>,
     },
@@ -266,6 +270,15 @@ pub enum Error {
 /// The last status for a message: `unknown` before any poll succeeded.
 fn last(status: &Option<RunStatus>) -> &str {
     status.as_ref().map_or("unknown", RunStatus::as_str)
+}
+
+/// ` (it may be run a or b)`, when runs may be it.
+fn maybe(candidates: &[String]) -> String {
+    match candidates {
+        [] => String::new(),
+        [one] => format!(" (it may be run {one})"),
+        more => format!(" (it may be one of the runs {})", more.join(", ")),
+    }
 }
 
 /// ` at <path>`, when there is one.
@@ -424,15 +437,16 @@ impl Error {
 
     pub(crate) fn answer_lost(
         workflow_id: String,
-        sent_at: u64,
+        sent_at: std::time::SystemTime,
         reason: String,
+        candidates: Vec<String>,
         source: Error,
     ) -> Self {
-        let at = std::time::UNIX_EPOCH + Duration::from_secs(sent_at);
         Error::AnswerLost {
             workflow_id,
-            sent_at: humantime::format_rfc3339_seconds(at).to_string(),
+            sent_at: crate::wire::submission::rfc3339(sent_at),
             reason,
+            candidates,
             cause: Box::new(source),
         }
     }

@@ -17,6 +17,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::inputs::{Input, Inputs, ReaderSource};
 use crate::wire::error::{Error, Result};
 use crate::wire::progress::ProgressCallback;
+use crate::wire::submission::{SentFields, SentValue};
 use crate::wire::upload::Origin;
 
 /// An encoded body, ready to stream.
@@ -31,6 +32,8 @@ pub(crate) struct EncodedForm {
     pub progress: Option<ProgressCallback>,
     /// Whether the body went out whole, and whether to stop it before its end.
     pub flags: crate::wire::upload::UploadFlags,
+    /// Every field as it goes out (moved into `flags` once encoded).
+    sent: Vec<(String, SentValue)>,
 }
 
 /// The largest body sent from memory in one piece, without the streaming machinery (the
@@ -97,7 +100,7 @@ enum Part {
 
 /// Encodes the inputs. Opens every file (so call it off the async runtime's workers).
 pub(crate) fn encode(mut inputs: Inputs) -> Result<EncodedForm> {
-    let stop = inputs.take_stop();
+    let flags = inputs.take_flags();
     let (entries, tail, progress) = inputs.into_parts();
     // Only the async client streams fields; the blocking one refuses them before this.
     #[cfg(not(feature = "async"))]
@@ -119,21 +122,32 @@ pub(crate) fn encode(mut inputs: Inputs) -> Result<EncodedForm> {
         progress,
         ..form.finish()
     };
-    if let Some(stop) = stop {
-        encoded.flags.stop = stop;
-    }
+    // One submission per form: what went out of an earlier use of the handle is forgotten.
+    flags
+        .whole
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    *flags
+        .sent
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = std::mem::take(&mut encoded.sent);
+    flags.clear_state();
+    encoded.flags = flags;
     Ok(encoded)
 }
 
 /// Encodes one streamed field as multipart segments with `boundary` (for fields that
 /// arrive after the upload started). Opens files, so call it off the runtime's workers.
 #[cfg(feature = "async")]
-pub(crate) fn encode_field(boundary: &str, name: String, input: Input) -> Result<Vec<Segment>> {
+pub(crate) fn encode_field(
+    boundary: &str,
+    name: String,
+    input: Input,
+) -> Result<(Vec<Segment>, SentFields)> {
     let mut form = Multipart::new(boundary.to_owned());
     for (name, part) in flatten_all(vec![(name, input)])? {
         form.add(name, part)?;
     }
-    Ok(form.segments)
+    Ok((form.segments, form.sent))
 }
 
 fn flatten_all(entries: Vec<(String, Input)>) -> Result<Vec<(String, Part)>> {
@@ -303,6 +317,8 @@ struct Multipart {
     boundary: String,
     segments: Vec<Segment>,
     length: Option<u64>,
+    /// The fields as they will go out.
+    sent: Vec<(String, SentValue)>,
 }
 
 impl Multipart {
@@ -311,6 +327,7 @@ impl Multipart {
             boundary,
             segments: Vec::new(),
             length: Some(0),
+            sent: Vec::new(),
         }
     }
 
@@ -336,6 +353,8 @@ impl Multipart {
         );
         match part {
             Part::Text(value) => {
+                self.sent
+                    .push((name.clone(), SentValue::Text(value.clone())));
                 head.push_str("\r\n\r\n");
                 head.push_str(&value);
                 head.push_str("\r\n");
@@ -347,6 +366,13 @@ impl Multipart {
                 content_type,
             } => {
                 let (file, len) = open(&name, &path)?;
+                self.sent.push((
+                    name.clone(),
+                    SentValue::File {
+                        filename: filename.clone(),
+                        size: Some(len),
+                    },
+                ));
                 push_file_head(&mut head, &filename, &content_type);
                 self.push_bytes(head.into_bytes());
                 self.add_len(Some(len));
@@ -364,6 +390,13 @@ impl Multipart {
                 content_type,
                 len,
             } => {
+                self.sent.push((
+                    name.clone(),
+                    SentValue::File {
+                        filename: filename.clone(),
+                        size: len,
+                    },
+                ));
                 push_file_head(&mut head, &filename, &content_type);
                 self.push_bytes(head.into_bytes());
                 self.add_len(len);
@@ -387,6 +420,7 @@ impl Multipart {
             segments: self.segments,
             progress: None,
             flags: Default::default(),
+            sent: self.sent,
         }
     }
 }

@@ -49,7 +49,8 @@ pub struct Inputs {
     #[cfg(feature = "async")]
     tail: Option<FieldStream>,
     progress: Option<ProgressCallback>,
-    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    stop: Vec<Arc<std::sync::atomic::AtomicBool>>,
+    handle: Option<crate::wire::submission::SubmissionHandle>,
     group: Option<String>,
 }
 
@@ -203,7 +204,16 @@ impl Inputs {
     /// and nothing is paid for; the call returns [`Error::Input`](crate::Error::Input) with
     /// field `upload`. Once the body has gone out whole the flag has no effect: the run may
     /// exist, and the call waits for its answer. For `execute_workflow` and
-    /// `execute_workflow_and_wait` in both clients.
+    /// `execute_workflow_and_wait` in both clients. May be given more than once: any flag
+    /// stops it.
+    ///
+    /// A relay that must refuse a request it is still streaming (a bad field in the middle
+    /// of an upload) sets its flag *before* it ends the stream of
+    /// [`streamed_fields`](Self::streamed_fields): the end of the stream then fails the body
+    /// instead of completing it, and no run starts.
+    ///
+    /// To know whether the body had gone out whole when you stopped it, use a
+    /// [`SubmissionHandle`](crate::SubmissionHandle) ([`track`](Self::track)) instead.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -214,13 +224,36 @@ impl Inputs {
     ///     .stop_on(stop.clone());
     /// ```
     pub fn stop_on(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
-        self.stop = Some(flag);
+        self.stop.push(flag);
         self
     }
 
-    /// The flag that stops the upload, if one was given (taken for the encoded form).
-    pub(crate) fn take_stop(&mut self) -> Option<Arc<std::sync::atomic::AtomicBool>> {
-        self.stop.take()
+    /// Lets `handle` watch this submission: its [state](crate::SubmissionState) (not sent,
+    /// going out, out whole, answered, lost, found...) and a way to stop its upload. One
+    /// handle for one submission; clones of the handle share it.
+    ///
+    /// ```
+    /// use flowscale::{Inputs, SubmissionHandle};
+    /// let handle = SubmissionHandle::new();
+    /// let inputs = Inputs::new().set("text_51536", "a cat").track(&handle);
+    /// // On Ctrl-C: handle.stop(), then say what handle.state() says.
+    /// # drop(inputs);
+    /// ```
+    pub fn track(mut self, handle: &crate::wire::submission::SubmissionHandle) -> Self {
+        self.handle = Some(handle.clone());
+        self
+    }
+
+    /// The flags the upload shares with its sender and the caller's handle: the handle's
+    /// (or new ones), stopped by every flag given to `stop_on` too.
+    pub(crate) fn take_flags(&mut self) -> crate::wire::upload::UploadFlags {
+        let mut flags = self
+            .handle
+            .take()
+            .map(|h| h.flags().clone())
+            .unwrap_or_default();
+        flags.also_stop.append(&mut self.stop);
+        flags
     }
 
     /// The fields, in the order they were set.

@@ -17,6 +17,7 @@ pub(crate) mod progress;
 pub(crate) mod query;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod submission;
 pub(crate) mod typed_inputs;
 pub(crate) mod types;
 pub(crate) mod upload;

@@ -61,6 +61,8 @@ impl Request {
 pub(crate) struct Response {
     pub status: u16,
     pub retry_after: Option<String>,
+    /// The `Date` header: the server's clock, to compare run times with ours.
+    pub date: Option<String>,
     pub body: Vec<u8>,
 }
 

@@ -359,6 +359,7 @@ mod tests {
         Response {
             status,
             retry_after: None,
+            date: None,
             body: body.as_bytes().to_vec(),
         }
     }
@@ -460,7 +461,7 @@ mod fuzz {
         /// Any bytes with any status: a value or a typed error, never a panic.
         #[test]
         fn any_bytes_decode_or_fail_cleanly(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..512)) {
-            decode_everything(&Response { status, retry_after: None, body });
+            decode_everything(&Response { status, retry_after: None, date: None, body });
         }
 
         /// Any JSON, bare or in an envelope, with any status and Retry-After.
@@ -473,7 +474,7 @@ mod fuzz {
         ) {
             let value = if wrap { serde_json::json!({"status": "success", "data": value}) } else { value };
             let body = serde_json::to_vec(&value).unwrap();
-            decode_everything(&Response { status, retry_after, body });
+            decode_everything(&Response { status, retry_after, date: None, body });
         }
     }
 }

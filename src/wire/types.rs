@@ -264,15 +264,20 @@ pub struct Execution {
     #[serde(default, deserialize_with = "null_as_default")]
     pub output_names: Vec<String>,
     /// The answer to the submission was lost (a timeout, a cut connection) and this run
-    /// was found among the pod's runs instead: the same workflow and inputs, created since
-    /// the submission was sent. Only `run_id` and `workflow_id` are known then.
+    /// was found among the pod's runs instead, for certain: the only run of the workflow
+    /// with exactly the inputs sent, created since the submission was sent, and no other
+    /// submission's of this client. Only `run_id` and `workflow_id` are known then.
     #[serde(skip)]
     pub recovered: bool,
+    /// When `recovered`: why this run is the submission's, in words (when it was created,
+    /// the rules it met), for a tool to say out loud.
+    #[serde(skip)]
+    pub recovery: Option<String>,
 }
 
 impl Execution {
     /// The run found after a lost answer.
-    pub(crate) fn found(run_id: String, workflow_id: String) -> Self {
+    pub(crate) fn found(run_id: String, workflow_id: String, why: String) -> Self {
         Execution {
             run_id,
             workflow_id: Some(workflow_id),
@@ -280,6 +285,7 @@ impl Execution {
             node_errors: None,
             output_names: Vec::new(),
             recovered: true,
+            recovery: Some(why),
         }
     }
 }

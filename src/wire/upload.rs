@@ -6,11 +6,12 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::wire::error::Error;
 use crate::wire::progress::{Meter, ProgressCallback, Transfer};
+pub(crate) use crate::wire::submission::UploadFlags;
 
 /// Where a segment's bytes come from, to name it in an error.
 #[derive(Clone, Debug)]
@@ -21,26 +22,6 @@ pub(crate) enum Origin {
     File { field: String, path: PathBuf },
     /// A caller's reader, for this field.
     Reader(String),
-}
-
-/// What the sender of an upload and its body share: whether the body went out whole, and
-/// whether it is to stop before its end.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct UploadFlags {
-    /// Set once the body's last byte has been handed to the connection (at once for a body
-    /// sent in one piece). While it is unset, the server cannot hold a complete request, so
-    /// no run was started: an error then sent nothing that could be paid for.
-    pub whole: Arc<AtomicBool>,
-    /// Set to stop the upload before its end (a caller gone, Ctrl-C): the body fails at its
-    /// next piece, the request is cut short, and no run can start from it.
-    pub stop: Arc<AtomicBool>,
-}
-
-impl UploadFlags {
-    /// Whether the whole body went out.
-    pub fn whole(&self) -> bool {
-        self.whole.load(Ordering::SeqCst)
-    }
 }
 
 /// Why a stopped upload failed.
@@ -71,6 +52,11 @@ impl UploadState {
             meter: progress
                 .map(|cb| Arc::new(Mutex::new(Meter::new(Some(cb), Transfer::Upload, total)))),
         }
+    }
+
+    /// The flags the upload shares with its sender and the caller's handle.
+    pub fn flags(&self) -> &UploadFlags {
+        &self.flags
     }
 
     /// Keeps `error` if it is the first, and gives the backend an `io::Error` to stop on.
@@ -146,6 +132,10 @@ impl SegmentCheck {
     /// upload is to stop.
     pub fn finish(&self) -> io::Result<()> {
         self.stopped()?;
+        if let Origin::Reader(field) = &self.origin {
+            // A reader's size is known only now: what a lost answer's run is matched by.
+            self.state.flags.reader_ended(field, self.seen);
+        }
         match self.expected {
             Some(exp) if self.seen != exp => Err(self.mismatch()),
             _ => Ok(()),
@@ -167,7 +157,7 @@ impl SegmentCheck {
     }
 
     fn stopped(&self) -> io::Result<()> {
-        match self.state.flags.stop.load(Ordering::SeqCst) {
+        match self.state.flags.stopped() {
             true => Err(self.state.record(Error::input("upload", STOPPED))),
             false => Ok(()),
         }

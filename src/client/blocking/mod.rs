@@ -110,4 +110,6 @@ pub struct Client {
     settings: Arc<crate::config::Settings>,
     /// The workflow catalog, when inputs are checked (`ClientBuilder::check_inputs`).
     catalog: Arc<std::sync::Mutex<crate::decide::catalog::CatalogCache>>,
+    /// The runs this client's submissions have, so that a lost answer never takes one.
+    claimed: Arc<std::sync::Mutex<crate::decide::lost::Claimed>>,
 }

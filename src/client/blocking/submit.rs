@@ -23,7 +23,7 @@ impl RunGuard {
 
 impl Client {
     /// A guard for a run whose caller now waits for it (see the async client's).
-    pub(super) fn watch_run(&self, _run: &Execution) -> RunGuard {
+    pub(super) fn watch_run(&self, _run: &Execution, _group_id: Option<String>) -> RunGuard {
         RunGuard
     }
 }

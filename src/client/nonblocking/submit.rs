@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use super::api::Submission;
 use super::{Client, ClientBuilder};
 use crate::wire::error::{Error, Result};
+use crate::wire::submission::{OrphanedRun, Paid, SubmissionState};
 use crate::wire::types::Execution;
 
 /// Marks the submission dropped when the caller's future goes away first.
@@ -36,28 +37,69 @@ impl Client {
         };
         let (answer, heard) = tokio::sync::oneshot::channel();
         let client = self.clone();
+        let flags = submission.flags.clone();
+        let workflow_id = submission.workflow_id().to_owned();
+        let group_id = submission.group_id().map(str::to_owned);
+        let (task_flags, task_workflow) = (flags.clone(), workflow_id.clone());
         tokio::spawn(async move {
             let outcome = client.deliver(submission).await;
             if let Err(unheard) = answer.send(outcome) {
-                client.orphaned(unheard);
+                client.orphaned(&unheard, task_flags.state(), task_workflow, group_id);
             }
         });
+        // A task that ended without an answer (the runtime shutting down, a panic): what
+        // its flags prove, else a doubt; never "not accepted" for a body that went out whole.
         let outcome = heard.await.unwrap_or_else(|_| {
-            Err(Error::config(
-                "the task sending the submission ended without an answer (the runtime is \
-                 shutting down?): a run may have started",
-            ))
+            let state = crate::decide::submission::sender_ended(flags.state());
+            flags.set(state.clone());
+            let ended = Error::transport(
+                &format!("{}/api/v1/runs", self.settings.base_url.as_str()),
+                crate::wire::failure::TransportErrorKind::Other,
+                None,
+            );
+            match state {
+                crate::wire::submission::SubmissionState::Doubt {
+                    sent_at,
+                    reason,
+                    candidates,
+                } => Err(Error::answer_lost(
+                    workflow_id,
+                    sent_at,
+                    reason,
+                    candidates,
+                    ended,
+                )),
+                _ => Err(Error::input(
+                    "upload",
+                    "the task sending it ended before the body went out whole: nothing was \
+                     submitted",
+                )),
+            }
         });
         // Heard: the caller's future is no longer needed to finish anything.
         guard.armed = false;
         outcome
     }
 
-    /// A submission whose caller went away: its run, if one was started, goes to the hook.
-    fn orphaned(&self, outcome: Result<Execution>) {
-        crate::trace::orphaned_run(&outcome);
-        if let (Ok(run), Some(hook)) = (&outcome, &self.settings.on_orphaned_run) {
-            (hook.0)(run);
+    /// A submission whose caller went away: its run, if one was started or may have been
+    /// (a lost answer), goes to the hook, with its state and group.
+    fn orphaned(
+        &self,
+        outcome: &Result<Execution>,
+        state: SubmissionState,
+        workflow_id: String,
+        group_id: Option<String>,
+    ) {
+        crate::trace::orphaned_run(outcome);
+        if state.paid() == Paid::No {
+            return;
+        }
+        if let Some(hook) = &self.settings.on_orphaned_run {
+            (hook.0)(&OrphanedRun {
+                state,
+                workflow_id,
+                group_id,
+            });
         }
     }
 }
@@ -66,7 +108,7 @@ impl Client {
 /// dropped before the wait ends, the run goes to the `on_orphaned_run` hook, as a dropped
 /// submission's does.
 pub(crate) struct RunGuard {
-    armed: Option<(Client, Execution)>,
+    armed: Option<(Client, Execution, Option<String>)>,
 }
 
 impl RunGuard {
@@ -78,39 +120,50 @@ impl RunGuard {
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        if let Some((client, run)) = self.armed.take() {
-            client.orphaned(Ok(run));
+        if let Some((client, run, group_id)) = self.armed.take() {
+            let state = SubmissionState::Started {
+                run_id: run.run_id.clone(),
+            };
+            let workflow_id = run.workflow_id.clone().unwrap_or_default();
+            client.orphaned(&Ok(run), state, workflow_id, group_id);
         }
     }
 }
 
 impl Client {
     /// A guard that hands `run` to the hook if the caller goes away before disarming it.
-    pub(super) fn watch_run(&self, run: &Execution) -> RunGuard {
+    pub(super) fn watch_run(&self, run: &Execution, group_id: Option<String>) -> RunGuard {
         RunGuard {
-            armed: Some((self.clone(), run.clone())),
+            armed: Some((self.clone(), run.clone(), group_id)),
         }
     }
 }
 
 impl ClientBuilder {
-    /// Calls `hook` with every run whose caller went away before its answer came: a future
-    /// of `execute_workflow*` dropped while the request was on the wire (an axum handler
-    /// whose client disconnected, a `select!` or `timeout` that moved on). The SDK finishes
-    /// such a request on a task of its own and hands the run here, and to a `tracing`
-    /// event, so that no paid run goes unheard of. Called on a runtime worker: keep it
-    /// short (record the id, send it on a channel).
+    /// Calls `hook` with every submission whose caller went away before hearing of its run:
+    /// a future of `execute_workflow*` dropped while the request was on the wire or while
+    /// it waited (an axum handler whose client disconnected, a `select!` or `timeout` that
+    /// moved on). The SDK finishes such a request on a task of its own and hands what is
+    /// known here ([`OrphanedRun`](crate::types::OrphanedRun): the run, or a lost answer's
+    /// doubt, with the workflow and the group it was filed under, so a server can tell
+    /// whose it was), and to a `tracing` event, so that no paid run goes unheard of. A
+    /// submission that provably started no run (stopped before its body went out whole)
+    /// is not reported. Called on a runtime worker: keep it short (record the id, send it
+    /// on a channel).
     ///
     /// ```no_run
     /// # fn main() -> flowscale::Result<()> {
     /// let client = flowscale::AsyncClient::builder()
     ///     .api_key("your-api-key")
     ///     .base_url("https://your-pod.pod.flowscale.ai")
-    ///     .on_orphaned_run(|run| eprintln!("run {} was started for a caller that left", run.run_id))
+    ///     .on_orphaned_run(|orphan| match orphan.run_id() {
+    ///         Some(run) => eprintln!("run {run} (group {:?}) was started for a caller that left", orphan.group_id),
+    ///         None => eprintln!("a run may have been started for a caller that left: {}", orphan.state),
+    ///     })
     ///     .build()?;
     /// # Ok(()) }
     /// ```
-    pub fn on_orphaned_run(mut self, hook: impl Fn(&Execution) + Send + Sync + 'static) -> Self {
+    pub fn on_orphaned_run(mut self, hook: impl Fn(&OrphanedRun) + Send + Sync + 'static) -> Self {
         self.draft.on_orphaned_run = Some(crate::config::OrphanHook(std::sync::Arc::new(hook)));
         self
     }
