@@ -252,6 +252,14 @@ impl Client {
         {
             // Inputs left out are no error: the catalog does not say which are optional.
             let _missing = inputs.check(&workflow)?;
+            // Each file's first bytes against its kind (reading blocks: off the workers).
+            if inputs.opens_files() {
+                let files = inputs.file_paths();
+                transport::run_blocking(move || {
+                    crate::files::media::check_paths(&files, &workflow)
+                })
+                .await?;
+            }
         }
         // Opening files blocks: off the runtime's workers. Text alone is encoded in place.
         let form = if inputs.opens_files() {
@@ -259,6 +267,7 @@ impl Client {
         } else {
             form::encode(inputs)?
         };
+        form.flags.set_target(workflow_id, group_id);
         Ok(Submission {
             flags: form.flags.clone(),
             req: request::execute(&self.settings.base_url, workflow_id, group_id, form),
@@ -304,7 +313,7 @@ impl Client {
                 return Ok(exec);
             }
             Err(e) => {
-                let state = submission::after_error(&e, flags.whole(), sent_at);
+                let state = submission::after_error(&e, flags.whole(), flags.stopped(), sent_at);
                 if let Some(run_id) = state.run_id() {
                     self.claim_run(run_id);
                 }

@@ -13,7 +13,7 @@ use crate::wire::error::Result;
 use crate::wire::query::{MAX_PAGE_SIZE, RunsQuery, SortBy, SortOrder};
 use crate::wire::request;
 use crate::wire::response;
-use crate::wire::submission::SentValue;
+use crate::wire::submission::{SentValue, SubmissionHandle, SubmissionState};
 use crate::wire::types::Run;
 
 /// Now, in seconds since the epoch (0 for a clock before 1970): when a submission is sent.
@@ -70,7 +70,6 @@ impl Client {
         let mut reached_back = false;
         let mut clock = ClockOffset::Unmeasured;
         for page in 1..=plan::LOST_SUBMISSION_PAGES {
-            let asked = now_secs();
             let resp = self
                 .send(request::runs(
                     &self.settings.base_url,
@@ -85,7 +84,7 @@ impl Client {
                     .and_then(|d| httpdate::parse_http_date(d).ok())
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                     .map(|d| d.as_secs());
-                clock = ClockOffset::from_answer(date, asked, answered);
+                clock = ClockOffset::from_answer(date, answered);
             }
             let floor = clock.floor(sent_at);
             let listed = response::run_page(&resp)?.runs;
@@ -160,6 +159,64 @@ impl Client {
             200 => head.content_length,
             _ => None,
         }
+    }
+
+    /// Looks for the run of a submission whose request went out whole but whose answer has
+    /// not come (yet): what a tool does when the user gives up waiting for the answer
+    /// (Ctrl-C), instead of saying "nothing is paid for" or waiting on. Returns what is
+    /// known then: the run found for certain
+    /// ([`SubmissionState::Found`](crate::SubmissionState::Found)), or a
+    /// [`Doubt`](crate::SubmissionState::Doubt) naming the runs that may be it. A
+    /// submission in any other state is returned as it is, with no request: one not sent
+    /// whole started no run, one answered has its run.
+    ///
+    /// The handle's state is left to the call that sends the submission.
+    ///
+    #[doc = example!(client {
+        "use flowscale::{Inputs, Paid, SubmissionHandle};"
+        "let handle = SubmissionHandle::new();"
+        "let inputs = Inputs::new().set(\"text_51536\", \"a cat\").track(&handle);"
+        "// ... the submission is on its way on another thread; the user gives up:"
+        "handle.stop();"
+        "if handle.state().paid() == Paid::Maybe {"
+        "    let state = client.locate_run(&handle)?;"
+        "    eprintln!(\"{state}\");"
+        "}"
+        "# drop(inputs);"
+    } {
+        "use flowscale::{Inputs, Paid, SubmissionHandle};"
+        "let handle = SubmissionHandle::new();"
+        "let inputs = Inputs::new().set(\"text_51536\", \"a cat\").track(&handle);"
+        "// ... the submission is on its way in another task; the user gives up:"
+        "handle.stop();"
+        "if handle.state().paid() == Paid::Maybe {"
+        "    let state = client.locate_run(&handle).await?;"
+        "    eprintln!(\"{state}\");"
+        "}"
+        "# drop(inputs);"
+    })]
+    ///
+    /// # Errors
+    /// None today: a list that cannot be read is a doubt that says so. (The `Result`
+    /// leaves room for a handle of another client.)
+    pub async fn locate_run(&self, handle: &SubmissionHandle) -> Result<SubmissionState> {
+        let state = handle.state();
+        let (sent_at, Some((workflow_id, group_id))) = (
+            match &state {
+                SubmissionState::SentWhole { sent_at } | SubmissionState::Lost { sent_at } => {
+                    crate::decide::submission::secs(*sent_at)
+                }
+                _ => return Ok(state),
+            },
+            handle.flags().target(),
+        ) else {
+            return Ok(state);
+        };
+        let fields = handle.flags().sent_fields();
+        let found = self
+            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, sent_at)
+            .await;
+        Ok(crate::decide::submission::after_lookup(found, sent_at))
     }
 
     /// The run of one lost submission, as `match_lost` judges it against the runs listed;

@@ -32,21 +32,21 @@ pub(crate) enum ClockOffset {
 
 impl ClockOffset {
     /// The offset from one answer: the server's `Date` (seconds since the epoch, `None`
-    /// when absent or unreadable), our clock when the request was sent and when its answer
-    /// came (seconds since the epoch).
-    pub fn from_answer(date: Option<u64>, asked: u64, answered: u64) -> Self {
+    /// when absent or unreadable) and our clock when its answer came (seconds since the
+    /// epoch).
+    pub fn from_answer(date: Option<u64>, answered: u64) -> Self {
         let Some(date) = date else {
             return ClockOffset::Unmeasured;
         };
-        // The server's time lies between our `asked` and `answered`, seen through a clock
-        // of one-second steps: its offset is known to within the request's time plus a
-        // second each side.
+        // The server wrote `date` (its clock, in whole seconds) before we read the answer
+        // at `answered` (ours, in whole seconds): its clock is at least `date - answered - 1`
+        // ahead of ours (a second lost to the clocks' steps). That lower bound is all the
+        // floor needs: a run of our request was created after we sent it, so no earlier
+        // than our send time on that clock. However long the request took only widens the
+        // upper bound, which no rule uses.
         let offset =
             i64::try_from(date).unwrap_or(i64::MAX) - i64::try_from(answered).unwrap_or(i64::MAX);
-        ClockOffset::Measured {
-            offset,
-            error: answered.saturating_sub(asked).saturating_add(2),
-        }
+        ClockOffset::Measured { offset, error: 1 }
     }
 
     /// The earliest `created_at` (seconds since the epoch on the pod's clock) that a run
@@ -409,7 +409,7 @@ mod tests {
     const T: u64 = 1_796_724_000;
     const EXACT: ClockOffset = ClockOffset::Measured {
         offset: 0,
-        error: 2,
+        error: 1,
     };
 
     fn judge(listed: &[Run], fields: &[(String, SentValue)], taken: &[&str]) -> LostMatch {
@@ -467,7 +467,7 @@ mod tests {
         assert_eq!(judge(&listed, &[], &[]), LostMatch::NotListed);
         // Within the clock's error: a doubt, never a recovery, when another run is there too.
         let listed = [
-            run("close", "wf", "2026-12-08T09:59:59Z", serde_json::json!([])),
+            run("close", "wf", "2026-12-08T09:59:59.500Z", serde_json::json!([])),
             run("ours", "wf", "2026-12-08T10:00:01Z", serde_json::json!([])),
         ];
         let m = judge(&listed, &[], &[]);
@@ -484,8 +484,8 @@ mod tests {
             fields: &[],
             sent_at: T,
         };
-        let ahead = ClockOffset::from_answer(Some(T + 3600), T, T);
-        assert_eq!(ahead.floor(T), T + 3600 - 2);
+        let ahead = ClockOffset::from_answer(Some(T + 3600), T);
+        assert_eq!(ahead.floor(T), T + 3600 - 1);
         // A run created on the pod's clock at our send time is an hour before the send.
         let listed = [run(
             "older",
@@ -502,13 +502,13 @@ mod tests {
             true,
         );
         assert_eq!(m, LostMatch::NotListed);
-        let behind = ClockOffset::from_answer(Some(T - 3600), T, T + 5);
-        assert_eq!(behind.floor(T), T - 3605 - 7);
+        let behind = ClockOffset::from_answer(Some(T - 3600), T + 5);
+        assert_eq!(behind.floor(T), T - 3605 - 1);
         assert_eq!(ClockOffset::Unmeasured.floor(T), T - UNMEASURED_SLACK_SECS);
         // Saturates rather than overflows.
-        let huge = ClockOffset::from_answer(Some(u64::MAX), 0, u64::MAX);
+        let huge = ClockOffset::from_answer(Some(u64::MAX), 0);
         let _ = huge.floor(u64::MAX);
-        let _ = ClockOffset::from_answer(Some(0), u64::MAX, 0).floor(0);
+        let _ = ClockOffset::from_answer(Some(0), u64::MAX).floor(0);
     }
 
     #[test]

@@ -20,10 +20,15 @@ pub(crate) fn at(secs: u64) -> SystemTime {
         .unwrap_or(UNIX_EPOCH)
 }
 
+/// Seconds since the epoch of a state's time (0 before 1970).
+pub(crate) fn secs(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// What an error from sending a submission (sent at `sent_at`) says of it, given whether
 /// its body went out whole. Only an error that proves no run was started ends in a state
 /// that says so; a lost answer is `Lost`, and its run is looked for next.
-pub(crate) fn after_error(e: &Error, whole: bool, sent_at: u64) -> SubmissionState {
+pub(crate) fn after_error(e: &Error, whole: bool, stopped: bool, sent_at: u64) -> SubmissionState {
     // An answer that cannot be read but names its run started that run all the same.
     if let Some(run_id) = e.run_id() {
         return SubmissionState::Started {
@@ -33,6 +38,9 @@ pub(crate) fn after_error(e: &Error, whole: bool, sent_at: u64) -> SubmissionSta
     let not_submitted = |reason: &str| SubmissionState::NotSubmitted {
         reason: reason.to_owned(),
     };
+    if stopped && !whole {
+        return not_submitted("the upload was stopped before its end");
+    }
     match e {
         // Raised before the request (a missing file, a refused input, a bad setting), or
         // while the body was still going out (stopped, a reader that failed), which no
@@ -142,12 +150,12 @@ mod tests {
             (transport(K::ConnectionClosed), Paid::Maybe),
         ];
         for (e, paid) in cases {
-            let state = after_error(&e, true, 100);
+            let state = after_error(&e, true, false, 100);
             assert_eq!(state.paid(), paid, "{e}: {state:?}");
         }
         // A 404 or 422 is FlowScale's refusal: said as such.
         assert_eq!(
-            after_error(&api(404), true, 0),
+            after_error(&api(404), true, false, 0),
             SubmissionState::Refused { status: 404 }
         );
     }
@@ -159,7 +167,7 @@ mod tests {
             transport(K::Timeout),
             transport(K::ConnectionClosed),
         ] {
-            let state = after_error(&e, false, 100);
+            let state = after_error(&e, false, false, 100);
             assert!(
                 matches!(state, SubmissionState::NotSubmitted { .. }),
                 "{e}: {state:?}"
@@ -168,9 +176,21 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_counts_only_before_the_body_went_out_whole() {
+        let e = transport(K::Timeout);
+        assert_eq!(
+            after_error(&e, false, true, 1),
+            SubmissionState::NotSubmitted {
+                reason: "the upload was stopped before its end".to_owned()
+            }
+        );
+        assert_eq!(after_error(&e, true, true, 1).paid(), Paid::Maybe);
+    }
+
+    #[test]
     fn a_lost_answer_is_lost_from_its_send_time() {
         assert_eq!(
-            after_error(&transport(K::Timeout), true, 100),
+            after_error(&transport(K::Timeout), true, false, 100),
             SubmissionState::Lost { sent_at: at(100) }
         );
     }
@@ -223,6 +243,6 @@ mod tests {
             run_id: Some("r9".to_owned()),
             source: serde_json::from_str::<u8>("x").unwrap_err(),
         };
-        assert_eq!(after_error(&e, true, 0).run_id(), Some("r9"));
+        assert_eq!(after_error(&e, true, false, 0).run_id(), Some("r9"));
     }
 }

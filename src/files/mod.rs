@@ -9,6 +9,7 @@ pub(crate) mod flush;
 #[cfg(feature = "lock")]
 pub(crate) mod lock_file;
 pub(crate) mod manifest;
+pub(crate) mod media;
 pub(crate) mod partial;
 pub(crate) mod reserve;
 pub(crate) mod save;

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use crate::wire::progress::{Progress, ProgressCallback};
 
+pub use crate::wire::media::{HEAD_LEN as MEDIA_HEAD_LEN, check_media_bytes};
 pub use crate::wire::typed_inputs::{FileInput, Number};
 
 /// The inputs of one workflow run: form fields in the order they were added.

@@ -13,6 +13,7 @@ pub(crate) mod form;
 pub(crate) mod link;
 #[cfg(feature = "lock")]
 pub(crate) mod lock;
+pub(crate) mod media;
 pub(crate) mod progress;
 pub(crate) mod query;
 pub(crate) mod request;

@@ -17,7 +17,6 @@ use std::time::SystemTime;
 
 /// Whether a submission may have started a run, and so be paid for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Paid {
     /// No run was or can be started from it.
     No,
@@ -250,6 +249,8 @@ pub(crate) struct UploadFlags {
     pub sent: Arc<Mutex<SentFields>>,
     /// The submission's state, as the client last set it.
     state: Arc<Mutex<Option<SubmissionState>>>,
+    /// The workflow and group it is for, once prepared: what its run is looked for by.
+    target: Arc<Mutex<Option<(String, Option<String>)>>>,
 }
 
 impl UploadFlags {
@@ -289,6 +290,20 @@ impl UploadFlags {
         {
             *known = Some(size);
         }
+    }
+
+    /// The workflow and group the submission is for.
+    pub fn set_target(&self, workflow_id: &str, group_id: Option<&str>) {
+        *self.target.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((workflow_id.to_owned(), group_id.map(str::to_owned)));
+    }
+
+    /// The workflow and group the submission is for, once prepared.
+    pub fn target(&self) -> Option<(String, Option<String>)> {
+        self.target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Forgets the state: a new submission begins.

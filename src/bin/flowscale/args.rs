@@ -128,7 +128,7 @@ Example:
     /// Run a workflow over many inputs, a few at a time; re-running resumes
     #[command(after_help = "\
 Jobs come from a JSON-lines file (one object of inputs per line; \"@path\" values are files
-relative to the file; a \"name\" string names the job, else it is line-N) or from --each
+relative to the file; a \"name\" string names the job, else it is job-<its inputs' hash>) or from --each
 NAME=DIR (one job per file in DIR, or per match of a pattern like photos/*.png; the job is
 named after its file). -i inputs are added to every job. A job is known by its name and
 its inputs: two jobs with the same inputs under different names are two runs.

@@ -314,8 +314,9 @@ const JOBS_FILE_HINT: &str = "each line must be a JSON object of inputs, like {\
 
 /// One job per line of a JSON-lines file: an object of inputs; `"@path"` is a file
 /// relative to the file, `"@@text"` the text `@text`. A `"name"` string names the job
-/// (else `line-N`): the manifest knows a job by its name and inputs, so two lines with the
-/// same inputs are two runs.
+/// (else it is known by its inputs, `job-<hash>`): the manifest knows a job by its name and
+/// inputs, so two named lines with the same inputs are two runs. Every bad line is listed
+/// at once, before anything is sent.
 fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Failure::usage(
@@ -325,46 +326,72 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
     })?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut jobs = Vec::new();
-    let mut names = std::collections::HashSet::new();
+    let mut names = std::collections::HashMap::new();
+    // Every bad line, said at once: a file is fixed in one go, not one line per run.
+    let mut bad = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| {
-            Failure::usage(
-                format!("{} line {}: {why}", file.display(), n + 1),
-                JOBS_FILE_HINT,
-            )
-        };
-        let object = match serde_json::from_str::<Value>(line) {
+        let mut complain = |why: String| bad.push(format!("{} line {}: {why}", file.display(), n + 1));
+        let mut object = match serde_json::from_str::<Value>(line) {
             Ok(Value::Object(object)) => object,
-            Ok(_) => return Err(bad("not a JSON object".into())),
-            Err(e) => return Err(bad(e.to_string())),
-        };
-        let mut object = object;
-        let job = match object.remove("name") {
-            Some(Value::String(name)) if !name.is_empty() => name,
-            None => format!("line-{}", n + 1),
-            Some(_) => {
-                return Err(bad(
-                    "\"name\" must be a non-empty string (the job's name)".into()
-                ));
+            Ok(_) => {
+                complain("not a JSON object".into());
+                continue;
+            }
+            Err(e) => {
+                complain(e.to_string());
+                continue;
             }
         };
-        if !names.insert(job.clone()) {
-            return Err(bad(format!(
-                "a job named `{job}` comes earlier in the file"
-            )));
+        let (job, named) = match object.remove("name") {
+            Some(Value::String(name)) if !name.is_empty() => (name, true),
+            // Known by its inputs, not its place: deleting or adding a line never renames
+            // (and so never pays again for) the unnamed jobs below it.
+            None => (unnamed_job(&object), false),
+            Some(_) => {
+                complain("\"name\" must be a non-empty string (the job's name)".into());
+                continue;
+            }
+        };
+        if let Some(first) = names.insert(job.clone(), n + 1) {
+            complain(match named {
+                true => format!("a job named `{job}` comes earlier in the file (line {first})"),
+                false => format!(
+                    "it has the same inputs as line {first}, and neither has a name: give each a \
+                     \"name\" (several samples of one prompt are several jobs)"
+                ),
+            });
+            continue;
         }
         let mut inputs = Inputs::new();
         for (name, value) in object {
             inputs = match value {
                 Value::String(s) if s.starts_with("@@") => inputs.text(name, &s[1..]),
-                Value::String(s) if s.starts_with('@') => inputs.file(name, base.join(&s[1..])),
+                Value::String(s) if s.starts_with('@') => {
+                    let path = base.join(&s[1..]);
+                    match std::fs::metadata(&path) {
+                        Ok(meta) if meta.is_file() => {}
+                        Ok(_) => complain(format!("`{name}`: {} is not a file", path.display())),
+                        Err(e) => complain(format!("`{name}`: cannot read {}: {e}", path.display())),
+                    }
+                    inputs.file(name, path)
+                }
                 other => inputs.set(name, Input::from(other)),
             };
         }
         jobs.push(Job::new(job, inputs));
+    }
+    if !bad.is_empty() {
+        let count = bad.len();
+        return Err(Failure::usage(
+            match count {
+                1 => bad.remove(0),
+                _ => format!("{count} lines of the jobs file are wrong:\n  {}", bad.join("\n  ")),
+            },
+            JOBS_FILE_HINT,
+        ));
     }
     // As a folder with no input files: nothing to run is a mistake, not a success.
     if jobs.is_empty() {
@@ -374,6 +401,18 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
         ));
     }
     Ok(jobs)
+}
+
+/// The name of a job the jobs file does not name: `job-` and the start of the SHA-256 of its
+/// inputs as JSON (keys sorted), so it stays the same wherever its line moves.
+fn unnamed_job(inputs: &serde_json::Map<String, Value>) -> String {
+    let text = Value::Object(inputs.clone()).to_string();
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let hex: String = digest.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("job-{hex}")
 }
 
 /// One job per file of a folder (`NAME=DIR`) or per match of `NAME=DIR/*.ext`, in name
@@ -416,13 +455,18 @@ fn jobs_from_folder(
         })
         .collect();
     files.sort();
-    let wanted = workflow.and_then(|w| w.inputs.iter().find(|i| i.name == name));
-    if let Some(input) = wanted.filter(|i| i.kind.is_file()) {
+    let wanted = workflow.and_then(|w| Some((w, w.inputs.iter().find(|i| i.name == name)?)));
+    if let Some((workflow, input)) = wanted.filter(|(_, i)| i.kind.is_file()) {
         let listed = files.len();
-        files.retain(|path| match crate::media::refusal(path, &input.kind) {
-            None => true,
-            Some(why) => {
-                crate::output::note(format_args!("skipped: {why}"));
+        // The library's one kind check, file by file: the others are skipped, and said.
+        files.retain(|path| match Inputs::new().file(name, path).check_media(workflow) {
+            Ok(()) => true,
+            Err(flowscale::Error::Input { reason, .. }) => {
+                crate::output::note(format_args!("skipped: {reason}"));
+                false
+            }
+            Err(e) => {
+                crate::output::note(format_args!("skipped: {e}"));
                 false
             }
         });

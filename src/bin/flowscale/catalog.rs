@@ -1,7 +1,7 @@
 //! The pod's workflow catalog: `flowscale workflows [ID]`, and the check of `-i` names and
 //! kinds that `run` and `batch` make against it before anything is uploaded.
 
-use flowscale::{Client, Error, Inputs, Workflow};
+use flowscale::{Client, Inputs, Workflow};
 use serde_json::json;
 
 use crate::exit::{EXIT_FAILED, Failure};
@@ -36,7 +36,7 @@ pub fn show(client: &Client, id: Option<&str>, mode: Mode) -> Result<(), Failure
                 false => format!("its workflows: {}", ids.join(", ")),
             }),
             run_id: None,
-            code: EXIT_FAILED,
+            code: crate::exit::EXIT_NOT_FOUND,
             result_printed: false,
         });
     };
@@ -113,35 +113,53 @@ fn in_full(w: &Workflow, mode: Mode) -> Vec<String> {
 }
 
 /// The workflow's catalog entry, to check inputs against before anything is uploaded;
-/// `None` when the pod has no catalog or it does not list the workflow (FlowScale judges
-/// then), or when the catalog cannot be read (said as a warning: the check is a help).
+/// `None` when the pod has no catalog (FlowScale judges then).
 ///
-/// An id the catalog does not list but that is one typo from one it does is refused (exit
-/// 2) with that one named: a run of a workflow the pod does not have is a 404 at best.
+/// A catalog that cannot be read stops the run before anything is sent (its error's exit
+/// code: 6 for the key, 1 for the network), since nothing else says whether the run would
+/// be refused; an id the catalog does not list exits 7, with the nearest one named.
 pub fn entry(client: &Client, workflow_id: &str) -> Result<Option<Workflow>, Failure> {
     let catalog = match client.workflows() {
         Ok(Some(catalog)) => catalog,
+        // This pod has no catalog: nothing to check against, FlowScale judges.
         Ok(None) => return Ok(None),
+        // A catalog that could not be read (the network, a timeout, the key) says nothing
+        // about the run: stop before paying for one the check would have refused.
         Err(e) => {
-            output::warn(format_args!(
-                "inputs not checked: the catalog could not be read: {e}"
-            ));
-            return Ok(None);
+            let mut failure = Failure::from(e);
+            failure.message = format!(
+                "the pod's workflow catalog could not be read, so nothing was sent: {}",
+                failure.message
+            );
+            let retry = "nothing was submitted: running the same command again is safe; \
+                         --no-check sends without checking";
+            failure.hint = Some(match failure.hint.take() {
+                Some(hint) => format!("{hint}; {retry}"),
+                None => retry.to_owned(),
+            });
+            return Err(failure);
         }
     };
     if let Some(found) = catalog.iter().find(|w| w.id == workflow_id) {
         return Ok(Some(found.clone()));
     }
-    match closest(workflow_id, catalog.iter().map(|w| w.id.as_str())) {
-        Some(near) => Err(Failure::usage(
-            format!("workflow `{workflow_id}` is not in the pod's catalog"),
-            format!(
-                "did you mean `{near}`? (`flowscale workflows` lists them; --no-check sends it \
-                 as it is)"
-            ),
-        )),
-        None => Ok(None),
-    }
+    let hint = match closest(workflow_id, catalog.iter().map(|w| w.id.as_str())) {
+        Some(near) => format!(
+            "did you mean `{near}`? (`flowscale workflows` lists them; --no-check sends it as \
+             it is)"
+        ),
+        None => "`flowscale workflows` lists the pod's workflows; --no-check sends it as it is"
+            .to_owned(),
+    };
+    Err(Failure {
+        message: format!(
+            "workflow `{workflow_id}` is not in the pod's catalog: nothing was sent"
+        ),
+        hint: Some(hint),
+        run_id: None,
+        code: crate::exit::EXIT_NOT_FOUND,
+        result_printed: false,
+    })
 }
 
 /// The id in `ids` nearest to `wanted`, when it is near enough to be a typo of it.
@@ -162,6 +180,8 @@ pub fn check(
     mode: Mode,
 ) -> Result<(), Failure> {
     let mut missing_everywhere: Option<Vec<String>> = None;
+    // Every job's mistakes at once: a batch is fixed in one go, and nothing is paid first.
+    let mut refusals = Vec::new();
     for (job, inputs) in jobs {
         match inputs.check(workflow) {
             Ok(check) => {
@@ -171,8 +191,37 @@ pub fn check(
                     Some(before) => before.into_iter().filter(|m| missing.contains(m)).collect(),
                 });
             }
-            Err(e) => return Err(refused(workflow, *job, e)),
+            Err(e) => refusals.push(said(*job, &e.to_string())),
         }
+        // Each file's first bytes against its kind: the library's one check.
+        if let Err(e) = inputs.check_media(workflow) {
+            refusals.push(said(*job, &e.to_string()));
+        }
+    }
+    if !refusals.is_empty() {
+        let message = match refusals.len() {
+            1 => refusals.remove(0),
+            n => format!("{n} inputs are wrong:\n  {}", refusals.join("\n  ")),
+        };
+        return Err(Failure::usage(
+            message,
+            format!(
+                "`flowscale workflows {}` lists its inputs (files as -i NAME=@FILE); --no-check \
+                 sends them unchecked",
+                workflow.id
+            ),
+        ));
+    }
+    if mode == Mode::Human
+        && workflow.inputs.is_empty()
+        && jobs.iter().any(|(_, inputs)| !inputs.is_empty())
+    {
+        // The catalog lists no inputs: whether the workflow takes none, or the catalog does
+        // not say, the names given cannot be checked.
+        output::warn(format_args!(
+            "the catalog lists no inputs for `{}`: the inputs given are sent unchecked",
+            workflow.id
+        ));
     }
     let missing = missing_everywhere.unwrap_or_default();
     if !missing.is_empty() && mode == Mode::Human {
@@ -185,25 +234,17 @@ pub fn check(
     Ok(())
 }
 
-/// The check's error as a usage error (exit 2), saying how to see the inputs and how to skip.
-fn refused(workflow: &Workflow, job: Option<&str>, e: Error) -> Failure {
-    let message = match job {
-        Some(job) => format!("job `{job}`: {e}"),
-        None => e.to_string(),
-    };
-    Failure::usage(
-        message,
-        format!(
-            "`flowscale workflows {}` lists its inputs (files as -i NAME=@FILE); --no-check \
-             sends them unchecked",
-            workflow.id
-        ),
-    )
+/// A job's mistake, named after the job (a batch's) or not (`run`'s).
+fn said(job: Option<&str>, what: &str) -> String {
+    match job {
+        Some(job) => format!("job `{job}`: {what}"),
+        None => what.to_owned(),
+    }
 }
 
-/// Checks the files of `-i NAME=@PATH` (and `@-`) against the kinds the catalog gives
-/// their inputs: an empty file, or one of another kind (a `readme.txt` for an image), is
-/// refused before anything is uploaded (exit 2).
+/// Checks standard input (`-i NAME=@-`) against the kind the catalog gives its input, by
+/// its first bytes: empty, or of another kind, is refused before anything is uploaded
+/// (exit 2). Files given by path are checked by `check`, through the library.
 pub fn check_files(workflow: &Workflow, raw: &[String]) -> Result<(), Failure> {
     for item in raw {
         let Some((name, value)) = item.split_once('=') else {
@@ -212,13 +253,13 @@ pub fn check_files(workflow: &Workflow, raw: &[String]) -> Result<(), Failure> {
         let Some(input) = workflow.inputs.iter().find(|i| i.name == name) else {
             continue;
         };
-        let why = if value == "@-" {
-            (input.kind.is_file() && crate::media::stdin_is_empty())
-                .then(|| "standard input is empty".to_owned())
-        } else if let Some(path) = value.strip_prefix('@').filter(|p| !p.starts_with('@')) {
-            crate::media::refusal(std::path::Path::new(path), &input.kind)
-        } else {
-            None
+        // Files given by path are checked with the rest (`check`); standard input by the
+        // first bytes read from it.
+        let why = match (value, crate::inputs::stdin_head()) {
+            ("@-", Some(head)) => {
+                flowscale::inputs::check_media_bytes(head, "standard input", &input.kind).err()
+            }
+            _ => None,
         };
         if let Some(why) = why {
             return Err(Failure::usage(

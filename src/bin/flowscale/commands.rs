@@ -179,16 +179,20 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
         crate::catalog::check(&workflow, &[(None, &inputs)], mode)?;
     }
     let upload = bars.clone();
-    // A signal before the upload went out whole stops it: no run, nothing paid.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // What a signal finds: before the upload went out whole it stops it (no run, nothing
+    // paid); after, a run may exist and is looked for.
+    let handle = flowscale::SubmissionHandle::new();
     inputs = inputs
         .on_progress(move |p| upload.upload(p))
-        .stop_on(stop.clone());
+        .track(&handle);
     if let Some(group) = &args.group {
         inputs = inputs.group_id(group.as_str());
     }
     if args.no_wait {
-        interrupt::uploading(stop);
+        let wait = args.wait.clone();
+        interrupt::uploading(&handle, client, move |id| {
+            crate::resume::line(id, false, &wait)
+        });
         let exec = client.execute_workflow(&args.workflow_id, inputs);
         if let Ok(exec) = &exec {
             remember(&exec.run_id, &args.wait);
@@ -215,8 +219,11 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     }
     let options = wait_options(&args.wait, &bars, mode);
     // A Ctrl-C from here until the run id is printed stops the upload if it has not gone out
-    // whole, else lets the submission finish first.
-    interrupt::uploading(stop);
+    // whole, else looks for the run.
+    let wait = args.wait.clone();
+    interrupt::uploading(&handle, client, move |id| {
+        crate::resume::line(id, false, &wait)
+    });
     let result = client.execute_workflow_and_wait(&args.workflow_id, inputs, &options);
     interrupt::submitting(false);
     finish_wait(client, result, &args.wait, &bars, mode)

@@ -41,7 +41,7 @@ pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure>
                 ));
             }
             stdin_used = true;
-            inputs.set(name, Reader::new(std::io::stdin(), name))
+            inputs.set(name, Reader::new(stdin_peeked(name)?, name))
         } else if let Some(path) = value.strip_prefix('@') {
             readable(name, Path::new(path))?;
             inputs.file(name, Path::new(path))
@@ -73,4 +73,47 @@ fn readable(name: &str, path: &Path) -> Result<(), Failure> {
             .map_err(|e| refused(format!("cannot open {}: {e}", path.display()))),
         Err(e) => Err(refused(format!("cannot open {}: {e}", path.display()))),
     }
+}
+
+/// The first bytes of standard input, once `-i NAME=@-` read them: what its kind is checked
+/// by before anything is sent (they are sent first, then the rest).
+static STDIN_HEAD: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// The first bytes read from standard input, if an input takes it.
+pub fn stdin_head() -> Option<&'static [u8]> {
+    STDIN_HEAD.get().map(Vec::as_slice)
+}
+
+/// Standard input for `-i name=@-`: refused when it is a terminal (the tool would wait for
+/// typing nobody means to do); else its first bytes are read now, for the kind check, and
+/// sent first.
+fn stdin_peeked(name: &str) -> Result<impl std::io::Read + Send + 'static, Failure> {
+    use std::io::{IsTerminal, Read};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(Failure::usage(
+            format!("input `{name}`: standard input is a terminal, not a file"),
+            format!("pipe the file in (`-i {name}=@- < photo.png`), or give it as -i {name}=@FILE"),
+        ));
+    }
+    let mut head = vec![0u8; flowscale::inputs::MEDIA_HEAD_LEN];
+    let mut read = 0;
+    let mut lock = stdin.lock();
+    while read < head.len() {
+        match lock.read(&mut head[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Failure::usage(
+                    format!("input `{name}`: standard input cannot be read: {e}"),
+                    format!("give the file as -i {name}=@FILE"),
+                ));
+            }
+        }
+    }
+    drop(lock);
+    head.truncate(read);
+    let _ = STDIN_HEAD.set(head.clone());
+    Ok(std::io::Cursor::new(head).chain(std::io::stdin()))
 }

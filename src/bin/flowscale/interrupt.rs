@@ -1,30 +1,39 @@
 //! Ctrl-C, SIGTERM and SIGHUP (a CI cancel, `timeout`, `docker stop`, a closed ssh
-//! session), cooperatively, alike. An upload that has not gone out whole is stopped: no
-//! run can start from it, nothing is paid. A run whose submission went out whole may
-//! already be paid for: the first signal lets that submission finish so that its run id is
-//! printed (`run`) or recorded (`batch`) before the tool exits 130 with the line that
-//! resumes it (and, with `--json`, the document that names the run). During a wait,
-//! nothing is lost by leaving at once, so the first signal does. A second one always exits
-//! at once.
+//! session), cooperatively, alike. What the way out says about a run comes from the
+//! submission's state (`flowscale::SubmissionHandle`), never from a guess: an upload that
+//! has not gone out whole is stopped, and then no run can start and nothing is paid; a
+//! request that went out whole may have started a run, so the tool looks for it among the
+//! pod's runs and leaves with it (exit 130 and the line that resumes it) or with the runs
+//! that may be it and the `runs --since` line (exit 5, "a run may exist"), never "nothing
+//! is paid". A batch stops its uploads in flight the same way and records the rest.
+//! During a wait, nothing is lost by leaving at once, so the first signal does. A second
+//! one always exits at once, with what is known then.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::exit::EXIT_INTERRUPTED;
+use flowscale::{Client, Paid, SubmissionHandle, SubmissionState};
+
+use crate::exit::{EXIT_INTERRUPTED, EXIT_UNCONFIRMED};
 use crate::output;
 
 /// What the tool is doing, for the handler.
 enum Phase {
     /// Nothing that a Ctrl-C could make lose: exit at once.
     Other,
-    /// A submission is on the wire: stop its upload if it has not gone out whole (the flag
-    /// the SDK watches), else let it finish.
-    Submitting(Option<Arc<AtomicBool>>),
+    /// A submission is on the wire: stop its upload if it has not gone out whole, else
+    /// look for its run (with this client) and leave with what is found.
+    Submitting(Option<(SubmissionHandle, Client)>),
     /// A batch: stop it through its flag (no new submissions, waits end).
     Batch(Arc<AtomicBool>),
 }
 
 static PHASE: Mutex<Phase> = Mutex::new(Phase::Other);
+/// The last submission of this process: what the way out says about its run.
+static SUBMISSION: Mutex<Option<SubmissionHandle>> = Mutex::new(None);
+/// The line that resumes a run of that submission, from its id.
+type ResumeLine = Box<dyn Fn(&str) -> String + Send>;
+static RESUME_LINE: Mutex<Option<ResumeLine>> = Mutex::new(None);
 static PRESSED: AtomicBool = AtomicBool::new(false);
 /// How to resume what is under way, said on the way out.
 static RESUME: Mutex<Option<String>> = Mutex::new(None);
@@ -45,20 +54,34 @@ pub fn install(mode: crate::output::Mode) {
         }
         match &*PHASE.lock().unwrap_or_else(PoisonError::into_inner) {
             Phase::Other => leave(),
-            Phase::Submitting(stop) => {
-                if let Some(stop) = stop {
-                    stop.store(true, Ordering::SeqCst);
-                    *RESUME.lock().unwrap_or_else(PoisonError::into_inner) = Some(
-                        "the upload was stopped before its end: no run was started, nothing \
-                         is paid for"
-                            .to_owned(),
-                    );
+            Phase::Submitting(None) => output::note(
+                "\ninterrupted: waiting for the submission's answer, so that its run is not \
+                 lost (Ctrl-C again to quit at once)",
+            ),
+            Phase::Submitting(Some((handle, client))) => {
+                handle.stop();
+                match handle.state().paid() {
+                    Paid::No => output::note(
+                        "\ninterrupted: stopping the upload before its end: no run will start \
+                         from it (Ctrl-C again to quit at once)",
+                    ),
+                    Paid::Maybe => {
+                        output::note(
+                            "\ninterrupted: the request had gone out whole, so a run may exist: \
+                             looking for it among the pod's runs (Ctrl-C again to quit at once)",
+                        );
+                        // Off the handler's thread, so that a second signal still leaves.
+                        let (handle, client) = (handle.clone(), client.clone());
+                        std::thread::spawn(move || {
+                            if let Ok(found) = client.locate_run(&handle) {
+                                leave_with(Some(found));
+                            }
+                            leave();
+                        });
+                    }
+                    // Answered: its id is printed, then the tool leaves.
+                    Paid::Yes => {}
                 }
-                output::note(
-                    "\ninterrupted: stopping the upload; if it had all gone out, its run may \
-                     exist and its id is awaited, so that it is not lost (Ctrl-C again to quit \
-                     at once)",
-                )
             }
             Phase::Batch(stop) => {
                 stop.store(true, Ordering::SeqCst);
@@ -71,21 +94,49 @@ pub fn install(mode: crate::output::Mode) {
     });
 }
 
-/// Exits 130 with the resume line.
+/// Leaves with what the last submission's state says.
 fn leave() -> ! {
-    match resume() {
+    let state = SUBMISSION
+        .lock()
+        .ok()
+        .and_then(|h| h.as_ref().map(SubmissionHandle::state));
+    leave_with(state)
+}
+
+/// Leaves with what `state` (the last submission's, if any) says: a run that may exist
+/// exits 5 with the line that looks for it; otherwise 130 with the resume line.
+fn leave_with(state: Option<SubmissionState>) -> ! {
+    if let Some(state) = state.as_ref().filter(|s| s.paid() == Paid::Maybe) {
+        unconfirmed(state);
+    }
+    if let Some(state) = &state
+        && let Some(run_id) = state.run_id()
+        && resume().is_none()
+    {
+        // Found by the look after the signal: its id first, on stdout, as a run's is.
+        if !JSON.load(Ordering::SeqCst) && !EVENTS.load(Ordering::SeqCst) {
+            output::line(run_id);
+        }
+        let line = RESUME_LINE
+            .lock()
+            .ok()
+            .and_then(|l| l.as_ref().map(|l| l(run_id)))
+            .unwrap_or_else(|| format!("flowscale wait {run_id}"));
+        set_resume(Some(run_id), format!("{state}; resume with: {line}"));
+    }
+    let resume = resume().or_else(|| state.map(|s| s.to_string()));
+    match &resume {
         Some(resume) => output::note(format_args!("\ninterrupted: {resume}")),
         None => output::note("\ninterrupted"),
     }
+    let run_id = current_run();
     if EVENTS.load(Ordering::SeqCst) {
-        let run_id = RUN_ID.lock().ok().and_then(|r| r.clone());
         output::event(
             "failed",
             serde_json::json!({"exit_code": EXIT_INTERRUPTED, "error": "interrupted",
                                "run_id": run_id}),
         );
     } else if JSON.load(Ordering::SeqCst) {
-        let run_id = RUN_ID.lock().ok().and_then(|r| r.clone());
         let doc = serde_json::json!({
             "error": "interrupted",
             "run_id": run_id,
@@ -94,6 +145,50 @@ fn leave() -> ! {
         output::line(output::versioned(&doc));
     }
     std::process::exit(EXIT_INTERRUPTED);
+}
+
+/// Leaves with exit 5: the request went out whole and its run is not known.
+fn unconfirmed(state: &SubmissionState) -> ! {
+    let candidates = match state {
+        SubmissionState::Doubt { candidates, .. } => candidates.clone(),
+        _ => Vec::new(),
+    };
+    // A minute before the send, for the pod's clock.
+    let since = state
+        .sent_at()
+        .map(|t| t.checked_sub(std::time::Duration::from_secs(60)).unwrap_or(t))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string());
+    let look = match &since {
+        Some(since) => format!("flowscale runs --since {since}"),
+        None => "flowscale runs --since 1h".to_owned(),
+    };
+    let hint = match candidates.as_slice() {
+        [] => format!(
+            "look for it before submitting again: `{look}` (the same workflow and inputs); if it \
+             is there, `flowscale wait RUN_ID` saves its outputs"
+        ),
+        some => format!(
+            "it may be {}: check with `flowscale get RUN_ID` or `{look}`, then `flowscale wait \
+             RUN_ID` saves its outputs",
+            some.join(", ")
+        ),
+    };
+    output::note(format_args!("\ninterrupted: {state}"));
+    output::hint(&hint);
+    let doc = serde_json::json!({
+        "error": format!("interrupted: {state}"),
+        "run_id": null,
+        "candidates": candidates,
+        "since": since,
+        "hint": hint,
+        "exit_code": EXIT_UNCONFIRMED,
+    });
+    if EVENTS.load(Ordering::SeqCst) {
+        output::event("failed", doc);
+    } else if JSON.load(Ordering::SeqCst) {
+        output::line(output::versioned(&doc));
+    }
+    std::process::exit(EXIT_UNCONFIRMED);
 }
 
 /// A submission is about to be sent (`true`) or has been answered (`false`). Once it is
@@ -109,9 +204,17 @@ pub fn submitting(on: bool) {
     }
 }
 
-/// A submission whose upload `stop` stops is about to be sent.
-pub fn uploading(stop: Arc<AtomicBool>) {
-    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) = Phase::Submitting(Some(stop));
+/// A submission watched by `handle` is about to be sent by `client`; `resume` makes the
+/// line that resumes its run from the run's id.
+pub fn uploading(
+    handle: &SubmissionHandle,
+    client: &Client,
+    resume: impl Fn(&str) -> String + Send + 'static,
+) {
+    *SUBMISSION.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle.clone());
+    *RESUME_LINE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(resume));
+    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) =
+        Phase::Submitting(Some((handle.clone(), client.clone())));
 }
 
 /// A batch runs: the first Ctrl-C sets `stop`.

@@ -20,7 +20,6 @@ mod inputs;
 mod interrupt;
 mod lock;
 mod login;
-mod media;
 mod output;
 mod pod_choice;
 mod profiles;
