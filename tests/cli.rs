@@ -2158,3 +2158,344 @@ fn lock_writes_what_the_pod_runs_and_check_names_every_change_to_its_catalog() {
         "{err}"
     );
 }
+
+/// Issue 42's bar, through the simulator holding back the submission's answer past the
+/// tool's response timeout: an earlier run with more inputs, or (no inputs) an earlier run
+/// of the workflow, is never taken for the lost answer's; the tool's own run is, and it
+/// says so on stderr and in `--json`.
+#[test]
+fn a_lost_answer_is_never_taken_for_an_earlier_run() {
+    let server = simulator();
+    let dir = workdir("lost-not-earlier");
+    let run_with = |inputs: &[&str]| {
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args([
+            "run",
+            "bncu0a1kipv",
+            "--no-download",
+            "--poll",
+            "50ms",
+            "--json",
+        ]);
+        for input in inputs {
+            cmd.args(["-i", input]);
+        }
+        cmd.args(["--response-timeout", "1s"]);
+        cmd
+    };
+    // An earlier run with one input more (a seed), answered as usual.
+    let (code, out, err) = run(&mut run_with(&["text_51536=a fox", "seed_3=1"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let earlier = json(&out)["run_id"].as_str().unwrap().to_owned();
+    // The same without the seed, its answer lost: its own run is found, not the earlier.
+    server.fail_next(
+        Route::Execute,
+        1,
+        Fault::DelayAnswer(Duration::from_secs(20)),
+    );
+    let (code, out, err) = run(&mut run_with(&["text_51536=a fox"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let doc = json(&out);
+    let runs = server.runs();
+    assert_eq!(runs.len(), 2);
+    assert_ne!(doc["run_id"], earlier.as_str(), "{doc}");
+    assert_eq!(doc["run_id"], runs[1].id.as_str(), "{doc}");
+    assert!(
+        doc["recovered"]
+            .as_str()
+            .unwrap()
+            .contains("exactly the 1 field(s) sent"),
+        "{doc}"
+    );
+    assert!(
+        err.contains(&format!("run {} was found as its run", runs[1].id)),
+        "the recovery is said: {err}"
+    );
+
+    // A workflow without inputs: an earlier run of it (two seconds before) is not ours.
+    let no_inputs = |extra: &[&str]| {
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args(["run", "wf1", "--no-download", "--poll", "50ms", "--json"])
+            .args(["--response-timeout", "1s"])
+            .args(extra);
+        cmd
+    };
+    let (code, out, err) = run(&mut no_inputs(&[]));
+    assert_eq!(code, 0, "{out}{err}");
+    let earlier = json(&out)["run_id"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(2100));
+    server.fail_next(
+        Route::Execute,
+        1,
+        Fault::DelayAnswer(Duration::from_secs(20)),
+    );
+    let (code, out, err) = run(&mut no_inputs(&[]));
+    assert_eq!(code, 0, "{out}{err}");
+    let found = json(&out)["run_id"].as_str().unwrap().to_owned();
+    assert_ne!(found, earlier);
+    assert_eq!(found, server.runs().last().unwrap().id);
+
+    // Its answer lost and its run not listed yet (the list fails): exit 5, never the
+    // earlier run, and the look is said.
+    std::thread::sleep(Duration::from_millis(2100));
+    server.fail_next(
+        Route::Execute,
+        1,
+        Fault::DelayAnswer(Duration::from_secs(20)),
+    );
+    server.fail_next(Route::RunList, 100, Fault::Status(503));
+    let (code, out, err) = run(&mut no_inputs(&[]));
+    assert_eq!(code, 5, "{out}{err}");
+    assert!(
+        !out.contains(&earlier) && !err.contains(&earlier),
+        "{out}{err}"
+    );
+}
+
+/// Issue 42's bar: Ctrl-C after the whole body went out, to a pod that does not answer,
+/// never says "nothing is paid for": the tool looks for the run and names it (exit 130 with
+/// the line that resumes it), or, when it cannot be found for certain, says a run may exist
+/// and how to look (exit 5, in `--json` too).
+#[test]
+fn ctrl_c_after_the_body_went_out_names_the_possible_run() {
+    let server = simulator();
+    let dir = workdir("interrupt-whole");
+    for (n, json_mode) in [(0, false), (1, true)] {
+        server.fail_next(
+            Route::Execute,
+            1,
+            Fault::DelayAnswer(Duration::from_secs(60)),
+        );
+        let before = server.runs().len();
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args([
+            "run",
+            "slow",
+            "-i",
+            &format!("a=never-{n}"),
+            "--poll",
+            "100ms",
+        ]);
+        if json_mode {
+            cmd.arg("--json");
+        }
+        let child = spawned(&mut cmd);
+        let start = Instant::now();
+        while server.runs().len() == before && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        signal(&child, "INT");
+        let output = child.wait_with_output().unwrap();
+        let (out, err) = (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        );
+        let id = server.runs()[before].id.clone();
+        assert!(!err.contains("nothing is paid"), "{err}");
+        assert_eq!(output.status.code(), Some(130), "{err}");
+        assert!(err.contains(&format!("flowscale wait {id}")), "{err}");
+        assert!(out.contains(&id), "the run is named: {out}");
+    }
+
+    // The runs cannot be listed either: a run may exist, exit 5, with the line to look.
+    for json_mode in [false, true] {
+        server.fail_next(
+            Route::Execute,
+            1,
+            Fault::DelayAnswer(Duration::from_secs(60)),
+        );
+        server.fail_next(Route::RunList, 100, Fault::Status(503));
+        let before = server.runs().len();
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args(["run", "slow", "-i", "a=unlisted", "--poll", "100ms"]);
+        if json_mode {
+            cmd.arg("--json");
+        }
+        let child = spawned(&mut cmd);
+        let start = Instant::now();
+        while server.runs().len() == before && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        signal(&child, "INT");
+        let output = child.wait_with_output().unwrap();
+        let (out, err) = (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        );
+        assert_eq!(output.status.code(), Some(5), "{err}");
+        assert!(!err.contains("nothing is paid"), "{err}");
+        assert!(err.contains("a run may exist"), "{err}");
+        assert!(err.contains("flowscale runs --since"), "{err}");
+        if json_mode {
+            let doc = json(out.trim());
+            assert_eq!(doc["exit_code"], 5, "{doc}");
+            assert!(doc["since"].is_string(), "{doc}");
+        }
+    }
+}
+
+/// Issue 42's bar: a batch interrupted while three large uploads are going out stops every
+/// one of them: no body arrives whole, no run is created, the jobs stay not started, and
+/// the same command run again submits them.
+#[test]
+fn a_batch_interrupted_mid_upload_stops_every_upload() {
+    let server = simulator();
+    let dir = workdir("batch-interrupt-upload");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.resize(25 << 20, 0);
+    let mut jobs = String::new();
+    for i in 0..3 {
+        std::fs::write(dir.join(format!("in{i}.png")), &png).unwrap();
+        jobs.push_str(&format!(
+            "{{\"name\": \"j{i}\", \"text_51536\": \"a\", \"image_35728\": \"@in{i}.png\"}}\n"
+        ));
+    }
+    std::fs::write(dir.join("jobs.jsonl"), jobs).unwrap();
+    // The pod reads each body only after 5 s: the uploads are still going out at the signal.
+    server.fail_next(Route::Execute, 3, Fault::Delay(Duration::from_secs(5)));
+    let args = [
+        "batch",
+        "demo-img2img",
+        "--jobs",
+        "jobs.jsonl",
+        "--concurrency",
+        "3",
+        "-o",
+        "out",
+        "--poll",
+        "100ms",
+    ];
+    let child = spawned(flowscale(&server, &dir).args(args));
+    interrupt_after_submissions(&server, &child, 3);
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    // Past the pod's delay: a body cut short starts nothing.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        server.runs().is_empty(),
+        "a stopped upload became a run: {err}"
+    );
+    assert!(
+        server.requests().iter().all(|r| r.files.is_empty()),
+        "no upload arrived whole"
+    );
+    let (code, out, err) = run(flowscale(&server, &dir).args(args));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        server.runs().len(),
+        3,
+        "each job paid once, on the second run"
+    );
+}
+
+/// Issue 42's bar: a batch on a workflow the pod does not have is not "failed on
+/// FlowScale": nothing is paid (the catalog says so first, or, unchecked, the first 404
+/// stops the batch with its jobs not started), and once the workflow exists the same
+/// command completes it.
+#[test]
+fn a_batch_on_an_unknown_workflow_pays_nothing_and_runs_once_it_exists() {
+    let server = simulator();
+    let dir = workdir("batch-unknown-workflow");
+    std::fs::write(
+        dir.join("jobs.jsonl"),
+        "{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3}\n",
+    )
+    .unwrap();
+    let args = [
+        "batch",
+        "later",
+        "--jobs",
+        "jobs.jsonl",
+        "-o",
+        "out",
+        "--poll",
+        "50ms",
+    ];
+    let (code, out, err) = run(flowscale(&server, &dir).args(args));
+    assert_eq!(code, 7, "{out}{err}");
+    assert!(
+        !err.contains("failed on FlowScale") && !err.contains("--retry-failed"),
+        "{err}"
+    );
+    assert_eq!(executes(&server), 0, "the catalog said it first");
+    // Unchecked, the pod's 404 for the first job stops the batch: the jobs stay not started.
+    let (code, out, err) =
+        run(flowscale(&server, &dir)
+            .args(args)
+            .args(["--no-check", "--concurrency", "1"]));
+    assert_eq!(code, 7, "{out}{err}");
+    assert!(
+        !err.contains("failed on FlowScale") && !err.contains("--retry-failed"),
+        "{err}"
+    );
+    assert_eq!(
+        executes(&server),
+        1,
+        "one submission, then the batch stopped"
+    );
+    assert!(server.runs().is_empty());
+    server.register(MockWorkflow::new("later").duration(Duration::from_millis(50)));
+    let (code, out, err) = run(flowscale(&server, &dir).args(args));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(server.runs().len(), 3);
+}
+
+/// Issue 42's bar: a catalog that never answers is followed by no submission; the run is
+/// refused before anything is sent, and running it again is safe.
+#[test]
+fn a_catalog_that_never_answers_is_followed_by_no_submission() {
+    let server = simulator();
+    let dir = workdir("catalog-hangs");
+    server.fail_next(Route::Workflows, 100, Fault::Delay(Duration::from_secs(30)));
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "bncu0a1kipv",
+        "-i",
+        "text_51536=a cat",
+        "--response-timeout",
+        "1s",
+    ]));
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("catalog could not be read, so nothing was sent"),
+        "{err}"
+    );
+    assert!(err.contains("safe"), "{err}");
+    assert_eq!(executes(&server), 0);
+}
+
+/// Standard input for an image input is checked by its first bytes as a file is: text is
+/// refused (exit 2) before anything is sent.
+#[test]
+fn standard_input_of_the_wrong_kind_is_refused_before_paying() {
+    let server = simulator();
+    let dir = workdir("stdin-kind");
+    let mut child = flowscale(&server, &dir)
+        .args([
+            "run",
+            "demo-img2img",
+            "-i",
+            "text_51536=a cat",
+            "-i",
+            "image_35728=@-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"just some text, not a picture")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("standard input is not an image"), "{err}");
+    assert_eq!(executes(&server), 0);
+    assert!(server.runs().is_empty());
+}

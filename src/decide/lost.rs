@@ -467,7 +467,12 @@ mod tests {
         assert_eq!(judge(&listed, &[], &[]), LostMatch::NotListed);
         // Within the clock's error: a doubt, never a recovery, when another run is there too.
         let listed = [
-            run("close", "wf", "2026-12-08T09:59:59.500Z", serde_json::json!([])),
+            run(
+                "close",
+                "wf",
+                "2026-12-08T09:59:59.500Z",
+                serde_json::json!([]),
+            ),
             run("ours", "wf", "2026-12-08T10:00:01Z", serde_json::json!([])),
         ];
         let m = judge(&listed, &[], &[]);

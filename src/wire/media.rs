@@ -107,9 +107,18 @@ mod tests {
 
     #[test]
     fn bytes_are_known_by_their_magic_before_their_name() {
-        assert_eq!(kind_of(b"\x89PNG\r\n\x1a\n0000", "x.txt"), Some(ValueKind::Image));
-        assert_eq!(kind_of(b"\0\0\0\x18ftypmp42\0\0\0\0", "clip.bin"), Some(ValueKind::Video));
-        assert_eq!(kind_of(b"\0\0\0\x18ftypavif\0\0\0\0", "a.bin"), Some(ValueKind::Image));
+        assert_eq!(
+            kind_of(b"\x89PNG\r\n\x1a\n0000", "x.txt"),
+            Some(ValueKind::Image)
+        );
+        assert_eq!(
+            kind_of(b"\0\0\0\x18ftypmp42\0\0\0\0", "clip.bin"),
+            Some(ValueKind::Video)
+        );
+        assert_eq!(
+            kind_of(b"\0\0\0\x18ftypavif\0\0\0\0", "a.bin"),
+            Some(ValueKind::Image)
+        );
         assert_eq!(kind_of(b"hello", "readme.txt"), None);
         assert_eq!(kind_of(b"not really", "photo.jpg"), Some(ValueKind::Image));
         let mp4 = check_media_bytes(b"\0\0\0\x18ftypmp42\0\0\0\0", "clip.bin", &ValueKind::Image);

@@ -333,7 +333,8 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut complain = |why: String| bad.push(format!("{} line {}: {why}", file.display(), n + 1));
+        let mut complain =
+            |why: String| bad.push(format!("{} line {}: {why}", file.display(), n + 1));
         let mut object = match serde_json::from_str::<Value>(line) {
             Ok(Value::Object(object)) => object,
             Ok(_) => {
@@ -374,7 +375,9 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
                     match std::fs::metadata(&path) {
                         Ok(meta) if meta.is_file() => {}
                         Ok(_) => complain(format!("`{name}`: {} is not a file", path.display())),
-                        Err(e) => complain(format!("`{name}`: cannot read {}: {e}", path.display())),
+                        Err(e) => {
+                            complain(format!("`{name}`: cannot read {}: {e}", path.display()))
+                        }
                     }
                     inputs.file(name, path)
                 }
@@ -388,7 +391,10 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
         return Err(Failure::usage(
             match count {
                 1 => bad.remove(0),
-                _ => format!("{count} lines of the jobs file are wrong:\n  {}", bad.join("\n  ")),
+                _ => format!(
+                    "{count} lines of the jobs file are wrong:\n  {}",
+                    bad.join("\n  ")
+                ),
             },
             JOBS_FILE_HINT,
         ));
@@ -459,17 +465,19 @@ fn jobs_from_folder(
     if let Some((workflow, input)) = wanted.filter(|(_, i)| i.kind.is_file()) {
         let listed = files.len();
         // The library's one kind check, file by file: the others are skipped, and said.
-        files.retain(|path| match Inputs::new().file(name, path).check_media(workflow) {
-            Ok(()) => true,
-            Err(flowscale::Error::Input { reason, .. }) => {
-                crate::output::note(format_args!("skipped: {reason}"));
-                false
-            }
-            Err(e) => {
-                crate::output::note(format_args!("skipped: {e}"));
-                false
-            }
-        });
+        files.retain(
+            |path| match Inputs::new().file(name, path).check_media(workflow) {
+                Ok(()) => true,
+                Err(flowscale::Error::Input { reason, .. }) => {
+                    crate::output::note(format_args!("skipped: {reason}"));
+                    false
+                }
+                Err(e) => {
+                    crate::output::note(format_args!("skipped: {e}"));
+                    false
+                }
+            },
+        );
         if files.is_empty() && listed > 0 {
             return Err(Failure::usage(
                 format!(

@@ -152,9 +152,7 @@ pub fn entry(client: &Client, workflow_id: &str) -> Result<Option<Workflow>, Fai
             .to_owned(),
     };
     Err(Failure {
-        message: format!(
-            "workflow `{workflow_id}` is not in the pod's catalog: nothing was sent"
-        ),
+        message: format!("workflow `{workflow_id}` is not in the pod's catalog: nothing was sent"),
         hint: Some(hint),
         run_id: None,
         code: crate::exit::EXIT_NOT_FOUND,

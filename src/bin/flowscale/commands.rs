@@ -182,9 +182,7 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     // What a signal finds: before the upload went out whole it stops it (no run, nothing
     // paid); after, a run may exist and is looked for.
     let handle = flowscale::SubmissionHandle::new();
-    inputs = inputs
-        .on_progress(move |p| upload.upload(p))
-        .track(&handle);
+    inputs = inputs.on_progress(move |p| upload.upload(p)).track(&handle);
     if let Some(group) = &args.group {
         inputs = inputs.group_id(group.as_str());
     }
@@ -208,7 +206,11 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
         interrupt::submitting(false);
         let exec = exec?;
         bars.finish();
-        let doc = json!({"run_id": exec.run_id, "workflow_id": exec.workflow_id});
+        let mut doc = json!({"run_id": exec.run_id, "workflow_id": exec.workflow_id});
+        if let Some(why) = &exec.recovery {
+            recovered(&exec.run_id, why, &bars);
+            doc["recovered"] = json!(why);
+        }
         return emit(mode, &doc, || match mode {
             Mode::Quiet => vec![exec.run_id.clone()],
             _ => vec![
@@ -229,6 +231,22 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     finish_wait(client, result, &args.wait, &bars, mode)
 }
 
+/// Why the run of this command's submission is its own, when its answer was lost and the
+/// run was found (for `--json`'s `recovered`).
+static RECOVERY: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Says on stderr that the submission's answer was lost and its run found, and why it is
+/// this run; kept for the `--json` document.
+fn recovered(run_id: &str, why: &str, bars: &Bars) {
+    let line = format!(
+        "note: the answer to the submission was lost; run {run_id} was found as its run: {why}"
+    );
+    bars.note(&line);
+    if let Ok(mut kept) = RECOVERY.lock() {
+        *kept = Some(why.to_owned());
+    }
+}
+
 /// Wait options that drive the spinner and print the run id as soon as it is known.
 fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions {
     let bars = bars.clone();
@@ -237,6 +255,10 @@ fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions
         .timeout(settings.timeout)
         .poll_interval(settings.poll)
         .on_event(move |event| {
+            // A lost answer's run, found for certain: said out loud, whatever the mode.
+            if let RunEvent::Recovered { run_id, why } = event {
+                recovered(run_id, why, &bars);
+            }
             if let RunEvent::Submitted { run_id } = event {
                 remember(run_id, &resume_with);
                 // The id first, so that the user can always resume.
@@ -315,12 +337,15 @@ fn finish_wait(
             output::output_doc(&out.name, Some(&out.download_url), file)
         })
         .collect();
-    let doc = json!({
+    let mut doc = json!({
         "run_id": result.run_id,
         "workflow_id": result.workflow_id,
         "status": "completed",
         "outputs": outputs,
     });
+    if let Some(why) = RECOVERY.lock().ok().and_then(|r| r.clone()) {
+        doc["recovered"] = json!(why);
+    }
     emit(mode, &doc, || {
         if settings.no_download {
             let links = result.outputs.iter();

@@ -53,6 +53,11 @@ impl Bars {
         self.multi.suspend(|| crate::output::line(line));
     }
 
+    /// Prints a note on stderr above the bars.
+    pub fn note(&self, line: &str) {
+        self.multi.suspend(|| crate::output::note(line));
+    }
+
     /// Moves the upload bar; once the upload is complete, the bar keeps the upload's own
     /// rate (drawn later, indicatif would divide by the whole wait).
     pub fn upload(&self, p: &Progress) {

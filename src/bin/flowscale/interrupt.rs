@@ -156,7 +156,10 @@ fn unconfirmed(state: &SubmissionState) -> ! {
     // A minute before the send, for the pod's clock.
     let since = state
         .sent_at()
-        .map(|t| t.checked_sub(std::time::Duration::from_secs(60)).unwrap_or(t))
+        .map(|t| {
+            t.checked_sub(std::time::Duration::from_secs(60))
+                .unwrap_or(t)
+        })
         .map(|t| humantime::format_rfc3339_seconds(t).to_string());
     let look = match &since {
         Some(since) => format!("flowscale runs --since {since}"),
