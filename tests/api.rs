@@ -26,6 +26,7 @@ mod blocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod lost;
     mod outputs;
     mod parity;
     mod resume;
@@ -238,6 +239,7 @@ mod nonblocking {
     mod endpoints;
     mod errors;
     mod inputs;
+    mod lost;
     mod outputs;
     mod parity;
     mod resume;
@@ -341,6 +343,85 @@ mod nonblocking {
         assert_eq!(run.run_id, server.runs()[1].id);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_submission_whose_answer_was_lost_reaches_the_hook_with_its_group() {
+        use flowscale::mock::{Fault, MockServer, MockWorkflow, Route};
+        let server = MockServer::start();
+        server.register(MockWorkflow::new("wf"));
+        // The run is created; its answer never comes in time; the runs cannot be listed:
+        // the SDK cannot name the run, and says so to the hook (a run may exist).
+        server.fail_next(
+            Route::Execute,
+            1,
+            Fault::DelayAnswer(std::time::Duration::from_secs(30)),
+        );
+        server.fail_next(Route::RunList, 100, Fault::Status(503));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let client = Client::builder()
+            .api_key(server.api_key())
+            .base_url(server.url())
+            .response_timeout(std::time::Duration::from_secs(1))
+            .on_orphaned_run(move |orphan| tx.send(orphan.clone()).unwrap())
+            .build()
+            .unwrap();
+        {
+            let inputs = flowscale::Inputs::new()
+                .set("text", "a fox")
+                .group_id("tenant-7");
+            let submit = client.execute_workflow("wf", inputs);
+            tokio::pin!(submit);
+            loop {
+                tokio::select! {
+                    answer = &mut submit => panic!("answered before the caller gave up: {answer:?}"),
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
+                }
+                if !server.runs().is_empty() {
+                    break;
+                }
+            }
+        }
+        let orphan = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the hook was never called")
+            .unwrap();
+        assert_eq!(orphan.state.paid(), flowscale::Paid::Maybe, "{orphan:?}");
+        assert_eq!(orphan.run_id(), None);
+        assert_eq!(orphan.group_id.as_deref(), Some("tenant-7"));
+        assert!(matches!(
+            orphan.state,
+            flowscale::SubmissionState::Doubt { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_relay_that_refuses_a_field_mid_stream_starts_no_run() {
+        use flowscale::mock::{MockServer, MockWorkflow};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let server = MockServer::start();
+        server.register(MockWorkflow::new("wf"));
+        let client = Client::new(server.api_key(), server.url()).unwrap();
+        let abort = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = tokio::sync::mpsc::channel::<(String, flowscale::Input)>(1);
+        let fields = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|field| (field, rx))
+        });
+        let inputs = flowscale::Inputs::new()
+            .streamed_fields(fields)
+            .stop_on(abort.clone());
+        let relay = async move {
+            tx.send(("text".into(), "a fox".into())).await.unwrap();
+            // A field the relay refuses: it aborts, then ends the stream.
+            abort.store(true, Ordering::SeqCst);
+            drop(tx);
+        };
+        let (answer, ()) = tokio::join!(client.execute_workflow("wf", inputs), relay);
+        let err = answer.unwrap_err();
+        assert!(matches!(err, flowscale::Error::Input { .. }), "{err:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(server.runs().is_empty(), "an aborted relay started a run");
     }
 
     #[tokio::test]

@@ -596,3 +596,92 @@ async fn what_fails_before_sending_leaves_the_job_not_started_never_looked_for()
     assert!(report.all_completed(), "{report:?}");
     assert_eq!(executes(&server), 1);
 }
+
+#[maybe_async]
+#[case]
+async fn a_batch_on_an_unknown_workflow_pays_nothing_and_runs_once_it_exists() {
+    let server = MockServer::start();
+    let client = Client::new(server.api_key(), server.url()).unwrap();
+    let dir = crate::common::fresh_dir("batch-unknown");
+    let jobs = || (0..4).map(|i| Job::new(format!("j{i}"), Inputs::new().set("n", i)));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let seen = outcomes.clone();
+    let err = client
+        .run_batch(
+            Batch::new("later", &dir)
+                .jobs(jobs())
+                .concurrency(1)
+                .on_event(move |e| {
+                    if let BatchEvent::Finished { outcome, .. } = e {
+                        seen.lock().unwrap().push(outcome.clone());
+                    }
+                }),
+        )
+        .await
+        .unwrap_err();
+    // The error every job would meet, after the first: not "failed on FlowScale".
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(executes(&server), 1);
+    assert!(server.runs().is_empty());
+    for outcome in outcomes.lock().unwrap().iter() {
+        assert_ne!(outcome.status, JobStatus::Failed, "{outcome:?}");
+    }
+    server.register(MockWorkflow::new("later").duration(Duration::from_millis(50)));
+    let report = client
+        .run_batch(
+            Batch::new("later", &dir)
+                .jobs(jobs())
+                .wait_options(WaitOptions::new().poll_interval(Duration::from_millis(20))),
+        )
+        .await
+        .unwrap();
+    assert!(report.all_completed(), "{report:#?}");
+    assert_eq!(server.runs().len(), 4);
+}
+
+#[maybe_async]
+#[case]
+async fn stopping_a_batch_stops_its_uploads_in_flight() {
+    let server = MockServer::start();
+    server.register(MockWorkflow::new("wf").duration(Duration::from_millis(50)));
+    let client = Client::new(server.api_key(), server.url()).unwrap();
+    let dir = crate::common::fresh_dir("batch-stop-uploads");
+    // The batch is stopped once both uploads are under way (a Ctrl-C, say).
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut jobs = Vec::new();
+    for i in 0..2 {
+        let path = dir.join(format!("in{i}.png"));
+        std::fs::write(&path, vec![7u8; 24 << 20]).unwrap();
+        let (flag, started) = (stop.clone(), started.clone());
+        let counted = Mutex::new(false);
+        let inputs = Inputs::new().file("image", path).on_progress(move |p| {
+            let mut once = counted.lock().unwrap();
+            if p.done > 0 && !*once {
+                *once = true;
+                if started.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+                    flag.store(true, Ordering::SeqCst);
+                }
+            }
+        });
+        jobs.push(Job::new(format!("j{i}"), inputs));
+    }
+    // The pod reads each body only after 4 s: both uploads are going out when it stops.
+    server.fail_next(
+        flowscale::mock::Route::Execute,
+        2,
+        flowscale::mock::Fault::Delay(Duration::from_secs(4)),
+    );
+    let report = client
+        .run_batch(
+            Batch::new("wf", &dir.join("out"))
+                .jobs(jobs)
+                .concurrency(2)
+                .stop_on(stop),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.count(JobStatus::NotStarted), 2, "{report:#?}");
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(server.runs().is_empty(), "a stopped upload became a run");
+}
