@@ -220,7 +220,38 @@ pub struct JobOutcome {
     pub error: Option<String>,
     /// Whether this run of the batch found it done already and sent no request for it.
     pub reused: bool,
+    /// The error behind `error`, when this run of the batch met one (for `BuildCache`,
+    /// which returns it as it is).
+    #[serde(skip)]
+    pub(crate) cause: Cause,
 }
+
+/// An error kept beside a job's outcome, shared by its clones; outcomes compare equal
+/// whatever their causes (the words are in `error`).
+#[derive(Clone, Debug, Default)]
+// Read by `BuildCache` (the blocking client's).
+#[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+pub(crate) struct Cause(Option<Arc<Error>>);
+
+impl Cause {
+    pub fn new(error: Error) -> Self {
+        Cause(Some(Arc::new(error)))
+    }
+
+    /// The error, when this is its only holder.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub fn take(self) -> Option<Error> {
+        self.0.and_then(|e| Arc::try_unwrap(e).ok())
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Cause {}
 
 /// Every job's outcome, in job order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,6 +322,18 @@ pub enum BatchEvent {
         /// What the holder wrote of itself (its process id, program and since when).
         holder: String,
     },
+    /// What this run of the batch will do, sent once before any job starts: how many jobs
+    /// are new (never recorded: they will be submitted and paid for), how many were done
+    /// or are attached to, and how many recorded jobs match no job of this batch (their
+    /// inputs or the batch's group changed since, so their jobs count as new).
+    Planned {
+        /// Jobs never recorded: each is submitted (and paid for).
+        new: usize,
+        /// Jobs recorded before: reused, reported or attached to.
+        recorded: usize,
+        /// Jobs in the manifest that match no job of this batch.
+        unmatched: usize,
+    },
     /// A job ended (completed, failed, left submitted, unknown, or not started).
     Finished {
         /// How it ended.
@@ -306,6 +349,21 @@ impl fmt::Display for BatchEvent {
             BatchEvent::Submitted { job, run_id, .. } => write!(f, "{job}: submitted run {run_id}"),
             BatchEvent::Attached { job, run_id, .. } => {
                 write!(f, "{job}: waiting for run {run_id}")
+            }
+            BatchEvent::Planned {
+                new,
+                recorded,
+                unmatched,
+            } => {
+                write!(f, "{new} new job(s) to submit, {recorded} recorded before")?;
+                if *unmatched > 0 && *new > 0 {
+                    write!(
+                        f,
+                        "; {unmatched} recorded job(s) match no job of this batch (their inputs \
+                         or the group changed?): the new ones are paid for"
+                    )?;
+                }
+                Ok(())
             }
             BatchEvent::DirectoryBusy { holder } => {
                 write!(f, "waiting: the batch directory is in use by {holder}")
@@ -401,6 +459,14 @@ impl Tally {
     pub fn directory_busy(&self, holder: &str) {
         self.emit(BatchEvent::DirectoryBusy {
             holder: holder.to_owned(),
+        });
+    }
+
+    pub fn planned(&self, new: usize, recorded: usize, unmatched: usize) {
+        self.emit(BatchEvent::Planned {
+            new,
+            recorded,
+            unmatched,
         });
     }
 
@@ -532,6 +598,7 @@ impl JobOutcome {
             saved: Vec::new(),
             error: None,
             reused: false,
+            cause: Cause::default(),
         }
     }
 
@@ -554,6 +621,7 @@ impl JobOutcome {
             saved,
             error: self.error.clone(),
             sent_at: None,
+            pod: None,
             line: 0,
         })
     }

@@ -95,7 +95,7 @@ impl BuildCache {
             Some(record) => manifest::on_disk(record, &self.dir)?,
             None => None,
         };
-        if let Plan::Reuse(saved) = plan::plan(last, on_disk, false) {
+        if let Plan::Reuse(saved) = plan::plan(last, on_disk, false, false) {
             return Ok(saved.into_iter().map(|s| s.path).collect());
         }
         if std::env::var_os(ENV_API_KEY).is_none() {
@@ -108,24 +108,26 @@ impl BuildCache {
             )));
         }
         let client = Client::from_env()?;
+        // A build is an explicit request: a miss that failed before is tried again, never
+        // replayed from the manifest (a run that exists is still attached to, not paid twice).
         let batch = Batch::new(workflow_id, &self.dir)
             .job(Job::new(workflow_id, inputs))
             .concurrency(1)
+            .retry_failed(true)
             .wait_options(self.wait.clone());
+        // An error every job would meet (a refused key, an unknown workflow) comes as it is.
         let report = client.run_batch(batch)?;
-        let job = report
-            .jobs
-            .into_iter()
-            .next()
-            .expect("one job in, one outcome out");
-        match job.status {
-            JobStatus::Completed => Ok(job.saved.into_iter().map(|s| s.path).collect()),
-            status => Err(Error::input(
+        let Some(job) = report.jobs.into_iter().next() else {
+            return Err(Error::input("inputs", "the build cache ran no job"));
+        };
+        let words = job.error.clone().unwrap_or_default();
+        match (job.status, job.cause.take()) {
+            (JobStatus::Completed, _) => Ok(job.saved.into_iter().map(|s| s.path).collect()),
+            // The job's own error (a failed run, a refused input, a wait that gave up).
+            (_, Some(cause)) => Err(cause),
+            (status, None) => Err(Error::input(
                 "workflow_id",
-                format!(
-                    "the FlowScale run for {workflow_id} is {status}: {}",
-                    job.error.unwrap_or_default()
-                ),
+                format!("the FlowScale run for {workflow_id} is {status}: {words}"),
             )),
         }
     }

@@ -108,3 +108,83 @@ fn two_build_scripts_at_once_pay_once_and_keep_one_copy() {
     // The lock file at rest is empty: a committed cache folder does not change by it.
     assert_eq!(std::fs::read(dir.join(".flowscale.lock")).unwrap(), b"");
 }
+
+/// Set in the child processes of the test below: the cache folder, and the workflow.
+const FAILING_CHILD: &str = "FLOWSCALE_TEST_BUILD_CACHE_FAILING_DIR";
+
+/// A build script whose miss may fail: prints what it got, and how the error sorts.
+#[test]
+fn as_a_build_script_whose_miss_may_fail_would() {
+    let Some(dir) = std::env::var_os(FAILING_CHILD) else {
+        return;
+    };
+    let wait = flowscale::WaitOptions::new().poll_interval(Duration::from_millis(20));
+    match BuildCache::new(dir)
+        .wait_options(wait)
+        .outputs("flaky", Inputs::new().set("text_1", "a harbour"))
+    {
+        Ok(paths) => println!("OK {}", paths.len()),
+        Err(e) => println!(
+            "ERR auth={} run_failure={} input={}: {e}",
+            e.is_auth(),
+            e.is_run_failure(),
+            matches!(e, flowscale::Error::Input { .. })
+        ),
+    }
+}
+
+#[test]
+fn a_failed_miss_returns_its_own_error_and_is_tried_again_on_the_next_build() {
+    let server = MockServer::start();
+    server.register(
+        MockWorkflow::new("flaky")
+            .outputs(["image"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(50))
+            .fails(),
+    );
+    let dir = common::fresh_dir("build-cache-failing");
+    let build = |key: &str| {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "as_a_build_script_whose_miss_may_fail_would",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(FAILING_CHILD, &dir)
+            .env(flowscale::constants::ENV_API_KEY, key)
+            .env(flowscale::constants::ENV_API_URL, server.url())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("OK") || l.starts_with("ERR"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // The run fails: the build gets the run's own error, not an input error.
+    let first = build(&server.api_key());
+    assert!(
+        first.starts_with("ERR auth=false run_failure=true input=false"),
+        "{first}"
+    );
+    // A revoked key: an auth error.
+    let revoked = build("not-the-key");
+    assert!(revoked.starts_with("ERR auth=true"), "{revoked}");
+    // The workflow is fixed on the pod: the next build tries the miss again (not the
+    // failure the manifest recorded) and succeeds.
+    server.register(
+        MockWorkflow::new("flaky")
+            .outputs(["image"])
+            .queued_for(Duration::ZERO)
+            .duration(Duration::from_millis(50)),
+    );
+    let fixed = build(&server.api_key());
+    assert_eq!(fixed, "OK 1");
+    assert_eq!(
+        server.runs().len(),
+        2,
+        "one failed run, one that made the asset"
+    );
+}

@@ -1314,8 +1314,11 @@ fn events_follow_a_run_line_by_line_and_end_with_its_outcome() {
     ]));
     assert_eq!(code, 0, "{err}");
     let events = parse(&out);
-    assert_eq!(events[0]["event"], "submitted");
-    assert_eq!(events[0]["job"], "one");
+    // First what the batch will do (one new job), then its submission.
+    assert_eq!(events[0]["event"], "planned");
+    assert_eq!(events[0]["new"], 1);
+    assert_eq!(events[1]["event"], "submitted");
+    assert_eq!(events[1]["job"], "one");
     let done = events
         .iter()
         .find(|e| e["event"] == "job_finished")
@@ -2498,4 +2501,117 @@ fn standard_input_of_the_wrong_kind_is_refused_before_paying() {
     assert!(err.contains("standard input is not an image"), "{err}");
     assert_eq!(executes(&server), 0);
     assert!(server.runs().is_empty());
+}
+
+/// Issue 42: a batch run again with another `--group` (or changed inputs) says, before
+/// paying, how many jobs are new and how many recorded ones no longer match.
+#[test]
+fn a_batch_whose_group_changed_says_how_many_jobs_are_new_before_paying() {
+    let server = simulator();
+    let dir = workdir("batch-group-changed");
+    std::fs::write(dir.join("jobs.jsonl"), "{\"a\": 1}\n{\"a\": 2}\n").unwrap();
+    let batch = |group: &str| {
+        let mut cmd = flowscale(&server, &dir);
+        cmd.args([
+            "batch",
+            "quick",
+            "--jobs",
+            "jobs.jsonl",
+            "-o",
+            "out",
+            "--poll",
+            "50ms",
+        ])
+        .args(["--group", group]);
+        cmd
+    };
+    let (code, out, err) = run(&mut batch("first"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("match no job"), "{err}");
+    let (code, out, err) = run(&mut batch("second"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("2 new job(s) to submit") && err.contains("2 recorded job(s) match no job"),
+        "{err}"
+    );
+    assert_eq!(server.runs().len(), 4);
+}
+
+/// Issue 42: no manifest content panics the batch: a submission recorded as sent past the
+/// year 9999 is a run to look for, said as such (exit 5), never exit 101.
+#[test]
+fn a_manifest_time_past_the_year_9999_is_no_crash() {
+    let server = simulator();
+    let dir = workdir("manifest-far-future");
+    std::fs::write(dir.join("jobs.jsonl"), "{\"name\": \"one\", \"a\": 1}\n").unwrap();
+    let args = [
+        "batch",
+        "quick",
+        "--jobs",
+        "jobs.jsonl",
+        "-o",
+        "out",
+        "--poll",
+        "50ms",
+    ];
+    let (code, out, err) = run(flowscale(&server, &dir).args(args));
+    assert_eq!(code, 0, "{out}{err}");
+    // The job's line again, as a submission sent at an absurd time whose answer was lost.
+    let manifest = dir.join("out").join(flowscale::constants::MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    line["status"] = "submitted".into();
+    line["run_id"] = Value::Null;
+    line["saved"] = serde_json::json!([]);
+    line["sent_at"] = serde_json::json!(u64::MAX / 2);
+    std::fs::write(&manifest, format!("{text}{line}\n")).unwrap();
+    let (code, out, err) = run(flowscale(&server, &dir).args(args));
+    assert_eq!(code, 5, "{out}{err}");
+    assert!((out.clone() + &err).contains("9999-12-31"), "{out}{err}");
+    assert_eq!(server.runs().len(), 1, "nothing paid again");
+}
+
+/// Issue 42: the manifest records each run's pod; a recorded run another pod does not know
+/// is said to be the first pod's (exit 5), not left "submitted" for ever, and is paid for
+/// again only when asked.
+#[test]
+fn a_recorded_run_another_pod_does_not_know_is_said_to_be_its_pods() {
+    let first = simulator();
+    let second = simulator();
+    let dir = workdir("batch-other-pod");
+    std::fs::write(dir.join("jobs.jsonl"), "{\"name\": \"one\", \"a\": 1}\n").unwrap();
+    let args = [
+        "batch",
+        "slow",
+        "--jobs",
+        "jobs.jsonl",
+        "-o",
+        "out",
+        "--poll",
+        "50ms",
+    ];
+    // Submitted on the first pod, not waited for to the end.
+    let (code, out, err) = run(flowscale(&first, &dir).args(args).args(["--timeout", "1s"]));
+    assert_eq!(code, 3, "{out}{err}");
+    let manifest =
+        std::fs::read_to_string(dir.join("out").join(flowscale::constants::MANIFEST_FILE)).unwrap();
+    assert!(
+        manifest.contains(&format!("\"pod\":\"{}\"", first.url())),
+        "{manifest}"
+    );
+    let (code, out, err) = run(flowscale(&second, &dir)
+        .args(args)
+        .args(["--timeout", "1s"]));
+    assert_eq!(code, 5, "{out}{err}");
+    assert!(
+        (out.clone() + &err).contains(&format!("recorded for the pod at {}", first.url())),
+        "{out}{err}"
+    );
+    assert!(second.runs().is_empty(), "nothing paid on the second pod");
+    let (code, out, err) =
+        run(flowscale(&second, &dir)
+            .args(args)
+            .args(["--timeout", "1s", "--resubmit-unknown"]));
+    assert_eq!(code, 3, "{out}{err}");
+    assert_eq!(second.runs().len(), 1, "submitted again when asked");
 }

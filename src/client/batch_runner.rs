@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Client, maybe_async, transport};
-use crate::batch::{self, Batch, BatchReport, BatchRun, JobOutcome, Prepared, Tally};
+use crate::batch::{self, Batch, BatchReport, BatchRun, Cause, JobOutcome, Prepared, Tally};
 use crate::decide::lost::{self as lost_rule, LostMatch, Sent};
 use crate::decide::plan::{self, Plan};
 use crate::decide::record::{JobStatus, Record};
@@ -103,7 +103,7 @@ impl Client {
                             Some(record) => manifest::on_disk(record, &dir)?,
                             None => None,
                         };
-                        job.plan = plan::plan(last, on_disk, retry_failed);
+                        job.plan = plan::plan(last, on_disk, retry_failed, resubmit_unknown);
                     }
                 }
                 Ok((manifest, jobs))
@@ -111,6 +111,20 @@ impl Client {
             .await?
         };
         tally.skipped(&manifest.recorded.skipped);
+        // Said before anything is paid for: how many jobs are new, and how many recorded
+        // ones this batch no longer has (changed inputs or group make new jobs).
+        let keys: std::collections::HashSet<_> = jobs
+            .iter()
+            .filter_map(|j| Some((j.name.clone(), j.fingerprint.as_ref().ok()?.clone())))
+            .collect();
+        let recorded = keys
+            .iter()
+            .filter(|k| manifest.recorded.last.contains_key(*k))
+            .count();
+        let unmatched = (manifest.recorded.last.keys())
+            .filter(|k| !keys.contains(*k))
+            .count();
+        tally.planned(keys.len() - recorded, recorded, unmatched);
         // Lost submissions are looked for before anything is submitted, so that no run this
         // batch run submits is ever taken for one.
         let mut jobs = jobs;
@@ -166,6 +180,8 @@ impl Client {
         };
         let key = (job.name.clone(), fingerprint.clone());
         let mut outcome = JobOutcome::new(&job.name, Some(fingerprint), JobStatus::Failed);
+        // A run recorded by an earlier run of the batch (not one sent now).
+        let recorded = matches!(job.plan, Plan::Attach(_));
         let run_id = match job.plan {
             Plan::Reuse(saved) => {
                 outcome.status = JobStatus::Completed;
@@ -231,10 +247,22 @@ impl Client {
             Err(e) if plan::run_failed(&e) => {
                 outcome.status = JobStatus::Failed;
                 outcome.error = Some(e.with_causes());
+                outcome.cause = Cause::new(e);
+            }
+            // A recorded run this pod does not know: said, with whose it was and what to do;
+            // submitted again only when the caller says so.
+            Err(e) if recorded && e.is_not_found() => {
+                let pod = run.manifest.last(&key).and_then(|r| r.pod.clone());
+                outcome.status = JobStatus::Unknown;
+                outcome.error = Some(gone(&run_id, pod.as_deref(), self.base_url()));
+                outcome.cause = Cause::new(e);
             }
             // The wait could not go on (deadline, network, key, stop): the run goes on;
             // the next run of the batch attaches to it.
-            Err(e) => outcome.error = Some(e.with_causes()),
+            Err(e) => {
+                outcome.error = Some(e.with_causes());
+                outcome.cause = Cause::new(e);
+            }
         }
         self.record(run, &mut outcome).await;
         run.tally.finished(&outcome, true);
@@ -291,6 +319,7 @@ impl Client {
             Err(e) => {
                 outcome.status = JobStatus::NotStarted;
                 outcome.error = Some(format!("not submitted: {}", e.with_causes()));
+                outcome.cause = Cause::new(e);
                 run.tally.finished(outcome, false);
                 return None;
             }
@@ -325,7 +354,7 @@ impl Client {
                 Some(run_id)
             }
             (state, sent) => {
-                let error = match sent {
+                let (error, cause) = match sent {
                     Err(e) => {
                         let text = e.with_causes();
                         // An error every job would meet (a refused key, a workflow the pod
@@ -333,11 +362,14 @@ impl Client {
                         // and a plain run again retries them.
                         if every_job_meets(&e, &state) {
                             run.tally.broke(e);
+                            (text, Cause::default())
+                        } else {
+                            (text, Cause::new(e))
                         }
-                        text
                     }
-                    Ok(_) => state.to_string(),
+                    Ok(_) => (state.to_string(), Cause::default()),
                 };
+                outcome.cause = cause;
                 match state.paid() {
                     Paid::No
                         if matches!(state, SubmissionState::Refused { .. })
@@ -488,9 +520,11 @@ impl Client {
 
     /// Appends a record to the manifest, synced, off the async runtime's workers.
     async fn append(&self, run: &BatchRun, record: Option<Record>) -> Result<()> {
-        let Some(record) = record else {
+        let Some(mut record) = record else {
             return Ok(());
         };
+        // Which pod the run is on: another pod not knowing it is then said as such.
+        record.pod.get_or_insert_with(|| self.base_url().to_owned());
         let manifest = run.manifest.clone();
         transport::run_blocking(move || manifest.append(&record)).await
     }
@@ -500,4 +534,20 @@ impl Client {
 /// or the workflow unknown to the pod (a 404 for the submission itself).
 fn every_job_meets(e: &Error, state: &SubmissionState) -> bool {
     e.is_auth() || matches!(state, SubmissionState::Refused { status: 404 })
+}
+
+/// Why a recorded run is unknown to this pod, and what to do.
+fn gone(run_id: &str, recorded_for: Option<&str>, pod: &str) -> String {
+    match recorded_for {
+        Some(other) if other.trim_end_matches('/') != pod.trim_end_matches('/') => format!(
+            "run {run_id} was recorded for the pod at {other}, and this pod ({pod}) does not \
+             know it: run the batch against that pod to resume it, or submit the job here \
+             (paid again) with `--resubmit-unknown` (`Batch::resubmit_unknown`)"
+        ),
+        _ => format!(
+            "the pod does not know run {run_id}, recorded in the manifest (deleted, or the \
+             manifest is another pod's): check with `flowscale get {run_id}`; submit the job \
+             again (paid again) with `--resubmit-unknown` (`Batch::resubmit_unknown`)"
+        ),
+    }
 }

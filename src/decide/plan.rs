@@ -38,6 +38,7 @@ pub(crate) fn plan(
     last: Option<&Record>,
     on_disk: Option<Vec<SavedOutput>>,
     retry_failed: bool,
+    resubmit_unknown: bool,
 ) -> Plan {
     let Some(record) = last else {
         return Plan::Submit;
@@ -50,6 +51,8 @@ pub(crate) fn plan(
             Plan::ReportFailed(record.run_id.clone(), record.error.clone())
         }
         (JobStatus::Failed, _, _) => Plan::Submit,
+        // A recorded run the pod said it does not know: submitted again only when asked.
+        (JobStatus::Unknown, Some(_), _) if resubmit_unknown => Plan::Submit,
         (_, Some(run_id), _) => Plan::Attach(run_id.clone()),
         (JobStatus::Submitted, None, _) => match record.sent_at {
             Some(at) => Plan::Find(at),
@@ -73,3 +76,123 @@ pub(crate) fn run_failed(e: &Error) -> bool {
 /// How many pages of runs (newest first, 100 a page) are looked through for a lost
 /// submission; past them, a run not found is a doubt, never a reason to submit again.
 pub(crate) const LOST_SUBMISSION_PAGES: u32 = 10;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::record::{Fingerprint, MANIFEST_VERSION};
+
+    fn record(status: JobStatus, run_id: Option<&str>, sent_at: Option<u64>) -> Record {
+        Record {
+            version: MANIFEST_VERSION,
+            fingerprint: Fingerprint::from_hex("ab".repeat(32)),
+            job: "job".to_owned(),
+            run_id: run_id.map(str::to_owned),
+            status,
+            saved: Vec::new(),
+            error: Some("why".to_owned()),
+            sent_at,
+            pod: None,
+            line: 1,
+        }
+    }
+
+    fn saved() -> Vec<SavedOutput> {
+        vec![SavedOutput::new("out".to_owned(), "job/out.png".into(), 3)]
+    }
+
+    #[test]
+    fn a_job_never_recorded_is_submitted() {
+        assert_eq!(plan(None, None, false, false), Plan::Submit);
+        assert_eq!(plan(None, None, true, true), Plan::Submit);
+    }
+
+    #[test]
+    fn a_completed_job_is_reused_while_its_files_are_there_else_attached() {
+        let done = record(JobStatus::Completed, Some("r1"), None);
+        assert_eq!(
+            plan(Some(&done), Some(saved()), false, false),
+            Plan::Reuse(saved())
+        );
+        assert_eq!(
+            plan(Some(&done), None, false, false),
+            Plan::Attach("r1".to_owned())
+        );
+        // Completed, files gone and no run recorded: nothing to attach to, submit.
+        let bare = record(JobStatus::Completed, None, None);
+        assert_eq!(plan(Some(&bare), None, false, false), Plan::Submit);
+    }
+
+    #[test]
+    fn a_failed_job_is_reported_unless_asked_to_retry() {
+        let failed = record(JobStatus::Failed, Some("r2"), None);
+        assert_eq!(
+            plan(Some(&failed), None, false, false),
+            Plan::ReportFailed(Some("r2".to_owned()), Some("why".to_owned()))
+        );
+        assert_eq!(plan(Some(&failed), None, true, false), Plan::Submit);
+    }
+
+    #[test]
+    fn a_recorded_run_is_attached_to_never_submitted_again() {
+        for status in [
+            JobStatus::Submitted,
+            JobStatus::NotStarted,
+            JobStatus::Unknown,
+        ] {
+            let rec = record(status, Some("r3"), Some(5));
+            assert_eq!(
+                plan(Some(&rec), None, true, false),
+                Plan::Attach("r3".to_owned()),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_recorded_run_the_pod_does_not_know_is_submitted_only_when_asked() {
+        let gone = record(JobStatus::Unknown, Some("r4"), None);
+        assert_eq!(
+            plan(Some(&gone), None, false, false),
+            Plan::Attach("r4".to_owned())
+        );
+        assert_eq!(plan(Some(&gone), None, false, true), Plan::Submit);
+    }
+
+    #[test]
+    fn a_submission_sent_without_an_answer_is_looked_for_first() {
+        let sent = record(JobStatus::Submitted, None, Some(1_000));
+        assert_eq!(plan(Some(&sent), None, true, true), Plan::Find(1_000));
+        // Recorded as about to be sent by an older version, without a time: submitted.
+        let unsent = record(JobStatus::Submitted, None, None);
+        assert_eq!(plan(Some(&unsent), None, false, false), Plan::Submit);
+    }
+
+    #[test]
+    fn a_job_not_started_or_unknown_without_a_run_is_submitted() {
+        for status in [JobStatus::NotStarted, JobStatus::Unknown] {
+            let rec = record(status, None, None);
+            assert_eq!(
+                plan(Some(&rec), None, false, false),
+                Plan::Submit,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_failed_run_ends_a_job_as_failed() {
+        let failed = Error::RunFailed {
+            run_id: "r".to_owned(),
+            status: crate::wire::types::RunStatus::Failed,
+        };
+        assert!(run_failed(&failed));
+        assert!(!run_failed(&Error::input("x", "y")));
+    }
+
+    #[test]
+    fn times_past_what_rfc3339_writes_are_its_last_second() {
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}

@@ -94,6 +94,7 @@ pub(crate) fn after_lookup(found: LostMatch, sent_at: u64) -> SubmissionState {
 /// The state of a submission whose sender ended without an answer (a task that died, a
 /// runtime shutting down): what the flags prove, else a doubt. Never "not accepted" for a
 /// body that went out whole.
+#[cfg_attr(not(feature = "async"), allow(dead_code))]
 pub(crate) fn sender_ended(last: SubmissionState) -> SubmissionState {
     match last {
         SubmissionState::Pending | SubmissionState::Sending { .. } => {

@@ -17,7 +17,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::inputs::{Input, Inputs, ReaderSource};
 use crate::wire::error::{Error, Result};
 use crate::wire::progress::ProgressCallback;
-use crate::wire::submission::{SentFields, SentValue};
+#[cfg(feature = "async")]
+use crate::wire::submission::SentFields;
+use crate::wire::submission::SentValue;
 use crate::wire::upload::Origin;
 
 /// An encoded body, ready to stream.

@@ -227,6 +227,9 @@ pub(crate) enum SentValue {
     File { filename: String, size: Option<u64> },
 }
 
+/// The workflow a submission is for, and its group.
+type Target = (String, Option<String>);
+
 /// Fields as they went out, in order: (name, what was sent).
 pub(crate) type SentFields = Vec<(String, SentValue)>;
 
@@ -250,7 +253,7 @@ pub(crate) struct UploadFlags {
     /// The submission's state, as the client last set it.
     state: Arc<Mutex<Option<SubmissionState>>>,
     /// The workflow and group it is for, once prepared: what its run is looked for by.
-    target: Arc<Mutex<Option<(String, Option<String>)>>>,
+    target: Arc<Mutex<Option<Target>>>,
 }
 
 impl UploadFlags {
@@ -272,7 +275,8 @@ impl UploadFlags {
             .clone()
     }
 
-    /// Records fields that went out.
+    /// Records fields that went out (streamed ones, as they go: `AsyncClient` only).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub fn record_sent(&self, fields: impl IntoIterator<Item = (String, SentValue)>) {
         self.sent
             .lock()
@@ -299,7 +303,7 @@ impl UploadFlags {
     }
 
     /// The workflow and group the submission is for, once prepared.
-    pub fn target(&self) -> Option<(String, Option<String>)> {
+    pub fn target(&self) -> Option<Target> {
         self.target
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -54,7 +54,9 @@ impl UploadState {
         }
     }
 
-    /// The flags the upload shares with its sender and the caller's handle.
+    /// The flags the upload shares with its sender and the caller's handle (the async
+    /// transport records streamed fields through them).
+    #[cfg(feature = "async")]
     pub fn flags(&self) -> &UploadFlags {
         &self.flags
     }

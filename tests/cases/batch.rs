@@ -674,7 +674,7 @@ async fn stopping_a_batch_stops_its_uploads_in_flight() {
     );
     let report = client
         .run_batch(
-            Batch::new("wf", &dir.join("out"))
+            Batch::new("wf", dir.join("out"))
                 .jobs(jobs)
                 .concurrency(2)
                 .stop_on(stop),

@@ -92,7 +92,21 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 bar.set_position((counts.done + counts.failed) as u64);
                 bar.set_message(format!("{} running", counts.running));
             }
-            if let BatchEvent::SkippedLine { .. } | BatchEvent::DirectoryBusy { .. } = event {
+            // Jobs paid for anew while recorded ones no longer match (inputs or --group
+            // changed): said before the first is sent, whatever the mode.
+            let repaid = matches!(event, BatchEvent::Planned { new, unmatched, .. }
+                if *new > 0 && *unmatched > 0);
+            if let BatchEvent::Planned { .. } = event
+                && !repaid
+            {
+                return;
+            }
+            if repaid
+                || matches!(
+                    event,
+                    BatchEvent::SkippedLine { .. } | BatchEvent::DirectoryBusy { .. }
+                )
+            {
                 // A warning, whatever the mode.
                 match lines.is_hidden() {
                     true => crate::output::note(event),

@@ -78,7 +78,8 @@ pub fn saved(run_id: Option<&str>, file: &SavedOutput) {
     );
 }
 
-/// A batch's event: `submitted` and `attached` (with the job), `job_finished`, `warning`.
+/// A batch's event: `planned` (how many jobs are new), `submitted` and `attached` (with the
+/// job), `job_finished`, `warning`.
 pub fn batch_event(event: &BatchEvent) {
     match event {
         BatchEvent::Submitted { job, run_id, .. } => {
@@ -98,6 +99,15 @@ pub fn batch_event(event: &BatchEvent) {
             json!({"message": event.to_string(), "holder": holder}),
         ),
         BatchEvent::SkippedLine { .. } => emit("warning", json!({"message": event.to_string()})),
+        BatchEvent::Planned {
+            new,
+            recorded,
+            unmatched,
+        } => emit(
+            "planned",
+            json!({"new": new, "recorded": recorded, "unmatched": unmatched,
+                   "message": event.to_string()}),
+        ),
         _ => {}
     }
 }
