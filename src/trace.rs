@@ -115,6 +115,18 @@ pub(crate) fn orphaned_run(run: &Result<crate::wire::types::Execution>) {
     }
 }
 
+/// A request waits for a turn: the client already has `max_concurrent_requests` in flight.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn waiting_for_turn(url: &str, limit: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        url = crate::wire::link::redact(url).as_str(),
+        max_concurrent_requests = limit,
+        "flowscale: every turn is taken; the request waits for one (raise \
+         max_concurrent_requests if this is a server with many callers)"
+    );
+}
+
 /// A submission sent without checking its inputs against the catalog.
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub(crate) fn unchecked(workflow_id: &str, skip: &crate::decide::catalog::Skip) {

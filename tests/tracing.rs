@@ -125,3 +125,27 @@ fn a_pod_without_a_catalog_is_said_once_not_on_every_run() {
     let said = lines.matches("the pod has no workflow catalog").count();
     assert_eq!(said, 1, "{lines}");
 }
+
+#[test]
+fn a_request_that_waits_for_a_turn_says_so() {
+    let server = MockServer::start();
+    server.set_latency(std::time::Duration::from_millis(300));
+    let collector = Collector::default();
+    let client = flowscale::Client::builder()
+        .api_key(server.api_key())
+        .base_url(server.url())
+        .max_concurrent_requests(1)
+        .build()
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            let (client, collector) = (client.clone(), collector.clone());
+            s.spawn(move || {
+                tracing::subscriber::with_default(collector, || client.health().unwrap());
+            });
+        }
+    });
+    let lines = collector.0.lock().unwrap().join("\n");
+    assert!(lines.contains("every turn is taken"), "{lines}");
+    assert!(lines.contains("max_concurrent_requests"), "{lines}");
+}

@@ -121,6 +121,10 @@ impl Client {
         attempt: u32,
         deadline: Option<Instant>,
     ) -> Result<Response> {
+        if self.gate.is_full() {
+            // A server author's clue that `max_concurrent_requests` is what holds it up.
+            trace::waiting_for_turn(&req.url, self.settings.max_concurrent_requests);
+        }
         let Some(_pass) = transport::enter(&self.gate, deadline).await else {
             return Err(Error::transport(
                 &req.url,

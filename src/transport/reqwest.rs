@@ -508,6 +508,11 @@ impl Gate {
     pub fn new(limit: usize) -> Self {
         Gate(tokio::sync::Semaphore::new(limit))
     }
+
+    /// Whether every turn is taken: a request now waits for one.
+    pub fn is_full(&self) -> bool {
+        self.0.available_permits() == 0
+    }
 }
 
 /// A turn through the [`Gate`], given back when dropped.

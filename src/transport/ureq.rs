@@ -336,6 +336,15 @@ impl Gate {
             freed: Condvar::new(),
         }
     }
+
+    /// Whether every turn is taken: a request now waits for one.
+    pub fn is_full(&self) -> bool {
+        self.turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .free
+            == 0
+    }
 }
 
 impl Drop for Pass<'_> {
