@@ -2263,7 +2263,8 @@ fn a_lost_answer_is_never_taken_for_an_earlier_run() {
 fn ctrl_c_after_the_body_went_out_names_the_possible_run() {
     let server = simulator();
     let dir = workdir("interrupt-whole");
-    for (n, json_mode) in [(0, false), (1, true)] {
+    // `run slow -i a=VALUE`, its answer held back: Ctrl-C once the pod has its run.
+    let interrupted = |value: &str, json_mode: bool| {
         server.fail_next(
             Route::Execute,
             1,
@@ -2275,7 +2276,7 @@ fn ctrl_c_after_the_body_went_out_names_the_possible_run() {
             "run",
             "slow",
             "-i",
-            &format!("a=never-{n}"),
+            &format!("a={value}"),
             "--poll",
             "100ms",
         ]);
@@ -2289,44 +2290,28 @@ fn ctrl_c_after_the_body_went_out_names_the_possible_run() {
         }
         signal(&child, "INT");
         let output = child.wait_with_output().unwrap();
-        let (out, err) = (
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        );
-        let id = server.runs()[before].id.clone();
+        let err = String::from_utf8(output.stderr).unwrap();
         assert!(!err.contains("nothing is paid"), "{err}");
-        assert_eq!(output.status.code(), Some(130), "{err}");
+        let id = server.runs()[before].id.clone();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+            err,
+            id,
+        )
+    };
+    for (n, json_mode) in [(0, false), (1, true)] {
+        let (code, out, err, id) = interrupted(&format!("never-{n}"), json_mode);
+        assert_eq!(code, Some(130), "{err}");
         assert!(err.contains(&format!("flowscale wait {id}")), "{err}");
         assert!(out.contains(&id), "the run is named: {out}");
     }
 
     // The runs cannot be listed either: a run may exist, exit 5, with the line to look.
     for json_mode in [false, true] {
-        server.fail_next(
-            Route::Execute,
-            1,
-            Fault::DelayAnswer(Duration::from_secs(60)),
-        );
         server.fail_next(Route::RunList, 100, Fault::Status(503));
-        let before = server.runs().len();
-        let mut cmd = flowscale(&server, &dir);
-        cmd.args(["run", "slow", "-i", "a=unlisted", "--poll", "100ms"]);
-        if json_mode {
-            cmd.arg("--json");
-        }
-        let child = spawned(&mut cmd);
-        let start = Instant::now();
-        while server.runs().len() == before && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        signal(&child, "INT");
-        let output = child.wait_with_output().unwrap();
-        let (out, err) = (
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        );
-        assert_eq!(output.status.code(), Some(5), "{err}");
-        assert!(!err.contains("nothing is paid"), "{err}");
+        let (code, out, err, _) = interrupted("unlisted", json_mode);
+        assert_eq!(code, Some(5), "{err}");
         assert!(err.contains("a run may exist"), "{err}");
         assert!(err.contains("flowscale runs --since"), "{err}");
         if json_mode {

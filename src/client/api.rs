@@ -341,19 +341,10 @@ impl Client {
             SubmissionState::Found { run_id, why, .. } => {
                 Ok(Execution::found(run_id, workflow_id, why))
             }
-            SubmissionState::Doubt {
-                sent_at,
-                reason,
-                candidates,
-            } => Err(Error::answer_lost(
-                workflow_id,
-                sent_at,
-                reason,
-                candidates,
-                lost,
-            )),
             // `after_lookup` ends found or in doubt.
-            _ => Err(lost),
+            doubt => Err(doubt.answer_lost(workflow_id, lost).unwrap_or_else(|| {
+                Error::input("upload", "the lost answer's look ended in no state")
+            })),
         }
     }
 

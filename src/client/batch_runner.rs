@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Client, maybe_async, transport};
 use crate::batch::{self, Batch, BatchReport, BatchRun, Cause, JobOutcome, Prepared, Tally};
-use crate::decide::lost::{self as lost_rule, LostMatch, Sent};
+use crate::decide::lost::{LostMatch, Sent};
 use crate::decide::plan::{self, Plan};
 use crate::decide::record::{JobStatus, Record};
 use crate::decide::submission;
@@ -468,20 +468,9 @@ impl Client {
                 fields,
                 sent_at,
             };
-            let sizes = self.learn_sizes(&listed, sent, &taken).await;
-            let found = lost_rule::match_lost_among(
-                &listed.runs,
-                sent,
-                listed.clock,
-                &sizes,
-                &taken,
-                listed.reached_back,
-                copies,
-            );
-            job.plan = match found {
+            job.plan = match self.judge_lost(&listed, sent, &taken, copies).await {
                 LostMatch::Found { run_id, .. } => {
                     taken.insert(run_id.clone());
-                    self.claim_run(&run_id);
                     Plan::Found(run_id)
                 }
                 _ if resubmit_unknown => Plan::Submit,

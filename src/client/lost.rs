@@ -242,15 +242,28 @@ impl Client {
             fields,
             sent_at,
         };
-        let taken = self.claimed_runs();
-        let sizes = self.learn_sizes(&listed, sent, &taken).await;
+        self.judge_lost(&listed, sent, &self.claimed_runs(), 1)
+            .await
+    }
+
+    /// Whether a run of `listed` is `sent`'s for certain (one of `copies` lost submissions
+    /// of exactly its inputs), leaving out the runs `taken`; a run found is claimed.
+    pub(super) async fn judge_lost(
+        &self,
+        listed: &Listed,
+        sent: Sent<'_>,
+        taken: &HashSet<String>,
+        copies: usize,
+    ) -> LostMatch {
+        let sizes = self.learn_sizes(listed, sent, taken).await;
         let found = lost::match_lost(
             &listed.runs,
             sent,
             listed.clock,
             &sizes,
-            &taken,
+            taken,
             listed.reached_back,
+            copies,
         );
         if let LostMatch::Found { run_id, .. } = &found {
             self.claim_run(run_id);

@@ -158,26 +158,14 @@ enum Likeness {
 }
 
 /// Judges the runs listed (oldest first) against what was sent, leaving out the runs in
-/// `taken` (recorded or claimed by other submissions). `reached_back`: whether the list
-/// goes back past the floor.
-pub(crate) fn match_lost(
-    listed: &[Run],
-    sent: Sent<'_>,
-    clock: ClockOffset,
-    sizes: &KnownSizes,
-    taken: &HashSet<String>,
-    reached_back: bool,
-) -> LostMatch {
-    match_lost_among(listed, sent, clock, sizes, taken, reached_back, 1)
-}
-
-/// `match_lost` for one of `copies` lost submissions of exactly the same inputs being
-/// looked for together (a batch's samples of one prompt): when exactly `copies` runs match
+/// `taken` (recorded or claimed by other submissions); `reached_back`: whether the list goes
+/// back past the floor. `copies`: how many lost submissions of exactly the same inputs are
+/// looked for together (1 for one call; a batch's samples of one prompt) (a batch's samples of one prompt): when exactly `copies` runs match
 /// for certain and none may, those runs are theirs as a set, and this one takes the
 /// oldest (the others take the rest, one by one, with `copies` less one). Identical
 /// inputs make their runs interchangeable; as many runs as submissions means none is
 /// somebody else's.
-pub(crate) fn match_lost_among(
+pub(crate) fn match_lost(
     listed: &[Run],
     sent: Sent<'_>,
     clock: ClockOffset,
@@ -419,7 +407,7 @@ mod tests {
             fields,
             sent_at: T,
         };
-        match_lost(listed, sent, EXACT, &KnownSizes::new(), &taken, true)
+        match_lost(listed, sent, EXACT, &KnownSizes::new(), &taken, true, 1)
     }
 
     fn found(m: &LostMatch) -> Option<&str> {
@@ -505,6 +493,7 @@ mod tests {
             &KnownSizes::new(),
             &HashSet::new(),
             true,
+            1,
         );
         assert_eq!(m, LostMatch::NotListed);
         let behind = ClockOffset::from_answer(Some(T - 3600), T + 5);
@@ -549,7 +538,7 @@ mod tests {
         };
         let among = |copies, taken: &[&str]| {
             let taken = taken.iter().map(|s| (*s).to_owned()).collect();
-            match_lost_among(
+            match_lost(
                 &listed,
                 sent,
                 EXACT,
@@ -624,7 +613,7 @@ mod tests {
             if let Some(size) = size {
                 sizes.insert(("r".to_owned(), "image_1".to_owned()), size);
             }
-            match_lost(&listed, sent, EXACT, &sizes, &HashSet::new(), true)
+            match_lost(&listed, sent, EXACT, &sizes, &HashSet::new(), true, 1)
         };
         assert_eq!(found(&with(Some(10))), Some("r"));
         assert_eq!(with(Some(11)), LostMatch::NotListed);
@@ -689,7 +678,15 @@ mod tests {
             fields: &[],
             sent_at: T,
         };
-        let m = match_lost(&[], sent, EXACT, &KnownSizes::new(), &HashSet::new(), false);
+        let m = match_lost(
+            &[],
+            sent,
+            EXACT,
+            &KnownSizes::new(),
+            &HashSet::new(),
+            false,
+            1,
+        );
         assert!(matches!(m, LostMatch::Doubt { .. }));
     }
 }

@@ -126,6 +126,31 @@ impl SubmissionState {
     }
 }
 
+impl SubmissionState {
+    /// A doubt as the error a call returns ([`Error::AnswerLost`](crate::Error::AnswerLost),
+    /// with `cause`, what lost the answer); `None` for any other state.
+    pub(crate) fn answer_lost(
+        self,
+        workflow_id: String,
+        cause: crate::wire::error::Error,
+    ) -> Option<crate::wire::error::Error> {
+        match self {
+            SubmissionState::Doubt {
+                sent_at,
+                reason,
+                candidates,
+            } => Some(crate::wire::error::Error::answer_lost(
+                workflow_id,
+                sent_at,
+                reason,
+                candidates,
+                cause,
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for SubmissionState {
     /// What is known of the run, in one sentence.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -57,24 +57,16 @@ impl Client {
                 crate::wire::failure::TransportErrorKind::Other,
                 None,
             );
-            match state {
-                crate::wire::submission::SubmissionState::Doubt {
-                    sent_at,
-                    reason,
-                    candidates,
-                } => Err(Error::answer_lost(
-                    workflow_id,
-                    sent_at,
-                    reason,
-                    candidates,
-                    ended,
-                )),
-                _ => Err(Error::input(
-                    "upload",
-                    "the task sending it ended before the body went out whole: nothing was \
-                     submitted",
-                )),
-            }
+            state.answer_lost(workflow_id, ended).map_or_else(
+                || {
+                    Err(Error::input(
+                        "upload",
+                        "the task sending it ended before the body went out whole: nothing \
+                         was submitted",
+                    ))
+                },
+                Err,
+            )
         });
         // Heard: the caller's future is no longer needed to finish anything.
         guard.armed = false;
