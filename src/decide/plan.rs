@@ -64,7 +64,7 @@ pub(crate) fn plan(
 
 /// Seconds since the epoch as RFC 3339 (UTC, to the second), for messages.
 pub(crate) fn rfc3339(secs: u64) -> String {
-    crate::wire::submission::rfc3339(crate::decide::submission::at(secs))
+    crate::wire::error::rfc3339(crate::decide::submission::at(secs))
 }
 
 /// Whether a wait's error says the run itself failed (final), rather than that the wait

@@ -272,6 +272,19 @@ fn last(status: &Option<RunStatus>) -> &str {
     status.as_ref().map_or("unknown", RunStatus::as_str)
 }
 
+/// A time as RFC 3339 (UTC, to the second), for messages; times past what RFC 3339 can
+/// write (year 9999) or before 1970 are written as its ends, never a panic.
+pub(crate) fn rfc3339(at: std::time::SystemTime) -> String {
+    // 9999-12-31T23:59:59Z, the last second RFC 3339 writes.
+    const LAST: u64 = 253_402_300_799;
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .min(LAST);
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
 /// ` (it may be run a or b)`, when runs may be it.
 fn maybe(candidates: &[String]) -> String {
     match candidates {
@@ -444,7 +457,7 @@ impl Error {
     ) -> Self {
         Error::AnswerLost {
             workflow_id,
-            sent_at: crate::wire::submission::rfc3339(sent_at),
+            sent_at: rfc3339(sent_at),
             reason,
             candidates,
             cause: Box::new(source),

@@ -154,7 +154,7 @@ impl SubmissionState {
 impl fmt::Display for SubmissionState {
     /// What is known of the run, in one sentence.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = |t: &SystemTime| rfc3339(*t);
+        let at = |t: &SystemTime| crate::wire::error::rfc3339(*t);
         match self {
             SubmissionState::Pending => f.write_str("nothing was sent: no run was started"),
             SubmissionState::Sending { .. } => f.write_str(
@@ -228,19 +228,6 @@ impl OrphanedRun {
     pub fn run_id(&self) -> Option<&str> {
         self.state.run_id()
     }
-}
-
-/// A time as RFC 3339 (UTC, to the second), for messages; times past what RFC 3339 can
-/// write (year 9999) or before 1970 are written as its ends, never a panic.
-pub(crate) fn rfc3339(at: SystemTime) -> String {
-    // 9999-12-31T23:59:59Z, the last second RFC 3339 writes.
-    const LAST: u64 = 253_402_300_799;
-    let secs = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        .min(LAST);
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// One field as it went out: what a run whose answer was lost is recognised by.
