@@ -439,7 +439,9 @@ impl Tally {
         wait
     }
 
-    /// A manifest write failed: stop the batch; `run_batch` returns the first such error.
+    /// The batch cannot go on (a manifest write failed, or an error every job would meet:
+    /// the key refused, the workflow unknown): stop it (nothing more is submitted, uploads
+    /// in flight stop, waits end); `run_batch` returns the first such error.
     pub fn broke(&self, error: Error) {
         self.halt.store(true, Ordering::SeqCst);
         self.broken
@@ -448,7 +450,7 @@ impl Tally {
             .get_or_insert(error);
     }
 
-    /// The manifest write that failed, if one did.
+    /// The error that stopped the batch, if one did.
     pub fn broken(&self) -> Option<Error> {
         self.broken
             .lock()
@@ -621,6 +623,7 @@ impl JobOutcome {
             saved,
             error: self.error.clone(),
             sent_at: None,
+            sent_ms: None,
             pod: None,
             line: 0,
         })

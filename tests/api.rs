@@ -408,11 +408,22 @@ mod nonblocking {
         let fields = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|field| (field, rx))
         });
+        // The upload is under way (bytes handed to the connection) before the relay aborts.
+        let (going, gone) = tokio::sync::oneshot::channel::<()>();
+        let going = std::sync::Mutex::new(Some(going));
         let inputs = flowscale::Inputs::new()
             .streamed_fields(fields)
-            .stop_on(abort.clone());
+            .stop_on(abort.clone())
+            .on_progress(move |p| {
+                if p.done > 0
+                    && let Some(tell) = going.lock().unwrap().take()
+                {
+                    let _ = tell.send(());
+                }
+            });
         let relay = async move {
             tx.send(("text".into(), "a fox".into())).await.unwrap();
+            gone.await.unwrap();
             // A field the relay refuses: it aborts, then ends the stream.
             abort.store(true, Ordering::SeqCst);
             drop(tx);

@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
 use crate::decide::catalog::{CatalogCache, Lookup};
+use crate::decide::lost::LostMatch;
 use crate::decide::retry::Retrier;
 use crate::decide::submission;
 use crate::inputs::Inputs;
@@ -300,10 +301,13 @@ impl Client {
             });
             return Err(Error::input("upload", crate::wire::upload::STOPPED));
         }
-        let sent_at = super::lost::now_secs();
+        let sent_at = super::lost::now_ms();
         flags.set(SubmissionState::Sending {
             sent_at: submission::at(sent_at),
         });
+        // Known to this client while it waits for its answer: a lost answer of the same
+        // inputs cannot take the run it may be waiting for.
+        let _waiting = self.in_flight(&workflow_id, &flags.sent_fields());
         let outcome = match self.send(req).await {
             Ok(resp) => response::execution(&resp),
             Err(e) => Err(e),
@@ -329,11 +333,25 @@ impl Client {
                 e
             }
         };
-        // Every field as it went out, streamed ones included.
+        // Every field as it went out, streamed ones included; runs are looked for from when
+        // the body went out whole (no run of it is older).
         let fields = flags.sent_fields();
-        let found = self
-            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, sent_at)
+        let from = flags.whole_at_ms().unwrap_or(sent_at);
+        let mut found = self
+            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, from)
             .await;
+        if let LostMatch::Found { run_id, .. } = &found
+            && self.others_in_flight(&workflow_id, &fields) > 0
+        {
+            let run_id = run_id.clone();
+            self.unclaim_run(&run_id);
+            found = LostMatch::Doubt {
+                reason: "another submission of exactly these inputs by this client is still \
+                         waiting for its answer, so which run is whose cannot be told"
+                    .to_owned(),
+                candidates: vec![run_id],
+            };
+        }
         trace::lost_answer(&workflow_id, &found);
         let state = submission::after_lookup(found, sent_at);
         flags.set(state.clone());

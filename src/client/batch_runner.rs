@@ -42,21 +42,26 @@ impl Client {
     /// next run of the batch finds the runs whose ids were not recorded, as after a kill.
     ///
     /// One failing job never stops the others: the report lists every job's outcome. A
-    /// job is [`Failed`](JobStatus::Failed) only when FlowScale refused its submission or
-    /// said its run failed (or timed out on its side); any other error (a deadline, the
-    /// network, a revoked key) leaves it [`Submitted`](JobStatus::Submitted), and the next
-    /// run attaches to its run; an error before anything was sent leaves it
-    /// [`NotStarted`](JobStatus::NotStarted). A failed
+    /// job is [`Failed`](JobStatus::Failed) only when FlowScale refused its submission (a
+    /// 422, say) or said its run failed (or timed out on its side); an error after the run
+    /// started (a deadline, the network, a key revoked mid-wait) leaves it
+    /// [`Submitted`](JobStatus::Submitted), and the next run attaches to its run; an error
+    /// before anything could start a run leaves it [`NotStarted`](JobStatus::NotStarted); a
+    /// run that may exist but cannot be named is [`Unknown`](JobStatus::Unknown). A failed
     /// job is submitted again only with [`Batch::retry_failed`]. Each job's outputs are
     /// saved into a folder of its own, replacing what an interrupted save left there.
+    /// [`BatchEvent::Planned`](crate::BatchEvent::Planned) says how many jobs are new before any is sent.
     ///
     /// # Errors
     /// A manifest that cannot be read, or that records a saved file outside `dir`, is an
     /// error before anything is sent; two jobs of one name with identical inputs are an
-    /// [`Error::Input`](crate::Error::Input). A manifest write that fails (a full disk)
-    /// stops the batch: nothing more is submitted, waits end, and once every job in
-    /// flight has been reported through [`Batch::on_event`] (with its run id) the write's
-    /// error is returned.
+    /// [`Error::Input`](crate::Error::Input). An error every job would meet (the key
+    /// refused, 401/403; the workflow unknown to the pod, 404) stops the batch after the
+    /// first submission meets it: the other jobs stay `NotStarted`, and that error is
+    /// returned (a plain run again retries them). A manifest write that fails (a full disk)
+    /// stops the batch too: nothing more is submitted, uploads in flight stop, waits end,
+    /// and once every job in flight has been reported through [`Batch::on_event`] (with
+    /// its run id) the write's error is returned.
     #[doc = example!(client {
         "use flowscale::{Batch, Inputs, Job};"
         "let jobs = [\"cat.png\", \"dog.png\"].map(|f| Job::new(f, Inputs::new().set(\"image_35728\", std::path::Path::new(f))));"
@@ -280,14 +285,15 @@ impl Client {
         sent_at: u64,
     ) -> JobOutcome {
         // A minute before, for the pod's clock (the exact rule is `decide::lost`'s).
-        let since = plan::rfc3339(sent_at.saturating_sub(60));
+        let secs = sent_at / 1000;
+        let since = plan::rfc3339(secs.saturating_sub(60));
         outcome.status = JobStatus::Unknown;
         outcome.error = Some(format!(
             "its submission went out at {} and the answer was lost; {reason}. A run may \
              exist and be paid for: look for it (`flowscale runs --since {since}`), then attach \
              the job to it (`--attach {name}=RUN_ID`, `Batch::attach`) or submit it again \
              (`--resubmit-unknown`, `Batch::resubmit_unknown`)",
-            plan::rfc3339(sent_at),
+            plan::rfc3339(secs),
         ));
         run.tally.finished(&outcome, false);
         outcome
@@ -327,7 +333,9 @@ impl Client {
         let flags = submission.flags.clone();
         outcome.status = JobStatus::Submitted;
         let intent = outcome.record(&run.dir).map(|mut r| {
-            r.sent_at = Some(super::lost::now_secs());
+            let now = super::lost::now_ms();
+            r.sent_at = Some(now / 1000);
+            r.sent_ms = Some(now);
             r
         });
         if let Err(e) = self.append(run, intent).await {
@@ -466,7 +474,7 @@ impl Client {
             let sent = Sent {
                 workflow_id,
                 fields,
-                sent_at,
+                sent_ms: sent_at,
             };
             job.plan = match self.judge_lost(&listed, sent, &taken, copies).await {
                 LostMatch::Found { run_id, .. } => {

@@ -130,6 +130,7 @@ impl ClientBuilder {
             settings: Arc::new(settings),
             catalog: Arc::default(),
             claimed: Arc::default(),
+            in_flight: Arc::default(),
         })
     }
 }

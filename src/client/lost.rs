@@ -16,12 +16,10 @@ use crate::wire::response;
 use crate::wire::submission::{SentValue, SubmissionHandle, SubmissionState};
 use crate::wire::types::Run;
 
-/// Now, in seconds since the epoch (0 for a clock before 1970): when a submission is sent.
-/// Read here, by the client, and handed to the decisions as a value.
-pub(super) fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// Now, in milliseconds since the epoch (0 for a clock before 1970): when a submission is
+/// sent. Read here, by the client, and handed to the decisions as a value.
+pub(super) fn now_ms() -> u64 {
+    crate::decide::submission::ms(std::time::SystemTime::now())
 }
 
 /// The runs listed since a send time: oldest first, whether the list reaches back past it
@@ -45,20 +43,80 @@ impl Client {
             .clone()
     }
 
-    /// Remembers a run as one of this client's submissions'.
-    pub(super) fn claim_run(&self, run_id: &str) {
+    /// Remembers a run as one of this client's submissions'; false when it was already.
+    pub(super) fn claim_run(&self, run_id: &str) -> bool {
         self.claimed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .claim(run_id);
+            .claim(run_id)
+    }
+
+    /// Takes back a claim (a finding turned into a doubt).
+    pub(super) fn unclaim_run(&self, run_id: &str) {
+        self.claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unclaim(run_id);
+    }
+
+    /// Counts a submission of `workflow_id` with `fields` as waiting for its answer until
+    /// the guard is dropped.
+    pub(super) fn in_flight(&self, workflow_id: &str, fields: &[(String, SentValue)]) -> InFlight {
+        let key = lost::inputs_key(workflow_id, fields);
+        *self
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key)
+            .or_default() += 1;
+        InFlight {
+            table: self.in_flight.clone(),
+            key,
+        }
+    }
+
+    /// How many other submissions of this client with exactly these inputs wait for their
+    /// answer (the caller's own counted out).
+    pub(super) fn others_in_flight(
+        &self,
+        workflow_id: &str,
+        fields: &[(String, SentValue)],
+    ) -> usize {
+        let key = lost::inputs_key(workflow_id, fields);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .map_or(0, |n| n.saturating_sub(1))
+    }
+}
+
+/// A submission waiting for its answer, counted in its client's table until dropped.
+pub(crate) struct InFlight {
+    table: std::sync::Arc<std::sync::Mutex<lost::InFlightTable>>,
+    key: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut table = self
+            .table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = table.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                table.remove(&self.key);
+            }
+        }
     }
 }
 
 #[maybe_async]
 impl Client {
-    /// The runs created since `sent_at` (seconds since the epoch, our clock) on the pod's
-    /// clock, in `group_id` when given: at most [`plan::LOST_SUBMISSION_PAGES`] pages.
-    pub(super) async fn runs_since(&self, group_id: Option<&str>, sent_at: u64) -> Result<Listed> {
+    /// The runs created since `sent_ms` (milliseconds since the epoch, our clock) on the
+    /// pod's clock, in `group_id` when given: at most [`plan::LOST_SUBMISSION_PAGES`] pages.
+    pub(super) async fn runs_since(&self, group_id: Option<&str>, sent_ms: u64) -> Result<Listed> {
         let mut query = RunsQuery::new()
             .sort_by(SortBy::CreatedAt)
             .sort_order(SortOrder::Desc)
@@ -76,7 +134,7 @@ impl Client {
                     &query.clone().page(page),
                 ))
                 .await?;
-            let answered = now_secs();
+            let answered = now_ms();
             if page == 1 {
                 let date = resp
                     .date
@@ -86,13 +144,10 @@ impl Client {
                     .map(|d| d.as_secs());
                 clock = ClockOffset::from_answer(date, answered);
             }
-            let floor = clock.floor(sent_at);
+            let floor = clock.floor(sent_ms);
             let listed = response::run_page(&resp)?.runs;
             let full = listed.len() >= MAX_PAGE_SIZE as usize;
-            reached_back = !full
-                || listed
-                    .iter()
-                    .any(|r| lost::created_secs(r).is_some_and(|t| t < floor));
+            reached_back = !full || listed.iter().any(|r| lost::created_before(r, floor));
             runs.extend(listed);
             if reached_back {
                 break;
@@ -115,7 +170,7 @@ impl Client {
         sent: Sent<'_>,
         taken: &HashSet<String>,
     ) -> KnownSizes {
-        let floor = listed.clock.floor(sent.sent_at);
+        let floor = listed.clock.floor(sent.sent_ms);
         let mut sizes = KnownSizes::new();
         if !sent
             .fields
@@ -131,7 +186,7 @@ impl Client {
             };
             if taken.contains(id)
                 || run.workflow_id.as_deref() != Some(sent.workflow_id)
-                || lost::created_secs(run).is_some_and(|t| t < floor)
+                || lost::created_before(run, floor)
             {
                 continue;
             }
@@ -162,15 +217,14 @@ impl Client {
     }
 
     /// Looks for the run of a submission whose request went out whole but whose answer has
-    /// not come (yet): what a tool does when the user gives up waiting for the answer
-    /// (Ctrl-C), instead of saying "nothing is paid for" or waiting on. Returns what is
-    /// known then: the run found for certain
-    /// ([`SubmissionState::Found`](crate::SubmissionState::Found)), or a
-    /// [`Doubt`](crate::SubmissionState::Doubt) naming the runs that may be it. A
-    /// submission in any other state is returned as it is, with no request: one not sent
-    /// whole started no run, one answered has its run.
-    ///
-    /// The handle's state is left to the call that sends the submission.
+    /// not come: what a tool does when the user gives up waiting for the answer (Ctrl-C),
+    /// instead of saying "nothing is paid for" or waiting on. Since the answer is still
+    /// awaited, the run cannot be named for certain (the pod may not list its own run yet,
+    /// while another's matches): the result is a
+    /// [`Doubt`](crate::SubmissionState::Doubt) naming the runs that match (one that
+    /// matches exactly first), or the submission's own state if it moved on meanwhile (its
+    /// answer came: `Started`). A submission not sent whole started no run, and one answered
+    /// has its run: either is returned as it is, with no request.
     ///
     #[doc = example!(client {
         "use flowscale::{Inputs, Paid, SubmissionHandle};"
@@ -179,8 +233,7 @@ impl Client {
         "// ... the submission is on its way on another thread; the user gives up:"
         "handle.stop();"
         "if handle.state().paid() == Paid::Maybe {"
-        "    let state = client.locate_run(&handle)?;"
-        "    eprintln!(\"{state}\");"
+        "    eprintln!(\"{}\", client.locate_run(&handle));"
         "}"
         "# drop(inputs);"
     } {
@@ -190,33 +243,45 @@ impl Client {
         "// ... the submission is on its way in another task; the user gives up:"
         "handle.stop();"
         "if handle.state().paid() == Paid::Maybe {"
-        "    let state = client.locate_run(&handle).await?;"
-        "    eprintln!(\"{state}\");"
+        "    eprintln!(\"{}\", client.locate_run(&handle).await);"
         "}"
         "# drop(inputs);"
     })]
-    ///
-    /// # Errors
-    /// None today: a list that cannot be read is a doubt that says so. (The `Result`
-    /// leaves room for a handle of another client.)
-    pub async fn locate_run(&self, handle: &SubmissionHandle) -> Result<SubmissionState> {
+    pub async fn locate_run(&self, handle: &SubmissionHandle) -> SubmissionState {
         let state = handle.state();
-        let (sent_at, Some((workflow_id, group_id))) = (
-            match &state {
-                SubmissionState::SentWhole { sent_at } | SubmissionState::Lost { sent_at } => {
-                    crate::decide::submission::secs(*sent_at)
-                }
-                _ => return Ok(state),
-            },
-            handle.flags().target(),
-        ) else {
-            return Ok(state);
+        let flags = handle.flags();
+        let sent_ms = match &state {
+            SubmissionState::SentWhole { sent_at } | SubmissionState::Lost { sent_at } => flags
+                .whole_at_ms()
+                .unwrap_or_else(|| crate::decide::submission::ms(*sent_at)),
+            _ => return state,
         };
-        let fields = handle.flags().sent_fields();
+        let Some((workflow_id, group_id)) = flags.target() else {
+            return state;
+        };
+        let fields = flags.sent_fields();
         let found = self
-            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, sent_at)
+            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, sent_ms)
             .await;
-        Ok(crate::decide::submission::after_lookup(found, sent_at))
+        // Its answer may have come while the runs were read: then that is what is known.
+        let now = handle.state();
+        if !matches!(
+            now,
+            SubmissionState::SentWhole { .. } | SubmissionState::Lost { .. }
+        ) {
+            return now;
+        }
+        let pending = match found {
+            LostMatch::Found { run_id, why } => LostMatch::Doubt {
+                reason: format!(
+                    "run {run_id} matches it exactly ({why}), but the pod has not answered, so \
+                     that it is this submission's is not certain"
+                ),
+                candidates: vec![run_id],
+            },
+            other => other,
+        };
+        crate::decide::submission::after_lookup(pending, sent_ms)
     }
 
     /// The run of one lost submission, as `match_lost` judges it against the runs listed;
@@ -226,9 +291,9 @@ impl Client {
         workflow_id: &str,
         group_id: Option<&str>,
         fields: &[(String, SentValue)],
-        sent_at: u64,
+        sent_ms: u64,
     ) -> LostMatch {
-        let listed = match self.runs_since(group_id, sent_at).await {
+        let listed = match self.runs_since(group_id, sent_ms).await {
             Ok(listed) => listed,
             Err(e) => {
                 return LostMatch::Doubt {
@@ -240,7 +305,7 @@ impl Client {
         let sent = Sent {
             workflow_id,
             fields,
-            sent_at,
+            sent_ms,
         };
         self.judge_lost(&listed, sent, &self.claimed_runs(), 1)
             .await
@@ -265,9 +330,16 @@ impl Client {
             listed.reached_back,
             copies,
         );
-        if let LostMatch::Found { run_id, .. } = &found {
-            self.claim_run(run_id);
+        match found {
+            // Claimed at once, under the lock: two lost answers never take one run.
+            LostMatch::Found { run_id, .. } if !self.claim_run(&run_id) => LostMatch::Doubt {
+                reason: format!(
+                    "run {run_id} matches it, but another submission of this client took it \
+                     meanwhile"
+                ),
+                candidates: vec![run_id],
+            },
+            other => other,
         }
-        found
     }
 }

@@ -6,8 +6,9 @@
 //! - the same workflow;
 //! - exactly the inputs sent: every name, none more and none fewer, every value; a file by
 //!   its name and its size (learned from the input's link: `client/lost.rs`);
-//! - created no earlier than the send began, on the pod's clock (the offset measured from
-//!   the answers' `Date` headers, less the error of that measure);
+//! - created no earlier than the request went out whole, on the pod's clock (the offset
+//!   measured from an answer's `Date` header; a pod whose answers say no time, or a time
+//!   a day or more off, makes every match a doubt);
 //! - listed with its id, and not already claimed by another submission of this client or
 //!   batch.
 //!
@@ -22,69 +23,66 @@ use crate::wire::types::Run;
 /// How far the pod's clock is from ours, as measured from an answer's `Date` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ClockOffset {
-    /// The pod's clock minus ours, in whole seconds, and how far the measure may be off
-    /// (the header's one-second steps, and the time the request took).
-    Measured { offset: i64, error: u64 },
-    /// No answer said the time: a wide window, so that only the other rules can make a
-    /// match certain (see [`UNMEASURED_SLACK_SECS`]).
+    /// The least the pod's clock can be ahead of ours, in milliseconds (negative: behind).
+    Measured { at_least_ms: i64 },
+    /// No answer said the time (or said one too far off to trust): no match is certain, and
+    /// runs are taken as candidates from [`UNMEASURED_SLACK_MS`] before the send.
     Unmeasured,
 }
 
+/// How far back runs are candidates when the pod's clock is not known.
+pub(crate) const UNMEASURED_SLACK_MS: u64 = 300_000;
+
+/// A `Date` this far from our clock is not trusted (a proxy's, a cached answer's).
+const MAX_OFFSET_MS: u64 = 24 * 3_600_000;
+
 impl ClockOffset {
     /// The offset from one answer: the server's `Date` (seconds since the epoch, `None`
-    /// when absent or unreadable) and our clock when its answer came (seconds since the
-    /// epoch).
-    pub fn from_answer(date: Option<u64>, answered: u64) -> Self {
+    /// when absent or unreadable) and our clock when its answer came (milliseconds since
+    /// the epoch).
+    pub fn from_answer(date: Option<u64>, answered_ms: u64) -> Self {
         let Some(date) = date else {
             return ClockOffset::Unmeasured;
         };
-        // The server wrote `date` (its clock, in whole seconds) before we read the answer
-        // at `answered` (ours, in whole seconds): its clock is at least `date - answered - 1`
-        // ahead of ours (a second lost to the clocks' steps). That lower bound is all the
-        // floor needs: a run of our request was created after we sent it, so no earlier
-        // than our send time on that clock. However long the request took only widens the
-        // upper bound, which no rule uses.
-        let offset =
-            i64::try_from(date).unwrap_or(i64::MAX) - i64::try_from(answered).unwrap_or(i64::MAX);
-        ClockOffset::Measured { offset, error: 1 }
+        // The server wrote `date` (the whole second its clock was in) before we read the
+        // answer at `answered_ms`: its clock is at least `date - answered` ahead of ours.
+        // That lower bound is all the floor needs: a run of our request was created after
+        // the request went out whole, so no earlier than that time on the pod's clock.
+        // However long the request took only widens the upper bound, which no rule uses.
+        let at_least = i128::from(date) * 1000 - i128::from(answered_ms);
+        match i64::try_from(at_least) {
+            Ok(ms) if ms.unsigned_abs() < MAX_OFFSET_MS => {
+                ClockOffset::Measured { at_least_ms: ms }
+            }
+            _ => ClockOffset::Unmeasured,
+        }
     }
 
-    /// The earliest `created_at` (seconds since the epoch on the pod's clock) that a run
-    /// of a request sent at `sent_at` (our clock) may have.
-    pub fn floor(self, sent_at: u64) -> u64 {
+    /// The earliest creation time (milliseconds since the epoch, on the pod's clock) that a
+    /// run of a request that went out whole at `sent_ms` (our clock) may have.
+    pub fn floor(self, sent_ms: u64) -> u64 {
         match self {
-            ClockOffset::Measured { offset, error } => {
-                let on_pod = if offset >= 0 {
-                    sent_at.saturating_add(offset.unsigned_abs())
-                } else {
-                    sent_at.saturating_sub(offset.unsigned_abs())
-                };
-                on_pod.saturating_sub(error)
+            ClockOffset::Measured { at_least_ms } if at_least_ms >= 0 => {
+                sent_ms.saturating_add(at_least_ms.unsigned_abs())
             }
-            ClockOffset::Unmeasured => sent_at.saturating_sub(UNMEASURED_SLACK_SECS),
+            ClockOffset::Measured { at_least_ms } => {
+                sent_ms.saturating_sub(at_least_ms.unsigned_abs())
+            }
+            ClockOffset::Unmeasured => sent_ms.saturating_sub(UNMEASURED_SLACK_MS),
         }
     }
 
     /// The clock rule in words, for a recovery's reason.
     fn words(self) -> String {
         match self {
-            ClockOffset::Measured { offset: 0, error } => {
-                format!("the pod's clock agrees with ours to within {error} s")
-            }
-            ClockOffset::Measured { offset, error } => {
-                format!("the pod's clock is {offset:+} s from ours, to within {error} s")
-            }
-            ClockOffset::Unmeasured => format!(
-                "the pod's answers carried no time, so {UNMEASURED_SLACK_SECS} s are allowed for \
-                 its clock"
+            ClockOffset::Measured { at_least_ms } => format!(
+                "on the pod's clock, at least {:+.3} s from ours by its Date header",
+                at_least_ms as f64 / 1000.0
             ),
+            ClockOffset::Unmeasured => "the pod's clock is not known".to_owned(),
         }
     }
 }
-
-/// How far back runs are taken as possibly a lost submission's when no answer told the
-/// pod's time.
-pub(crate) const UNMEASURED_SLACK_SECS: u64 = 300;
 
 /// What was sent, as a lost answer's run is recognised by.
 #[derive(Clone, Copy, Debug)]
@@ -92,8 +90,9 @@ pub(crate) struct Sent<'a> {
     pub workflow_id: &'a str,
     /// Every field as it went out.
     pub fields: &'a [(String, SentValue)],
-    /// When the request began to go out (seconds since the epoch, our clock).
-    pub sent_at: u64,
+    /// When the request went out whole, or an earlier time (milliseconds since the epoch,
+    /// our clock): no run of it was created before.
+    pub sent_ms: u64,
 }
 
 /// What the runs FlowScale lists say of a submission whose answer was lost.
@@ -128,15 +127,25 @@ pub(crate) struct Claimed {
 const MAX_CLAIMED: usize = 4096;
 
 impl Claimed {
-    /// Remembers `run_id` as a submission's own.
-    pub fn claim(&mut self, run_id: &str) {
-        if self.ids.insert(run_id.to_owned()) {
-            self.order.push_back(run_id.to_owned());
-            if self.order.len() > MAX_CLAIMED
-                && let Some(oldest) = self.order.pop_front()
-            {
-                self.ids.remove(&oldest);
-            }
+    /// Remembers `run_id` as a submission's own; false when it was claimed already (by
+    /// another submission: then it is not this one's for certain).
+    pub fn claim(&mut self, run_id: &str) -> bool {
+        if !self.ids.insert(run_id.to_owned()) {
+            return false;
+        }
+        self.order.push_back(run_id.to_owned());
+        if self.order.len() > MAX_CLAIMED
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        true
+    }
+
+    /// Forgets a claim made by a look whose finding was then taken back.
+    pub fn unclaim(&mut self, run_id: &str) {
+        if self.ids.remove(run_id) {
+            self.order.retain(|id| id != run_id);
         }
     }
 
@@ -144,6 +153,27 @@ impl Claimed {
     pub fn ids(&self) -> &HashSet<String> {
         &self.ids
     }
+}
+
+/// Submissions waiting for their answer, by [`inputs_key`]: how many of each.
+pub(crate) type InFlightTable = HashMap<u64, usize>;
+
+/// A key for a workflow and exactly these fields (in any order), to count a client's
+/// submissions of the same inputs (within one process: std's hasher is enough).
+pub(crate) fn inputs_key(workflow_id: &str, fields: &[(String, SentValue)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut sorted: Vec<_> = fields.iter().collect();
+    sorted.sort_by_key(|(name, value)| (name.clone(), format!("{value:?}")));
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    workflow_id.hash(&mut h);
+    for (name, value) in sorted {
+        name.hash(&mut h);
+        match value {
+            SentValue::Text(t) => (0u8, t).hash(&mut h),
+            SentValue::File { filename, size } => (1u8, filename, size).hash(&mut h),
+        }
+    }
+    h.finish()
 }
 
 /// How one listed run compares with what was sent.
@@ -160,7 +190,7 @@ enum Likeness {
 /// Judges the runs listed (oldest first) against what was sent, leaving out the runs in
 /// `taken` (recorded or claimed by other submissions); `reached_back`: whether the list goes
 /// back past the floor. `copies`: how many lost submissions of exactly the same inputs are
-/// looked for together (1 for one call; a batch's samples of one prompt) (a batch's samples of one prompt): when exactly `copies` runs match
+/// looked for together (1 for one call; a batch's samples of one prompt): when exactly `copies` runs match
 /// for certain and none may, those runs are theirs as a set, and this one takes the
 /// oldest (the others take the rest, one by one, with `copies` less one). Identical
 /// inputs make their runs interchangeable; as many runs as submissions means none is
@@ -175,14 +205,14 @@ pub(crate) fn match_lost(
     copies: usize,
 ) -> LostMatch {
     let copies = copies.max(1);
-    let floor = clock.floor(sent.sent_at);
+    let floor = clock.floor(sent.sent_ms);
     let mut certain = Vec::new();
     let mut maybe: Vec<(Option<&str>, &'static str)> = Vec::new();
     for run in listed {
         if run.id.as_ref().is_some_and(|id| taken.contains(id)) {
             continue;
         }
-        match likeness(run, sent, floor, sizes) {
+        match likeness(run, sent, clock, floor, sizes) {
             Likeness::No => {}
             Likeness::Maybe(why) => maybe.push((run.id.as_deref(), why)),
             Likeness::Yes => match run.id.as_deref() {
@@ -264,17 +294,30 @@ pub(crate) fn match_lost(
 
 /// How one run compares with what was sent, the floor being the earliest creation time
 /// its run may have.
-fn likeness(run: &Run, sent: Sent<'_>, floor: u64, sizes: &KnownSizes) -> Likeness {
+fn likeness(
+    run: &Run,
+    sent: Sent<'_>,
+    clock: ClockOffset,
+    floor: u64,
+    sizes: &KnownSizes,
+) -> Likeness {
     let mut unsure = None;
     match run.workflow_id.as_deref() {
         Some(w) if w != sent.workflow_id => return Likeness::No,
         Some(_) => {}
         None => unsure = Some("it is listed without its workflow"),
     }
-    match created_secs(run) {
-        Some(t) if t < floor => return Likeness::No,
-        Some(_) => {}
-        None => unsure = unsure.or(Some("it is listed without a creation time")),
+    if created_before(run, floor) {
+        return Likeness::No;
+    }
+    if created_ms(run).is_none() {
+        unsure = unsure.or(Some("it is listed without a creation time"));
+    }
+    if clock == ClockOffset::Unmeasured {
+        unsure = unsure.or(Some(
+            "the pod's answers say no time, so whether it was created after the send cannot be \
+             told",
+        ));
     }
     if run.inputs.is_empty() && !sent.fields.is_empty() {
         return Likeness::Maybe("it is listed without its inputs");
@@ -351,11 +394,23 @@ fn field_likeness(
     }
 }
 
-/// When a run was created, in seconds since the epoch, when the server says in a form
-/// RFC 3339 covers.
-pub(crate) fn created_secs(run: &Run) -> Option<u64> {
-    let at = humantime::parse_rfc3339_weak(run.created_at.as_deref()?).ok()?;
-    Some(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
+/// Whether a run was created, for certain, before `floor` (milliseconds since the epoch on
+/// the pod's clock): a time said to the second only may lie up to 999 ms before the true
+/// one; a run without a time is not known to be earlier.
+pub(crate) fn created_before(run: &Run, floor: u64) -> bool {
+    created_ms(run).is_some_and(|(t, whole_second)| {
+        t.saturating_add(if whole_second { 999 } else { 0 }) < floor
+    })
+}
+
+/// When a run was created, in milliseconds since the epoch, and whether the server said it
+/// to the second only (no fraction), when it says in a form RFC 3339 covers.
+pub(crate) fn created_ms(run: &Run) -> Option<(u64, bool)> {
+    let text = run.created_at.as_deref()?;
+    let at = humantime::parse_rfc3339_weak(text).ok()?;
+    let ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    let whole_second = !text.contains('.');
+    Some((u64::try_from(ms).unwrap_or(u64::MAX), whole_second))
 }
 
 /// The file fields of a run whose size is worth learning: those whose name and filename
@@ -393,19 +448,17 @@ mod tests {
         (name.to_owned(), SentValue::Text(value.to_owned()))
     }
 
-    /// 2026-12-08T10:00:00Z
-    const T: u64 = 1_796_724_000;
-    const EXACT: ClockOffset = ClockOffset::Measured {
-        offset: 0,
-        error: 1,
-    };
+    /// 2026-12-08T10:00:00Z, in milliseconds.
+    const T: u64 = 1_796_724_000_000;
+    /// The pod's clock is ours.
+    const EXACT: ClockOffset = ClockOffset::Measured { at_least_ms: 0 };
 
     fn judge(listed: &[Run], fields: &[(String, SentValue)], taken: &[&str]) -> LostMatch {
         let taken = taken.iter().map(|s| (*s).to_owned()).collect();
         let sent = Sent {
             workflow_id: "wf",
             fields,
-            sent_at: T,
+            sent_ms: T,
         };
         match_lost(listed, sent, EXACT, &KnownSizes::new(), &taken, true, 1)
     }
@@ -449,16 +502,17 @@ mod tests {
         let listed = [run(
             "older",
             "wf",
-            "2026-12-08T09:59:50Z",
+            "2026-12-08T09:59:59.990Z",
             serde_json::json!([]),
         )];
         assert_eq!(judge(&listed, &[], &[]), LostMatch::NotListed);
-        // Within the clock's error: a doubt, never a recovery, when another run is there too.
+        // Said to the second only, a time in the send's second may be after it: a doubt
+        // when another run is there too, never a recovery.
         let listed = [
             run(
-                "close",
+                "same-second",
                 "wf",
-                "2026-12-08T09:59:59.500Z",
+                "2026-12-08T10:00:00Z",
                 serde_json::json!([]),
             ),
             run("ours", "wf", "2026-12-08T10:00:01Z", serde_json::json!([])),
@@ -468,6 +522,17 @@ mod tests {
             matches!(&m, LostMatch::Doubt { candidates, .. } if candidates.len() == 2),
             "{m:?}"
         );
+        // The second before the send is before it, whatever the fraction.
+        let listed = [
+            run(
+                "before",
+                "wf",
+                "2026-12-08T09:59:59Z",
+                serde_json::json!([]),
+            ),
+            run("ours", "wf", "2026-12-08T10:00:01Z", serde_json::json!([])),
+        ];
+        assert_eq!(found(&judge(&listed, &[], &[])), Some("ours"));
     }
 
     #[test]
@@ -475,11 +540,18 @@ mod tests {
         let sent = Sent {
             workflow_id: "wf",
             fields: &[],
-            sent_at: T,
+            sent_ms: T,
         };
-        let ahead = ClockOffset::from_answer(Some(T + 3600), T);
-        assert_eq!(ahead.floor(T), T + 3600 - 1);
-        // A run created on the pod's clock at our send time is an hour before the send.
+        // The pod said 11:00:00 when we read its answer at 10:00:00.250.
+        let ahead = ClockOffset::from_answer(Some(T / 1000 + 3600), T + 250);
+        assert_eq!(
+            ahead,
+            ClockOffset::Measured {
+                at_least_ms: 3_599_750
+            }
+        );
+        assert_eq!(ahead.floor(T), T + 3_599_750);
+        // A run created at 10:00:30 on the pod's clock is from an hour before the send.
         let listed = [run(
             "older",
             "wf",
@@ -496,13 +568,58 @@ mod tests {
             1,
         );
         assert_eq!(m, LostMatch::NotListed);
-        let behind = ClockOffset::from_answer(Some(T - 3600), T + 5);
-        assert_eq!(behind.floor(T), T - 3605 - 1);
-        assert_eq!(ClockOffset::Unmeasured.floor(T), T - UNMEASURED_SLACK_SECS);
-        // Saturates rather than overflows.
-        let huge = ClockOffset::from_answer(Some(u64::MAX), 0);
-        let _ = huge.floor(u64::MAX);
-        let _ = ClockOffset::from_answer(Some(0), u64::MAX).floor(0);
+        let behind = ClockOffset::from_answer(Some(T / 1000 - 3600), T + 5000);
+        assert_eq!(behind.floor(T), T - 3_605_000);
+        assert_eq!(ClockOffset::Unmeasured.floor(T), T - UNMEASURED_SLACK_MS);
+        // A clock a day or more off is not trusted; nothing overflows.
+        assert_eq!(
+            ClockOffset::from_answer(Some(T / 1000 + 90_000), T),
+            ClockOffset::Unmeasured
+        );
+        assert_eq!(
+            ClockOffset::from_answer(Some(u64::MAX), 0),
+            ClockOffset::Unmeasured
+        );
+        assert_eq!(
+            ClockOffset::from_answer(Some(0), u64::MAX),
+            ClockOffset::Unmeasured
+        );
+        let _ = ClockOffset::Measured {
+            at_least_ms: i64::MAX,
+        }
+        .floor(u64::MAX);
+        let _ = ClockOffset::Measured {
+            at_least_ms: i64::MIN,
+        }
+        .floor(0);
+    }
+
+    #[test]
+    fn without_the_pods_time_no_match_is_certain() {
+        let listed = [run(
+            "only",
+            "wf",
+            "2026-12-08T10:00:01Z",
+            serde_json::json!([]),
+        )];
+        let sent = Sent {
+            workflow_id: "wf",
+            fields: &[],
+            sent_ms: T,
+        };
+        let m = match_lost(
+            &listed,
+            sent,
+            ClockOffset::Unmeasured,
+            &KnownSizes::new(),
+            &HashSet::new(),
+            true,
+            1,
+        );
+        assert!(
+            matches!(&m, LostMatch::Doubt { candidates, .. } if candidates == &["only"]),
+            "{m:?}"
+        );
     }
 
     #[test]
@@ -534,7 +651,7 @@ mod tests {
         let sent = Sent {
             workflow_id: "wf",
             fields: &[],
-            sent_at: T,
+            sent_ms: T,
         };
         let among = |copies, taken: &[&str]| {
             let taken = taken.iter().map(|s| (*s).to_owned()).collect();
@@ -606,7 +723,7 @@ mod tests {
         let sent = Sent {
             workflow_id: "wf",
             fields: &fields,
-            sent_at: T,
+            sent_ms: T,
         };
         let with = |size: Option<u64>| {
             let mut sizes = KnownSizes::new();
@@ -665,10 +782,15 @@ mod tests {
         for i in 0..MAX_CLAIMED + 10 {
             claimed.claim(&format!("r{i}"));
         }
-        claimed.claim("r20");
+        assert!(
+            !claimed.claim(&format!("r{}", MAX_CLAIMED + 9)),
+            "claimed twice"
+        );
         assert_eq!(claimed.ids().len(), MAX_CLAIMED);
         assert!(!claimed.ids().contains("r0"));
         assert!(claimed.ids().contains(&format!("r{}", MAX_CLAIMED + 9)));
+        claimed.unclaim("r100");
+        assert!(claimed.claim("r100"));
     }
 
     #[test]
@@ -676,7 +798,7 @@ mod tests {
         let sent = Sent {
             workflow_id: "wf",
             fields: &[],
-            sent_at: T,
+            sent_ms: T,
         };
         let m = match_lost(
             &[],

@@ -16,15 +16,15 @@ pub(crate) enum Plan {
     ReportFailed(Option<String>, Option<String>),
     /// Submitted before: wait for that run (never submit again).
     Attach(String),
-    /// A submission was sent at this time (seconds since the epoch) and its answer never
-    /// recorded: look for the run before submitting again (see `Client::run_batch`).
+    /// A submission was sent at this time (milliseconds since the epoch) and its answer
+    /// never recorded: look for the run before submitting again (see `Client::run_batch`).
     Find(u64),
     /// The run of a lost submission, found among FlowScale's runs: record it, then attach.
     Found(String),
     /// A lost submission could not be found for sure (the runs could not be listed, a
     /// match is listed without its id or inputs, none is listed yet): send nothing, report
     /// the job [`Unknown`](JobStatus::Unknown) with why (the reason, in words) and since
-    /// when (seconds since the epoch) to look.
+    /// when (milliseconds since the epoch) to look.
     Unresolved(String, u64),
     /// Never submitted, or to be retried: submit.
     Submit,
@@ -54,9 +54,11 @@ pub(crate) fn plan(
         // A recorded run the pod said it does not know: submitted again only when asked.
         (JobStatus::Unknown, Some(_), _) if resubmit_unknown => Plan::Submit,
         (_, Some(run_id), _) => Plan::Attach(run_id.clone()),
-        (JobStatus::Submitted, None, _) => match record.sent_at {
-            Some(at) => Plan::Find(at),
-            None => Plan::Submit,
+        // In milliseconds when recorded so; older records have the second.
+        (JobStatus::Submitted, None, _) => match (record.sent_ms, record.sent_at) {
+            (Some(ms), _) => Plan::Find(ms),
+            (None, Some(secs)) => Plan::Find(secs.saturating_mul(1000)),
+            (None, None) => Plan::Submit,
         },
         _ => Plan::Submit,
     }
@@ -64,7 +66,7 @@ pub(crate) fn plan(
 
 /// Seconds since the epoch as RFC 3339 (UTC, to the second), for messages.
 pub(crate) fn rfc3339(secs: u64) -> String {
-    crate::wire::error::rfc3339(crate::decide::submission::at(secs))
+    crate::wire::error::rfc3339(crate::decide::submission::at(secs.saturating_mul(1000)))
 }
 
 /// Whether a wait's error says the run itself failed (final), rather than that the wait
@@ -92,6 +94,7 @@ mod tests {
             saved: Vec::new(),
             error: Some("why".to_owned()),
             sent_at,
+            sent_ms: None,
             pod: None,
             line: 1,
         }
@@ -162,7 +165,15 @@ mod tests {
     #[test]
     fn a_submission_sent_without_an_answer_is_looked_for_first() {
         let sent = record(JobStatus::Submitted, None, Some(1_000));
-        assert_eq!(plan(Some(&sent), None, true, true), Plan::Find(1_000));
+        assert_eq!(plan(Some(&sent), None, true, true), Plan::Find(1_000_000));
+        let precise = Record {
+            sent_ms: Some(1_000_250),
+            ..record(JobStatus::Submitted, None, Some(1_000))
+        };
+        assert_eq!(
+            plan(Some(&precise), None, true, true),
+            Plan::Find(1_000_250)
+        );
         // Recorded as about to be sent by an older version, without a time: submitted.
         let unsent = record(JobStatus::Submitted, None, None);
         assert_eq!(plan(Some(&unsent), None, false, false), Plan::Submit);

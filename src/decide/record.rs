@@ -144,6 +144,9 @@ pub(crate) struct Record {
     /// FlowScale has, created since then, before it submits anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<u64>,
+    /// The same time, to the millisecond (a lost submission's run is looked for from then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_ms: Option<u64>,
     /// The pod (base URL) the job's run was sent to: a run another pod does not know is
     /// said to be that pod's, not lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]

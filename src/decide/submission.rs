@@ -11,24 +11,25 @@ use crate::wire::error::Error;
 use crate::wire::failure::TransportErrorKind as K;
 use crate::wire::submission::SubmissionState;
 
-/// A time in seconds since the epoch, as the states hold it (a time past what the clock
-/// can hold is its year 9999: a recorded time never panics).
-pub(crate) fn at(secs: u64) -> SystemTime {
-    const LAST: u64 = 253_402_300_799;
+/// A time in milliseconds since the epoch, as the states hold it (a time past what the
+/// clock can hold is its year 9999: a recorded time never panics).
+pub(crate) fn at(ms: u64) -> SystemTime {
+    const LAST: u64 = 253_402_300_799_999;
     UNIX_EPOCH
-        .checked_add(Duration::from_secs(secs.min(LAST)))
+        .checked_add(Duration::from_millis(ms.min(LAST)))
         .unwrap_or(UNIX_EPOCH)
 }
 
-/// Seconds since the epoch of a state's time (0 before 1970).
-pub(crate) fn secs(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+/// Milliseconds since the epoch of a state's time (0 before 1970).
+pub(crate) fn ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// What an error from sending a submission (sent at `sent_at`) says of it, given whether
+/// What an error from sending a submission (sent at `sent_ms`) says of it, given whether
 /// its body went out whole. Only an error that proves no run was started ends in a state
 /// that says so; a lost answer is `Lost`, and its run is looked for next.
-pub(crate) fn after_error(e: &Error, whole: bool, stopped: bool, sent_at: u64) -> SubmissionState {
+pub(crate) fn after_error(e: &Error, whole: bool, stopped: bool, sent_ms: u64) -> SubmissionState {
     // An answer that cannot be read but names its run started that run all the same.
     if let Some(run_id) = e.run_id() {
         return SubmissionState::Started {
@@ -62,14 +63,15 @@ pub(crate) fn after_error(e: &Error, whole: bool, stopped: bool, sent_at: u64) -
         _ if !whole => not_submitted("the body did not go out whole"),
         // A timeout, a cut connection, a 5xx, an answer that names no run: a run may exist.
         _ => SubmissionState::Lost {
-            sent_at: at(sent_at),
+            sent_at: at(sent_ms),
         },
     }
 }
 
-/// The state after a lost answer's look among the runs FlowScale lists.
-pub(crate) fn after_lookup(found: LostMatch, sent_at: u64) -> SubmissionState {
-    let sent_at = at(sent_at);
+/// The state after a lost answer's look among the runs FlowScale lists (the request sent
+/// at `sent_ms`).
+pub(crate) fn after_lookup(found: LostMatch, sent_ms: u64) -> SubmissionState {
+    let sent_at = at(sent_ms);
     match found {
         LostMatch::Found { run_id, why } => SubmissionState::Found {
             run_id,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::inputs::{Input, Inputs};
 use crate::wire::catalog::{ValueKind, Workflow};
 use crate::wire::error::{Error, Result};
-use crate::wire::media::{HEAD_LEN, check_media_bytes};
+use crate::wire::media::{HEAD_LEN, judge};
 
 /// Whether the file at `path` can go where the catalog takes `wanted`: `Err` with why not
 /// (empty, unreadable, or of another kind).
@@ -29,7 +29,7 @@ pub(crate) fn check_media_file(path: &Path, wanted: &ValueKind) -> std::result::
             Err(e) => return Err(cannot(e)),
         }
     }
-    check_media_bytes(&head[..read], &shown, wanted)
+    judge(&head[..read], &shown, wanted)
 }
 
 impl Inputs {
@@ -38,10 +38,11 @@ impl Inputs {
     /// kind (a `readme.txt` where an image goes), is an [`Error::Input`] naming the field,
     /// before anything is sent. Readers are not read ahead (that would consume them); the
     /// tool reads standard input's first bytes itself and checks them with
-    /// [`check_media_bytes`](crate::inputs::check_media_bytes).
+    /// [`check_media_bytes`](crate::inputs::check_media_bytes()).
     ///
     /// A client built with [`check_inputs(true)`](crate::ClientBuilder::check_inputs) runs
-    /// this with [`check`](Inputs::check) before every submission.
+    /// this with [`check`](Inputs::check) before every submission (the async client on its
+    /// blocking pool). It reads the files: called directly from async code, it blocks.
     pub fn check_media(&self, workflow: &Workflow) -> Result<()> {
         check_paths(&self.file_paths(), workflow)
     }

@@ -51,7 +51,7 @@ impl EncodedForm {
         match self.segments.as_mut_slice() {
             [Segment::Bytes(bytes)] if bytes.len() <= SMALL_BODY && self.progress.is_none() => {
                 // (One write: too short to stop half way, so `stop` does not matter here.)
-                (self.flags.whole).store(true, std::sync::atomic::Ordering::SeqCst);
+                self.flags.mark_whole();
                 Some(std::mem::take(bytes))
             }
             _ => None,
@@ -124,15 +124,7 @@ pub(crate) fn encode(mut inputs: Inputs) -> Result<EncodedForm> {
         progress,
         ..form.finish()
     };
-    // One submission per form: what went out of an earlier use of the handle is forgotten.
-    flags
-        .whole
-        .store(false, std::sync::atomic::Ordering::SeqCst);
-    *flags
-        .sent
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = std::mem::take(&mut encoded.sent);
-    flags.clear_state();
+    flags.begin(std::mem::take(&mut encoded.sent))?;
     encoded.flags = flags;
     Ok(encoded)
 }

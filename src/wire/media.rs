@@ -56,18 +56,35 @@ pub(crate) fn kind_of(head: &[u8], name: &str) -> Option<ValueKind> {
 }
 
 /// Whether bytes that start with `head` (all of them when shorter than [`HEAD_LEN`]) and
-/// are called `name` can go where the catalog takes `wanted`: `Err` with why not (empty,
-/// or of another kind). Kinds other than image, video and audio are not judged.
+/// are called `name` can go into the input `field` where the catalog takes `wanted`: an
+/// [`Error::Input`](crate::Error::Input) naming the field, with why not (empty, or of
+/// another kind). Kinds other than image, video and audio are not judged.
 ///
 /// ```
-/// use flowscale::ValueKind;
+/// use flowscale::{Error, ValueKind};
 /// use flowscale::inputs::check_media_bytes;
-/// assert!(check_media_bytes(b"\x89PNG\r\n\x1a\n....", "stdin", &ValueKind::Image).is_ok());
-/// let why = check_media_bytes(b"hello", "stdin", &ValueKind::Image).unwrap_err();
-/// assert_eq!(why, "stdin is not an image (neither its first bytes nor its name say so)");
-/// assert_eq!(check_media_bytes(b"", "stdin", &ValueKind::Image).unwrap_err(), "stdin is empty");
+/// let png = b"\x89PNG\r\n\x1a\n....";
+/// assert!(check_media_bytes(png, "image_1", "stdin", &ValueKind::Image).is_ok());
+/// let err = check_media_bytes(b"hello", "image_1", "stdin", &ValueKind::Image).unwrap_err();
+/// match err {
+///     Error::Input { field, reason, .. } => {
+///         assert_eq!(field, "image_1");
+///         assert_eq!(reason, "stdin is not an image (neither its first bytes nor its name say so)");
+///     }
+///     other => panic!("{other}"),
+/// }
 /// ```
-pub fn check_media_bytes(head: &[u8], name: &str, wanted: &ValueKind) -> Result<(), String> {
+pub fn check_media_bytes(
+    head: &[u8],
+    field: &str,
+    name: &str,
+    wanted: &ValueKind,
+) -> crate::wire::error::Result<()> {
+    judge(head, name, wanted).map_err(|why| crate::wire::error::Error::input(field, why))
+}
+
+/// Why bytes called `name` cannot go where `wanted` goes, if they cannot.
+pub(crate) fn judge(head: &[u8], name: &str, wanted: &ValueKind) -> Result<(), String> {
     if !matches!(
         wanted,
         ValueKind::Image | ValueKind::Video | ValueKind::Audio
@@ -121,8 +138,12 @@ mod tests {
         );
         assert_eq!(kind_of(b"hello", "readme.txt"), None);
         assert_eq!(kind_of(b"not really", "photo.jpg"), Some(ValueKind::Image));
-        let mp4 = check_media_bytes(b"\0\0\0\x18ftypmp42\0\0\0\0", "clip.bin", &ValueKind::Image);
+        let mp4 = judge(b"\0\0\0\x18ftypmp42\0\0\0\0", "clip.bin", &ValueKind::Image);
         assert_eq!(mp4.unwrap_err(), "clip.bin is a video, not an image");
-        assert!(check_media_bytes(b"hello", "readme.txt", &ValueKind::Text).is_ok());
+        assert!(judge(b"hello", "readme.txt", &ValueKind::Text).is_ok());
+        assert_eq!(
+            judge(b"", "stdin", &ValueKind::Image).unwrap_err(),
+            "stdin is empty"
+        );
     }
 }

@@ -254,6 +254,9 @@ pub(crate) struct UploadFlags {
     /// sent in one piece). While it is unset, the server cannot hold a complete request, so
     /// no run was started: an error then sent nothing that could be paid for.
     pub whole: Arc<AtomicBool>,
+    /// When `whole` was set (milliseconds since the epoch; 0 before): no run of the request
+    /// was created earlier, which is what a lost answer's run is first judged by.
+    pub whole_at: Arc<std::sync::atomic::AtomicU64>,
     /// Set to stop the upload before its end (a caller gone, a handle's `stop`): the body
     /// fails at its next piece, the request is cut short, and no run can start from it.
     pub stop: Arc<AtomicBool>,
@@ -272,6 +275,21 @@ impl UploadFlags {
     /// Whether the whole body went out.
     pub fn whole(&self) -> bool {
         self.whole.load(Ordering::SeqCst)
+    }
+
+    /// The whole body went out (its last byte handed to the connection) now.
+    pub fn mark_whole(&self) {
+        if !self.whole.swap(true, Ordering::SeqCst) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            self.whole_at.store(now, Ordering::SeqCst);
+        }
+    }
+
+    /// When the whole body went out (milliseconds since the epoch), once it has.
+    pub fn whole_at_ms(&self) -> Option<u64> {
+        Some(self.whole_at.load(Ordering::SeqCst)).filter(|&ms| ms > 0 && self.whole())
     }
 
     /// Whether the upload is to stop before its end.
@@ -322,9 +340,19 @@ impl UploadFlags {
             .clone()
     }
 
-    /// Forgets the state: a new submission begins.
-    pub fn clear_state(&self) {
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    /// A submission begins with these fields: `Pending`. A handle watches one submission:
+    /// flags already used are refused (their state would mix two submissions').
+    pub fn begin(&self, sent: SentFields) -> Result<(), crate::wire::error::Error> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.is_some() {
+            return Err(crate::wire::error::Error::input(
+                "track",
+                "this SubmissionHandle already watches a submission: give each one a new handle",
+            ));
+        }
+        *state = Some(SubmissionState::Pending);
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner) = sent;
+        Ok(())
     }
 
     /// Sets the state (`decide::submission` says which).
@@ -399,5 +427,114 @@ impl SubmissionHandle {
     /// The flags the upload and the client share.
     pub(crate) fn flags(&self) -> &UploadFlags {
         &self.flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_body_out_whole_while_sending_is_sent_whole() {
+        let flags = UploadFlags::default();
+        assert_eq!(flags.state(), SubmissionState::Pending);
+        flags.begin(Vec::new()).unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(5);
+        flags.set(SubmissionState::Sending { sent_at: at });
+        assert_eq!(flags.state().paid(), Paid::No);
+        assert_eq!(flags.whole_at_ms(), None);
+        flags.mark_whole();
+        assert_eq!(flags.state(), SubmissionState::SentWhole { sent_at: at });
+        assert_eq!(flags.state().paid(), Paid::Maybe);
+        assert!(flags.whole_at_ms().is_some());
+        // An answer settles it, whatever the flags say.
+        flags.set(SubmissionState::Started {
+            run_id: "r".to_owned(),
+        });
+        assert_eq!(flags.state().run_id(), Some("r"));
+    }
+
+    #[test]
+    fn a_handle_watches_one_submission() {
+        let handle = SubmissionHandle::new();
+        handle.flags().begin(Vec::new()).unwrap();
+        assert!(handle.flags().begin(Vec::new()).is_err());
+        assert!(!handle.is_stopped());
+        handle.stop();
+        assert!(handle.is_stopped() && handle.flags().stopped());
+    }
+
+    #[test]
+    fn a_readers_size_is_known_when_it_ends() {
+        let flags = UploadFlags::default();
+        flags
+            .begin(vec![(
+                "image".to_owned(),
+                SentValue::File {
+                    filename: "a.png".to_owned(),
+                    size: None,
+                },
+            )])
+            .unwrap();
+        flags.reader_ended("image", 42);
+        assert_eq!(
+            flags.sent_fields(),
+            [(
+                "image".to_owned(),
+                SentValue::File {
+                    filename: "a.png".to_owned(),
+                    size: Some(42)
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn every_state_says_whether_a_run_may_exist() {
+        let at = UNIX_EPOCH;
+        let cases = [
+            (SubmissionState::Pending, Paid::No),
+            (SubmissionState::Sending { sent_at: at }, Paid::No),
+            (SubmissionState::SentWhole { sent_at: at }, Paid::Maybe),
+            (
+                SubmissionState::NotSubmitted {
+                    reason: "x".to_owned(),
+                },
+                Paid::No,
+            ),
+            (SubmissionState::Refused { status: 422 }, Paid::No),
+            (
+                SubmissionState::Started {
+                    run_id: "r".to_owned(),
+                },
+                Paid::Yes,
+            ),
+            (SubmissionState::Lost { sent_at: at }, Paid::Maybe),
+            (
+                SubmissionState::Found {
+                    run_id: "r".to_owned(),
+                    sent_at: at,
+                    why: "w".to_owned(),
+                },
+                Paid::Yes,
+            ),
+            (
+                SubmissionState::Doubt {
+                    sent_at: at,
+                    reason: "x".to_owned(),
+                    candidates: vec![],
+                },
+                Paid::Maybe,
+            ),
+        ];
+        for (state, paid) in cases {
+            assert_eq!(state.paid(), paid, "{state:?}");
+            // No state's words say "nothing is paid" where a run may exist.
+            if paid == Paid::Maybe {
+                assert!(!state.to_string().contains("nothing is paid"), "{state}");
+                assert!(state.to_string().contains("may"), "{state}");
+            }
+        }
     }
 }

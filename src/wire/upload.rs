@@ -81,7 +81,7 @@ impl UploadState {
     fn sent(&self, n: usize) {
         let handed = self.handed.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
         if self.total.is_some_and(|total| handed >= total) {
-            self.flags.whole.store(true, Ordering::SeqCst);
+            self.flags.mark_whole();
         }
         if let Some(meter) = &self.meter {
             meter.lock().unwrap_or_else(PoisonError::into_inner).add(n);
@@ -90,7 +90,7 @@ impl UploadState {
 
     /// The whole body went out.
     pub fn finished(&self) {
-        self.flags.whole.store(true, Ordering::SeqCst);
+        self.flags.mark_whole();
         if let Some(meter) = &self.meter {
             meter
                 .lock()

@@ -623,8 +623,10 @@ async fn a_batch_on_an_unknown_workflow_pays_nothing_and_runs_once_it_exists() {
     assert!(err.is_not_found(), "{err}");
     assert_eq!(executes(&server), 1);
     assert!(server.runs().is_empty());
-    for outcome in outcomes.lock().unwrap().iter() {
-        assert_ne!(outcome.status, JobStatus::Failed, "{outcome:?}");
+    let outcomes = outcomes.lock().unwrap().clone();
+    assert_eq!(outcomes.len(), 4, "every job is reported: {outcomes:#?}");
+    for outcome in &outcomes {
+        assert_eq!(outcome.status, JobStatus::NotStarted, "{outcome:?}");
     }
     server.register(MockWorkflow::new("later").duration(Duration::from_millis(50)));
     let report = client

@@ -10,15 +10,15 @@ use flowscale::{Error, Inputs, Paid, SubmissionHandle, SubmissionState};
 use super::{Client, case, maybe_async};
 use crate::common::executes;
 
-/// A simulator with `wf` (a text and an image input) and a client whose answers time out
-/// after a second.
+/// A simulator with `wf` and a client whose answers time out after three seconds (the
+/// lost answers below are held back twenty).
 fn setup() -> (MockServer, Client) {
     let server = MockServer::start();
     server.register(MockWorkflow::new("wf").duration(Duration::from_secs(30)));
     let client = Client::builder()
         .api_key(server.api_key())
         .base_url(server.url())
-        .response_timeout(Duration::from_secs(1))
+        .response_timeout(Duration::from_secs(3))
         .build()
         .unwrap();
     (server, client)

@@ -242,15 +242,6 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     );
     let unknown = names(&[JobStatus::Unknown]);
     let total = report.jobs.len();
-    if interrupt::pressed() {
-        return Err(Failure {
-            message: format!("interrupted: {} of {total} jobs need another run", pending.len()),
-            hint: Some("run the same command again to resume: recorded runs are attached to, the rest submitted".to_owned()),
-            run_id: None,
-            code: EXIT_INTERRUPTED,
-            result_printed: true,
-        });
-    }
     // A run that may exist outweighs the rest: nothing may be sent before someone looks.
     if !unknown.is_empty() {
         return Err(Failure {
@@ -267,6 +258,16 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             ),
             run_id: None,
             code: EXIT_UNCONFIRMED,
+            result_printed: true,
+        });
+    }
+    // Interrupted: what may have been paid (above) is said first, then what is left.
+    if interrupt::pressed() {
+        return Err(Failure {
+            message: format!("interrupted: {} of {total} jobs need another run", pending.len()),
+            hint: Some("run the same command again to resume: recorded runs are attached to, the rest submitted".to_owned()),
+            run_id: None,
+            code: EXIT_INTERRUPTED,
             result_printed: true,
         });
     }
@@ -426,7 +427,10 @@ fn jobs_from_file(file: &Path) -> Result<Vec<Job>, Failure> {
 /// The name of a job the jobs file does not name: `job-` and the start of the SHA-256 of its
 /// inputs as JSON (keys sorted), so it stays the same wherever its line moves.
 fn unnamed_job(inputs: &serde_json::Map<String, Value>) -> String {
-    let text = Value::Object(inputs.clone()).to_string();
+    // Sorted here, whatever order serde_json's map keeps (a feature of another crate could
+    // make it keep the file's): the same inputs are the same job.
+    let sorted: std::collections::BTreeMap<&String, &Value> = inputs.iter().collect();
+    let text = serde_json::to_string(&sorted).unwrap_or_default();
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     let hex: String = digest.as_ref()[..6]
         .iter()

@@ -210,7 +210,8 @@ pub fn check(
             ),
         ));
     }
-    if mode == Mode::Human
+    // Said in every mode but `--events` (whose stderr carries nothing but errors).
+    if mode != Mode::Events
         && workflow.inputs.is_empty()
         && jobs.iter().any(|(_, inputs)| !inputs.is_empty())
     {
@@ -255,7 +256,16 @@ pub fn check_files(workflow: &Workflow, raw: &[String]) -> Result<(), Failure> {
         // first bytes read from it.
         let why = match (value, crate::inputs::stdin_head()) {
             ("@-", Some(head)) => {
-                flowscale::inputs::check_media_bytes(head, "standard input", &input.kind).err()
+                match flowscale::inputs::check_media_bytes(
+                    head,
+                    name,
+                    "standard input",
+                    &input.kind,
+                ) {
+                    Err(flowscale::Error::Input { reason, .. }) => Some(reason),
+                    Err(e) => Some(e.to_string()),
+                    Ok(()) => None,
+                }
             }
             _ => None,
         };

@@ -18,10 +18,14 @@ static TOLD: Mutex<Option<HashMap<String, Instant>>> = Mutex::new(None);
 
 use crate::output::event as emit;
 
-/// A wait's event: `submitted`, `status`, `outputs_known`, `output_ready`, `retrying`.
+/// A wait's event: `recovered` (a lost answer's run found, and why it is the submission's),
+/// `submitted`, `status`, `outputs_known`, `output_ready`, `retrying`.
 pub fn run_event(event: &RunEvent) {
     match event {
         RunEvent::Submitted { run_id } => emit("submitted", json!({"run_id": run_id})),
+        RunEvent::Recovered { run_id, why } => {
+            emit("recovered", json!({"run_id": run_id, "why": why}))
+        }
         RunEvent::StatusChanged { run_id, status } => {
             emit("status", json!({"run_id": run_id, "status": status}))
         }

@@ -61,23 +61,20 @@ pub fn install(mode: crate::output::Mode) {
             Phase::Submitting(Some((handle, client))) => {
                 handle.stop();
                 match handle.state().paid() {
+                    // Whether the stop came in time is said on the way out, from the state.
                     Paid::No => output::note(
-                        "\ninterrupted: stopping the upload before its end: no run will start \
-                         from it (Ctrl-C again to quit at once)",
+                        "\ninterrupted: stopping the upload before its end (Ctrl-C again to \
+                         quit at once)",
                     ),
                     Paid::Maybe => {
                         output::note(
                             "\ninterrupted: the request had gone out whole, so a run may exist: \
-                             looking for it among the pod's runs (Ctrl-C again to quit at once)",
+                             waiting a moment for its answer, then looking for it among the \
+                             pod's runs (Ctrl-C again to quit at once)",
                         );
                         // Off the handler's thread, so that a second signal still leaves.
                         let (handle, client) = (handle.clone(), client.clone());
-                        std::thread::spawn(move || {
-                            if let Ok(found) = client.locate_run(&handle) {
-                                leave_with(Some(found));
-                            }
-                            leave();
-                        });
+                        std::thread::spawn(move || look_for_the_run(&handle, &client));
                     }
                     // Answered: its id is printed, then the tool leaves.
                     Paid::Yes => {}
@@ -86,13 +83,41 @@ pub fn install(mode: crate::output::Mode) {
             Phase::Batch(stop) => {
                 stop.store(true, Ordering::SeqCst);
                 output::note(
-                    "\ninterrupted: submitting nothing more; recording the submissions already \
-                     sent (Ctrl-C again to quit at once)",
+                    "\ninterrupted: submitting nothing more and stopping the uploads not yet \
+                     out whole (no run starts from them); recording the submissions already \
+                     answered (Ctrl-C again to quit at once)",
                 );
             }
         }
     });
 }
+
+/// How long a request that went out whole is given to be answered after a signal, before
+/// its run is looked for among the pod's runs.
+const ANSWER_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// After a signal, for a request that went out whole: its answer is given a moment (the
+/// main thread prints the run and leaves when it comes); then the run is looked for, and
+/// the tool leaves with what is known.
+fn look_for_the_run(handle: &SubmissionHandle, client: &Client) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < ANSWER_GRACE {
+        if handle.state().paid() != Paid::Maybe {
+            // Answered (or settled): the main thread says it.
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let found = client.locate_run(handle);
+    if found.run_id().is_some() {
+        // Answered meanwhile: the main thread says it.
+        return;
+    }
+    leave_with(Some(found));
+}
+
+/// Whether the tool is on its way out: the first thread to leave says it, alone.
+static LEAVING: AtomicBool = AtomicBool::new(false);
 
 /// Leaves with what the last submission's state says.
 fn leave() -> ! {
@@ -106,6 +131,12 @@ fn leave() -> ! {
 /// Leaves with what `state` (the last submission's, if any) says: a run that may exist
 /// exits 5 with the line that looks for it; otherwise 130 with the resume line.
 fn leave_with(state: Option<SubmissionState>) -> ! {
+    if LEAVING.swap(true, Ordering::SeqCst) {
+        // Another thread is saying how the tool ends, and exits.
+        loop {
+            std::thread::park();
+        }
+    }
     if let Some(state) = state.as_ref().filter(|s| s.paid() == Paid::Maybe) {
         unconfirmed(state);
     }

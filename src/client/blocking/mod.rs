@@ -112,4 +112,6 @@ pub struct Client {
     catalog: Arc<std::sync::Mutex<crate::decide::catalog::CatalogCache>>,
     /// The runs this client's submissions have, so that a lost answer never takes one.
     claimed: Arc<std::sync::Mutex<crate::decide::lost::Claimed>>,
+    /// This client's submissions waiting for their answers, by their inputs.
+    in_flight: Arc<std::sync::Mutex<crate::decide::lost::InFlightTable>>,
 }
