@@ -334,6 +334,16 @@ pub enum BatchEvent {
         /// Jobs in the manifest that match no job of this batch.
         unmatched: usize,
     },
+    /// One output of a job's run was saved (its file complete, under its final name), as
+    /// soon as it was: before the job's other outputs.
+    Saved {
+        /// The job.
+        job: String,
+        /// Its run.
+        run_id: String,
+        /// The file saved.
+        output: SavedOutput,
+    },
     /// A job ended (completed, failed, left submitted, unknown, or not started).
     Finished {
         /// How it ended.
@@ -367,6 +377,9 @@ impl fmt::Display for BatchEvent {
             }
             BatchEvent::DirectoryBusy { holder } => {
                 write!(f, "waiting: the batch directory is in use by {holder}")
+            }
+            BatchEvent::Saved { job, output, .. } => {
+                write!(f, "{job}: saved {}", output.path.display())
             }
             BatchEvent::SkippedLine { skipped } => write!(
                 f,
@@ -461,6 +474,14 @@ impl Tally {
     pub fn directory_busy(&self, holder: &str) {
         self.emit(BatchEvent::DirectoryBusy {
             holder: holder.to_owned(),
+        });
+    }
+
+    pub fn saved(&self, job: &str, run_id: &str, output: &SavedOutput) {
+        self.emit(BatchEvent::Saved {
+            job: job.to_owned(),
+            run_id: run_id.to_owned(),
+            output: output.clone(),
         });
     }
 

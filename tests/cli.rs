@@ -194,6 +194,22 @@ fn a_run_started_without_waiting_is_waited_for_listed_and_fetched() {
     assert_eq!(code, 0);
     let run_doc = json(&out);
     assert_eq!(run_doc["status"], "completed");
+    // The one `outputs` shape: each output by name with its link; inputs by name.
+    let first = &run_doc["outputs"][0];
+    assert!(
+        first["name"].as_str().is_some_and(|n| !n.contains('.')),
+        "{run_doc}"
+    );
+    assert!(first["download_url"].is_string(), "{run_doc}");
+    assert!(first.get("filename").is_none(), "{run_doc}");
+    assert!(
+        run_doc["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["name"].is_string()),
+        "{run_doc}"
+    );
     let (code, out, _) = run(flowscale(&server, &dir).args(["get", &run_id]));
     assert_eq!(code, 0);
     assert!(out.contains("status    completed"), "{out}");
@@ -275,6 +291,16 @@ fn cancel_stops_a_run() {
     assert_eq!(
         server.run(&run_id).unwrap().status,
         flowscale::RunStatus::Cancelled
+    );
+    // Twice: what the user wanted is so, said as such, exit 0 (the pod answers 400).
+    let (code, out, err) = run(flowscale(&server, &dir).args(["cancel", &run_id, "--json"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        json(&out)["message"]
+            .as_str()
+            .unwrap()
+            .contains("already cancelled"),
+        "{out}"
     );
 }
 
@@ -1910,7 +1936,15 @@ fn a_misspelt_workflow_id_is_named_and_errors_are_coloured_only_when_asked() {
 
 /// The tool on a terminal of `columns` columns (a pseudo-terminal, through python3's `pty`):
 /// everything it drew there, control codes taken out, one piece per line or redraw.
-fn on_a_terminal(server: &MockServer, dir: &Path, columns: u16, args: &[&str]) -> Vec<String> {
+/// What the tool wrote to a pseudo-terminal of `columns` columns, as it came (escape codes
+/// and all), with `env` set.
+fn terminal_raw(
+    server: &MockServer,
+    dir: &Path,
+    columns: u16,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
     let script = format!("{}/tests/support/pty_run.py", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("python3")
         .arg(script)
@@ -1922,6 +1956,7 @@ fn on_a_terminal(server: &MockServer, dir: &Path, columns: u16, args: &[&str]) -
         .env("FLOWSCALE_API_KEY", SECRET)
         .env("FLOWSCALE_CONFIG", dir.join("no-profiles.toml"))
         .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(
@@ -1929,7 +1964,11 @@ fn on_a_terminal(server: &MockServer, dir: &Path, columns: u16, args: &[&str]) -
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn on_a_terminal(server: &MockServer, dir: &Path, columns: u16, args: &[&str]) -> Vec<String> {
+    let text = terminal_raw(server, dir, columns, args, &[]);
     let mut plain = String::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -2641,4 +2680,152 @@ fn a_recorded_run_another_pod_does_not_know_is_said_to_be_its_pods() {
             .args(["--timeout", "1s", "--resubmit-unknown"]));
     assert_eq!(code, 3, "{out}{err}");
     assert_eq!(second.runs().len(), 1, "submitted again when asked");
+}
+
+/// Issue 43's bar, on the real binary: `-i 'NAME=<file'` sends a file's text; a dumb
+/// terminal gets no escape codes; `lock --check` passes when a workflow was only added
+/// (and fails with --strict); a batch's `saved` events name their job and run; `runs`
+/// against a pod that lists runs only by group says how to ask it.
+#[test]
+fn daily_driver_inputs_terminals_locks_and_events() {
+    let server = simulator();
+    let dir = workdir("daily-driver");
+    // A long prompt from a file; `<<` for a literal `<`.
+    std::fs::write(
+        dir.join("prompt.txt"),
+        "a lighthouse at dusk,\nwatercolor\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "bncu0a1kipv",
+        "-i",
+        "text_51536=<prompt.txt",
+        "-i",
+        "seed_3=<<7",
+        "--no-wait",
+        "--no-check",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let fields = &server.runs()[0].fields;
+    assert!(
+        fields.contains(&(
+            "text_51536".to_owned(),
+            "a lighthouse at dusk,\nwatercolor".to_owned()
+        )),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&("seed_3".to_owned(), "<7".to_owned())),
+        "{fields:?}"
+    );
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["run", "bncu0a1kipv", "-i", "text_51536=<missing.txt"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing.txt"), "{err}");
+
+    // TERM=dumb: bars, spinner and colour off; the results still there.
+    let raw = terminal_raw(
+        &server,
+        &dir,
+        80,
+        &["run", "quick", "-i", "a=1", "--poll", "50ms", "-o", "dumb"],
+        &[("TERM", "dumb")],
+    );
+    assert!(
+        !raw.contains('\x1b'),
+        "escape codes on a dumb terminal: {raw:?}"
+    );
+    assert!(raw.contains("saved"), "{raw}");
+
+    // A workflow only added to the pod: reported, passes; --strict fails.
+    let (code, out, err) = run(flowscale(&server, &dir).args(["lock"]));
+    assert_eq!(code, 0, "{out}{err}");
+    server.register(MockWorkflow::new("added-later"));
+    let (code, out, err) = run(flowscale(&server, &dir).args(["lock", "--check"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("added-later"), "{out}");
+    let (code, out, err) = run(flowscale(&server, &dir).args(["lock", "--check", "--strict"]));
+    assert_eq!(code, 9, "{out}{err}");
+
+    // A batch's files as they land, each named with its job and run.
+    std::fs::write(dir.join("jobs.jsonl"), "{\"name\": \"one\", \"a\": 1}\n").unwrap();
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "batch",
+        "quick",
+        "--jobs",
+        "jobs.jsonl",
+        "-o",
+        "b",
+        "--poll",
+        "50ms",
+        "--events",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let saved: Vec<Value> = out
+        .lines()
+        .map(json)
+        .filter(|e| e["event"] == "saved")
+        .collect();
+    assert_eq!(saved.len(), 2, "{out}");
+    for event in &saved {
+        assert_eq!(event["job"], "one", "{event}");
+        assert!(event["run_id"].is_string(), "{event}");
+    }
+
+    // A pod that follows the OpenAPI file to the letter lists runs only by group.
+    server.serve_shapes(flowscale::mock::Shapes::Spec);
+    let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--since", "1h"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--group"), "{err}");
+}
+
+/// Issue 43's bar: `flowscale mock` takes a latency and sizes with units, and zero run time.
+#[test]
+fn the_simulator_takes_latency_sizes_with_units_and_zero_run_time() {
+    let dir = workdir("mock-flags");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowscale"))
+        .args(["mock", "--port", &port.to_string(), "--latency", "200ms"])
+        .args(["--output-size", "2GB", "--run-time", "0s"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut up = false;
+    while start.elapsed() < Duration::from_secs(30) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the simulator exited ({status}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(up, "the simulator did not come up");
+    // Every answer waits at least the latency.
+    let asked = Instant::now();
+    let health = ureq::get(&format!("http://127.0.0.1:{port}/api/v1/comfy/health"))
+        .header("X-API-KEY", "mock-api-key")
+        .call();
+    assert!(asked.elapsed() >= Duration::from_millis(200));
+    let _ = health;
+    let _ = child.kill();
+    let _ = child.wait();
+    let (code, _, err) = run(Command::new(env!("CARGO_BIN_EXE_flowscale"))
+        .current_dir(&dir)
+        .args(["mock", "--output-size", "lots"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a size like"), "{err}");
 }

@@ -236,7 +236,11 @@ impl Client {
         match self.wait_for_run(&run_id, &run.wait).await {
             Ok(result) => {
                 let dir = batch::job_dir(&run.dir, &job.name, &key.1);
-                match self.download_outputs(&result, &dir, &run.download).await {
+                // Each file as it lands, named with its job and run.
+                let (tally, job_name, id) = (run.tally.clone(), job.name.clone(), run_id.clone());
+                let download = (run.download.clone())
+                    .also_on_saved(move |saved| tally.saved(&job_name, &id, saved));
+                match self.download_outputs(&result, &dir, &download).await {
                     Ok(saved) => {
                         outcome.status = JobStatus::Completed;
                         outcome.saved = saved;

@@ -108,6 +108,21 @@ impl DownloadOptions {
         self
     }
 
+    /// Calls `extra` too, after the caller's `on_saved` (a batch names the job with it).
+    pub(crate) fn also_on_saved(
+        mut self,
+        extra: impl Fn(&crate::decide::record::SavedOutput) + Send + Sync + 'static,
+    ) -> Self {
+        let before = self.saved.take();
+        self.saved = Some(Arc::new(move |output| {
+            if let Some(before) = &before {
+                before(output);
+            }
+            extra(output);
+        }));
+        self
+    }
+
     /// Tells the `on_saved` callback, if any, of a file saved.
     pub(crate) fn saved(&self, output: &crate::decide::record::SavedOutput) {
         if let Some(callback) = &self.saved {

@@ -118,8 +118,10 @@ pub enum Command {
 Inputs (-i, repeatable; each name once):
   name=value     a text field (numbers and JSON are sent as their text)
   name=@path     a file, streamed from disk
-  name=@-        a file read from standard input
+  name=@-        a file read from standard input (not a terminal; its kind is checked)
+  name=<path     a text field holding the text of a file (a long prompt), as curl's -F
   name=@@text    a text field whose value starts with a literal `@` (`@text`)
+  name=<<text    a text field whose value starts with a literal `<` (`<text`)
 
 Example:
   flowscale run bncu0a1kipv -i text_51536=\"a cat\" -i image_35728=@cat.png -o out/")]
@@ -187,9 +189,15 @@ Examples:
         #[arg(value_name = "WORKFLOW_ID", value_parser = NonEmptyStringValueParser::new())]
         workflow_ids: Vec<String>,
 
-        /// Compare the pod with the lock instead of writing it; exit 9 if they differ
+        /// Compare the pod with the lock instead of writing it; exit 9 if they differ in a
+        /// way that can break code written for the lock (a workflow only added to the pod is
+        /// reported, not failed, unless --strict)
         #[arg(long)]
         check: bool,
+
+        /// With --check: fail (exit 9) on any difference, workflows added to the pod too
+        #[arg(long, requires = "check")]
+        strict: bool,
 
         /// The lock file
         #[arg(long, value_name = "FILE", default_value = "flowscale.lock")]
@@ -315,14 +323,18 @@ Examples:
         #[arg(long, value_name = "MODE", default_value = "union", value_parser = parse_shapes)]
         shapes: flowscale::mock::Shapes,
 
-        /// How long each run of the demo workflows runs, as 500ms, 10s or 2m (default: each
-        /// workflow's own, 0.2 to 2 s)
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        /// How long each run of the demo workflows runs, as 0s, 500ms, 10s or 2m (default:
+        /// each workflow's own, 0.2 to 2 s)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_or_zero)]
         run_time: Option<Duration>,
 
-        /// The size of each output, in bytes (default: a 166-byte PNG)
-        #[arg(long, value_name = "BYTES")]
+        /// The size of each output, as 1000, 64KiB, 512MiB or 2GB (default: a 166-byte PNG)
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         output_size: Option<usize>,
+
+        /// Wait this long before every answer, as 200ms or 2s (a slow pod, a far region)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_or_zero)]
+        latency: Option<Duration>,
 
         /// The share of runs that fail, from 0 to 1
         #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
@@ -429,7 +441,8 @@ pub struct RunArgs {
     #[arg(value_parser = NonEmptyStringValueParser::new())]
     pub workflow_id: String,
 
-    /// An input: name=value, name=@path, name=@- (stdin), name=@@literal
+    /// An input: name=value, name=@path, name=@- (stdin), name=<path (a file's text),
+    /// name=@@literal, name=<<literal
     #[arg(short, long = "input", value_name = "NAME=VALUE")]
     pub inputs: Vec<String>,
 
@@ -625,6 +638,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         )),
         d => Ok(d),
     }
+}
+
+/// A duration where zero makes sense (`0s`: no delay).
+#[cfg(feature = "mock")]
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    read_duration(text)
+}
+
+/// A size in bytes, with or without a unit (`1000`, `64KiB`, `512MiB`, `2GB`).
+#[cfg(feature = "mock")]
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let bytes = parse_size::parse_size(text.trim()).map_err(|e| {
+        format!(
+            "`{}` is not a size like 1000, 64KiB, 512MiB or 2GB ({e})",
+            text.trim()
+        )
+    })?;
+    usize::try_from(bytes).map_err(|_| format!("`{}` is too large a size here", text.trim()))
 }
 
 fn read_duration(text: &str) -> Result<Duration, String> {

@@ -45,7 +45,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     }
     let total = jobs.len() as u64;
 
-    let target = if mode == Mode::Human {
+    let target = if mode == Mode::Human && !crate::output::dumb_terminal() {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()
@@ -72,10 +72,11 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 .poll_interval(args.poll),
         )
         .download_options(match mode {
-            // Each job's files as they come and land, as `run --events` has them.
-            Mode::Events => DownloadOptions::new()
-                .on_progress(|p| crate::events::progress(None, p))
-                .on_saved(|s| crate::events::saved(None, s)),
+            // Each job's files as they come, as `run --events` has them (as they land:
+            // `BatchEvent::Saved`, which names the job and run).
+            Mode::Events => {
+                DownloadOptions::new().on_progress(|p| crate::events::progress(None, p))
+            }
             _ => DownloadOptions::new(),
         })
         .on_event(move |event| {

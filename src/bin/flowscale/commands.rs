@@ -95,7 +95,18 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             })
         }
         Command::Cancel { run_id } => {
-            let message = client.cancel_run(&run_id)?;
+            let message = match client.cancel_run(&run_id) {
+                Ok(message) => message,
+                // Refused: a run that has ended already (cancelled twice, say) is what the
+                // user wanted, said as such; anything else is the error.
+                Err(e) if e.status() == Some(400) => match client.run(&run_id) {
+                    Ok(run) if run.status.is_finished() => {
+                        format!("run {run_id} is already {}: nothing to cancel", run.status)
+                    }
+                    _ => return Err(e.into()),
+                },
+                Err(e) => return Err(e.into()),
+            };
             let doc = json!({"run_id": run_id, "message": message});
             emit(mode, &doc, || match mode {
                 Mode::Quiet => Vec::new(),
@@ -148,8 +159,9 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         Command::Lock {
             workflow_ids,
             check,
+            strict,
             file,
-        } => crate::lock::run(client, &workflow_ids, check, &file, mode),
+        } => crate::lock::run(client, &workflow_ids, (check, strict), &file, mode),
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
         Command::Completions { .. }
@@ -395,6 +407,23 @@ fn saved_lines(saved: &[SavedOutput], mode: Mode) -> Vec<String> {
 
 /// `flowscale runs`: one page, or every page with `--all`, as a compact table.
 fn list_runs(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure> {
+    let grouped = args.group.is_some();
+    list_runs_of(client, args, mode).map_err(|failure| match failure.message.contains("group_id") {
+        // A pod that follows FlowScale's OpenAPI file to the letter lists runs only within a
+        // group (422 "group_id: Field required"): say how to ask it.
+        true if !grouped && failure.message.contains("422") => Failure::usage(
+            format!(
+                "this pod lists runs only within a group ({})",
+                failure.message
+            ),
+            "give --group GROUP_ID (the group the runs were filed under with `run --group` or \
+             `batch --group`); `flowscale get RUN_ID` shows one run of any group",
+        ),
+        _ => failure,
+    })
+}
+
+fn list_runs_of(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failure> {
     let mut query = RunsQuery::new()
         .sort_by(args.sort)
         .sort_order(args.order())
@@ -495,6 +524,27 @@ fn run_doc(run: &flowscale::Run) -> Value {
     if let Some(fields) = doc.as_object_mut() {
         let id = fields.remove("_id").unwrap_or(Value::Null);
         fields.insert("run_id".to_owned(), id);
+        // Outputs in the tool's one shape (`run`, `wait`, `download`, `batch` alike): the
+        // output's name (the file's, less its extension) and its link.
+        let outputs: Vec<Value> = run
+            .outputs
+            .iter()
+            .map(|o| {
+                let name = o
+                    .filename
+                    .rsplit_once('.')
+                    .map_or(o.filename.as_str(), |(n, _)| n);
+                output::output_doc(name, o.url.as_deref(), None)
+            })
+            .collect();
+        fields.insert("outputs".to_owned(), Value::Array(outputs));
+        // Each input by its name (FlowScale calls it `path`).
+        let inputs: Vec<Value> = run
+            .inputs
+            .iter()
+            .map(|i| json!({"name": i.path, "value": i.value, "url": i.url}))
+            .collect();
+        fields.insert("inputs".to_owned(), Value::Array(inputs));
     }
     doc
 }

@@ -24,7 +24,8 @@ pub struct Bars {
 impl Bars {
     /// Bars that draw on stderr when `shown` and stderr is a terminal; nothing otherwise.
     pub fn new(shown: bool) -> Self {
-        let target = if shown {
+        // A dumb terminal cannot redraw a bar in place: none then.
+        let target = if shown && !crate::output::dumb_terminal() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()

@@ -75,11 +75,13 @@ pub fn progress(run_id: Option<&str>, p: &Progress) {
 
 /// A file saved (`saved`), as soon as it has its final name.
 pub fn saved(run_id: Option<&str>, file: &SavedOutput) {
-    emit(
-        "saved",
-        json!({"run_id": run_id, "name": file.name, "path": file.path.display().to_string(),
-               "bytes": file.bytes}),
-    );
+    emit("saved", saved_doc(None, run_id, file));
+}
+
+/// A `saved` event's fields: the job (a batch's), the run, the file.
+fn saved_doc(job: Option<&str>, run_id: Option<&str>, file: &SavedOutput) -> serde_json::Value {
+    json!({"job": job, "run_id": run_id, "name": file.name,
+           "path": file.path.display().to_string(), "bytes": file.bytes})
 }
 
 /// A batch's event: `planned` (how many jobs are new), `submitted` and `attached` (with the
@@ -103,6 +105,11 @@ pub fn batch_event(event: &BatchEvent) {
             json!({"message": event.to_string(), "holder": holder}),
         ),
         BatchEvent::SkippedLine { .. } => emit("warning", json!({"message": event.to_string()})),
+        BatchEvent::Saved {
+            job,
+            run_id,
+            output,
+        } => emit("saved", saved_doc(Some(job), Some(run_id), output)),
         BatchEvent::Planned {
             new,
             recorded,

@@ -1,5 +1,6 @@
 //! `-i` values, as the tool reads them: `name=value` a text field, `name=@path` a file,
-//! `name=@-` standard input, `name=@@text` the text `@text`.
+//! `name=@-` standard input, `name=@@text` the text `@text`, `name=<path` the text of a
+//! file (curl's `-F name=<file`: a long prompt), `name=<<text` the text `<text`.
 
 use std::path::Path;
 
@@ -33,6 +34,10 @@ pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure>
         }
         inputs = if let Some(literal) = value.strip_prefix("@@") {
             inputs.text(name, format!("@{literal}"))
+        } else if let Some(literal) = value.strip_prefix("<<") {
+            inputs.text(name, format!("<{literal}"))
+        } else if let Some(path) = value.strip_prefix('<') {
+            inputs.text(name, text_of(name, Path::new(path))?)
         } else if value == "@-" {
             if stdin_used {
                 return Err(Failure::usage(
@@ -50,6 +55,52 @@ pub fn add_inputs(mut inputs: Inputs, raw: &[String]) -> Result<Inputs, Failure>
         };
     }
     Ok(inputs)
+}
+
+/// The largest text file `-i name=<path` reads (a prompt is a few KiB; a file far larger is
+/// likely the wrong one, and would go into one form field).
+const MAX_TEXT_FILE: u64 = 16 << 20;
+
+/// The text of `-i name=<path`: UTF-8, at most 16 MiB, one trailing newline dropped (an
+/// editor's, which the prompt does not mean); anything else is a usage error (exit 2).
+fn text_of(name: &str, path: &Path) -> Result<String, Failure> {
+    let refused = |why: String| {
+        Failure::usage(
+            format!("input `{name}`: {why}"),
+            format!(
+                "give a text file: -i '{name}=<prompt.txt' (or -i '{name}=<<text' for text \
+                 starting with <)"
+            ),
+        )
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(refused(format!(
+                "{} is a folder, not a file",
+                path.display()
+            )));
+        }
+        Ok(meta) if meta.len() > MAX_TEXT_FILE => {
+            return Err(refused(format!(
+                "{} holds {} bytes, more than the 16 MiB a text input takes",
+                path.display(),
+                meta.len()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(refused(format!("cannot read {}: {e}", path.display()))),
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| refused(format!("cannot read {}: {e}", path.display())))?;
+    let mut text = String::from_utf8(bytes)
+        .map_err(|_| refused(format!("{} is not UTF-8 text", path.display())))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
 }
 
 /// A `-i name=@path` that cannot be sent is a usage error (exit 2), found before anything

@@ -11,11 +11,12 @@ use serde_json::json;
 use crate::exit::{EXIT_DRIFT, EXIT_FAILED, EXIT_NOT_FOUND, Failure};
 use crate::output::{Mode, emit};
 
-/// `flowscale lock [WF...] [--check] [--file FILE]`.
+/// `flowscale lock [WF...] [--check [--strict]] [--file FILE]`; `check` is (`--check`,
+/// `--strict`).
 pub fn run(
     client: &Client,
     ids: &[String],
-    check: bool,
+    (check, strict): (bool, bool),
     file: &Path,
     mode: Mode,
 ) -> Result<(), Failure> {
@@ -30,7 +31,7 @@ pub fn run(
         false => write(&pod_lock(client, ids)?, file, mode),
         true => {
             let locked = read(file)?;
-            compare(&locked, pod_lock(client, &[])?, ids, file, mode)
+            compare(&locked, pod_lock(client, &[])?, ids, file, strict, mode)
         }
     }
 }
@@ -100,12 +101,14 @@ fn read(file: &Path) -> Result<Lock, Failure> {
 }
 
 /// Prints every difference (a result: stdout, or `--json`'s `changes`), then fails with
-/// exit 9 if there is any.
+/// exit 9 if there is one that can break code written for the lock (any, with `strict`): a
+/// workflow only added to the pod breaks nothing.
 fn compare(
     locked: &Lock,
     mut pod: Lock,
     ids: &[String],
     file: &Path,
+    strict: bool,
     mode: Mode,
 ) -> Result<(), Failure> {
     let mut locked = locked.clone();
@@ -122,13 +125,29 @@ fn compare(
         pod.workflows.retain(|w| ids.contains(&w.id));
     }
     let changes = lock::changes(&locked, &pod);
-    let doc = json!({"file": file, "matches": changes.is_empty(), "changes": changes});
+    let failing = changes
+        .iter()
+        .filter(|c| strict || !matches!(c, lock::Change::WorkflowAdded { .. }))
+        .count();
+    let doc = json!({"file": file, "matches": changes.is_empty(), "breaking": failing,
+                     "changes": changes});
     emit(mode, &doc, || match mode {
         Mode::Quiet => Vec::new(),
         _ if changes.is_empty() => vec![format!("the pod matches {}", file.display())],
+        _ if failing == 0 => {
+            let mut lines = vec![format!(
+                "the pod matches {} for every workflow it locks, and runs more:",
+                file.display()
+            )];
+            lines.extend(changes.iter().map(ToString::to_string));
+            lines.push(
+                "(lock them with `flowscale lock`; --strict fails on workflows added)".to_owned(),
+            );
+            lines
+        }
         _ => changes.iter().map(ToString::to_string).collect(),
     })?;
-    match changes.len() {
+    match failing {
         0 => Ok(()),
         n => Err(Failure {
             message: format!("the pod differs from {} in {n} way(s)", file.display()),

@@ -43,7 +43,15 @@ fn main() -> ExitCode {
             "error: internal error in flowscale (please report it): {info}"
         ));
     }));
-    let cli = Cli::parse();
+    // clap colours its help and errors by its own reading of the terminal: never on a
+    // dumb one.
+    let cli = match output::dumb_terminal() {
+        true => <Cli as clap::FromArgMatches>::from_arg_matches(
+            &Cli::command().color(clap::ColorChoice::Never).get_matches(),
+        )
+        .unwrap_or_else(|e| e.exit()),
+        false => Cli::parse(),
+    };
     let mode = if cli.command.events() {
         Mode::Events
     } else if cli.json {
@@ -86,6 +94,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             shapes,
             run_time,
             output_size,
+            latency,
             failure_rate,
             not_for_mock,
         } => {
@@ -99,6 +108,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             let demo = Demo {
                 run_time,
                 output_size,
+                latency,
                 failure_rate,
             };
             return serve_simulator(port, shapes, demo);
@@ -257,6 +267,7 @@ fn manual(dir: Option<&std::path::Path>, mode: Mode) -> Result<(), Failure> {
 struct Demo {
     run_time: Option<std::time::Duration>,
     output_size: Option<usize>,
+    latency: Option<std::time::Duration>,
     failure_rate: f64,
 }
 
@@ -273,6 +284,9 @@ fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes, demo: Demo) -> Re
     })?;
     server.serve_shapes(shapes);
     server.set_failure_rate(demo.failure_rate);
+    if let Some(latency) = demo.latency {
+        server.set_latency(latency);
+    }
     let mut names = Vec::new();
     for mut workflow in demo_workflows() {
         names.push(workflow.id().to_owned());

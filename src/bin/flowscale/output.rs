@@ -76,11 +76,19 @@ const RED: &str = "\x1b[1;31m";
 const YELLOW: &str = "\x1b[1;33m";
 const CYAN: &str = "\x1b[1;36m";
 
+/// Whether the terminal says it understands no escape codes (`TERM=dumb`: an editor's
+/// shell buffer, a CI log viewer): no colour, no bars redrawn in place.
+pub fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
 /// `label` in `colour` when stderr is a terminal (or `CLICOLOR_FORCE` is set), as gh and
-/// cargo do; never when `NO_COLOR` is set (no-color.org) or `CLICOLOR=0`.
+/// cargo do; never when `NO_COLOR` is set (no-color.org), `CLICOLOR=0` or `TERM=dumb`.
 fn paint(label: &str, colour: &str) -> String {
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
-    let never = set("NO_COLOR") || std::env::var_os("CLICOLOR").is_some_and(|v| v == "0");
+    let never = set("NO_COLOR")
+        || std::env::var_os("CLICOLOR").is_some_and(|v| v == "0")
+        || dumb_terminal();
     let coloured = !never && (set("CLICOLOR_FORCE") || io::IsTerminal::is_terminal(&io::stderr()));
     match coloured {
         true => format!("{colour}{label}\x1b[0m"),
