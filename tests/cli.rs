@@ -352,6 +352,10 @@ fn exit_codes_tell_scripts_what_happened() {
     }
     let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--page-size", "0"]));
     assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--page-size") && !err.contains("page_size"),
+        "{err}"
+    );
     // An empty id (an unset `$RUN_ID` in a script) is a usage error too.
     for args in [
         &["get", ""][..],
@@ -365,15 +369,26 @@ fn exit_codes_tell_scripts_what_happened() {
         &["run", "quick", "--group", ""],
         &["runs", "--group", ""],
         &["batch", "jobs.jsonl", "--group", ""],
+        // Blank is empty too (`" "`: a script's quoting slip).
+        &["get", " "],
+        &["cancel", "  "],
     ] {
         let (code, _, err) = run(flowscale(&server, &dir).args(args));
         assert_eq!(code, 2, "{args:?}: {err}");
-        assert!(err.contains("a value is required"), "{args:?}: {err}");
+        assert!(err.contains("it is blank"), "{args:?}: {err}");
+        assert!(
+            !err.contains("invalid input"),
+            "the tool's words: {args:?}: {err}"
+        );
     }
+    // A field to sort by, named in the tool's words.
+    let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--sort", "foo"]));
+    assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("--page-size") && !err.contains("page_size"),
+        err.contains("created_at, started_at or completed_at"),
         "{err}"
     );
+    assert!(!err.contains("sort_by"), "{err}");
     assert_eq!(
         crate::common::executes(&server),
         2,
@@ -2194,7 +2209,7 @@ fn lock_writes_what_the_pod_runs_and_check_names_every_change_to_its_catalog() {
     assert_eq!(code, 7, "{err}");
     let (code, _, err) =
         run(flowscale(&server, &dir).args(["lock", "--check", "--file", "none.lock"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "no lock to check: a usage error: {err}");
     assert!(
         err.contains("write it first with `flowscale lock`"),
         "{err}"
@@ -2772,6 +2787,66 @@ fn daily_driver_inputs_terminals_locks_and_events() {
         assert_eq!(event["job"], "one", "{event}");
         assert!(event["run_id"].is_string(), "{event}");
     }
+
+    // The error document: the exit code by number and name, the run's status, the hint.
+    let (code, out, _) =
+        run(flowscale(&server, &dir)
+            .args(["run", "failing", "-i", "a=1", "--poll", "50ms", "--json"]));
+    assert_eq!(code, 8);
+    let doc = json(out.lines().last().unwrap());
+    assert_eq!(doc["code"], "run_failed", "{doc}");
+    assert_eq!(doc["status"], "failed", "{doc}");
+    assert!(doc.get("hint").is_some(), "{doc}");
+
+    // Runs since a date; a page past the last is a mistake; --all has no page meta.
+    let (code, out, err) =
+        run(flowscale(&server, &dir).args(["runs", "--since", "2020-01-01", "--json"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!json(&out)["runs"].as_array().unwrap().is_empty(), "{out}");
+    let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--page", "9999"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("past the last page"), "{err}");
+    let (code, out, _) = run(flowscale(&server, &dir).args(["runs", "--all", "--json"]));
+    assert_eq!(code, 0);
+    assert!(json(&out).get("meta").is_none(), "{out}");
+
+    // The manual: examples and exit codes line for line, --json a document, --dir makes
+    // only the folder itself.
+    let (code, out, _) = run(flowscale(&server, &dir).args(["man"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(".nf\nExample:\n  flowscale health\n"),
+        "{}",
+        &out[..out.len().min(2000)]
+    );
+    let (code, out, _) = run(flowscale(&server, &dir).args(["man", "--json"]));
+    assert_eq!(code, 0);
+    let pages = json(&out)["pages"].as_array().unwrap().len();
+    assert!(pages > 10, "{pages}");
+    let (code, _, err) = run(flowscale(&server, &dir).args(["man", "--dir", "no/such/folder"]));
+    assert_ne!(code, 0, "{err}");
+    assert!(!dir.join("no").exists(), "a tree of folders was made");
+
+    // A pod chosen by ./.env is said.
+    let env_dir = dir.join("with-dotenv");
+    std::fs::create_dir_all(&env_dir).unwrap();
+    std::fs::write(
+        env_dir.join(".env"),
+        format!(
+            "FLOWSCALE_API_URL={}\nFLOWSCALE_API_KEY={SECRET}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(flowscale(&server, &env_dir)
+        .env_remove("FLOWSCALE_API_URL")
+        .env_remove("FLOWSCALE_API_KEY")
+        .args(["health"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("using the pod {} from ./.env", server.url())),
+        "{err}"
+    );
 
     // A pod that follows the OpenAPI file to the letter lists runs only by group.
     server.serve_shapes(flowscale::mock::Shapes::Spec);

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 // Ids and names are refused empty by clap (exit 2): an unset `$RUN_ID` in a script is a
 // mistake in how the tool was called, not something to send to the pod.
-use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand};
 use flowscale::{SortBy, SortOrder};
 
@@ -165,7 +164,7 @@ Examples:
   flowscale workflows bncu0a1kipv --json")]
     Workflows {
         /// Show this workflow only, with each input and output
-        #[arg(value_parser = NonEmptyStringValueParser::new())]
+        #[arg(value_parser = parse_id)]
         workflow_id: Option<String>,
     },
 
@@ -186,7 +185,7 @@ Examples:
   flowscale lock --check --json")]
     Lock {
         /// Lock (or check) these workflows only (default: every workflow in the catalog)
-        #[arg(value_name = "WORKFLOW_ID", value_parser = NonEmptyStringValueParser::new())]
+        #[arg(value_name = "WORKFLOW_ID", value_parser = parse_id)]
         workflow_ids: Vec<String>,
 
         /// Compare the pod with the lock instead of writing it; exit 9 if they differ in a
@@ -208,7 +207,7 @@ Examples:
     #[command(after_help = "Example:\n  flowscale get 808f34d0-ef97-4b78-a00f-1268077ea6db")]
     Get {
         /// The run id
-        #[arg(value_parser = NonEmptyStringValueParser::new())]
+        #[arg(value_parser = parse_id)]
         run_id: String,
     },
 
@@ -216,7 +215,7 @@ Examples:
     #[command(after_help = "Example:\n  flowscale cancel 808f34d0-ef97-4b78-a00f-1268077ea6db")]
     Cancel {
         /// The run id
-        #[arg(value_parser = NonEmptyStringValueParser::new())]
+        #[arg(value_parser = parse_id)]
         run_id: String,
     },
 
@@ -224,7 +223,7 @@ Examples:
     #[command(after_help = "Example:\n  flowscale output filename_prefix_58358_5WWF7GQUYF")]
     Output {
         /// The output name (as a run lists it, without extension)
-        #[arg(value_parser = NonEmptyStringValueParser::new())]
+        #[arg(value_parser = parse_id)]
         name: String,
     },
 
@@ -234,7 +233,7 @@ Examples:
     )]
     Download {
         /// The run id
-        #[arg(value_parser = NonEmptyStringValueParser::new())]
+        #[arg(value_parser = parse_id)]
         run_id: String,
         /// Directory to save into (created if needed)
         #[arg(short, long, value_name = "DIR", default_value = ".")]
@@ -438,7 +437,7 @@ fn parse_shapes(name: &str) -> Result<flowscale::mock::Shapes, String> {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The workflow to run
-    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    #[arg(value_parser = parse_id)]
     pub workflow_id: String,
 
     /// An input: name=value, name=@path, name=@- (stdin), name=<path (a file's text),
@@ -451,7 +450,7 @@ pub struct RunArgs {
     pub no_check: bool,
 
     /// File the run under this group
-    #[arg(long, value_name = "G", value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, value_name = "G", value_parser = parse_id)]
     pub group: Option<String>,
 
     /// Print the run id and return at once, without waiting
@@ -465,7 +464,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct BatchArgs {
     /// The workflow every job runs
-    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    #[arg(value_parser = parse_id)]
     pub workflow_id: String,
 
     /// A JSON-lines file of jobs
@@ -490,7 +489,7 @@ pub struct BatchArgs {
     pub no_check: bool,
 
     /// File every run under this group
-    #[arg(long, value_name = "G", value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, value_name = "G", value_parser = parse_id)]
     pub group: Option<String>,
 
     /// Jobs at once
@@ -536,7 +535,7 @@ pub struct BatchArgs {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// The run id
-    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    #[arg(value_parser = parse_id)]
     pub run_id: String,
 
     #[command(flatten)]
@@ -585,11 +584,11 @@ pub struct SaveSettings {
 #[derive(Debug, Args)]
 pub struct RunsArgs {
     /// Only runs filed under this group
-    #[arg(long, value_name = "G", value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, value_name = "G", value_parser = parse_id)]
     pub group: Option<String>,
 
     /// Sort field: created_at, started_at or completed_at
-    #[arg(long, value_name = "FIELD", default_value = "created_at")]
+    #[arg(long, value_name = "FIELD", default_value = "created_at", value_parser = parse_sort)]
     pub sort: SortBy,
 
     /// Oldest first
@@ -670,13 +669,49 @@ fn read_duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("`{text}` is not a duration like 500ms, 90s, 10m or 1h ({e})"))
 }
 
-/// `--since`: an RFC 3339 time, or a duration back from now.
+/// An id or a name (a run, a workflow, a group, an output): refused when blank, before
+/// anything is sent (exit 2).
+fn parse_id(text: &str) -> Result<String, String> {
+    match text.trim() {
+        "" => Err("it is blank: give an id".to_owned()),
+        _ => Ok(text.to_owned()),
+    }
+}
+
+/// `--sort`: a field the runs list sorts by, named in the tool's words on a mistake.
+fn parse_sort(text: &str) -> Result<SortBy, String> {
+    match text.trim() {
+        "created_at" => Ok(SortBy::CreatedAt),
+        "started_at" => Ok(SortBy::StartedAt),
+        "completed_at" => Ok(SortBy::CompletedAt),
+        other => Err(format!(
+            "`{other}` is not a field runs sort by: created_at, started_at or completed_at"
+        )),
+    }
+}
+
+/// `--since`: an RFC 3339 time, a date (its midnight, UTC), or a duration back from now.
 fn parse_since(text: &str) -> Result<std::time::SystemTime, String> {
-    if let Ok(at) = humantime::parse_rfc3339_weak(text.trim()) {
+    let trimmed = text.trim();
+    if let Ok(at) = humantime::parse_rfc3339_weak(trimmed) {
+        return Ok(at);
+    }
+    let is_date = trimmed.len() == 10
+        && trimmed.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if is_date && let Ok(at) = humantime::parse_rfc3339_weak(&format!("{trimmed}T00:00:00Z")) {
         return Ok(at);
     }
     let back = parse_duration(text).map_err(|_| {
-        format!("`{text}` is neither a time (2026-12-05T17:20:00Z) nor a span (10m, 2h)")
+        format!(
+            "`{text}` is neither a time (2026-12-05T17:20:00Z), a date (2026-12-05) nor a span \
+             (10m, 2h)"
+        )
     })?;
     std::time::SystemTime::now()
         .checked_sub(back)

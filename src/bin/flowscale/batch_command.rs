@@ -260,6 +260,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             run_id: None,
             code: EXIT_UNCONFIRMED,
             result_printed: true,
+            status: None,
         });
     }
     // Interrupted: what may have been paid (above) is said first, then what is left.
@@ -270,6 +271,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             run_id: None,
             code: EXIT_INTERRUPTED,
             result_printed: true,
+            status: None,
         });
     }
     if !failed.is_empty() {
@@ -294,6 +296,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             run_id: None,
             code: EXIT_RUN_FAILED,
             result_printed: true,
+            status: None,
         });
     }
     if !pending.is_empty() {
@@ -310,6 +313,7 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             run_id: None,
             code: EXIT_TIMEOUT,
             result_printed: true,
+            status: None,
         });
     }
     Ok(())

@@ -21,6 +21,7 @@ pub fn show(client: &Client, id: Option<&str>, mode: Mode) -> Result<(), Failure
             run_id: None,
             code: EXIT_FAILED,
             result_printed: false,
+            status: None,
         });
     };
     let Some(id) = id else {
@@ -38,6 +39,7 @@ pub fn show(client: &Client, id: Option<&str>, mode: Mode) -> Result<(), Failure
             run_id: None,
             code: crate::exit::EXIT_NOT_FOUND,
             result_printed: false,
+            status: None,
         });
     };
     emit(mode, workflow, || in_full(workflow, mode))
@@ -157,6 +159,7 @@ pub fn entry(client: &Client, workflow_id: &str) -> Result<Option<Workflow>, Fai
         run_id: None,
         code: crate::exit::EXIT_NOT_FOUND,
         result_printed: false,
+        status: None,
     })
 }
 

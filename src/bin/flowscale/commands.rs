@@ -114,7 +114,16 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
             })
         }
         Command::Output { name } => {
-            let out = client.output(&name)?;
+            let out = client.output(&name).map_err(|e| {
+                let mut failure = Failure::from(e);
+                if failure.code == crate::exit::EXIT_NOT_FOUND {
+                    failure.hint = Some(
+                        "check the output's name: `flowscale get RUN_ID` lists a run's outputs"
+                            .to_owned(),
+                    );
+                }
+                failure
+            })?;
             let url = out.map(|o| o.download_url);
             let doc = json!({"name": name, "ready": url.is_some(), "download_url": url});
             match url {
@@ -133,6 +142,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
                         run_id: None,
                         code: crate::exit::EXIT_NOT_READY,
                         result_printed: true,
+                        status: None,
                     })
                 }
             }
@@ -303,6 +313,13 @@ fn finish_wait(
             bars.finish();
             let run_id = e.run_id().map(str::to_owned);
             let mut failure = Failure::from(e);
+            // Not found before any run: the workflow, not a run.
+            if failure.code == crate::exit::EXIT_NOT_FOUND && run_id.is_none() {
+                failure.hint = Some(
+                    "check the workflow id: `flowscale workflows` lists the pod's workflows"
+                        .to_owned(),
+                );
+            }
             if let (Some(id), Some(hint)) = (&run_id, &failure.hint) {
                 failure.hint = Some(crate::resume::fill(hint, id, false, settings));
             }
@@ -456,8 +473,23 @@ fn list_runs_of(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failu
         let page = client.runs_page(&query)?;
         (page.runs, page.meta)
     };
+    // A page past the last is a mistake, not an empty success.
+    let last_page = meta.as_ref().and_then(|m| m.total_pages);
+    if runs.is_empty()
+        && let Some(last) = last_page
+        && args.page > last.max(1)
+    {
+        return Err(Failure::usage(
+            format!("page {} is past the last page of runs ({last})", args.page),
+            format!("give --page 1 to {}, or --all for every run", last.max(1)),
+        ));
+    }
     let docs: Vec<Value> = runs.iter().map(run_doc).collect();
-    let doc = json!({"runs": docs, "meta": meta});
+    // `meta` only where a page was asked for (`--all` and `--since` walk every page).
+    let doc = match &meta {
+        Some(meta) => json!({"runs": docs, "meta": meta}),
+        None => json!({"runs": docs}),
+    };
     emit(mode, &doc, || {
         if mode == Mode::Quiet {
             // A run listed without its id (as FlowScale's OpenAPI file has runs) shows `-`.

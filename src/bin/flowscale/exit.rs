@@ -30,6 +30,27 @@ pub struct Failure {
     pub code: i32,
     /// Whether the result was printed already (then `--json` prints no second document).
     pub result_printed: bool,
+    /// The run's status, when the failure is about a run that ended (`failed`,
+    /// `cancelled`...): for the error document, so that scripts need not parse the words.
+    pub status: Option<String>,
+}
+
+/// The exit codes by name, as the error document's `code` says them: one table, which
+/// `--help`, `flowscale man` and the CLI guide print too (`EXIT_CODES`).
+pub fn code_name(code: i32) -> &'static str {
+    match code {
+        0 => "ok",
+        EXIT_USAGE => "usage",
+        EXIT_TIMEOUT => "timeout",
+        EXIT_NOT_READY => "not_ready",
+        EXIT_UNCONFIRMED => "unconfirmed",
+        EXIT_AUTH => "auth",
+        EXIT_NOT_FOUND => "not_found",
+        EXIT_RUN_FAILED => "run_failed",
+        EXIT_DRIFT => "drift",
+        EXIT_INTERRUPTED => "interrupted",
+        _ => "failed",
+    }
 }
 
 impl Failure {
@@ -41,6 +62,7 @@ impl Failure {
             run_id: None,
             code: EXIT_USAGE,
             result_printed: false,
+            status: None,
         }
     }
 }
@@ -171,12 +193,18 @@ impl From<Error> for Failure {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
+        let status = match &e {
+            Error::RunFailed { status, .. } => Some(status.as_str().to_owned()),
+            Error::RunTimedOut { .. } => Some("timed_out".to_owned()),
+            _ => None,
+        };
         Failure {
             message: message.replace('\n', " "),
             hint,
             run_id,
             code,
             result_printed: false,
+            status,
         }
     }
 }

@@ -96,7 +96,12 @@ fn read(file: &Path) -> Result<Lock, Failure> {
             true => format!("cannot read {}: it does not exist", file.display()),
             false => e.to_string(),
         };
-        failure(EXIT_FAILED, message, hint)
+        // No lock to check against is a mistake in how the check was asked for (exit 2).
+        let code = match missing {
+            true => crate::exit::EXIT_USAGE,
+            false => EXIT_FAILED,
+        };
+        failure(code, message, hint)
     })
 }
 
@@ -159,6 +164,7 @@ fn compare(
             run_id: None,
             code: EXIT_DRIFT,
             result_printed: true,
+            status: None,
         }),
     }
 }
@@ -170,5 +176,6 @@ fn failure(code: i32, message: impl Into<String>, hint: Option<String>) -> Failu
         run_id: None,
         code,
         result_printed: false,
+        status: None,
     }
 }

@@ -112,6 +112,7 @@ pub fn logout(profile: Option<&str>, mode: Mode) -> Result<(), Failure> {
             run_id: None,
             code: EXIT_FAILED,
             result_printed: false,
+            status: None,
         });
     };
     let doc = json!({"profile": name, "removed": true, "config": path});
@@ -162,8 +163,20 @@ pub fn list(mode: Mode, given: &Given) -> Result<(), Failure> {
 /// The key, from the terminal without echo, or from standard input's first line.
 fn read_key() -> Result<Secret, Failure> {
     let key = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("FlowScale API key: ")
-            .map_err(|e| Failure::usage(format!("cannot read the key: {e}"), "type or paste it"))?
+        rpassword::prompt_password("FlowScale API key: ").map_err(|e| {
+            // Ctrl-C at the prompt: the user left, nothing was saved.
+            if e.kind() == std::io::ErrorKind::Interrupted || crate::interrupt::pressed() {
+                return Failure {
+                    message: "interrupted: no profile was saved".to_owned(),
+                    hint: None,
+                    run_id: None,
+                    code: crate::exit::EXIT_INTERRUPTED,
+                    result_printed: false,
+                    status: None,
+                };
+            }
+            Failure::usage(format!("cannot read the key: {e}"), "type or paste it")
+        })?
     } else {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {

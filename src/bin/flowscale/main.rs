@@ -135,6 +135,11 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
         return login::list(mode, &given);
     }
     let pair = credentials::resolve(&given)?;
+    // A `.env` in the current folder chose the pod: said, since it outranks a saved
+    // default profile and nothing else on screen says which pod was used (stderr only).
+    if let pod_choice::Place::DotEnv(path) = &pair.url_from {
+        output::note(format_args!("note: using the pod {} from {path}", pair.url));
+    }
     let mut builder = flowscale::Client::builder()
         .api_key(pair.key.expose())
         .base_url(pair.url);
@@ -172,18 +177,19 @@ fn report(failure: &Failure, mode: Mode) {
     if let Some(hint) = &failure.hint {
         output::hint(hint);
     }
+    // One error document: the words, what it concerns, and for scripts the exit code by
+    // number and name, the run's status when it ended, and the hint.
+    let doc = serde_json::json!({
+        "error": failure.message,
+        "run_id": run_id,
+        "exit_code": failure.code,
+        "code": exit::code_name(failure.code),
+        "status": failure.status,
+        "hint": failure.hint,
+    });
     if mode == Mode::Events {
-        output::event(
-            "failed",
-            serde_json::json!({"exit_code": failure.code, "error": failure.message,
-                               "run_id": run_id}),
-        );
+        output::event("failed", doc);
     } else if mode == Mode::Json && !failure.result_printed {
-        let doc = serde_json::json!({
-            "error": failure.message,
-            "run_id": run_id,
-            "exit_code": failure.code,
-        });
         output::line(output::versioned(&doc));
     }
 }
@@ -197,6 +203,26 @@ fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One manual page in roff: clap_mangen's sections, then the examples and the exit codes
+/// (`extra`) as written, line for line (roff would fill them into one paragraph).
+fn man_page(page: clap::Command, extra: &str) -> std::io::Result<Vec<u8>> {
+    let page = page.after_help(None::<&'static str>);
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page).render(&mut roff)?;
+    roff.extend_from_slice(b".SH EXTRA\n.nf\n");
+    for line in extra.trim().lines() {
+        // A backslash is roff's escape; a line starting with `.` or `'` would be a request.
+        let line = line.replace('\\', "\\e");
+        if line.starts_with('.') || line.starts_with('\'') {
+            roff.extend_from_slice(b"\\&");
+        }
+        roff.extend_from_slice(line.as_bytes());
+        roff.push(b'\n');
+    }
+    roff.extend_from_slice(b".fi\n");
+    Ok(roff)
+}
+
 /// `flowscale man`: the manual pages in roff, from the clap definition: the tool's, then
 /// one per command (`flowscale-run(1)`...) with all its options, examples and the exit
 /// codes; printed one after the other, or written into `dir` one file each.
@@ -207,10 +233,15 @@ fn manual(dir: Option<&std::path::Path>, mode: Mode) -> Result<(), Failure> {
         run_id: None,
         code: exit::EXIT_FAILED,
         result_printed: false,
+        status: None,
     };
     let mut top = Cli::command();
     top.build();
-    let mut pages = vec![("flowscale".to_owned(), top.clone())];
+    let top_after = top
+        .get_after_help()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let mut pages = vec![("flowscale".to_owned(), top.clone(), top_after.clone())];
     for sub in top.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("flowscale-{}", sub.get_name());
         // The page of a command: its own options, the global ones, its examples (its
@@ -219,37 +250,42 @@ fn manual(dir: Option<&std::path::Path>, mode: Mode) -> Result<(), Failure> {
             .get_after_help()
             .map(|h| h.to_string())
             .unwrap_or_default();
-        let codes = top
-            .get_after_help()
-            .map(|h| h.to_string())
-            .unwrap_or_default();
-        let codes = codes.split_once("Exit codes:").map_or("", |(_, c)| c);
+        let codes = top_after.split_once("Exit codes:").map_or("", |(_, c)| c);
         // clap names are `&'static str` without its `string` feature: a few short names,
         // for a process that ends after printing them.
         let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
         let page = sub
             .clone()
             .name(leak(name.clone()))
-            .bin_name(leak(format!("flowscale {}", sub.get_name())))
-            .after_help(format!("{after}\n\nExit codes:{codes}"));
-        pages.push((name, page));
+            .bin_name(leak(format!("flowscale {}", sub.get_name())));
+        pages.push((name, page, format!("{after}\n\nExit codes:{codes}")));
+    }
+    // Only the folder itself is made: a mistyped path is an error, not a tree of folders.
+    if let Some(dir) = dir
+        && !dir.is_dir()
+    {
+        std::fs::create_dir(dir).map_err(|e| failed(dir.display().to_string(), e))?;
     }
     let mut written = Vec::new();
     let mut all = Vec::new();
-    for (name, page) in pages {
-        let mut roff = Vec::new();
-        clap_mangen::Man::new(page)
-            .render(&mut roff)
-            .map_err(|e| failed(name.clone(), e))?;
+    let mut docs = Vec::new();
+    for (name, page, extra) in pages {
+        let roff = man_page(page, &extra).map_err(|e| failed(name.clone(), e))?;
         match dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| failed(dir.display().to_string(), e))?;
                 let path = dir.join(format!("{name}.1"));
                 std::fs::write(&path, &roff).map_err(|e| failed(path.display().to_string(), e))?;
                 written.push(path.display().to_string());
             }
+            None if mode == Mode::Json => docs.push(serde_json::json!({
+                "name": name,
+                "roff": String::from_utf8_lossy(&roff),
+            })),
             None => all.extend(roff),
         }
+    }
+    if dir.is_none() && mode == Mode::Json {
+        return output::emit(mode, &serde_json::json!({"pages": docs}), Vec::new);
     }
     match dir {
         Some(_) => output::emit(mode, &serde_json::json!({"pages": written}), || {
@@ -281,6 +317,7 @@ fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes, demo: Demo) -> Re
         run_id: None,
         code: exit::EXIT_FAILED,
         result_printed: false,
+        status: None,
     })?;
     server.serve_shapes(shapes);
     server.set_failure_rate(demo.failure_rate);

@@ -159,6 +159,7 @@ pub fn emit<T: serde::Serialize>(
                     run_id: None,
                     code: crate::exit::EXIT_FAILED,
                     result_printed: false,
+                    status: None,
                 });
             }
         },

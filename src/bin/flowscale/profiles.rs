@@ -206,6 +206,7 @@ fn write(path: &Path, config: &Config) -> Result<(), Failure> {
         run_id: None,
         code: EXIT_FAILED,
         result_printed: false,
+        status: None,
     };
     let text = toml::to_string(config).map_err(|e| failed(std::io::Error::other(e)))?;
     let contents =
