@@ -2848,6 +2848,40 @@ fn daily_driver_inputs_terminals_locks_and_events() {
         "{err}"
     );
 
+    // A refused run leaves no -o folder; an input the catalog requires and the run leaves
+    // out is refused before the upload (no "not given" note on every run).
+    let (code, _, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "bncu0a1kipv",
+        "-i",
+        "text_5153=typo",
+        "-o",
+        "never-made",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        !dir.join("never-made").exists(),
+        "a refused run made its -o folder"
+    );
+    let (code, _, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "bncu0a1kipv",
+        "-i",
+        "text_51536=x",
+        "--no-wait",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("not given"), "{err}");
+
+    // --version names the features built in; a request with no answer in time hints the URL.
+    let (_, out, _) = run(flowscale(&server, &dir).arg("--version"));
+    assert!(out.contains("features: cli, mock"), "{out}");
+    server.fail_next(Route::Health, 100, Fault::Delay(Duration::from_secs(10)));
+    let (code, _, err) =
+        run(flowscale(&server, &dir).args(["health", "--response-timeout", "300ms"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("check the API URL"), "{err}");
+
     // A pod that follows the OpenAPI file to the letter lists runs only by group.
     server.serve_shapes(flowscale::mock::Shapes::Spec);
     let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--since", "1h"]));

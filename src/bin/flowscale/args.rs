@@ -49,9 +49,32 @@ Exit codes:
 /// The heading the options every command takes are shown under, apart from its own.
 const GLOBAL: &str = "Global options";
 
+/// `--version`: the version and the features built in (what `flowscale mock` needs, say).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (features: cli",
+    cfg_mock!(),
+    ")"
+);
+
+/// `, mock` when the simulator is built in.
+#[cfg(feature = "mock")]
+macro_rules! cfg_mock {
+    () => {
+        ", mock"
+    };
+}
+#[cfg(not(feature = "mock"))]
+macro_rules! cfg_mock {
+    () => {
+        ""
+    };
+}
+use cfg_mock;
+
 /// Run FlowScale ComfyUI workflows from a shell: upload inputs, wait, save the outputs.
 #[derive(Debug, Parser)]
-#[command(name = "flowscale", version, after_help = AFTER_HELP)]
+#[command(name = "flowscale", version = VERSION, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -173,26 +173,18 @@ fn closest<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Option<&'a s
 }
 
 /// Checks the inputs of each job (a name, or `None` for `run`'s one) against the workflow's
-/// catalog entry before anything is uploaded: a wrong name or kind exits 2; inputs the
-/// workflow has that no job gives are noted (they may be optional).
+/// catalog entry before anything is uploaded: a wrong name or kind, a file of another kind,
+/// or a required input left out exits 2, every one listed at once.
 pub fn check(
     workflow: &Workflow,
     jobs: &[(Option<&str>, &Inputs)],
     mode: Mode,
 ) -> Result<(), Failure> {
-    let mut missing_everywhere: Option<Vec<String>> = None;
     // Every job's mistakes at once: a batch is fixed in one go, and nothing is paid first.
     let mut refusals = Vec::new();
     for (job, inputs) in jobs {
-        match inputs.check(workflow) {
-            Ok(check) => {
-                let missing = check.missing().to_vec();
-                missing_everywhere = Some(match missing_everywhere {
-                    None => missing,
-                    Some(before) => before.into_iter().filter(|m| missing.contains(m)).collect(),
-                });
-            }
-            Err(e) => refusals.push(said(*job, &e.to_string())),
+        if let Err(e) = inputs.check(workflow) {
+            refusals.push(said(*job, &e.to_string()));
         }
         // Each file's first bytes against its kind: the library's one check.
         if let Err(e) = inputs.check_media(workflow) {
@@ -225,12 +217,27 @@ pub fn check(
             workflow.id
         ));
     }
-    let missing = missing_everywhere.unwrap_or_default();
-    if !missing.is_empty() && mode == Mode::Human {
-        output::note(format_args!(
-            "note: not given: {} (`{}` uses its own values for inputs left out)",
-            missing.join(", "),
-            workflow.name
+    // An input the catalog says is required and a job leaves out would be refused by the
+    // pod (422) after the upload: refused here, before it. Inputs left out that the catalog
+    // does not require are the workflow's own business: no note on every run.
+    let mut required_missing = Vec::new();
+    for (job, inputs) in jobs {
+        if let Ok(check) = inputs.check(workflow) {
+            for name in check.missing() {
+                if workflow.input(name).and_then(|i| i.required) == Some(true) {
+                    required_missing.push(said(*job, &format!("input `{name}` is required")));
+                }
+            }
+        }
+    }
+    if !required_missing.is_empty() {
+        return Err(Failure::usage(
+            required_missing.join("; "),
+            format!(
+                "give it with -i NAME=VALUE (files as -i NAME=@FILE); `flowscale workflows {}` \
+                 lists its inputs",
+                workflow.id
+            ),
         ));
     }
     Ok(())

@@ -188,9 +188,6 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
 fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failure> {
     let bars = Bars::new(mode == Mode::Human);
     let mut inputs = parse_inputs(&args.inputs)?;
-    if !args.no_wait && !args.wait.no_download {
-        usable_dir(&args.wait.output_dir)?;
-    }
     if !args.no_check {
         bars.status("reading the pod's workflow catalog");
     }
@@ -199,6 +196,11 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     {
         crate::catalog::check_files(&workflow, &args.inputs)?;
         crate::catalog::check(&workflow, &[(None, &inputs)], mode)?;
+    }
+    // Checked (and made) once the run would be accepted, before it is paid for: a refused
+    // run leaves no folder behind.
+    if !args.no_wait && !args.wait.no_download {
+        usable_dir(&args.wait.output_dir)?;
     }
     let upload = bars.clone();
     // What a signal finds: before the upload went out whole it stops it (no run, nothing
@@ -341,14 +343,17 @@ fn finish_wait(
             .download_outputs(&result, &settings.output_dir, &options)
             .map_err(|e| {
                 bars.finish();
+                let full = crate::exit::disk_full(&e);
                 let mut failure = Failure::from(e);
                 failure.run_id = Some(id.clone());
-                failure.hint = Some(match failure.hint.take() {
-                    Some(hint) if hint.contains("disk is full") => format!(
-                        "the disk is full: free space (or pick another -o), then save the \
-                         outputs of the completed run with `{download}`"
+                failure.hint = Some(match full {
+                    // Into a full disk, the same -o would fail the same way.
+                    true => format!(
+                        "the disk is full: free space, then save the outputs of the completed \
+                         run with `{download}` (or into another folder: `flowscale download {id} \
+                         -o OTHER_DIR`)"
                     ),
-                    _ => format!(
+                    false => format!(
                         "the run is complete: save its outputs with `{download}` (bytes already \
                          saved are resumed)"
                     ),

@@ -127,7 +127,21 @@ impl From<Error> for Failure {
                         .to_owned(),
                 ),
             ),
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => (
+            // A request that got no answer in time (not a wait's deadline): the URL or the
+            // network, most often; how long is waited is a setting.
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            } => (
+                EXIT_FAILED,
+                Some(
+                    "no answer in time: check the API URL (FLOWSCALE_API_URL, .env or --api-url) \
+                     and the network; --response-timeout sets how long each request waits (a \
+                     request safe to repeat is tried again a few times)"
+                        .to_owned(),
+                ),
+            ),
+            _ if disk_full(&e) => (
                 EXIT_FAILED,
                 Some(
                     "the disk is full: free space or pick another -o DIR. A run that started \
@@ -205,6 +219,28 @@ impl From<Error> for Failure {
             code,
             result_printed: false,
             status,
+        }
+    }
+}
+
+/// Whether `e` comes down to a full disk (`ENOSPC`), also inside a download kept for
+/// resuming (whose cause is in its message, not its `source()`).
+pub fn disk_full(e: &Error) -> bool {
+    fn full(io: &std::io::Error) -> bool {
+        io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28)
+    }
+    match e {
+        Error::Io { source, .. } => full(source),
+        Error::Incomplete { cause, .. } => disk_full(cause),
+        other => {
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                if cause.downcast_ref::<std::io::Error>().is_some_and(full) {
+                    return true;
+                }
+                source = cause.source();
+            }
+            false
         }
     }
 }
