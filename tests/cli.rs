@@ -2938,3 +2938,54 @@ fn the_simulator_takes_latency_sizes_with_units_and_zero_run_time() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a size like"), "{err}");
 }
+
+/// `flowscale mock --hold-answers` loses every submission's answer while its run exists:
+/// the tool finds the run for certain, says so, and pays once.
+#[test]
+fn a_simulator_that_holds_answers_shows_a_recovery_from_the_shell() {
+    let dir = workdir("mock-hold-answers");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowscale"))
+        .args(["mock", "--port", &port.to_string(), "--hold-answers", "20s"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the simulator did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out, err) = run(Command::new(env!("CARGO_BIN_EXE_flowscale"))
+        .current_dir(&dir)
+        .env("FLOWSCALE_API_URL", &url)
+        .env("FLOWSCALE_API_KEY", "mock-api-key")
+        .env("FLOWSCALE_CONFIG", dir.join("none.toml"))
+        .args(["run", "wf1", "--no-download", "--poll", "50ms", "--json"])
+        .args(["--response-timeout", "2s"]));
+    let listed: Value = json(
+        &ureq::get(&format!("{url}/api/v1/runs?page_size=100"))
+            .header("X-API-KEY", "mock-api-key")
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("was found as its run"), "{err}");
+    let runs = listed["data"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "paid once: {listed}");
+    assert_eq!(json(&out)["run_id"], runs[0]["_id"], "{out}");
+}

@@ -294,7 +294,7 @@ impl Client {
         outcome.status = JobStatus::Unknown;
         outcome.error = Some(format!(
             "its submission went out at {} and the answer was lost; {reason}. A run may \
-             exist and be paid for: look for it (`flowscale runs --since {since}`), then attach \
+             exist and be paid for: look for it (`flowscale runs --since {since} --json`), then attach \
              the job to it (`--attach {name}=RUN_ID`, `Batch::attach`) or submit it again \
              (`--resubmit-unknown`, `Batch::resubmit_unknown`)",
             plan::rfc3339(secs),
@@ -399,11 +399,19 @@ impl Client {
                     // Looked for already and not found for certain; the record of the
                     // submission stays, and the next run of the batch looks again.
                     _ => {
+                        // A minute before the send, for the pod's clock.
+                        let since = state.sent_at().map_or_else(
+                            || "1h".to_owned(),
+                            |at| plan::rfc3339((submission::ms(at) / 1000).saturating_sub(60)),
+                        );
                         outcome.status = JobStatus::Unknown;
                         outcome.error = Some(format!(
-                            "{error}; the next run of the batch looks for its run again, and \
-                             never submits it again unless told to (`--resubmit-unknown`, \
-                             `Batch::resubmit_unknown`)"
+                            "{error}; look for its run (`flowscale runs --since {since} --json`), \
+                             then attach the job to it (`--attach {}=RUN_ID`, `Batch::attach`); \
+                             the next run of the batch looks for it again, and never submits it \
+                             again unless told to (`--resubmit-unknown`, \
+                             `Batch::resubmit_unknown`)",
+                            outcome.name
                         ));
                     }
                 }

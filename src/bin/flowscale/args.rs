@@ -358,6 +358,12 @@ Examples:
         #[arg(long, value_name = "DURATION", value_parser = parse_duration_or_zero)]
         latency: Option<Duration>,
 
+        /// Hold every submission's answer this long after its run is created: longer than
+        /// a client's --response-timeout, the answer is lost while the run exists (what
+        /// `flowscale run` must find among the pod's runs, never pay for twice)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        hold_answers: Option<Duration>,
+
         /// The share of runs that fail, from 0 to 1
         #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
         failure_rate: f64,
@@ -386,6 +392,8 @@ pub struct NotForMock {
     pub json: bool,
     #[arg(long, short, hide = true)]
     pub quiet: bool,
+    #[arg(long, hide = true)]
+    pub response_timeout: Option<String>,
 }
 
 #[cfg(feature = "mock")]
@@ -399,6 +407,7 @@ impl NotForMock {
             (self.profile.is_some(), "--profile"),
             (self.json, "--json"),
             (self.quiet, "--quiet"),
+            (self.response_timeout.is_some(), "--response-timeout"),
         ])
     }
 }
@@ -415,13 +424,14 @@ impl Cli {
             (self.profile.is_some(), "--profile"),
             (self.json, "--json"),
             (self.quiet, "--quiet"),
+            (self.response_timeout.is_some(), "--response-timeout"),
         ])
     }
 }
 
 /// The flag of the first option given.
 #[cfg(feature = "mock")]
-fn first_given(options: [(bool, &'static str); 6]) -> Option<&'static str> {
+fn first_given(options: [(bool, &'static str); 7]) -> Option<&'static str> {
     options
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))

@@ -266,8 +266,16 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     // Interrupted: what may have been paid (above) is said first, then what is left.
     if interrupt::pressed() {
         return Err(Failure {
-            message: format!("interrupted: {} of {total} jobs need another run", pending.len()),
-            hint: Some("run the same command again to resume: recorded runs are attached to, the rest submitted".to_owned()),
+            message: format!(
+                "interrupted: {} of {total} jobs are not done yet (their runs recorded, or not \
+                 started)",
+                pending.len()
+            ),
+            hint: Some(
+                "run the same command again to resume: recorded runs are attached to (not paid \
+                 again), the rest submitted"
+                    .to_owned(),
+            ),
             run_id: None,
             code: EXIT_INTERRUPTED,
             result_printed: true,

@@ -96,7 +96,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         }
         Command::Cancel { run_id } => {
             let message = match client.cancel_run(&run_id) {
-                Ok(message) => message,
+                Ok(message) => format!("run {run_id}: {message}"),
                 // Refused: a run that has ended already (cancelled twice, say) is what the
                 // user wanted, said as such; anything else is the error.
                 Err(e) if e.status() == Some(400) => match client.run(&run_id) {
@@ -187,6 +187,10 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
 /// `flowscale run`: submit, then (unless `--no-wait`) wait and save.
 fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failure> {
     let bars = Bars::new(mode == Mode::Human);
+    let quiet = bars.clone();
+    interrupt::silence_with(move || quiet.silence());
+    // Until the submission goes out, a signal leaves with nothing sent.
+    interrupt::set_resume(None, "nothing was submitted: no run was started".to_owned());
     let mut inputs = parse_inputs(&args.inputs)?;
     if !args.no_check {
         bars.status("reading the pod's workflow catalog");
@@ -202,6 +206,8 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
     if !args.no_wait && !args.wait.no_download {
         usable_dir(&args.wait.output_dir)?;
     }
+    bars.status("submitting the run");
+    interrupt::clear_resume();
     let upload = bars.clone();
     // What a signal finds: before the upload went out whole it stops it (no run, nothing
     // paid); after, a run may exist and is looked for.

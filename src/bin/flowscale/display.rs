@@ -76,6 +76,12 @@ impl Bars {
 
     /// Shows `message` on the spinner (made if there is none yet): what the tool waits for
     /// when no bar moves (the catalog, the pod's answer to a submission).
+    /// Stops drawing every bar (what is on screen stays): a signal's notes come next, and
+    /// must not be drawn over.
+    pub fn silence(&self) {
+        self.multi.set_draw_target(ProgressDrawTarget::hidden());
+    }
+
     pub fn status(&self, message: &str) {
         let mut spinner = self.spinner.lock().unwrap();
         let spinner = spinner.get_or_insert_with(|| self.spinner());

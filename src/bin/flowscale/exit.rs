@@ -154,10 +154,11 @@ impl From<Error> for Failure {
             Error::AnswerLost { sent_at, .. } => (
                 EXIT_UNCONFIRMED,
                 Some(format!(
-                    "look for it before anything else: `flowscale runs --since {sent_at}` (the \
-                     same workflow, created then); if it is there, `flowscale wait RUN_ID` saves \
-                     its outputs; if it is not, running the same command again submits it again \
-                     (paid for again)"
+                    "look for it before anything else: `flowscale runs --since {} --json` (a \
+                     minute before the send, for the pod's clock: the same workflow and inputs); \
+                     if it is there, `flowscale wait RUN_ID` saves its outputs; if it is not, \
+                     running the same command again submits it again (paid for again)",
+                    minute_before(sent_at)
                 )),
             ),
             Error::Busy { .. } => (
@@ -221,6 +222,17 @@ impl From<Error> for Failure {
             status,
         }
     }
+}
+
+/// An RFC 3339 time less a minute (as it is, when it cannot be read).
+pub fn minute_before(at: &str) -> String {
+    humantime::parse_rfc3339_weak(at)
+        .ok()
+        .and_then(|t| t.checked_sub(std::time::Duration::from_secs(60)))
+        .map_or_else(
+            || at.to_owned(),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
 }
 
 /// Whether `e` comes down to a full disk (`ENOSPC`), also inside a download kept for

@@ -31,6 +31,15 @@ enum Phase {
 static PHASE: Mutex<Phase> = Mutex::new(Phase::Other);
 /// The last submission of this process: what the way out says about its run.
 static SUBMISSION: Mutex<Option<SubmissionHandle>> = Mutex::new(None);
+/// What stops the bars from drawing over the notes a signal prints.
+type Silence = Box<dyn Fn() + Send>;
+static SILENCE: Mutex<Option<Silence>> = Mutex::new(None);
+
+/// `silence` is called before a signal's first note (the bars stop drawing).
+pub fn silence_with(silence: impl Fn() + Send + 'static) {
+    *SILENCE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(silence));
+}
+
 /// The line that resumes a run of that submission, from its id.
 type ResumeLine = Box<dyn Fn(&str) -> String + Send>;
 static RESUME_LINE: Mutex<Option<ResumeLine>> = Mutex::new(None);
@@ -49,6 +58,9 @@ pub fn install(mode: crate::output::Mode) {
     JSON.store(mode == crate::output::Mode::Json, Ordering::SeqCst);
     EVENTS.store(mode == crate::output::Mode::Events, Ordering::SeqCst);
     let _ = ctrlc::set_handler(|| {
+        if let Some(silence) = &*SILENCE.lock().unwrap_or_else(PoisonError::into_inner) {
+            silence();
+        }
         if PRESSED.swap(true, Ordering::SeqCst) {
             leave();
         }
@@ -69,8 +81,8 @@ pub fn install(mode: crate::output::Mode) {
                     Paid::Maybe => {
                         output::note(
                             "\ninterrupted: the request had gone out whole, so a run may exist: \
-                             waiting a moment for its answer, then looking for it among the \
-                             pod's runs (Ctrl-C again to quit at once)",
+                             waiting 3 s for its answer, then looking for it among the pod's \
+                             runs (Ctrl-C again to quit at once)",
                         );
                         // Off the handler's thread, so that a second signal still leaves.
                         let (handle, client) = (handle.clone(), client.clone());

@@ -95,6 +95,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             run_time,
             output_size,
             latency,
+            hold_answers,
             failure_rate,
             not_for_mock,
         } => {
@@ -109,6 +110,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
                 run_time,
                 output_size,
                 latency,
+                hold_answers,
                 failure_rate,
             };
             return serve_simulator(port, shapes, demo);
@@ -304,6 +306,7 @@ struct Demo {
     run_time: Option<std::time::Duration>,
     output_size: Option<usize>,
     latency: Option<std::time::Duration>,
+    hold_answers: Option<std::time::Duration>,
     failure_rate: f64,
 }
 
@@ -323,6 +326,13 @@ fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes, demo: Demo) -> Re
     server.set_failure_rate(demo.failure_rate);
     if let Some(latency) = demo.latency {
         server.set_latency(latency);
+    }
+    if let Some(hold) = demo.hold_answers {
+        server.fail_next(
+            flowscale::mock::Route::Execute,
+            u32::MAX,
+            flowscale::mock::Fault::DelayAnswer(hold),
+        );
     }
     let mut names = Vec::new();
     for mut workflow in demo_workflows() {
