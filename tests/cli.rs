@@ -2889,30 +2889,24 @@ fn daily_driver_inputs_terminals_locks_and_events() {
     assert!(err.contains("--group"), "{err}");
 }
 
-/// Issue 43's bar: `flowscale mock` takes a latency and sizes with units, and zero run time.
-#[test]
-fn the_simulator_takes_latency_sizes_with_units_and_zero_run_time() {
-    let dir = workdir("mock-flags");
+/// `flowscale mock` with `args` on a free port, in `dir`, once it accepts connections: the
+/// process (kill it when done) and its URL.
+fn mock_process(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowscale"))
-        .args(["mock", "--port", &port.to_string(), "--latency", "200ms"])
-        .args(["--output-size", "2GB", "--run-time", "0s"])
-        .current_dir(&dir)
+        .args(["mock", "--port", &port.to_string()])
+        .args(args)
+        .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let start = Instant::now();
-    let mut up = false;
-    while start.elapsed() < Duration::from_secs(30) {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            up = true;
-            break;
-        }
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
             let out = child.wait_with_output().unwrap();
             panic!(
@@ -2920,12 +2914,33 @@ fn the_simulator_takes_latency_sizes_with_units_and_zero_run_time() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the simulator did not come up"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(up, "the simulator did not come up");
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// Issue 43's bar: `flowscale mock` takes a latency and sizes with units, and zero run time.
+#[test]
+fn the_simulator_takes_latency_sizes_with_units_and_zero_run_time() {
+    let dir = workdir("mock-flags");
+    let (mut child, url) = mock_process(
+        &dir,
+        &[
+            "--latency",
+            "200ms",
+            "--output-size",
+            "2GB",
+            "--run-time",
+            "0s",
+        ],
+    );
     // Every answer waits at least the latency.
     let asked = Instant::now();
-    let health = ureq::get(&format!("http://127.0.0.1:{port}/api/v1/comfy/health"))
+    let health = ureq::get(&format!("{url}/api/v1/comfy/health"))
         .header("X-API-KEY", "mock-api-key")
         .call();
     assert!(asked.elapsed() >= Duration::from_millis(200));
@@ -2944,27 +2959,7 @@ fn the_simulator_takes_latency_sizes_with_units_and_zero_run_time() {
 #[test]
 fn a_simulator_that_holds_answers_shows_a_recovery_from_the_shell() {
     let dir = workdir("mock-hold-answers");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flowscale"))
-        .args(["mock", "--port", &port.to_string(), "--hold-answers", "20s"])
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the simulator did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let url = format!("http://127.0.0.1:{port}");
+    let (mut child, url) = mock_process(&dir, &["--hold-answers", "20s"]);
     let (code, out, err) = run(Command::new(env!("CARGO_BIN_EXE_flowscale"))
         .current_dir(&dir)
         .env("FLOWSCALE_API_URL", &url)
