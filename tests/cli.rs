@@ -2882,6 +2882,29 @@ fn daily_driver_inputs_terminals_locks_and_events() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("check the API URL"), "{err}");
 
+    // --no-wait saves nothing and waits for nothing: -o, --timeout with it are refused.
+    for extra in [&["-o", "x"][..], &["--timeout", "5m"]] {
+        let (code, _, err) = run(flowscale(&server, &dir)
+            .args(["run", "quick", "-i", "a=1", "--no-wait"])
+            .args(extra));
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains("cannot be used with"), "{err}");
+    }
+    // A form of text gets no upload bar on a terminal.
+    let raw = terminal_raw(
+        &server,
+        &dir,
+        100,
+        &[
+            "run", "quick", "-i", "a=1", "--poll", "50ms", "-o", "textonly",
+        ],
+        &[],
+    );
+    assert!(
+        !raw.contains("upload"),
+        "an upload bar for a few bytes: {raw:?}"
+    );
+
     // A pod that follows the OpenAPI file to the letter lists runs only by group.
     server.serve_shapes(flowscale::mock::Shapes::Spec);
     let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--since", "1h"]));

@@ -487,7 +487,7 @@ pub struct RunArgs {
     pub group: Option<String>,
 
     /// Print the run id and return at once, without waiting
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["output_dir", "timeout", "poll", "no_download"])]
     pub no_wait: bool,
 
     #[command(flatten)]

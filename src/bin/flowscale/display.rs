@@ -62,6 +62,10 @@ impl Bars {
     /// Moves the upload bar; once the upload is complete, the bar keeps the upload's own
     /// rate (drawn later, indicatif would divide by the whole wait).
     pub fn upload(&self, p: &Progress) {
+        // A form of text goes out in a blink: a bar for a few hundred bytes says nothing.
+        if p.total.is_some_and(|total| total < SMALL_UPLOAD) {
+            return;
+        }
         let mut upload = self.upload.lock().unwrap();
         let bar = upload.get_or_insert_with(|| self.bar("upload"));
         bar.set_length(p.total.unwrap_or(p.done));
@@ -145,6 +149,9 @@ impl Bars {
         }
     }
 }
+
+/// Uploads smaller than this get no bar.
+const SMALL_UPLOAD: u64 = 64 * 1024;
 
 /// Ends a complete transfer's bar with its own average rate: drawn later, indicatif would
 /// go on dividing by a time that keeps growing, and show a rate that falls for nothing.
