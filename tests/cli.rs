@@ -2905,6 +2905,30 @@ fn daily_driver_inputs_terminals_locks_and_events() {
         "an upload bar for a few bytes: {raw:?}"
     );
 
+    // Off a terminal (a CI log), a batch for people says each job's changes as lines, with
+    // the time since the start; so does a run.
+    std::fs::write(dir.join("jobs2.jsonl"), "{\"name\": \"two\", \"a\": 2}\n").unwrap();
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "batch",
+        "quick",
+        "--jobs",
+        "jobs2.jsonl",
+        "-o",
+        "lines",
+        "--poll",
+        "50ms",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("] two: submitted run "), "{err}");
+    assert!(err.contains("] two: completed"), "{err}");
+    let (code, out, err) = run(flowscale(&server, &dir)
+        .args(["run", "quick", "-i", "a=3", "--poll", "50ms", "-o", "lines"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("[00:0") && err.contains("finished: completed"),
+        "{err}"
+    );
+
     // A pod that follows the OpenAPI file to the letter lists runs only by group.
     server.serve_shapes(flowscale::mock::Shapes::Spec);
     let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--since", "1h"]));

@@ -60,6 +60,11 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
     );
     overall.set_message("batch");
     let (lines, bar) = (bars.clone(), overall.clone());
+    // For people, on a stderr that cannot redraw (a CI log, a pipe, TERM=dumb): a line per
+    // change of state of each job, with the time since the start, instead of the bar.
+    let redraws =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()) && !crate::output::dumb_terminal();
+    let started = (mode == Mode::Human && !redraws).then(std::time::Instant::now);
     let mut batch = Batch::new(&args.workflow_id, &args.output_dir)
         .jobs(jobs)
         .concurrency(args.concurrency)
@@ -117,6 +122,9 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 }
             } else if !lines.is_hidden() {
                 let _ = lines.println(format!("  {event}"));
+            } else if let Some(start) = started {
+                let secs = start.elapsed().as_secs();
+                crate::output::note(format_args!("[{:02}:{:02}] {event}", secs / 60, secs % 60));
             }
         });
     if let Some(group) = &args.group {

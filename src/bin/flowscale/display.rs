@@ -14,6 +14,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Clone)]
 pub struct Bars {
     multi: MultiProgress,
+    /// For people, but stderr is no terminal that can redraw (a CI log, a pipe, `TERM=dumb`):
+    /// a line per change of state instead of bars, with the time since the start.
+    lines: Option<std::time::Instant>,
     /// Under 80 columns: bars without the byte counts and the rate, which would not fit.
     narrow: bool,
     downloads: Arc<Mutex<HashMap<String, ProgressBar>>>,
@@ -25,12 +28,15 @@ impl Bars {
     /// Bars that draw on stderr when `shown` and stderr is a terminal; nothing otherwise.
     pub fn new(shown: bool) -> Self {
         // A dumb terminal cannot redraw a bar in place: none then.
-        let target = if shown && !crate::output::dumb_terminal() {
+        let redraws =
+            std::io::IsTerminal::is_terminal(&std::io::stderr()) && !crate::output::dumb_terminal();
+        let target = if shown && redraws {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
         };
         Bars {
+            lines: (shown && !redraws).then(std::time::Instant::now),
             narrow: stderr_width().is_some_and(|w| w < 80),
             multi: MultiProgress::with_draw_target(target),
             downloads: Arc::default(),
@@ -46,6 +52,16 @@ impl Bars {
             .progress_chars("=> ");
         let bar = self.multi.add(ProgressBar::new(0).with_style(style));
         bar.set_message(short(label, if self.narrow { 12 } else { 20 }));
+        bar
+    }
+
+    /// A transfer of unknown length: its label, bytes so far and rate.
+    fn open_ended(&self, label: &str) -> ProgressBar {
+        let style = ProgressStyle::with_template("{msg:>20!} {spinner} {bytes} {bytes_per_sec}")
+            .expect("a valid template");
+        let bar = self.multi.add(ProgressBar::no_length().with_style(style));
+        bar.set_message(short(label, if self.narrow { 12 } else { 20 }));
+        bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }
 
@@ -66,9 +82,21 @@ impl Bars {
         if p.total.is_some_and(|total| total < SMALL_UPLOAD) {
             return;
         }
+        if self.lines.is_some() {
+            if p.is_complete() {
+                self.line(&format!("upload done ({})", indicatif::HumanBytes(p.done)));
+            }
+            return;
+        }
         let mut upload = self.upload.lock().unwrap();
-        let bar = upload.get_or_insert_with(|| self.bar("upload"));
-        bar.set_length(p.total.unwrap_or(p.done));
+        let bar = upload.get_or_insert_with(|| match p.total {
+            Some(_) => self.bar("upload"),
+            // A stream of unknown length: its bytes and rate, never a bar that claims 100%.
+            None => self.open_ended("upload"),
+        });
+        if p.total.is_some() {
+            bar.set_length(p.total.unwrap_or(p.done));
+        }
         bar.set_position(p.done);
         if p.is_complete() {
             freeze(bar, p.done, self.narrow);
@@ -87,6 +115,10 @@ impl Bars {
     }
 
     pub fn status(&self, message: &str) {
+        // Off a terminal the phases before the run are said by its events, not here.
+        if self.lines.is_some() {
+            return;
+        }
         let mut spinner = self.spinner.lock().unwrap();
         let spinner = spinner.get_or_insert_with(|| self.spinner());
         spinner.set_message(message.to_owned());
@@ -116,8 +148,26 @@ impl Bars {
         }
     }
 
-    /// Shows a wait's progress on the spinner.
+    /// Says a change of state as a line (off a terminal), with the time since the start.
+    fn line(&self, what: &str) {
+        if let Some(start) = self.lines {
+            let secs = start.elapsed().as_secs();
+            crate::output::note(format_args!("[{:02}:{:02}] {what}", secs / 60, secs % 60));
+        }
+    }
+
+    /// Shows a wait's progress on the spinner (off a terminal: a line per change).
     pub fn event(&self, event: &RunEvent) {
+        if self.lines.is_some() {
+            match event {
+                RunEvent::Submitted { .. }
+                | RunEvent::StatusChanged { .. }
+                | RunEvent::OutputReady { .. }
+                | RunEvent::Finished { .. } => self.line(&event.to_string()),
+                _ => {}
+            }
+            return;
+        }
         let mut spinner = self.spinner.lock().unwrap();
         let spinner = spinner.get_or_insert_with(|| {
             // A status before the first poll has one.
@@ -171,6 +221,9 @@ fn freeze(bar: &ProgressBar, done: u64, narrow: bool) {
 fn template(narrow: bool, rate: &str) -> String {
     match narrow {
         true => "{msg:>12!} [{wide_bar}] {percent:>3}%".to_owned(),
+        false if rate == "{bytes_per_sec}" => {
+            "{msg:>20!} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} {eta}".to_owned()
+        }
         false => format!("{{msg:>20!}} [{{wide_bar}}] {{bytes}}/{{total_bytes}} {rate}"),
     }
 }
@@ -212,7 +265,34 @@ fn short(label: &str, width: usize) -> String {
     if count <= width {
         label.to_owned()
     } else {
-        let tail: String = label.chars().skip(count + 1 - width).collect();
-        format!("…{tail}")
+        // The start (a name: `filename_prefix`, `preview`) and the end (the random tail that
+        // tells two outputs of one name apart), the middle cut.
+        let tail_len = (width.saturating_sub(1) / 3).min(width.saturating_sub(1));
+        let head_len = width.saturating_sub(1 + tail_len);
+        let head: String = label.chars().take(head_len).collect();
+        let tail: String = label.chars().skip(count - tail_len).collect();
+        format!("{head}…{tail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn a_label_keeps_the_start_of_a_name_and_its_tail() {
+        let a = short("filename_prefix_58359_BW90UKB3Z9", 20);
+        let b = short("preview_58359_7XLEZQ31AB", 20);
+        assert_eq!(a.chars().count(), 20, "{a}");
+        assert!(
+            a.starts_with("filename_pref") && a.ends_with("UKB3Z9"),
+            "{a}"
+        );
+        assert!(b.starts_with("preview_"), "{b}");
+        assert_eq!(short("image", 20), "image");
+        assert_eq!(short("abcdefghijklmnop", 12).chars().count(), 12);
+        // Never a panic, however small the room.
+        let _ = short("abcdef", 1);
+        let _ = short("abcdef", 0);
     }
 }
