@@ -2929,6 +2929,23 @@ fn daily_driver_inputs_terminals_locks_and_events() {
         "{err}"
     );
 
+    // Tables are measured in terminal cells: a CJK name keeps the columns aligned.
+    edit_catalog(
+        &server,
+        "PUT",
+        "cjk",
+        r#"{"name": "猫の画像", "inputs": {"text_1": "string"}, "outputs": ["image"]}"#,
+    );
+    let (code, out, _) = run(flowscale(&server, &dir).args(["workflows"]));
+    assert_eq!(code, 0);
+    let column = |line: &str, at: &str| {
+        let start = line.find(at).unwrap_or_else(|| panic!("{at} in {line}"));
+        unicode_width::UnicodeWidthStr::width(&line[..start])
+    };
+    let header = out.lines().next().unwrap();
+    let row = out.lines().find(|l| l.starts_with("cjk")).unwrap();
+    assert_eq!(column(header, "INPUTS"), column(row, "text_1"), "{out}");
+
     // A pod that follows the OpenAPI file to the letter lists runs only by group.
     server.serve_shapes(flowscale::mock::Shapes::Spec);
     let (code, _, err) = run(flowscale(&server, &dir).args(["runs", "--since", "1h"]));

@@ -185,9 +185,12 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
             w if w >= 100 => (28, 11, 36),
             w => ((w.saturating_sub(30)).clamp(8, 28), 9, 8),
         };
+        let cell = crate::display::cell;
         let mut lines = vec![format!(
-            "{:<job_w$}  {:<status_w$}  {:<run_w$}  FILES",
-            "JOB", "STATUS", "RUN"
+            "{}  {}  {}  FILES",
+            cell("JOB", job_w),
+            cell("STATUS", status_w),
+            cell("RUN", run_w)
         )];
         lines.extend(report.jobs.iter().map(|j| {
             let files = match j.status {
@@ -205,10 +208,10 @@ pub fn run(client: &Client, args: BatchArgs, mode: Mode) -> Result<(), Failure> 
                 .take(run_w)
                 .collect();
             format!(
-                "{:<job_w$}  {:<status_w$}  {:<run_w$}  {files}",
-                fit(&j.name, job_w),
-                fit(&j.status.to_string(), status_w),
-                run
+                "{}  {}  {}  {files}",
+                cell(&j.name, job_w),
+                cell(&j.status.to_string(), status_w),
+                cell(&run, run_w)
             )
         }));
         for j in &report.jobs {
@@ -567,28 +570,9 @@ fn matches(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// `text` in at most `width` characters: cut, with `…` to say so.
-fn fit(text: &str, width: usize) -> String {
-    match text.char_indices().nth(width.saturating_sub(1)) {
-        Some((at, _)) if text.chars().count() > width => format!("{}…", &text[..at]),
-        _ => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{fit, matches};
-
-    #[test]
-    fn names_are_cut_to_their_column() {
-        assert_eq!(fit("line-1", 28), "line-1");
-        assert_eq!(fit(&"x".repeat(28), 28), "x".repeat(28));
-        assert_eq!(fit(&"é".repeat(30), 28), format!("{}…", "é".repeat(27)));
-        assert_eq!(
-            fit("abc", 0),
-            "abc".chars().take(0).collect::<String>() + "…"
-        );
-    }
+    use super::matches;
 
     #[test]
     fn patterns_match_like_a_shell() {

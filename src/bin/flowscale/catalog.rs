@@ -50,21 +50,22 @@ fn table(workflows: &[Workflow], mode: Mode) -> Vec<String> {
     if mode == Mode::Quiet {
         return workflows.iter().map(|w| w.id.clone()).collect();
     }
+    // Columns in terminal cells (a CJK name takes two a character), names cut at 30.
+    let width = |text: &str| unicode_width::UnicodeWidthStr::width(text);
     let id_width = workflows
         .iter()
-        .map(|w| w.id.len())
+        .map(|w| width(&w.id))
         .max()
         .unwrap_or(0)
         .max(2);
-    let name_width = workflows
-        .iter()
-        .map(|w| w.name.len())
-        .max()
+    let name_width = (workflows.iter().map(|w| width(&w.name)).max())
         .unwrap_or(0)
-        .max(4);
+        .clamp(4, 30);
+    let cell = crate::display::cell;
     let mut lines = vec![format!(
-        "{:id_width$}  {:name_width$}  INPUTS",
-        "ID", "NAME"
+        "{}  {}  INPUTS",
+        cell("ID", id_width),
+        cell("NAME", name_width)
     )];
     for w in workflows {
         let inputs = match w.inputs.is_empty() {
@@ -75,8 +76,9 @@ fn table(workflows: &[Workflow], mode: Mode) -> Vec<String> {
                 .join(", "),
         };
         lines.push(format!(
-            "{:id_width$}  {:name_width$}  {inputs}",
-            w.id, w.name
+            "{}  {}  {inputs}",
+            cell(&w.id, id_width),
+            cell(&w.name, name_width)
         ));
     }
     lines

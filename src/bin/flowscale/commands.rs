@@ -509,16 +509,27 @@ fn list_runs_of(client: &Client, args: RunsArgs, mode: Mode) -> Result<(), Failu
                 .map(|r| r.id.clone().unwrap_or_else(|| "-".to_owned()))
                 .collect();
         }
+        // Fits the terminal (a run id cut to 8 characters under 100 columns, enough to
+        // find it), measured in cells: long workflow ids are cut, never break the table.
+        let width = crate::display::stdout_width().map_or(100, usize::from);
+        let (run_w, workflow_w) = match width {
+            w if w >= 100 => (36, 20),
+            w => (8, w.saturating_sub(8 + 10 + 20 + 6).clamp(6, 20)),
+        };
+        let cell = crate::display::cell;
         let mut lines = vec![format!(
-            "{:<36}  {:<10}  {:<14}  {}",
-            "RUN", "STATUS", "WORKFLOW", "CREATED"
+            "{}  {}  {}  CREATED",
+            cell("RUN", run_w),
+            cell("STATUS", 10),
+            cell("WORKFLOW", workflow_w)
         )];
         lines.extend(runs.iter().map(|r| {
+            let id: String = r.id.as_deref().unwrap_or("-").chars().take(run_w).collect();
             format!(
-                "{:<36}  {:<10}  {:<14}  {}",
-                r.id.as_deref().unwrap_or("-"),
-                r.status.as_str(),
-                r.workflow_id.as_deref().unwrap_or("-"),
+                "{}  {}  {}  {}",
+                cell(&id, run_w),
+                cell(r.status.as_str(), 10),
+                cell(r.workflow_id.as_deref().unwrap_or("-"), workflow_w),
                 r.created_at.as_deref().unwrap_or("-")
             )
         }));

@@ -259,6 +259,33 @@ fn terminal_width(fd: i32) -> Option<u16> {
     }
 }
 
+/// `text` in a table column `width` terminal cells wide: cut with `…` when wider, padded
+/// with spaces when narrower. Cells, not characters: a CJK character takes two, a
+/// combining mark none.
+pub fn cell(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let whole = text.width();
+    if whole <= width {
+        return format!("{text}{}", " ".repeat(width - whole));
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+        used += 1;
+    }
+    out.push_str(&" ".repeat(width.saturating_sub(used)));
+    out
+}
+
 /// A label that fits the bars' column of `width` characters.
 fn short(label: &str, width: usize) -> String {
     let count = label.chars().count();
@@ -277,7 +304,17 @@ fn short(label: &str, width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::short;
+    use super::{cell, short};
+
+    #[test]
+    fn cells_are_measured_in_terminal_columns() {
+        assert_eq!(cell("run", 5), "run  ");
+        // Two columns a character: three fit in six.
+        assert_eq!(cell("猫の画像", 6), "猫の… ");
+        assert_eq!(cell("猫の", 6), "猫の  ");
+        assert_eq!(cell("abcdefgh", 5), "abcd…");
+        assert_eq!(cell("abc", 0), "");
+    }
 
     #[test]
     fn a_label_keeps_the_start_of_a_name_and_its_tail() {
