@@ -3048,3 +3048,34 @@ fn a_simulator_that_holds_answers_shows_a_recovery_from_the_shell() {
     assert_eq!(runs.len(), 1, "paid once: {listed}");
     assert_eq!(json(&out)["run_id"], runs[0]["_id"], "{out}");
 }
+
+/// `flowscale mock --fault`: a status on a chosen route, 429 with Retry-After for a few
+/// requests, a slow upload; bad specs refused.
+#[test]
+fn the_simulator_takes_faults_from_the_shell() {
+    let dir = workdir("mock-faults");
+    let (mut child, url) =
+        mock_process(&dir, &["--fault", "health=503", "--fault", "runs=429:1*1"]);
+    let tool = |args: &[&str]| {
+        run(Command::new(env!("CARGO_BIN_EXE_flowscale"))
+            .current_dir(&dir)
+            .env("FLOWSCALE_API_URL", &url)
+            .env("FLOWSCALE_API_KEY", "mock-api-key")
+            .env("FLOWSCALE_CONFIG", dir.join("none.toml"))
+            .args(args))
+    };
+    let (code, _, err) = tool(&["health"]);
+    let (runs_code, runs_out, runs_err) = tool(&["runs", "--json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("503"), "{err}");
+    // One 429 with Retry-After: 1, then the list.
+    assert_eq!(runs_code, 0, "{runs_out}{runs_err}");
+    for bad in ["nowhere=500", "health=teapot", "execute=500*x", "health"] {
+        let (code, _, err) = run(Command::new(env!("CARGO_BIN_EXE_flowscale"))
+            .current_dir(&dir)
+            .args(["mock", "--fault", bad]));
+        assert_eq!(code, 2, "{bad}: {err}");
+    }
+}

@@ -364,6 +364,15 @@ Examples:
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         hold_answers: Option<Duration>,
 
+        /// Misbehave on a route (repeatable): ROUTE=FAULT, or ROUTE=FAULT*N for the next N
+        /// requests only. ROUTE: health, queue, execute, output, run, runs, cancel,
+        /// workflows, download, any. FAULT: a status (500), 429:SECS (with Retry-After),
+        /// html (a proxy's 502 page), drop (no body), truncate (half a body), delay:DURATION
+        /// (before reading the request: a slow upload), hold:DURATION (after handling it: a
+        /// lost answer)
+        #[arg(long, value_name = "ROUTE=FAULT", value_parser = parse_fault)]
+        fault: Vec<MockFault>,
+
         /// The share of runs that fail, from 0 to 1
         #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
         failure_rate: f64,
@@ -670,6 +679,69 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         )),
         d => Ok(d),
     }
+}
+
+/// One `--fault`: where, what, how many times.
+#[cfg(feature = "mock")]
+#[derive(Clone, Debug)]
+pub struct MockFault {
+    pub route: flowscale::mock::Route,
+    pub fault: flowscale::mock::Fault,
+    pub times: u32,
+}
+
+/// `--fault ROUTE=FAULT[*N]` (see `flowscale mock --help`).
+#[cfg(feature = "mock")]
+pub fn parse_fault(text: &str) -> Result<MockFault, String> {
+    use flowscale::mock::{Fault, Route};
+    let bad =
+        |why: &str| format!("`{text}`: {why} (as execute=500, runs=429:5*3, execute=hold:30s)");
+    let (route, rest) = text.split_once('=').ok_or_else(|| bad("no `=`"))?;
+    let route = match route.trim() {
+        "health" => Route::Health,
+        "queue" => Route::Queue,
+        "execute" => Route::Execute,
+        "output" => Route::Output,
+        "run" => Route::RunDetails,
+        "runs" => Route::RunList,
+        "cancel" => Route::Cancel,
+        "workflows" => Route::Workflows,
+        "download" => Route::Download,
+        "any" => Route::Any,
+        _ => return Err(bad("not a route")),
+    };
+    let (fault, times) = match rest.rsplit_once('*') {
+        Some((fault, n)) => (
+            fault,
+            n.trim()
+                .parse::<u32>()
+                .map_err(|_| bad("`*N` is not a count"))?,
+        ),
+        None => (rest, u32::MAX),
+    };
+    let duration = |d: &str| parse_duration(d).map_err(|e| bad(&e));
+    let fault = match fault.trim().split_once(':') {
+        Some(("429", secs)) => Fault::TooManyRequests {
+            retry_after_secs: duration(secs)?.as_secs(),
+        },
+        Some(("delay", d)) => Fault::Delay(duration(d)?),
+        Some(("hold", d)) => Fault::DelayAnswer(duration(d)?),
+        Some(_) => return Err(bad("not a fault")),
+        None => match fault.trim() {
+            "html" => Fault::BadGatewayHtml,
+            "drop" => Fault::DropConnection,
+            "truncate" => Fault::TruncateBody,
+            status => match status.parse::<u16>() {
+                Ok(code) if (100..600).contains(&code) => Fault::Status(code),
+                _ => return Err(bad("not a fault")),
+            },
+        },
+    };
+    Ok(MockFault {
+        route,
+        fault,
+        times,
+    })
 }
 
 /// A duration where zero makes sense (`0s`: no delay).

@@ -96,6 +96,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
             output_size,
             latency,
             hold_answers,
+            fault,
             failure_rate,
             not_for_mock,
         } => {
@@ -111,6 +112,7 @@ fn execute(cli: Cli, mode: Mode) -> Result<(), Failure> {
                 output_size,
                 latency,
                 hold_answers,
+                faults: fault,
                 failure_rate,
             };
             return serve_simulator(port, shapes, demo);
@@ -307,6 +309,7 @@ struct Demo {
     output_size: Option<usize>,
     latency: Option<std::time::Duration>,
     hold_answers: Option<std::time::Duration>,
+    faults: Vec<args::MockFault>,
     failure_rate: f64,
 }
 
@@ -326,6 +329,9 @@ fn serve_simulator(port: u16, shapes: flowscale::mock::Shapes, demo: Demo) -> Re
     server.set_failure_rate(demo.failure_rate);
     if let Some(latency) = demo.latency {
         server.set_latency(latency);
+    }
+    for f in demo.faults {
+        server.fail_next(f.route, f.times, f.fault);
     }
     if let Some(hold) = demo.hold_answers {
         server.fail_next(
