@@ -3079,3 +3079,37 @@ fn the_simulator_takes_faults_from_the_shell() {
         assert_eq!(code, 2, "{bad}: {err}");
     }
 }
+
+/// An interrupted `download` says how to resume it, and names its run in `--json`.
+#[test]
+fn an_interrupted_download_says_how_to_resume() {
+    let server = simulator();
+    let dir = workdir("download-interrupted");
+    let (code, out, err) = run(flowscale(&server, &dir).args([
+        "run",
+        "quick",
+        "-i",
+        "a=1",
+        "--no-download",
+        "--poll",
+        "50ms",
+        "--json",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let run_id = json(&out)["run_id"].as_str().unwrap().to_owned();
+    server.fail_next(Route::Download, 10, Fault::Delay(Duration::from_secs(30)));
+    let child = spawned(flowscale(&server, &dir).args(["download", &run_id, "-o", "d", "--json"]));
+    std::thread::sleep(Duration::from_millis(1000));
+    signal(&child, "INT");
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains(&format!(
+            "resume with: flowscale download {run_id} -o d --skip-existing"
+        )),
+        "{err}"
+    );
+    let doc = json(String::from_utf8(output.stdout).unwrap().trim());
+    assert_eq!(doc["run_id"], run_id.as_str(), "{doc}");
+}

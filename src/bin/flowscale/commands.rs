@@ -155,8 +155,17 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         } => {
             usable_dir(&output_dir)?;
             let bars = Bars::new(mode == Mode::Human);
+            let quiet = bars.clone();
+            interrupt::silence_with(move || quiet.silence());
+            // Interrupted, the line that resumes it (bytes saved so far are kept).
+            let again = crate::resume::download_line(&run_id, &output_dir, saving.overwrite);
+            interrupt::set_resume(
+                Some(&run_id),
+                format!("the download stopped; its bytes so far are kept: resume with: {again}"),
+            );
             let options = save_options(&bars, mode, Some(&run_id), &saving);
             let saved = client.download_run_outputs(&run_id, &output_dir, &options)?;
+            interrupt::clear_resume();
             bars.finish();
             let doc = json!({"run_id": run_id, "outputs": output::outputs_doc(&saved)});
             emit(mode, &doc, || saved_lines(&saved, mode))

@@ -137,11 +137,16 @@ impl Bars {
     pub fn download(&self, p: &Progress) {
         if let Transfer::Download { name, .. } = &p.transfer {
             let mut downloads = self.downloads.lock().unwrap();
+            let fresh = !downloads.contains_key(name);
             let bar = downloads
                 .entry(name.clone())
                 .or_insert_with(|| self.bar(name));
             bar.set_length(p.total.unwrap_or(p.done));
             bar.set_position(p.done);
+            if fresh && p.done > 0 {
+                // Bytes kept from an earlier try: where the bar starts, not speed.
+                bar.reset_eta();
+            }
             if p.is_complete() {
                 freeze(bar, p.done, self.narrow);
             }

@@ -31,6 +31,21 @@ pub fn line(run_id: &str, complete: bool, wait: &WaitSettings) -> String {
     words.join(" ")
 }
 
+/// `flowscale download RUN -o DIR ...`, as a `download` that stopped resumes: the same
+/// folder and saving option (the partial files are resumed, the files saved kept).
+pub fn download_line(run_id: &str, dir: &Path, overwrite: bool) -> String {
+    let mut line = format!("flowscale download {run_id}");
+    if dir != Path::new(".") {
+        line.push_str(&format!(" -o {}", quoted(&dir.display().to_string())));
+    }
+    line.push_str(if overwrite {
+        " --overwrite"
+    } else {
+        " --skip-existing"
+    });
+    line
+}
+
 /// A word as a POSIX shell reads it back: bare when it is plain, else in single quotes.
 fn quoted(word: &str) -> String {
     let plain = !word.is_empty()
