@@ -43,12 +43,20 @@ pub struct Progress {
     pub done: u64,
     /// Bytes in all, when known (`Content-Length`).
     pub total: Option<u64>,
+    /// Whether the transfer has ended (its last report): for a transfer of unknown length,
+    /// the only way to know it is done.
+    #[serde(default)]
+    pub finished: bool,
 }
 
 impl Progress {
-    /// Whether this is the last report of a complete transfer.
+    /// Whether this is the last report of a complete transfer: its total reached, or, for a
+    /// transfer of unknown length (a stream), its end reported.
     pub fn is_complete(&self) -> bool {
-        self.total.is_none_or(|total| self.done >= total) && self.done > 0
+        match self.total {
+            Some(total) => self.done >= total && self.done > 0,
+            None => self.finished,
+        }
     }
 }
 
@@ -146,6 +154,54 @@ impl Meter {
             transfer: self.transfer.clone(),
             done: self.done.max(self.floor),
             total: self.total,
+            finished: self.finished,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// The reports a meter makes, as a callback sees them.
+    fn reports(total: Option<u64>, pieces: &[usize]) -> Vec<Progress> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        let mut meter = Meter::new(
+            Some(Arc::new(move |p: &Progress| {
+                keep.lock().unwrap().push(p.clone())
+            })),
+            Transfer::Upload,
+            total,
+        );
+        for n in pieces {
+            meter.add(*n);
+        }
+        meter.finish();
+        let out = seen.lock().unwrap().clone();
+        out
+    }
+
+    #[test]
+    fn a_stream_of_unknown_length_is_complete_only_at_its_end() {
+        let seen = reports(None, &[10, 10, 10]);
+        let last = seen.last().unwrap();
+        assert!(last.is_complete() && last.done == 30, "{seen:?}");
+        assert!(
+            seen[..seen.len() - 1].iter().all(|p| !p.is_complete()),
+            "a report before the end says complete: {seen:?}"
+        );
+    }
+
+    #[test]
+    fn a_transfer_of_known_length_is_complete_at_its_total() {
+        let seen = reports(Some(20), &[10, 10]);
+        assert!(seen.last().unwrap().is_complete(), "{seen:?}");
+        assert_eq!(
+            seen.iter().filter(|p| p.is_complete()).count(),
+            1,
+            "{seen:?}"
+        );
     }
 }
