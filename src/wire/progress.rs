@@ -179,8 +179,9 @@ mod tests {
             meter.add(*n);
         }
         meter.finish();
-        let out = seen.lock().unwrap().clone();
-        out
+        drop(meter);
+        Arc::try_unwrap(seen)
+            .map_or_else(|s| s.lock().unwrap().clone(), |m| m.into_inner().unwrap())
     }
 
     #[test]
