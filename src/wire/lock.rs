@@ -132,7 +132,16 @@ impl Lock {
         struct Version {
             version: Option<u32>,
         }
-        let problem = |e: toml::de::Error| Error::config(format!("{name}: {}", e.message()));
+        // Where, as an editor counts (line and column from 1), and what.
+        let problem = |e: toml::de::Error| {
+            let at = e.span().map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(" line {line}, column {column}:")
+            });
+            Error::config(format!("{name}:{} {}", at.unwrap_or_default(), e.message()))
+        };
         match toml::from_str::<Version>(text).map_err(problem)?.version {
             None => Err(Error::config(format!(
                 "{name} has no `version`: is it a lock? `flowscale lock` writes one"
@@ -290,5 +299,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(broken.contains("flowscale.lock"), "{broken}");
+        // Where, as an editor counts.
+        let unquoted = Lock::parse("version = 1\ncomplete = true\n[[workflow]]\nid = \n")
+            .unwrap_err()
+            .to_string();
+        assert!(unquoted.contains("line 4, column 6:"), "{unquoted}");
     }
 }
