@@ -2873,6 +2873,12 @@ fn daily_driver_inputs_terminals_locks_and_events() {
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("not given"), "{err}");
 
+    // The JSON Schema of the documents and events (CI checks them against it).
+    let (code, out, _) = run(flowscale(&server, &dir).arg("schema"));
+    assert_eq!(code, 0);
+    let schema = json(&out);
+    assert!(schema["$defs"]["event"].is_object() && schema["$defs"]["document"].is_object());
+
     // --version names the features built in; a request with no answer in time hints the URL.
     let (_, out, _) = run(flowscale(&server, &dir).arg("--version"));
     assert!(out.contains("features: cli, mock"), "{out}");

@@ -313,6 +313,10 @@ Load it in the current shell, or install it where your shell looks for completio
         shell: clap_complete::Shell,
     },
 
+    /// Print the JSON Schema of every --json document and --events line (version 1)
+    #[command(after_help = "Example:\n  flowscale schema > flowscale-cli.schema.json")]
+    Schema,
+
     /// Print the manual pages (roff), for `man`: the tool's, then one per command
     #[command(after_help = "\
 Examples:

@@ -184,6 +184,7 @@ fn run_command(client: &Client, command: Command, mode: Mode) -> Result<(), Fail
         #[cfg(feature = "mock")]
         Command::Mock { .. } => unreachable!("handled before a client is built"),
         Command::Completions { .. }
+        | Command::Schema
         | Command::Man { .. }
         | Command::Login
         | Command::Logout
