@@ -372,7 +372,7 @@ impl Client {
                         // An error every job would meet (a refused key, a workflow the pod
                         // does not have) stops the batch: the other jobs stay not started,
                         // and a plain run again retries them.
-                        if every_job_meets(&e, &state) {
+                        if plan::every_job_meets(&e, &state) {
                             run.tally.broke(e);
                             (text, Cause::default())
                         } else {
@@ -537,12 +537,6 @@ impl Client {
         let manifest = run.manifest.clone();
         transport::run_blocking(move || manifest.append(&record)).await
     }
-}
-
-/// Whether a submission's error is one every job of the batch would meet: the key refused,
-/// or the workflow unknown to the pod (a 404 for the submission itself).
-fn every_job_meets(e: &Error, state: &SubmissionState) -> bool {
-    e.is_auth() || matches!(state, SubmissionState::Refused { status: 404 })
 }
 
 /// Why a recorded run is unknown to this pod, and what to do.

@@ -69,6 +69,17 @@ pub(crate) fn rfc3339(secs: u64) -> String {
     crate::wire::error::rfc3339(crate::decide::submission::at(secs.saturating_mul(1000)))
 }
 
+/// Whether a submission's error is one every job of the batch would meet: the key refused,
+/// or the workflow unknown to the pod (FlowScale refused the submission itself with 404).
+/// The batch stops then, its other jobs not started.
+pub(crate) fn every_job_meets(e: &Error, state: &crate::wire::submission::SubmissionState) -> bool {
+    e.is_auth()
+        || matches!(
+            state,
+            crate::wire::submission::SubmissionState::Refused { status: 404 }
+        )
+}
+
 /// Whether a wait's error says the run itself failed (final), rather than that the wait
 /// could not go on (the job stays submitted and is attached to next time).
 pub(crate) fn run_failed(e: &Error) -> bool {
@@ -199,6 +210,27 @@ mod tests {
         };
         assert!(run_failed(&failed));
         assert!(!run_failed(&Error::input("x", "y")));
+    }
+
+    #[test]
+    fn a_refused_key_or_an_unknown_workflow_stops_the_batch() {
+        use crate::wire::submission::SubmissionState;
+        let api = |status| Error::Api {
+            status,
+            message: String::new(),
+            body: String::new(),
+            retry_after: None,
+        };
+        let refused = |status| SubmissionState::Refused { status };
+        let not_sent = SubmissionState::NotSubmitted {
+            reason: "the key was refused".to_owned(),
+        };
+        assert!(every_job_meets(&api(403), &not_sent));
+        assert!(every_job_meets(&api(401), &not_sent));
+        assert!(every_job_meets(&api(404), &refused(404)));
+        // One job's own refusal (a bad input) is that job's.
+        assert!(!every_job_meets(&api(422), &refused(422)));
+        assert!(!every_job_meets(&api(500), &SubmissionState::Pending));
     }
 
     #[test]
