@@ -288,16 +288,14 @@ impl Client {
         reason: String,
         sent_at: u64,
     ) -> JobOutcome {
-        // A minute before, for the pod's clock (the exact rule is `decide::lost`'s).
-        let secs = sent_at / 1000;
-        let since = plan::rfc3339(secs.saturating_sub(60));
+        let since = plan::look_since(sent_at);
         outcome.status = JobStatus::Unknown;
         outcome.error = Some(format!(
             "its submission went out at {} and the answer was lost; {reason}. A run may \
              exist and be paid for: look for it (`flowscale runs --since {since} --json`), then attach \
              the job to it (`--attach {name}=RUN_ID`, `Batch::attach`) or submit it again \
              (`--resubmit-unknown`, `Batch::resubmit_unknown`)",
-            plan::rfc3339(secs),
+            plan::rfc3339(sent_at / 1000),
         ));
         run.tally.finished(&outcome, false);
         outcome
@@ -399,10 +397,9 @@ impl Client {
                     // Looked for already and not found for certain; the record of the
                     // submission stays, and the next run of the batch looks again.
                     _ => {
-                        // A minute before the send, for the pod's clock.
                         let since = state.sent_at().map_or_else(
                             || "1h".to_owned(),
-                            |at| plan::rfc3339((submission::ms(at) / 1000).saturating_sub(60)),
+                            |at| plan::look_since(submission::ms(at)),
                         );
                         outcome.status = JobStatus::Unknown;
                         outcome.error = Some(format!(

@@ -80,6 +80,13 @@ pub(crate) fn every_job_meets(e: &Error, state: &crate::wire::submission::Submis
         )
 }
 
+/// From when to look for the run of a submission sent at `sent_ms` (milliseconds since the
+/// epoch, our clock): a minute earlier, for the pod's clock, as RFC 3339 (what every
+/// message's `flowscale runs --since` takes; the exact rule is `decide::lost`'s).
+pub(crate) fn look_since(sent_ms: u64) -> String {
+    rfc3339((sent_ms / 1000).saturating_sub(60))
+}
+
 /// Whether a wait's error says the run itself failed (final), rather than that the wait
 /// could not go on (the job stays submitted and is attached to next time).
 pub(crate) fn run_failed(e: &Error) -> bool {
@@ -231,6 +238,12 @@ mod tests {
         // One job's own refusal (a bad input) is that job's.
         assert!(!every_job_meets(&api(422), &refused(422)));
         assert!(!every_job_meets(&api(500), &SubmissionState::Pending));
+    }
+
+    #[test]
+    fn a_lost_run_is_looked_for_from_a_minute_before_its_send() {
+        assert_eq!(look_since(120_999), "1970-01-01T00:01:00Z");
+        assert_eq!(look_since(0), "1970-01-01T00:00:00Z");
     }
 
     #[test]

@@ -243,7 +243,7 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
                 output::line(&exec.run_id);
             }
         }
-        interrupt::submitting(false);
+        interrupt::answered();
         let exec = exec?;
         bars.finish();
         let mut doc = json!({"run_id": exec.run_id, "workflow_id": exec.workflow_id});
@@ -267,7 +267,7 @@ fn run_workflow(client: &Client, args: RunArgs, mode: Mode) -> Result<(), Failur
         crate::resume::line(id, false, &wait)
     });
     let result = client.execute_workflow_and_wait(&args.workflow_id, inputs, &options);
-    interrupt::submitting(false);
+    interrupt::answered();
     finish_wait(client, result, &args.wait, &bars, mode)
 }
 
@@ -308,7 +308,7 @@ fn wait_options(settings: &WaitSettings, bars: &Bars, mode: Mode) -> WaitOptions
                     Mode::Json | Mode::Events => {}
                 }
                 // The id is out: a Ctrl-C pressed meanwhile ends the tool now.
-                interrupt::submitting(false);
+                interrupt::answered();
             }
             match mode {
                 Mode::Events => crate::events::run_event(event),

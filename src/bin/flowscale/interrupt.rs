@@ -23,7 +23,7 @@ enum Phase {
     Other,
     /// A submission is on the wire: stop its upload if it has not gone out whole, else
     /// look for its run (with this client) and leave with what is found.
-    Submitting(Option<(SubmissionHandle, Client)>),
+    Submitting(SubmissionHandle, Client),
     /// A batch: stop it through its flag (no new submissions, waits end).
     Batch(Arc<AtomicBool>),
 }
@@ -66,11 +66,7 @@ pub fn install(mode: crate::output::Mode) {
         }
         match &*PHASE.lock().unwrap_or_else(PoisonError::into_inner) {
             Phase::Other => leave(),
-            Phase::Submitting(None) => output::note(
-                "\ninterrupted: waiting for the submission's answer, so that its run is not \
-                 lost (Ctrl-C again to quit at once)",
-            ),
-            Phase::Submitting(Some((handle, client))) => {
+            Phase::Submitting(handle, client) => {
                 handle.stop();
                 match handle.state().paid() {
                     // Whether the stop came in time is said on the way out, from the state.
@@ -196,14 +192,10 @@ fn unconfirmed(state: &SubmissionState) -> ! {
         SubmissionState::Doubt { candidates, .. } => candidates.clone(),
         _ => Vec::new(),
     };
-    // A minute before the send, for the pod's clock.
+    // A minute before the send, for the pod's clock: as every lost answer's hint says it.
     let since = state
         .sent_at()
-        .map(|t| {
-            t.checked_sub(std::time::Duration::from_secs(60))
-                .unwrap_or(t)
-        })
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string());
+        .map(|t| crate::exit::minute_before(&humantime::format_rfc3339_seconds(t).to_string()));
     let look = match &since {
         Some(since) => format!("flowscale runs --since {since}"),
         None => "flowscale runs --since 1h".to_owned(),
@@ -237,15 +229,11 @@ fn unconfirmed(state: &SubmissionState) -> ! {
     std::process::exit(EXIT_UNCONFIRMED);
 }
 
-/// A submission is about to be sent (`true`) or has been answered (`false`). Once it is
-/// answered, a Ctrl-C pressed meanwhile ends the tool (the run id is printed by then).
-pub fn submitting(on: bool) {
-    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) = if on {
-        Phase::Submitting(None)
-    } else {
-        Phase::Other
-    };
-    if !on && pressed() {
+/// The submission has been answered (or has failed): a Ctrl-C pressed meanwhile ends the
+/// tool now (the run id is printed by then).
+pub fn answered() {
+    *PHASE.lock().unwrap_or_else(PoisonError::into_inner) = Phase::Other;
+    if pressed() {
         leave();
     }
 }
@@ -260,7 +248,7 @@ pub fn uploading(
     *SUBMISSION.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle.clone());
     *RESUME_LINE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(resume));
     *PHASE.lock().unwrap_or_else(PoisonError::into_inner) =
-        Phase::Submitting(Some((handle.clone(), client.clone())));
+        Phase::Submitting(handle.clone(), client.clone());
 }
 
 /// A batch runs: the first Ctrl-C sets `stop`.
