@@ -5,7 +5,6 @@ use std::time::Instant;
 use super::{Client, ClientBuilder, maybe_async, transport};
 use crate::config::Draft;
 use crate::decide::catalog::{CatalogCache, Lookup};
-use crate::decide::lost::LostMatch;
 use crate::decide::retry::Retrier;
 use crate::decide::submission;
 use crate::inputs::Inputs;
@@ -307,7 +306,8 @@ impl Client {
         });
         // Known to this client while it waits for its answer: a lost answer of the same
         // inputs cannot take the run it may be waiting for.
-        let _waiting = self.in_flight(&workflow_id, &flags.sent_fields());
+        let known = flags.sent_fields();
+        let _waiting = self.in_flight(&workflow_id, &known);
         let outcome = match self.send(req).await {
             Ok(resp) => response::execution(&resp),
             Err(e) => Err(e),
@@ -337,21 +337,11 @@ impl Client {
         // the body went out whole (no run of it is older).
         let fields = flags.sent_fields();
         let from = flags.whole_at_ms().unwrap_or(sent_at);
-        let mut found = self
-            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, from)
+        // Others of these inputs still waiting: the run found may be theirs.
+        let rivals = self.others_in_flight(&workflow_id, &known);
+        let found = self
+            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, from, rivals)
             .await;
-        if let LostMatch::Found { run_id, .. } = &found
-            && self.others_in_flight(&workflow_id, &fields) > 0
-        {
-            let run_id = run_id.clone();
-            self.unclaim_run(&run_id);
-            found = LostMatch::Doubt {
-                reason: "another submission of exactly these inputs by this client is still \
-                         waiting for its answer, so which run is whose cannot be told"
-                    .to_owned(),
-                candidates: vec![run_id],
-            };
-        }
         trace::lost_answer(&workflow_id, &found);
         let state = submission::after_lookup(found, sent_at);
         flags.set(state.clone());

@@ -485,7 +485,7 @@ impl Client {
                 fields,
                 sent_ms: sent_at,
             };
-            job.plan = match self.judge_lost(&listed, sent, &taken, copies).await {
+            job.plan = match self.judge_lost(&listed, sent, &taken, copies, 0).await {
                 LostMatch::Found { run_id, .. } => {
                     taken.insert(run_id.clone());
                     Plan::Found(run_id)

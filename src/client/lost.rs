@@ -51,14 +51,6 @@ impl Client {
             .claim(run_id)
     }
 
-    /// Takes back a claim (a finding turned into a doubt).
-    pub(super) fn unclaim_run(&self, run_id: &str) {
-        self.claimed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .unclaim(run_id);
-    }
-
     /// Counts a submission of `workflow_id` with `fields` as waiting for its answer until
     /// the guard is dropped.
     pub(super) fn in_flight(&self, workflow_id: &str, fields: &[(String, SentValue)]) -> InFlight {
@@ -261,7 +253,13 @@ impl Client {
         };
         let fields = flags.sent_fields();
         let found = self
-            .find_lost_run(&workflow_id, group_id.as_deref(), &fields, sent_ms)
+            .find_lost_run(
+                &workflow_id,
+                group_id.as_deref(),
+                &fields,
+                sent_ms,
+                self.others_in_flight(&workflow_id, &fields),
+            )
             .await;
         // Its answer may have come while the runs were read: then that is what is known.
         let now = handle.state();
@@ -292,6 +290,7 @@ impl Client {
         group_id: Option<&str>,
         fields: &[(String, SentValue)],
         sent_ms: u64,
+        rivals: usize,
     ) -> LostMatch {
         let listed = match self.runs_since(group_id, sent_ms).await {
             Ok(listed) => listed,
@@ -307,18 +306,20 @@ impl Client {
             fields,
             sent_ms,
         };
-        self.judge_lost(&listed, sent, &self.claimed_runs(), 1)
+        self.judge_lost(&listed, sent, &self.claimed_runs(), 1, rivals)
             .await
     }
 
     /// Whether a run of `listed` is `sent`'s for certain (one of `copies` lost submissions
-    /// of exactly its inputs), leaving out the runs `taken`; a run found is claimed.
+    /// of exactly its inputs, with `rivals` others of them still waiting for their answers),
+    /// leaving out the runs `taken`; a run found is claimed.
     pub(super) async fn judge_lost(
         &self,
         listed: &Listed,
         sent: Sent<'_>,
         taken: &HashSet<String>,
         copies: usize,
+        rivals: usize,
     ) -> LostMatch {
         let sizes = self.learn_sizes(listed, sent, taken).await;
         let found = lost::match_lost(
@@ -330,7 +331,7 @@ impl Client {
             listed.reached_back,
             copies,
         );
-        match found {
+        match lost::among_rivals(found, rivals) {
             // Claimed at once, under the lock: two lost answers never take one run.
             LostMatch::Found { run_id, .. } if !self.claim_run(&run_id) => LostMatch::Doubt {
                 reason: format!(

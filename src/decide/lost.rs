@@ -142,16 +142,25 @@ impl Claimed {
         true
     }
 
-    /// Forgets a claim made by a look whose finding was then taken back.
-    pub fn unclaim(&mut self, run_id: &str) {
-        if self.ids.remove(run_id) {
-            self.order.retain(|id| id != run_id);
-        }
-    }
-
     /// The runs claimed.
     pub fn ids(&self) -> &HashSet<String> {
         &self.ids
+    }
+}
+
+/// A finding when `rivals` other submissions of exactly these inputs, by the same client,
+/// still wait for their answers: the run found may be one of theirs, so it is a doubt
+/// naming it, never certain.
+pub(crate) fn among_rivals(found: LostMatch, rivals: usize) -> LostMatch {
+    match found {
+        LostMatch::Found { run_id, .. } if rivals > 0 => LostMatch::Doubt {
+            reason: format!(
+                "{rivals} other submission(s) of exactly these inputs by this client still wait \
+                 for their answers, so which run is whose cannot be told"
+            ),
+            candidates: vec![run_id],
+        },
+        other => other,
     }
 }
 
@@ -777,6 +786,19 @@ mod tests {
     }
 
     #[test]
+    fn a_sibling_still_waiting_makes_a_finding_a_doubt() {
+        let found = LostMatch::Found {
+            run_id: "r".to_owned(),
+            why: "w".to_owned(),
+        };
+        assert_eq!(among_rivals(found.clone(), 0), found);
+        assert!(
+            matches!(among_rivals(found, 1), LostMatch::Doubt { candidates, .. } if candidates == ["r"])
+        );
+        assert_eq!(among_rivals(LostMatch::NotListed, 2), LostMatch::NotListed);
+    }
+
+    #[test]
     fn claimed_runs_are_bounded() {
         let mut claimed = Claimed::default();
         for i in 0..MAX_CLAIMED + 10 {
@@ -789,8 +811,6 @@ mod tests {
         assert_eq!(claimed.ids().len(), MAX_CLAIMED);
         assert!(!claimed.ids().contains("r0"));
         assert!(claimed.ids().contains(&format!("r{}", MAX_CLAIMED + 9)));
-        claimed.unclaim("r100");
-        assert!(claimed.claim("r100"));
     }
 
     #[test]
